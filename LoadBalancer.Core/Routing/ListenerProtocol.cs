@@ -1,0 +1,7 @@
+namespace LoadBalancer.Core.Routing;
+
+public enum ListenerProtocol
+{
+    Http,
+    Tcp,
+}

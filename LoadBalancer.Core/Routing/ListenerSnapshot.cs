@@ -1,0 +1,32 @@
+using System.Net;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Tenancy;
+
+namespace LoadBalancer.Core.Routing;
+
+/// <summary>A listener as compiled into one snapshot: where it listens and how it finds a request's tenant.</summary>
+public sealed class ListenerSnapshot
+{
+    public required string Name { get; init; }
+
+    /// <summary>The <c>listen</c> value as written; a listener keeps its socket across reloads while this is unchanged.</summary>
+    public required string Listen { get; init; }
+
+    public required IPEndPoint EndPoint { get; init; }
+
+    public ListenerProtocol Protocol { get; init; } = ListenerProtocol.Http;
+
+    public TenantKeyKind TenantKey { get; init; } = TenantKeyKind.Host;
+
+    /// <summary>The header name for <see cref="TenantKeyKind.Header"/>.</summary>
+    public string? TenantHeader { get; init; }
+
+    /// <summary>Used when no tenant matches; null means 421 Misdirected Request.</summary>
+    public TenantSnapshot? DefaultTenant { get; init; }
+
+    public required TenantTable Tenants { get; init; }
+
+    public HttpLimits Limits { get; init; } = HttpLimits.Default;
+
+    public ListenerTimeouts Timeouts { get; init; } = ListenerTimeouts.Default;
+}

@@ -1,0 +1,24 @@
+using LoadBalancer.Core.Balancing;
+
+namespace LoadBalancer.Core.Routing;
+
+/// <summary>A pool as compiled into one snapshot: its backends' live states and its balancer over them.</summary>
+public sealed class PoolSnapshot
+{
+    public required string Name { get; init; }
+
+    public required BackendState[] Backends { get; init; }
+
+    public required IBalancer Balancer { get; init; }
+
+    /// <summary>The balancer name as configured (see <see cref="BalancerNames"/>).</summary>
+    public required string BalancerName { get; init; }
+
+    /// <summary>Only meaningful for weighted-hash.</summary>
+    public HashSource HashOn { get; init; } = HashSource.ClientIp;
+
+    /// <summary>Header or cookie name for <see cref="HashSource.Header"/> / <see cref="HashSource.Cookie"/>.</summary>
+    public string? HashName { get; init; }
+
+    public PoolTimeouts Timeouts { get; init; } = PoolTimeouts.Default;
+}

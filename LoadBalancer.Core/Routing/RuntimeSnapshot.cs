@@ -1,0 +1,23 @@
+using System.Collections.Frozen;
+using System.Net;
+
+namespace LoadBalancer.Core.Routing;
+
+/// <summary>
+/// Everything the data path needs, compiled from one lb.toml and never mutated afterwards (live counters live in
+/// <see cref="BackendState"/>). A connection reads the current snapshot once per request and keeps it for that request.
+/// </summary>
+public sealed class RuntimeSnapshot
+{
+    public required IReadOnlyList<ListenerSnapshot> Listeners { get; init; }
+
+    public required FrozenDictionary<string, TenantSnapshot> Tenants { get; init; }
+
+    public required FrozenDictionary<string, PoolSnapshot> Pools { get; init; }
+
+    /// <summary>The admin listener's endpoint, or null when <c>[admin]</c> is absent.</summary>
+    public IPEndPoint? AdminEndPoint { get; init; }
+
+    /// <summary>The file the snapshot was compiled from, for messages.</summary>
+    public string SourcePath { get; init; } = "";
+}
