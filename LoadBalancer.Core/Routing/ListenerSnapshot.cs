@@ -29,4 +29,13 @@ public sealed class ListenerSnapshot
     public HttpLimits Limits { get; init; } = HttpLimits.Default;
 
     public ListenerTimeouts Timeouts { get; init; } = ListenerTimeouts.Default;
+
+    /// <summary>Append X-Forwarded-For/-Proto/-Host to requests sent to backends.</summary>
+    public bool AddForwardedHeaders { get; init; } = true;
+
+    /// <summary>
+    /// True only behind a trusted proxy: client-supplied X-Forwarded-* headers are kept (and appended to).
+    /// Otherwise they are stripped, so a client cannot forge its address towards backends.
+    /// </summary>
+    public bool TrustForwardedHeaders { get; init; }
 }
