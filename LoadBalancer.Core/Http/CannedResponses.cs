@@ -17,8 +17,11 @@ public static class CannedResponses
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        200 => "OK",
+        202 => "Accepted",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        411 => "Length Required",
         413 => "Content Too Large",
         414 => "URI Too Long",
         421 => "Misdirected Request",
@@ -36,7 +39,7 @@ public static class CannedResponses
     private static byte[][] Build()
     {
         var table = new byte[600][];
-        foreach (var status in new[] { 400, 401, 403, 404, 405, 408, 413, 414, 421, 429, 431, 500, 501, 502, 503, 504, 505 })
+        foreach (var status in new[] { 400, 401, 403, 404, 405, 408, 411, 413, 414, 421, 429, 431, 500, 501, 502, 503, 504, 505 })
         {
             var reason = ReasonPhrase(status);
             var body = $"{status} {reason}\n";
