@@ -2,6 +2,7 @@ using LoadBalancer.Core.Config;
 using LoadBalancer.Core.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Host;
@@ -56,7 +57,12 @@ public static class LbRunner
             builder.Services.AddHostedService<DemoBackendsService>();
         }
 
+        builder.Services.AddSingleton<ISystemdNotifier>(sp => new SystemdNotifier());
+        builder.Services.AddSingleton<ConfigReloader>();
         builder.Services.AddHostedService<LoadBalancerService>();
+        builder.Services.AddSingleton<AdminService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminService>());
+        builder.Services.AddHostedService<ConfigReloadService>();
         return builder.Build();
     }
 }
