@@ -157,7 +157,9 @@ public static partial class Http1HeadParser
         int minor = ParseVersion(h, versionStart, endsLine: true);
         if (minor == VersionMalformed)
         {
-            return Fail(ref head, 400, HeadErrors.InvalidVersion);
+            int lf = h[versionStart..].IndexOf((byte)'\n');
+            bool bareLf = lf == 0 || (lf > 0 && h[versionStart + lf - 1] != (byte)'\r');
+            return Fail(ref head, 400, bareLf ? HeadErrors.BareLf : HeadErrors.InvalidVersion);
         }
 
         if (minor == VersionUnsupported)
