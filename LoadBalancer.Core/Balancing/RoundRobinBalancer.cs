@@ -27,12 +27,19 @@ internal sealed class RoundRobinBalancer : IBalancer
     private readonly int[] _sequence;
 
     // Read as uint: wrapping past int.MaxValue keeps indices non-negative; the one wrap of 2^32 only shifts the phase.
-    private int _counter = -1;
+    private int _counter;
 
     public RoundRobinBalancer(IReadOnlyList<BackendState> backends)
+        : this(backends, firstTicket: 0)
+    {
+    }
+
+    /// <summary>Starts the counter at <paramref name="firstTicket"/>; tests use it to cross the wrap-around points.</summary>
+    internal RoundRobinBalancer(IReadOnlyList<BackendState> backends, uint firstTicket)
     {
         _backends = BackendScan.CopyValidated(backends);
         _sequence = BuildSequence(_backends);
+        _counter = unchecked((int)(firstTicket - 1));
     }
 
     /// <summary>The precomputed order as indices into the backend list; exposed for tests.</summary>
