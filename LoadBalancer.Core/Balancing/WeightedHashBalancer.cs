@@ -27,7 +27,7 @@ namespace LoadBalancer.Core.Balancing;
 internal sealed class WeightedHashBalancer : IBalancer
 {
     /// <summary>Virtual nodes of a backend carrying the pool's smallest weight.</summary>
-    internal const int DefaultPointsPerWeight = 160;
+    internal const int DefaultPointsPerWeight = 1024;
 
     /// <summary>Cap on the ring size (8 bytes of hash + 4 of owner per point): ~2.4 MB per pool at most.</summary>
     internal const int MaxRingPoints = 200_000;
