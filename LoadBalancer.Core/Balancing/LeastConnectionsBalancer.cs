@@ -1,0 +1,87 @@
+using LoadBalancer.Core.Routing;
+
+namespace LoadBalancer.Core.Balancing;
+
+// Algorithm: weighted least-connections (HAProxy's fwlc keys servers by in-flight / weight). Pick the available
+// backend with the smallest ActiveConnections / Weight, compared by cross-multiplication (a1 * w2 < a2 * w1, in long)
+// so there is no division and no rounding. Ties go to the first backend met, and the scan starts one place later on
+// every pick, so equally loaded backends take turns instead of the first one absorbing every burst.
+// Cost per pick: one Interlocked.Increment plus one pass over N backends (a volatile bool and an int each).
+// State read: the immutable backend and weight arrays, the rotation counter, each backend's IsAvailable and
+// ActiveConnections. The counts are read without a snapshot, so concurrent picks can both see the same minimum;
+// that is inherent to lock-free least-connections and evens out as the picked requests are counted.
+
+/// <summary>Weighted least-connections; lock-free and allocation-free per pick, O(N) per pick.</summary>
+internal sealed class LeastConnectionsBalancer : IBalancer
+{
+    // Backend and weight side by side: one array, one bounds check and one cache line per candidate. The weight is
+    // copied at Create so a reload that swaps BackendState.Config mid-pick cannot change the comparison halfway.
+    private readonly Entry[] _entries;
+
+    private int _rotation = -1;
+
+    public LeastConnectionsBalancer(IReadOnlyList<BackendState> backends)
+    {
+        var copy = BackendScan.CopyValidated(backends);
+        _entries = new Entry[copy.Length];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            _entries[i] = new Entry(copy[i], copy[i].Weight);
+        }
+    }
+
+    public BackendState? Pick(in PickContext context)
+    {
+        var entries = _entries;
+        var n = entries.Length;
+        if (n == 0)
+        {
+            return null;
+        }
+
+        var avoid = context.Avoid;
+        var i = (int)((uint)Interlocked.Increment(ref _rotation) % (uint)n);
+        var bestIndex = -1;
+        long bestActive = 0;
+        long bestWeight = 1;
+        var avoidAvailable = false;
+        for (var k = 0; k < n; k++)
+        {
+            ref readonly var entry = ref entries[i];
+            var b = entry.Backend;
+            if (b.IsAvailable)
+            {
+                if (b != avoid)
+                {
+                    long active = b.ActiveConnections;
+                    long weight = entry.Weight;
+                    if (bestIndex < 0 || active * bestWeight < bestActive * weight)
+                    {
+                        bestIndex = i;
+                        bestActive = active;
+                        bestWeight = weight;
+                    }
+                }
+                else
+                {
+                    avoidAvailable = true;
+                }
+            }
+
+            if (++i == n)
+            {
+                i = 0;
+            }
+        }
+
+        if (bestIndex >= 0)
+        {
+            return entries[bestIndex].Backend;
+        }
+
+        // Same Avoid rule as every policy (see BackendScan).
+        return avoidAvailable && context.Attempt == 0 ? avoid : null;
+    }
+
+    private readonly record struct Entry(BackendState Backend, long Weight);
+}

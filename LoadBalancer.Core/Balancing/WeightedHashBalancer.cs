@@ -1,0 +1,290 @@
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using LoadBalancer.Core.Routing;
+
+namespace LoadBalancer.Core.Balancing;
+
+// Algorithm: weighted consistent hashing (ketama-style ring). Each backend owns PointsPerWeight * weight / minWeight
+// virtual nodes, placed at XxHash3(UTF-8 address, seed = replica index); the ring is capped at MaxRingPoints by
+// scaling every count down proportionally. A key goes to the owner of the first point clockwise from
+// XxHash3(key). When that owner is unavailable or Avoid, the walk goes on clockwise to the next distinct eligible
+// owner, which is exactly where the key would land on a ring built without the ineligible backends: keys on the
+// healthy backends never move. Points depend only on a backend's own address and weight (relative to the pool's
+// smallest), so adding or removing one backend of N moves only ~1/N of the keys, and only to or from it.
+// An empty key (nothing to hash) takes the next ring point from a rotating counter: over one turn of the ring every
+// backend gets exactly its share of points, so key-less picks still follow the weights.
+// Optional bounded load (HAProxy's hash-balance-factor): with factor F, a backend is eligible only while
+// active * 100 * totalWeight < (totalActive + 1) * F * weight, so no backend takes more than F% of its fair share
+// of the in-flight requests; its keys then spill clockwise. Off (0) by default.
+// Cost per pick: XxHash3 of the key plus a binary search over the ring (about 18 steps at 200k points); a short
+// clockwise walk when the owner is out; with bounded load, one extra O(N) pass to total the in-flight counts.
+// State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and ActiveConnections
+// with bounded load), the rotation counter for empty keys.
+
+/// <summary>Weighted consistent hashing over a ring of virtual nodes; lock-free and allocation-free per pick.</summary>
+internal sealed class WeightedHashBalancer : IBalancer
+{
+    /// <summary>Virtual nodes of a backend carrying the pool's smallest weight.</summary>
+    internal const int DefaultPointsPerWeight = 1024;
+
+    /// <summary>Cap on the ring size (8 bytes of hash + 4 of owner per point): ~2.4 MB per pool at most.</summary>
+    internal const int MaxRingPoints = 200_000;
+
+    // Beyond this many ring points without an eligible owner, most of the pool is out: finish with an O(N) scan.
+    private const int MaxWalk = 64;
+
+    private readonly BackendState[] _backends;
+    private readonly int[] _weights;
+    private readonly ulong[] _points;
+    private readonly int[] _owners;
+    private readonly int _balanceFactor;
+
+    private int _rotation = -1;
+
+    /// <param name="backends">The pool's backends.</param>
+    /// <param name="pointsPerWeight">Virtual nodes for the smallest weight; more points, evener shares, bigger ring.</param>
+    /// <param name="balanceFactor">0 = off; otherwise >= 100, the percentage of its fair in-flight share a backend may take.</param>
+    public WeightedHashBalancer(IReadOnlyList<BackendState> backends, int pointsPerWeight = DefaultPointsPerWeight, int balanceFactor = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pointsPerWeight, 1);
+        if (balanceFactor is not 0 and < 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(balanceFactor), balanceFactor, "The balance factor is 0 (off) or at least 100.");
+        }
+
+        _backends = BackendScan.CopyValidated(backends);
+        _weights = new int[_backends.Length];
+        for (var i = 0; i < _weights.Length; i++)
+        {
+            _weights[i] = _backends[i].Weight;
+        }
+
+        _balanceFactor = balanceFactor;
+        (_points, _owners) = BuildRing(_backends, _weights, pointsPerWeight);
+    }
+
+    /// <summary>Number of virtual nodes on the ring; exposed for tests.</summary>
+    internal int RingSize => _points.Length;
+
+    public BackendState? Pick(in PickContext context)
+    {
+        var points = _points;
+        if (points.Length == 0)
+        {
+            return null;
+        }
+
+        var key = context.HashKey;
+        var start = key.IsEmpty
+            ? (int)((uint)Interlocked.Increment(ref _rotation) % (uint)points.Length)
+            : Successor(points, XxHash3.HashToUInt64(key));
+
+        var owner = _backends[_owners[start]];
+        if (_balanceFactor == 0 && owner.IsAvailable && owner != context.Avoid)
+        {
+            return owner;
+        }
+
+        return Walk(start, in context);
+    }
+
+    /// <summary>Index of the first point at or after <paramref name="hash"/>, wrapping past the end to 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Successor(ulong[] points, ulong hash)
+    {
+        // Lower bound with a halving window; the loop has no data-dependent exit, which keeps it branch-predictable.
+        ref var first = ref MemoryMarshal.GetArrayDataReference(points);
+        nint lo = 0;
+        nint length = points.Length;
+        while (length > 0)
+        {
+            var half = length >> 1;
+            if (Unsafe.Add(ref first, lo + half) < hash)
+            {
+                lo += half + 1;
+                length -= half + 1;
+            }
+            else
+            {
+                length = half;
+            }
+        }
+
+        return lo == points.Length ? 0 : (int)lo;
+    }
+
+    private BackendState? Walk(int start, in PickContext context)
+    {
+        var backends = _backends;
+        var owners = _owners;
+        var weights = _weights;
+        var length = owners.Length;
+
+        long totalActive = 0;
+        long totalWeight = 0;
+        var bounded = _balanceFactor != 0;
+        if (bounded)
+        {
+            foreach (var b in backends)
+            {
+                if (b.IsAvailable)
+                {
+                    totalActive += b.ActiveConnections;
+                }
+            }
+
+            foreach (var w in weights)
+            {
+                totalWeight += w;
+            }
+        }
+
+        // The first eligible owner ignoring load: the answer when every backend in reach is over its bound.
+        var firstAvailable = -1;
+        var previous = -1;
+        var steps = Math.Min(length, MaxWalk);
+        var index = start;
+        for (var k = 0; k < steps; k++)
+        {
+            var ownerIndex = owners[index];
+            if (ownerIndex != previous)
+            {
+                previous = ownerIndex;
+                var b = backends[ownerIndex];
+                if (b.IsAvailable && b != context.Avoid)
+                {
+                    if (!bounded || UnderBound(b.ActiveConnections, weights[ownerIndex], totalActive, totalWeight))
+                    {
+                        return b;
+                    }
+
+                    if (firstAvailable < 0)
+                    {
+                        firstAvailable = ownerIndex;
+                    }
+                }
+            }
+
+            if (++index == length)
+            {
+                index = 0;
+            }
+        }
+
+        return ScanFrom(owners[start], firstAvailable, totalActive, totalWeight, in context);
+    }
+
+    // Starting from the key's own owner keeps the answer a function of (key, availability), so even in this
+    // degraded state a key sticks to one backend.
+    private BackendState? ScanFrom(int startOwner, int firstAvailable, long totalActive, long totalWeight, in PickContext context)
+    {
+        var backends = _backends;
+        if (_balanceFactor != 0)
+        {
+            var n = backends.Length;
+            var i = startOwner;
+            for (var k = 0; k < n; k++)
+            {
+                var b = backends[i];
+                if (b.IsAvailable && b != context.Avoid && UnderBound(b.ActiveConnections, _weights[i], totalActive, totalWeight))
+                {
+                    return b;
+                }
+
+                if (++i == n)
+                {
+                    i = 0;
+                }
+            }
+
+            if (firstAvailable >= 0)
+            {
+                return backends[firstAvailable];
+            }
+        }
+
+        return BackendScan.FirstEligible(backends, startOwner, in context);
+    }
+
+    // HAProxy's chash_server_is_eligible: active < (totalActive + 1) * factor/100 * weight/totalWeight, multiplied out.
+    private bool UnderBound(long active, long weight, long totalActive, long totalWeight) =>
+        active * 100 * totalWeight < (totalActive + 1) * _balanceFactor * weight;
+
+    private static (ulong[] Points, int[] Owners) BuildRing(BackendState[] backends, int[] weights, int pointsPerWeight)
+    {
+        var n = backends.Length;
+        if (n == 0)
+        {
+            return ([], []);
+        }
+
+        var minWeight = int.MaxValue;
+        foreach (var w in weights)
+        {
+            minWeight = Math.Min(minWeight, w);
+        }
+
+        var counts = new long[n];
+        long total = 0;
+        for (var i = 0; i < n; i++)
+        {
+            counts[i] = (long)pointsPerWeight * weights[i] / minWeight;
+            total += counts[i];
+        }
+
+        if (total > MaxRingPoints)
+        {
+            var target = Math.Max(MaxRingPoints, n);
+            var scaled = 0L;
+            for (var i = 0; i < n; i++)
+            {
+                counts[i] = Math.Max(1, counts[i] * target / total);
+                scaled += counts[i];
+            }
+
+            total = scaled;
+        }
+
+        var points = new ulong[total];
+        var owners = new int[total];
+        var next = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var address = Encoding.UTF8.GetBytes(backends[i].Config.Address);
+            for (var replica = 0L; replica < counts[i]; replica++)
+            {
+                points[next] = XxHash3.HashToUInt64(address, replica);
+                owners[next] = i;
+                next++;
+            }
+        }
+
+        Array.Sort(points, owners);
+        OrderCollisions(backends, points, owners);
+        return (points, owners);
+    }
+
+    // Array.Sort is unstable, so two backends whose points collide (rare with 64-bit hashes) would split the keys
+    // depending on list order; ordering equal points by address makes the ring a function of the backend set alone.
+    private static void OrderCollisions(BackendState[] backends, ulong[] points, int[] owners)
+    {
+        var i = 0;
+        while (i < points.Length)
+        {
+            var j = i + 1;
+            while (j < points.Length && points[j] == points[i])
+            {
+                j++;
+            }
+
+            if (j - i > 1)
+            {
+                owners.AsSpan(i, j - i).Sort((a, b) => string.CompareOrdinal(backends[a].Config.Address, backends[b].Config.Address));
+            }
+
+            i = j;
+        }
+    }
+}
