@@ -44,7 +44,8 @@ public static class ConfigLoader
 
         if (file is null || errors.Count > 0)
         {
-            return ConfigLoadResult.Failed(path, errors.Items);
+            // Stages find errors in their own order; file order is what a reader fixing them top-down wants.
+            return ConfigLoadResult.Failed(path, [.. errors.Items.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
         }
 
         return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(file, path, previous, registry));
