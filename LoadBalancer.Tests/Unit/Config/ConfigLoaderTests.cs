@@ -93,6 +93,27 @@ public sealed class ConfigLoaderTests
         }
     }
 
+    [Test]
+    public void LoadText_SeededMutationsOfShippedConfig_NeverThrow()
+    {
+        var text = File.ReadAllText(ShippedPath);
+        const string alphabet = "[]{}=,.\"'#\n:*-_ 0aZ";
+        var random = new Random(20240611);
+        for (var i = 0; i < 2000; i++)
+        {
+            var chars = text.ToCharArray();
+            for (var edits = random.Next(1, 4); edits > 0; edits--)
+            {
+                chars[random.Next(chars.Length)] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            var mutated = new string(chars);
+            ConfigLoadResult result = null!;
+            Assert.DoesNotThrow(() => result = Load(mutated), mutated);
+            Assert.That(result.Success || result.Errors.Count > 0, Is.True);
+        }
+    }
+
     [TestCase("limits = { max_head_bytes = 16")]
     [TestCase("match = [\"acme.example.com\", \"*.acme")]
     [TestCase("{ address = \"127.0.0.1:9001\", weight = 1 },")]

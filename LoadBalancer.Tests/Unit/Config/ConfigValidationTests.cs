@@ -100,6 +100,26 @@ public sealed class ConfigValidationTests
     }
 
     [Test]
+    public void LoadText_EmptyListenersArray_RequiresOne()
+    {
+        SingleError("listeners = []\n", "listeners", 1, 13, "at least one listener");
+    }
+
+    [Test]
+    public void LoadText_AdminWithoutListen_IsRefused()
+    {
+        SingleError("[admin]\n[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n", "admin.listen", 1, 2, "is required");
+    }
+
+    [Test]
+    public void LoadText_EmptyHeaderMatch_IsRefused()
+    {
+        SingleError(
+            "[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\ntenant_key = \"header:X-Tenant\"\n" + Pool + "\n[[tenants]]\nname = \"t\"\nmatch = [\" \"]\npool = \"p\"\n",
+            "tenants[0].match[0]", 11, 10, "must not be empty");
+    }
+
+    [Test]
     public void LoadText_MissingRequiredKey_PointsAtTableHeader()
     {
         SingleError("[[listeners]]\nname = \"web\"\n", "listeners[0].listen", 1, 3, "is required");
