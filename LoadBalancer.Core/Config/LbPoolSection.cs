@@ -1,0 +1,26 @@
+namespace LoadBalancer.Core.Config;
+
+/// <summary>One <c>[[pools]]</c> entry.</summary>
+internal sealed class LbPoolSection
+{
+    public required string Path { get; init; }
+
+    public required SourcePosition Position { get; init; }
+
+    public ConfigValue<string>? Name { get; set; }
+
+    public ConfigValue<string>? Balancer { get; set; }
+
+    public ConfigValue<string>? HashOn { get; set; }
+
+    /// <summary>Null when absent or not an array of tables.</summary>
+    public List<LbBackendEntry>? Backends { get; set; }
+
+    public SourcePosition BackendsPosition { get; set; }
+
+    public ConfigValue<string>? Connect { get; set; }
+
+    public ConfigValue<string>? ResponseHead { get; set; }
+
+    public ConfigValue<string>? Idle { get; set; }
+}
