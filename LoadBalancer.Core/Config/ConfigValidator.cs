@@ -130,11 +130,18 @@ internal static class ConfigValidator
         var pools = UniqueNames(file.Pools, p => p.Name, p => p.Path, "pool", errors);
         foreach (var pool in file.Pools)
         {
-            IBalancerFactory? factory = null;
-            if (pool.Balancer is { } balancer && !registry.TryGet(balancer.Value, out factory))
+            if (!registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory))
             {
                 var known = string.Join(", ", registry.Names.Order(StringComparer.Ordinal));
-                errors.Add(balancer.Position, TomlConfigLoader.Join(pool.Path, "balancer"), $"unknown balancer \"{balancer.Value}\" (known: {known})");
+                var path = TomlConfigLoader.Join(pool.Path, "balancer");
+                if (pool.Balancer is { } balancer)
+                {
+                    errors.Add(balancer.Position, path, $"unknown balancer \"{balancer.Value}\" (known: {known})");
+                }
+                else
+                {
+                    errors.Add(pool.Position, path, $"is required: the default round-robin is not registered (known: {known})");
+                }
             }
 
             if (pool.HashOn is { } hashOn)

@@ -9,6 +9,7 @@ internal sealed class LbPoolSection
 
     public ConfigValue<string>? Name { get; set; }
 
+    /// <summary>Null means round-robin.</summary>
     public ConfigValue<string>? Balancer { get; set; }
 
     public ConfigValue<string>? HashOn { get; set; }

@@ -68,7 +68,7 @@ internal static class SnapshotCompiler
             states[i] = Reuse(old, config) ?? new BackendState(config);
         }
 
-        registry.TryGet(pool.Balancer!.Value, out var factory);
+        registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
         string? hashName = null;
         if (pool.HashOn is { } hash)

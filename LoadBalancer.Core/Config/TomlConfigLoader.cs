@@ -148,7 +148,7 @@ internal static partial class TomlConfigLoader
             Path = path,
             Position = table.Position,
             Name = String(table, path, "name", required: true, errors),
-            Balancer = String(table, path, "balancer", required: true, errors),
+            Balancer = String(table, path, "balancer", required: false, errors),
             HashOn = String(table, path, "hash_on", required: false, errors),
         };
 

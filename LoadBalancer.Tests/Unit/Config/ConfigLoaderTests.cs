@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using System.Net;
 using System.Text;
+using LoadBalancer.Core.Balancing;
 using LoadBalancer.Core.Config;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
@@ -284,6 +285,25 @@ public sealed class ConfigLoaderTests
             Assert.That(pool.BalancerName, Is.EqualTo("least-connections"));
             Assert.That(pool.Backends[0].Weight, Is.EqualTo(1000));
         }
+    }
+
+    [Test]
+    public void LoadText_BalancerOmitted_DefaultsToRoundRobin()
+    {
+        var result = Load("[[listeners]]\nname = \"web\"\nlisten = \"*:0\"\n[[pools]]\nname = \"p\"\nbackends = [{ address = \"127.0.0.1:1\" }]\n");
+
+        Assert.That(result.Errors, Is.Empty, () => string.Join("\n", result.Errors));
+        Assert.That(result.Snapshot!.Pools["p"].BalancerName, Is.EqualTo("round-robin"));
+    }
+
+    [Test]
+    public void LoadText_BalancerOmittedAndNoRoundRobinRegistered_IsRefused()
+    {
+        var registry = new BalancerRegistry(BalancerRegistry.Default.Names.Where(n => n != "round-robin").Select(n => { BalancerRegistry.Default.TryGet(n, out var f); return f!; }));
+
+        var result = ConfigLoader.LoadText("[[listeners]]\nname = \"web\"\nlisten = \"*:0\"\n[[pools]]\nname = \"p\"\nbackends = [{ address = \"127.0.0.1:1\" }]\n", FileName, registry: registry);
+
+        Assert.That(result.Errors.Select(e => e.ToString()), Is.EqualTo(new[] { "lb.toml:4:3: pools[0].balancer: is required: the default round-robin is not registered (known: least-connections, weighted-hash)" }));
     }
 
     [Test]
