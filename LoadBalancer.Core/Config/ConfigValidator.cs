@@ -9,7 +9,7 @@ namespace LoadBalancer.Core.Config;
 /// Checks what <see cref="TomlConfigLoader"/> cannot: formats, ranges, unique names and addresses, references between
 /// sections, and balancer needs. Reports every problem; <see cref="SnapshotCompiler"/> runs only when none was found.
 /// </summary>
-internal static class ConfigValidator
+internal static partial class ConfigValidator
 {
     private const int MinHeadBytes = 1024;
     private const int MaxHeadBytes = 1024 * 1024;
@@ -39,6 +39,7 @@ internal static class ConfigValidator
         var served = ValidateTenantReferences(file, listeners, pools, errors);
         ValidateMatches(file, listeners, served, errors);
         ValidateTcpPools(listeners, tenants, pools, errors);
+        ValidateTenancy(file, errors);
     }
 
     private static ListenerIndex ValidateListeners(LbConfigFile file, ConfigErrorList errors)

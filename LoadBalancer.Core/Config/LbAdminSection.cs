@@ -8,4 +8,7 @@ internal sealed class LbAdminSection
     public required SourcePosition Position { get; init; }
 
     public ConfigValue<string>? Listen { get; set; }
+
+    /// <summary>Bearer token the admin endpoint requires; null means none.</summary>
+    public ConfigValue<string>? Token { get; set; }
 }

@@ -24,4 +24,9 @@ internal sealed class LbPoolSection
     public ConfigValue<string>? ResponseHead { get; set; }
 
     public ConfigValue<string>? Idle { get; set; }
+
+    /// <summary><c>timeouts.queue</c>: how long a request waits for a backend slot under <see cref="MaxConnectionsPerBackend"/>.</summary>
+    public ConfigValue<string>? Queue { get; set; }
+
+    public ConfigValue<long>? MaxConnectionsPerBackend { get; set; }
 }

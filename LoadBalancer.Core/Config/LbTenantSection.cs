@@ -18,4 +18,27 @@ internal sealed class LbTenantSection
 
     /// <summary>Null means "every http listener".</summary>
     public List<ConfigValue<string>?>? Listeners { get; set; }
+
+    /// <summary><c>rate_limit = { requests_per_second, burst }</c>; the table's position for errors about it as a whole.</summary>
+    public SourcePosition? RateLimitPosition { get; set; }
+
+    public ConfigValue<long>? RequestsPerSecond { get; set; }
+
+    public ConfigValue<long>? Burst { get; set; }
+
+    public ConfigValue<long>? MaxConnections { get; set; }
+
+    public ConfigValue<long>? MaxInFlight { get; set; }
+
+    public ConfigValue<long>? MaxBodyBytes { get; set; }
+
+    /// <summary>Null when absent or not an array of tables.</summary>
+    public List<LbAccessKeyEntry>? AccessKeys { get; set; }
+
+    public ConfigValue<string>? AccessKeysFile { get; set; }
+
+    public ConfigValue<string>? AccessKeyHeader { get; set; }
+
+    /// <summary>Keys read from <see cref="AccessKeysFile"/> by the validator (id, 32-byte hash), for the compiler.</summary>
+    public List<(string Id, byte[] Hash)> FileKeys { get; } = [];
 }

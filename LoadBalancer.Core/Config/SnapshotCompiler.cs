@@ -11,7 +11,7 @@ namespace LoadBalancer.Core.Config;
 /// Validated <see cref="LbConfigFile"/> to a complete <see cref="RuntimeSnapshot"/>: everything the data path needs is
 /// computed here (endpoints, tenant tables, balancers), so publishing is a single reference swap.
 /// </summary>
-internal static class SnapshotCompiler
+internal static partial class SnapshotCompiler
 {
     /// <remarks>
     /// Only runs on input that passed <see cref="ConfigValidator"/>, hence the null-forgiving reads of required values.
@@ -29,13 +29,14 @@ internal static class SnapshotCompiler
         var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
         foreach (var tenant in file.Tenants)
         {
-            tenants[tenant.Name!.Value] = new TenantSnapshot { Name = tenant.Name.Value, Pool = pools[tenant.Pool!.Value] };
+            tenants[tenant.Name!.Value] = CompileTenant(tenant, pools[tenant.Pool!.Value], previous);
         }
 
+        var accessLog = CompileAccessLog(file.AccessLog, sourcePath, previous);
         var listeners = new List<ListenerSnapshot>(file.Listeners.Count);
         foreach (var listener in file.Listeners)
         {
-            listeners.Add(CompileListener(listener, file, tenants));
+            listeners.Add(CompileListener(listener, file, tenants, accessLog));
         }
 
         IPEndPoint? admin = null;
@@ -50,6 +51,8 @@ internal static class SnapshotCompiler
             Tenants = tenants.ToFrozenDictionary(StringComparer.Ordinal),
             Pools = pools.ToFrozenDictionary(StringComparer.Ordinal),
             AdminEndPoint = admin,
+            AdminToken = file.Admin?.Token?.Value,
+            AccessLog = accessLog,
             SourcePath = sourcePath,
         };
     }
@@ -58,6 +61,8 @@ internal static class SnapshotCompiler
     {
         var name = pool.Name!.Value;
         BackendState[] old = previous is not null && previous.Pools.TryGetValue(name, out var oldPool) ? oldPool.Backends : [];
+        var maxPerBackend = (int)(pool.MaxConnectionsPerBackend?.Value ?? 0);
+        var slots = maxPerBackend > 0 ? new BackendSlots() : BackendSlots.None;
         var states = new BackendState[pool.Backends!.Count];
         for (var i = 0; i < states.Length; i++)
         {
@@ -66,6 +71,7 @@ internal static class SnapshotCompiler
             ConfigSyntax.TryParseBackend(address, out var endPoint);
             var config = new Backend(address, endPoint, (int)(entry.Weight?.Value ?? 1));
             states[i] = Reuse(old, config) ?? new BackendState(config);
+            states[i].Slots = slots;
         }
 
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
@@ -89,7 +95,10 @@ internal static class SnapshotCompiler
                 Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),
                 ResponseHead = Duration(pool.ResponseHead, PoolTimeouts.Default.ResponseHead),
                 Idle = Duration(pool.Idle, PoolTimeouts.Default.Idle),
+                Queue = Duration(pool.Queue, PoolTimeouts.Default.Queue),
             },
+            MaxConnectionsPerBackend = maxPerBackend,
+            Slots = slots,
         };
     }
 
@@ -112,7 +121,7 @@ internal static class SnapshotCompiler
         return null;
     }
 
-    private static ListenerSnapshot CompileListener(LbListenerSection listener, LbConfigFile file, Dictionary<string, TenantSnapshot> tenants)
+    private static ListenerSnapshot CompileListener(LbListenerSection listener, LbConfigFile file, Dictionary<string, TenantSnapshot> tenants, Metrics.AccessLogWriter? accessLog)
     {
         var name = listener.Name!.Value;
         ConfigSyntax.TryParseListen(listener.Listen!.Value, out var endPoint);
@@ -155,6 +164,7 @@ internal static class SnapshotCompiler
                 MaxHeadBytes = (int)(listener.MaxHeadBytes?.Value ?? HttpLimits.Default.MaxHeadBytes),
                 MaxHeaders = (int)(listener.MaxHeaders?.Value ?? HttpLimits.Default.MaxHeaders),
             },
+            AccessLog = accessLog,
             Timeouts = new ListenerTimeouts
             {
                 RequestHead = Duration(listener.RequestHead, ListenerTimeouts.Default.RequestHead),

@@ -9,15 +9,22 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["admin", "listeners", "tenants", "pools"];
-    private static readonly string[] AdminKeys = ["listen"];
+    private static readonly string[] RootKeys = ["admin", "access_log", "listeners", "tenants", "pools"];
+    private static readonly string[] AdminKeys = ["listen", "token"];
+    private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
     private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
     private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
-    private static readonly string[] TenantKeys = ["name", "match", "pool", "listeners"];
-    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts"];
+    private static readonly string[] TenantKeys =
+    [
+        "name", "match", "pool", "listeners", "rate_limit", "max_connections", "max_in_flight", "max_body_bytes",
+        "access_keys", "access_keys_file", "access_key_header",
+    ];
+    private static readonly string[] RateLimitKeys = ["requests_per_second", "burst"];
+    private static readonly string[] AccessKeyKeys = ["id", "sha256"];
+    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "max_connections_per_backend"];
     private static readonly string[] BackendKeys = ["address", "weight"];
-    private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle"];
+    private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle", "queue"];
 
     /// <summary>Returns null when the text is not valid TOML: the tree of a broken file is partial, and reading it would only add noise.</summary>
     public static LbConfigFile? Load(string text, ConfigErrorList errors)
@@ -58,6 +65,26 @@ internal static partial class TomlConfigLoader
                     Path = "admin",
                     Position = admin.Position,
                     Listen = String(admin, "admin", "listen", required: true, errors),
+                    Token = String(admin, "admin", "token", required: false, errors),
+                };
+            }
+        }
+
+        if (root.Get("access_log") is { } accessLog)
+        {
+            if (accessLog.Kind != TomlNodeKind.Table)
+            {
+                errors.Add(accessLog.Position, "access_log", "must be a table ([access_log])");
+            }
+            else
+            {
+                CheckKeys(accessLog, "access_log", AccessLogKeys, errors);
+                file.AccessLog = new LbAccessLogSection
+                {
+                    Path = "access_log",
+                    Position = accessLog.Position,
+                    Target = String(accessLog, "access_log", "path", required: true, errors),
+                    BufferLines = Integer(accessLog, "access_log", "buffer_lines", errors),
                 };
             }
         }
@@ -133,10 +160,60 @@ internal static partial class TomlConfigLoader
             Name = String(table, path, "name", required: true, errors),
             Pool = String(table, path, "pool", required: true, errors),
             Listeners = StringArray(table, path, "listeners", required: false, errors, out _),
+            MaxConnections = Integer(table, path, "max_connections", errors),
+            MaxInFlight = Integer(table, path, "max_in_flight", errors),
+            MaxBodyBytes = Integer(table, path, "max_body_bytes", errors),
+            AccessKeysFile = String(table, path, "access_keys_file", required: false, errors),
+            AccessKeyHeader = String(table, path, "access_key_header", required: false, errors),
         };
 
         tenant.Match = StringArray(table, path, "match", required: true, errors, out var matchPosition);
         tenant.MatchPosition = matchPosition;
+
+        if (InlineTable(table, path, "rate_limit", RateLimitKeys, errors) is { } rateLimit)
+        {
+            var rateLimitPath = Join(path, "rate_limit");
+            tenant.RateLimitPosition = rateLimit.Position;
+            tenant.RequestsPerSecond = Integer(rateLimit, rateLimitPath, "requests_per_second", errors);
+            tenant.Burst = Integer(rateLimit, rateLimitPath, "burst", errors);
+            if (rateLimit.Get("requests_per_second") is null)
+            {
+                errors.Add(rateLimit.Position, Join(rateLimitPath, "requests_per_second"), "is required");
+            }
+        }
+
+        var keysPath = Join(path, "access_keys");
+        if (table.Get("access_keys") is { } keys)
+        {
+            if (keys.Kind != TomlNodeKind.Array)
+            {
+                errors.Add(keys.Position, keysPath, "must be an array of tables, e.g. [ { id = \"billing\", sha256 = \"<64 hex>\" } ]");
+            }
+            else
+            {
+                tenant.AccessKeys = [];
+                for (var i = 0; i < keys.Items.Count; i++)
+                {
+                    var item = keys.Items[i];
+                    var itemPath = $"{keysPath}[{i}]";
+                    if (item.Kind != TomlNodeKind.Table)
+                    {
+                        errors.Add(item.Position, itemPath, "must be a table, e.g. { id = \"billing\", sha256 = \"<64 hex>\" }");
+                        continue;
+                    }
+
+                    CheckKeys(item, itemPath, AccessKeyKeys, errors);
+                    tenant.AccessKeys.Add(new LbAccessKeyEntry
+                    {
+                        Path = itemPath,
+                        Position = item.Position,
+                        Id = String(item, itemPath, "id", required: true, errors),
+                        Sha256 = String(item, itemPath, "sha256", required: true, errors),
+                    });
+                }
+            }
+        }
+
         return tenant;
     }
 
@@ -150,6 +227,7 @@ internal static partial class TomlConfigLoader
             Name = String(table, path, "name", required: true, errors),
             Balancer = String(table, path, "balancer", required: false, errors),
             HashOn = String(table, path, "hash_on", required: false, errors),
+            MaxConnectionsPerBackend = Integer(table, path, "max_connections_per_backend", errors),
         };
 
         var backendsPath = Join(path, "backends");
@@ -193,6 +271,7 @@ internal static partial class TomlConfigLoader
             pool.Connect = String(timeouts, timeoutsPath, "connect", required: false, errors);
             pool.ResponseHead = String(timeouts, timeoutsPath, "response_head", required: false, errors);
             pool.Idle = String(timeouts, timeoutsPath, "idle", required: false, errors);
+            pool.Queue = String(timeouts, timeoutsPath, "queue", required: false, errors);
         }
 
         return pool;

@@ -22,4 +22,19 @@ public enum CloseReason
     Draining,
     Aborted,
     Error,
+
+    /// <summary>429: the tenant's rate_limit refused the request.</summary>
+    RateLimited,
+
+    /// <summary>401/403: missing or wrong access key.</summary>
+    Unauthorized,
+
+    /// <summary>413: the body exceeded the tenant's max_body_bytes.</summary>
+    BodyTooLarge,
+
+    /// <summary>503: the tenant is at max_connections or max_in_flight.</summary>
+    TenantOverLimit,
+
+    /// <summary>503: every backend of the pool stayed at max_connections_per_backend for timeouts.queue.</summary>
+    BackendBusy,
 }

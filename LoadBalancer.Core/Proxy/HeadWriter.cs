@@ -26,7 +26,8 @@ internal static class HeadWriter
         bool addForwarded,
         bool trustForwarded,
         ReadOnlySpan<byte> clientIp,
-        Span<byte> destination)
+        Span<byte> destination,
+        int skipHeader = -1)
     {
         var writer = new SpanWriter(destination);
         var lineEnd = RequestLineEnd(head, headers);
@@ -78,7 +79,7 @@ internal static class HeadWriter
                 HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => addForwarded && !trustForwarded,
                 _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
             };
-            if (!skip)
+            if (!skip && i != skipHeader)
             {
                 writer.Write(source.Slice(header.LineStart, header.LineLength));
             }

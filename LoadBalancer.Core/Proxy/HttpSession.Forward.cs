@@ -69,6 +69,7 @@ internal sealed partial class HttpSession
                     return false;
                 }
 
+                OnResponseSent(101, _head.HeadLength); // tenancy: usage accounting
                 await TunnelAsync(connection).ConfigureAwait(false);
                 return false;
             }
@@ -113,12 +114,14 @@ internal sealed partial class HttpSession
             afterHead.Slice(0, length).CopyTo(_out.AsSpan(_outLength));
             connection.Reader.AdvanceTo(afterHead.GetPosition(length));
             _pendingBuffer = default;
+            OnResponseSent(_head.StatusCode, _outLength + length); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength + (int)length), _backendTimer.Token).ConfigureAwait(false);
         }
         else
         {
             connection.Reader.AdvanceTo(afterHead.Start);
             _pendingBuffer = default;
+            OnResponseSent(_head.StatusCode, _outLength); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength), _backendTimer.Token).ConfigureAwait(false);
             if (framing != BodyFraming.None)
             {
@@ -197,7 +200,14 @@ internal sealed partial class HttpSession
                 break;
             }
 
-            backend.IncrementActive();
+            // tenancy: takes a slot on the backend (bounded wait under max_connections_per_backend, then 503)
+            backend = await EnterBackendAsync(pool, backend).ConfigureAwait(false);
+            if (backend is null)
+            {
+                await RefuseBackendBusyAsync().ConfigureAwait(false);
+                return null;
+            }
+
             var connection = backend.IdleConnections.Rent(idleMs) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
             if (connection is not null)
             {
@@ -207,6 +217,7 @@ internal sealed partial class HttpSession
 
             backend.DecrementActive();
             Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
+            OnConnectFailed(backend); // tenancy: per-backend connect failures
             avoid = backend;
         }
 
@@ -301,7 +312,7 @@ internal sealed partial class HttpSession
 
     private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
     {
-        var status = outcome == HeadOutcome.Timeout ? 504 : 502;
+        var status = _bodyTooLarge ? 413 : outcome == HeadOutcome.Timeout ? 504 : 502; // tenancy: 413 for an oversized chunked body
         SetCloseReason(outcome switch
         {
             HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,
@@ -338,7 +349,7 @@ internal sealed partial class HttpSession
     /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask ForwardBodyAsync(PipeReader reader, Socket destination, BodyFraming framing, long length, CancellationTokenSource timer, TimeSpan idle)
+    private async ValueTask ForwardBodyAsync(PipeReader reader, Socket destination, BodyFraming framing, long length, CancellationTokenSource timer, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
         var remaining = length;
@@ -373,6 +384,7 @@ internal sealed partial class HttpSession
 
             if (take > 0)
             {
+                CountBodyBytes(destination, take); // tenancy: bytes in/out, max_body_bytes for chunked bodies
                 await SocketIo.SendAsync(destination, buffer.Slice(0, take), timer.Token).ConfigureAwait(false);
             }
 

@@ -236,6 +236,13 @@ internal sealed partial class HttpSession
             return 421;
         }
 
+        // tenancy: connections, access key, rate limit, body size, in-flight; 0 or lb's own answer (counted)
+        var refused = AdmitRequest(tenant, listener, source, headers);
+        if (refused != 0)
+        {
+            return refused;
+        }
+
         var pool = tenant.Pool;
         _pool = pool;
         _hashKeyLength = 0;
@@ -254,7 +261,8 @@ internal sealed partial class HttpSession
             addForwarded: listener.AddForwardedHeaders,
             trustForwarded: listener.TrustForwardedHeaders,
             _clientIp,
-            _out);
+            _out,
+            skipHeader: _keyHeaderIndex); // tenancy: the access key never reaches the backend
         return 0;
     }
 
@@ -354,6 +362,7 @@ internal sealed partial class HttpSession
         try
         {
             ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
+            OnResponseSent(status, CannedResponses.For(status).Length); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, CannedResponses.For(status), _clientTimer.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
@@ -378,6 +387,7 @@ internal sealed partial class HttpSession
 
     private void ReleaseRequestResources(bool reuseBackend)
     {
+        EndRequest(); // tenancy: usage accounting and access log for the request that ends here
         var connection = _backendConnection;
         if (connection is not null)
         {

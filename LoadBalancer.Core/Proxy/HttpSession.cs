@@ -76,6 +76,7 @@ internal sealed partial class HttpSession
         finally
         {
             ReleaseRequestResources(reuseBackend: false);
+            DetachTenant(); // tenancy: the connection no longer counts for its tenant
             await _clientReader.CompleteAsync().ConfigureAwait(false);
             _clientStream.Dispose();
             SocketIo.CloseGracefully(_client);

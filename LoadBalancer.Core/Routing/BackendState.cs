@@ -4,7 +4,7 @@ namespace LoadBalancer.Core.Routing;
 /// The live part of a backend: counters and health that survive reloads (reused by pool name + address),
 /// and the idle keep-alive connections to it. Written by the proxy and health checks with Interlocked only.
 /// </summary>
-public sealed class BackendState
+public sealed partial class BackendState
 {
     private int _activeConnections;
     private volatile bool _isAvailable = true;
@@ -31,7 +31,30 @@ public sealed class BackendState
 
     public int IncrementActive() => Interlocked.Increment(ref _activeConnections);
 
-    public int DecrementActive() => Interlocked.Decrement(ref _activeConnections);
+    public int DecrementActive()
+    {
+        var active = Interlocked.Decrement(ref _activeConnections);
+        Slots.OnReleased();
+        return active;
+    }
+
+    /// <summary>Takes one in-flight slot if fewer than <paramref name="max"/> are taken (lock-free).</summary>
+    public bool TryIncrementActive(int max)
+    {
+        var current = Volatile.Read(ref _activeConnections);
+        while (current < max)
+        {
+            var seen = Interlocked.CompareExchange(ref _activeConnections, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
 
     public override string ToString() => Config.Address;
 }

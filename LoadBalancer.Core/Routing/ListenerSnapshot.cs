@@ -38,4 +38,7 @@ public sealed class ListenerSnapshot
     /// Otherwise they are stripped, so a client cannot forge its address towards backends.
     /// </summary>
     public bool TrustForwardedHeaders { get; init; }
+
+    /// <summary>The access log of the snapshot this listener belongs to, or null when disabled.</summary>
+    public Metrics.AccessLogWriter? AccessLog { get; init; }
 }

@@ -21,4 +21,10 @@ public sealed class PoolSnapshot
     public string? HashName { get; init; }
 
     public PoolTimeouts Timeouts { get; init; } = PoolTimeouts.Default;
+
+    /// <summary>Requests in flight per backend (<c>max_connections_per_backend</c>); 0 means unlimited.</summary>
+    public int MaxConnectionsPerBackend { get; init; }
+
+    /// <summary>Where requests waiting for a backend slot are woken; shared by the pool's backends.</summary>
+    public BackendSlots Slots { get; init; } = BackendSlots.None;
 }

@@ -13,4 +13,7 @@ public sealed record PoolTimeouts
 
     /// <summary>How long an idle pooled keep-alive backend connection is kept.</summary>
     public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a request waits for a backend slot when every backend is at <c>max_connections_per_backend</c>: then 503.</summary>
+    public TimeSpan Queue { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -18,6 +18,12 @@ public sealed class RuntimeSnapshot
     /// <summary>The admin listener's endpoint, or null when <c>[admin]</c> is absent.</summary>
     public IPEndPoint? AdminEndPoint { get; init; }
 
+    /// <summary>The bearer token the admin endpoint requires (<c>[admin] token</c>), or null.</summary>
+    public string? AdminToken { get; init; }
+
+    /// <summary>Where access-log lines go (<c>[access_log]</c>), or null when disabled; reused across reloads while unchanged.</summary>
+    public Metrics.AccessLogWriter? AccessLog { get; init; }
+
     /// <summary>The file the snapshot was compiled from, for messages.</summary>
     public string SourcePath { get; init; } = "";
 }

@@ -1,9 +1,32 @@
+using LoadBalancer.Core.Tenancy;
+
 namespace LoadBalancer.Core.Routing;
 
-/// <summary>A tenant as compiled into one snapshot.</summary>
+/// <summary>A tenant as compiled into one snapshot: its pool, its limits and keys (immutable), and its live state.</summary>
 public sealed class TenantSnapshot
 {
     public required string Name { get; init; }
 
     public required PoolSnapshot Pool { get; init; }
+
+    /// <summary>Counters, limiter and connection counts; the same object across reloads while the tenant's name is unchanged.</summary>
+    public TenantState State { get; init; } = null!;
+
+    /// <summary>0 means unlimited (<c>max_connections</c>).</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>0 means unlimited (<c>max_in_flight</c>).</summary>
+    public int MaxInFlight { get; init; }
+
+    /// <summary>-1 means unlimited (<c>max_body_bytes</c>).</summary>
+    public long MaxBodyBytes { get; init; } = -1;
+
+    /// <summary>Empty means the tenant needs no key.</summary>
+    public AccessKey[] AccessKeys { get; init; } = [];
+
+    /// <summary>The header carrying the key (<c>access_key_header</c>, default Authorization).</summary>
+    public string AccessKeyHeader { get; init; } = "Authorization";
+
+    /// <summary>True for Authorization: the value is <c>Bearer &lt;key&gt;</c>; other headers carry the raw key.</summary>
+    public bool AccessKeyIsBearer { get; init; } = true;
 }

@@ -1,0 +1,150 @@
+namespace LoadBalancer.Core.Config;
+
+/// <summary>Tenant isolation, access keys, per-backend caps, the access log and the admin token.</summary>
+internal static partial class ConfigValidator
+{
+    private const long MaxRate = 1_000_000;
+    private const long MaxCount = 1_000_000;
+    private const long MaxBodyLimit = 1L << 40;
+    private const long MaxBufferLines = 1_000_000;
+
+    private static void ValidateTenancy(LbConfigFile file, ConfigErrorList errors)
+    {
+        foreach (var tenant in file.Tenants)
+        {
+            CheckRange(tenant.RequestsPerSecond, TomlConfigLoader.Join(tenant.Path, "rate_limit.requests_per_second"), 1, MaxRate, errors);
+            CheckRange(tenant.Burst, TomlConfigLoader.Join(tenant.Path, "rate_limit.burst"), 1, MaxRate, errors);
+            CheckRange(tenant.MaxConnections, TomlConfigLoader.Join(tenant.Path, "max_connections"), 1, MaxCount, errors);
+            CheckRange(tenant.MaxInFlight, TomlConfigLoader.Join(tenant.Path, "max_in_flight"), 1, MaxCount, errors);
+            CheckRange(tenant.MaxBodyBytes, TomlConfigLoader.Join(tenant.Path, "max_body_bytes"), 0, MaxBodyLimit, errors);
+            ValidateAccessKeys(tenant, Path.GetDirectoryName(Path.GetFullPath(errors.File)) ?? ".", errors);
+        }
+
+        foreach (var pool in file.Pools)
+        {
+            CheckRange(pool.MaxConnectionsPerBackend, TomlConfigLoader.Join(pool.Path, "max_connections_per_backend"), 1, MaxCount, errors);
+            CheckDuration(pool.Queue, TomlConfigLoader.Join(pool.Path, "timeouts.queue"), errors);
+        }
+
+        if (file.AccessLog is { } accessLog)
+        {
+            if (accessLog.Target is { Value.Length: 0 } target)
+            {
+                errors.Add(target.Position, "access_log.path", "must be \"stdout\" or a file path, not empty");
+            }
+
+            CheckRange(accessLog.BufferLines, "access_log.buffer_lines", 1, MaxBufferLines, errors);
+        }
+
+        if (file.Admin?.Token is { } token && token.Value.Trim().Length < 16)
+        {
+            errors.Add(token.Position, "admin.token", "must be at least 16 characters (generate one with `lb key new`)");
+        }
+    }
+
+    private static void ValidateAccessKeys(LbTenantSection tenant, string baseDirectory, ConfigErrorList errors)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in tenant.AccessKeys ?? [])
+        {
+            if (key.Id is { } id)
+            {
+                CheckKeyId(id.Value, id.Position, TomlConfigLoader.Join(key.Path, "id"), key.Path, ids, errors);
+            }
+
+            if (key.Sha256 is { } sha && !TryParseSha256(sha.Value, out _))
+            {
+                errors.Add(sha.Position, TomlConfigLoader.Join(key.Path, "sha256"), "must be 64 hex characters: the SHA-256 of the key (see `lb key new`)");
+            }
+        }
+
+        if (tenant.AccessKeysFile is { } keysFile)
+        {
+            var filePath = TomlConfigLoader.Join(tenant.Path, "access_keys_file");
+            var fullPath = Path.Combine(baseDirectory, keysFile.Value);
+            string[] lines;
+            try
+            {
+                lines = File.ReadAllLines(fullPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                errors.Add(keysFile.Position, filePath, $"cannot read \"{keysFile.Value}\": {e.Message}");
+                lines = [];
+            }
+
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var line = lines[i].Trim();
+                if (line.Length == 0 || line[0] == '#')
+                {
+                    continue;
+                }
+
+                var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                var where = $"{keysFile.Value}:{i + 1}";
+                if (parts.Length != 2 || !TryParseSha256(parts[1], out var hash))
+                {
+                    errors.Add(keysFile.Position, filePath, $"{where}: expected \"<id> <64 hex sha256>\"");
+                    continue;
+                }
+
+                if (CheckKeyId(parts[0], keysFile.Position, filePath, where, ids, errors))
+                {
+                    tenant.FileKeys.Add((parts[0], hash));
+                }
+            }
+        }
+
+        var hasKeys = tenant.AccessKeys is { Count: > 0 } || tenant.AccessKeysFile is not null;
+        if (tenant.AccessKeyHeader is { } header)
+        {
+            var headerPath = TomlConfigLoader.Join(tenant.Path, "access_key_header");
+            if (!ConfigSyntax.IsToken(header.Value))
+            {
+                errors.Add(header.Position, headerPath, $"\"{header.Value}\" is not a header name");
+            }
+            else if (!hasKeys)
+            {
+                errors.Add(header.Position, headerPath, "has no effect without access_keys or access_keys_file");
+            }
+        }
+    }
+
+    private static bool CheckKeyId(string id, SourcePosition position, string path, string where, Dictionary<string, string> ids, ConfigErrorList errors)
+    {
+        if (id.Length == 0 || id.Length > 64 || !ConfigSyntax.IsToken(id))
+        {
+            errors.Add(position, path, $"key id \"{id}\" must be 1..64 characters without spaces or separators (an HTTP token)");
+            return false;
+        }
+
+        if (!ids.TryAdd(id, where))
+        {
+            errors.Add(position, path, $"duplicate key id \"{id}\" (first used by {ids[id]})");
+            return false;
+        }
+
+        return true;
+    }
+
+    internal static bool TryParseSha256(string value, out byte[] hash)
+    {
+        hash = [];
+        if (value.Length != 64)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiHexDigit(c))
+            {
+                return false;
+            }
+        }
+
+        hash = Convert.FromHexString(value);
+        return true;
+    }
+}

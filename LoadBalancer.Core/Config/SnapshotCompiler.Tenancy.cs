@@ -1,0 +1,76 @@
+using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+
+namespace LoadBalancer.Core.Config;
+
+internal static partial class SnapshotCompiler
+{
+    /// <summary>
+    /// The tenant's live <see cref="TenantState"/> is reused by name, so usage counters, connection and in-flight counts
+    /// survive a reload; its rate limiter is replaced only when <c>rate_limit</c> changed (a new one starts full).
+    /// </summary>
+    private static TenantSnapshot CompileTenant(LbTenantSection tenant, PoolSnapshot pool, RuntimeSnapshot? previous)
+    {
+        var name = tenant.Name!.Value;
+        var state = previous is not null && previous.Tenants.TryGetValue(name, out var old) ? old.State : new TenantState(name);
+        if (tenant.RequestsPerSecond is { } rps)
+        {
+            var burst = tenant.Burst?.Value ?? rps.Value;
+            if (state.RateLimiter is not { } limiter || limiter.RequestsPerSecond != rps.Value || limiter.Burst != burst)
+            {
+                state.RateLimiter = new TokenBucket(rps.Value, burst);
+            }
+        }
+        else
+        {
+            state.RateLimiter = null;
+        }
+
+        var keys = new List<AccessKey>();
+        foreach (var key in tenant.AccessKeys ?? [])
+        {
+            ConfigValidator.TryParseSha256(key.Sha256!.Value, out var hash);
+            keys.Add(new AccessKey(key.Id!.Value, hash, state.KeyUsage(key.Id.Value)));
+        }
+
+        foreach (var (id, hash) in tenant.FileKeys)
+        {
+            keys.Add(new AccessKey(id, hash, state.KeyUsage(id)));
+        }
+
+        var header = tenant.AccessKeyHeader?.Value ?? "Authorization";
+        return new TenantSnapshot
+        {
+            Name = name,
+            Pool = pool,
+            State = state,
+            MaxConnections = (int)(tenant.MaxConnections?.Value ?? 0),
+            MaxInFlight = (int)(tenant.MaxInFlight?.Value ?? 0),
+            MaxBodyBytes = tenant.MaxBodyBytes?.Value ?? -1,
+            AccessKeys = [.. keys],
+            AccessKeyHeader = header,
+            AccessKeyIsBearer = string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase),
+        };
+    }
+
+    /// <summary>The writer is kept while its target and buffer are unchanged, so no line is lost across a reload.</summary>
+    private static AccessLogWriter? CompileAccessLog(LbAccessLogSection? section, string sourcePath, RuntimeSnapshot? previous)
+    {
+        if (section?.Target is not { } target)
+        {
+            return null;
+        }
+
+        var resolved = string.Equals(target.Value, AccessLogWriter.Stdout, StringComparison.Ordinal)
+            ? AccessLogWriter.Stdout
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? ".", target.Value);
+        var capacity = (int)(section.BufferLines?.Value ?? AccessLogWriter.DefaultCapacity);
+        if (previous?.AccessLog is { } old && old.Target == resolved && old.Capacity == capacity)
+        {
+            return old;
+        }
+
+        return new AccessLogWriter(resolved, capacity);
+    }
+}

@@ -1,0 +1,27 @@
+using LoadBalancer.Core.Proxy;
+
+namespace LoadBalancer.Core.Metrics;
+
+/// <summary>
+/// One request, as the session hands it to <see cref="AccessLogWriter"/>: references and numbers only. The request
+/// line bytes sit in an ArrayPool rental that the writer returns after formatting, so nothing is formatted or
+/// allocated on the connection's thread.
+/// </summary>
+public struct AccessLogEntry
+{
+    public long TimeUtcTicks;
+    public string Tenant;
+    public string? KeyId;
+    public byte[] ClientIp;
+
+    /// <summary>Rented: method bytes, then target bytes (truncated to <see cref="AccessLogWriter.MaxTargetBytes"/>).</summary>
+    public byte[]? RequestLine;
+    public int MethodLength;
+    public int TargetLength;
+    public int Status;
+    public long BytesReceived;
+    public long BytesSent;
+    public string? Backend;
+    public long DurationTicks;
+    public CloseReason CloseReason;
+}

@@ -1,0 +1,13 @@
+namespace LoadBalancer.Core.Tenancy;
+
+/// <summary>Label values for <see cref="RefusalReason"/>, stable across releases (dashboards depend on them).</summary>
+public static class RefusalReasons
+{
+    public const int Count = 6;
+
+    private static readonly string[] Names = ["missing_key", "invalid_key", "body_too_large", "max_connections", "max_in_flight", "backend_busy"];
+
+    public static string Name(RefusalReason reason) => Names[(int)reason];
+
+    public static string Name(int reason) => Names[reason];
+}

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+
+namespace LoadBalancer.Core.Tenancy;
+
+/// <summary>
+/// The live side of a tenant: usage counters, its rate limiter, its connection and in-flight counts. The snapshot
+/// compiler reuses it by tenant name, so a reload neither resets billing counters nor frees limits. Every member the
+/// data path touches is Interlocked on this object; nothing here is shared between tenants.
+/// </summary>
+public sealed class TenantState
+{
+    private readonly long[] _requests = new long[StatusClasses.Count];
+    private readonly long[] _refused = new long[RefusalReasons.Count];
+    private readonly ConcurrentDictionary<string, KeyUsage> _keys = new(StringComparer.Ordinal);
+    private TokenBucket? _rateLimiter;
+    private long _bytesReceived;
+    private long _bytesSent;
+    private long _rateLimited;
+    private int _connections;
+    private int _inFlight;
+
+    public TenantState(string name) => Name = name;
+
+    public string Name { get; }
+
+    public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>Null when the tenant has no <c>rate_limit</c>. Replaced by a reload only when the limit changed.</summary>
+    public TokenBucket? RateLimiter
+    {
+        get => Volatile.Read(ref _rateLimiter);
+        internal set => Volatile.Write(ref _rateLimiter, value);
+    }
+
+    /// <summary>Client connections whose latest request was for this tenant.</summary>
+    public int ActiveConnections => Volatile.Read(ref _connections);
+
+    /// <summary>Requests admitted and not finished (sent to, or waiting for, a backend).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    public long RateLimited => Interlocked.Read(ref _rateLimited);
+
+    public long Requests(int statusClass) => Interlocked.Read(ref _requests[statusClass]);
+
+    public long TotalRequests
+    {
+        get
+        {
+            long total = 0;
+            for (var i = 0; i < _requests.Length; i++)
+            {
+                total += Interlocked.Read(ref _requests[i]);
+            }
+
+            return total;
+        }
+    }
+
+    public long Refused(int reason) => Interlocked.Read(ref _refused[reason]);
+
+    /// <summary>Usage per access key id, including keys removed from the config since (billing keeps them).</summary>
+    public IEnumerable<KeyValuePair<string, KeyUsage>> Keys => _keys;
+
+    internal KeyUsage KeyUsage(string id) => _keys.GetOrAdd(id, static _ => new KeyUsage());
+
+    internal bool TryAttachConnection(int max)
+    {
+        var count = Interlocked.Increment(ref _connections);
+        if (max > 0 && count > max)
+        {
+            Interlocked.Decrement(ref _connections);
+            return false;
+        }
+
+        return true;
+    }
+
+    internal void DetachConnection() => Interlocked.Decrement(ref _connections);
+
+    internal bool TryEnterInFlight(int max)
+    {
+        var count = Interlocked.Increment(ref _inFlight);
+        if (max > 0 && count > max)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            return false;
+        }
+
+        return true;
+    }
+
+    internal void ExitInFlight() => Interlocked.Decrement(ref _inFlight);
+
+    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+
+    internal void CountRefused(RefusalReason reason) => Interlocked.Increment(ref _refused[(int)reason]);
+
+    /// <summary>One finished request: the status class the client got, its bytes both ways and its duration.</summary>
+    internal void CountRequest(int status, long bytesReceived, long bytesSent, long elapsedTicks)
+    {
+        Interlocked.Increment(ref _requests[StatusClasses.Of(status)]);
+        Interlocked.Add(ref _bytesReceived, bytesReceived);
+        Interlocked.Add(ref _bytesSent, bytesSent);
+        Latency.Record(elapsedTicks);
+    }
+}
