@@ -1,12 +1,16 @@
 using LoadBalancer.Core.Admin;
+using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Proxy;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Host;
 
-/// <summary>Serves the admin endpoint (<c>[admin] listen</c>) with lb's own engine, if configured.</summary>
-internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, ILogger<AdminService> logger) : IHostedService
+/// <summary>
+/// Serves the admin endpoint (<c>[admin] listen</c>, optional <c>token</c>) with lb's own engine, if configured:
+/// <c>/healthz</c>, <c>POST /reload</c>, and the read-only <see cref="AdminEndpoints"/> (metrics, tenants, usage).
+/// </summary>
+internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, ILogger<AdminService> logger) : IHostedService
 {
     private AdminServer? _server;
 
@@ -15,7 +19,7 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
         var endPoint = engine.Snapshots.Current.AdminEndPoint;
         if (endPoint is not null)
         {
-            _server = AdminServer.Start(endPoint, HandleAsync, token: null, logger);
+            _server = AdminServer.Start(endPoint, HandleAsync, token: engine.Snapshots.Current.AdminToken, logger);
             logger.LogInformation("Admin endpoint listening on {EndPoint}", _server.EndPoint);
         }
 
@@ -26,6 +30,11 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
 
     private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
     {
+        if (AdminEndpoints.TryHandle(request, metrics) is { } answered)
+        {
+            return answered;
+        }
+
         switch (request.Method, request.Path)
         {
             case ("GET", "/healthz"):

@@ -1,9 +1,13 @@
 using System.CommandLine;
 using LoadBalancer.Core.Config;
+using LoadBalancer.Core.Tenancy;
 
 namespace LoadBalancer.Host;
 
-/// <summary>The <c>lb</c> command line: <c>lb [--config PATH] [--demo]</c> runs, <c>lb check [--config PATH]</c> validates.</summary>
+/// <summary>
+/// The <c>lb</c> command line: <c>lb [--config PATH] [--demo]</c> runs, <c>lb check [--config PATH]</c> validates,
+/// <c>lb key new [--id ID]</c> prints a fresh access key and its hash line.
+/// </summary>
 internal static class LbCommandLine
 {
     public static RootCommand Build()
@@ -27,7 +31,30 @@ internal static class LbCommandLine
         var check = new Command("check", "Validate the configuration and exit (0: valid, 1: errors printed as PATH:LINE:COL: message)");
         check.SetAction(parse => Check(parse.GetValue(config)!));
         root.Subcommands.Add(check);
+
+        var keyId = new Option<string?>("--id")
+        {
+            Description = "The key id recorded in usage and access logs (default: key-<random>)",
+        };
+        var keyNew = new Command("new", "Print a fresh access key and the line that accepts it in lb.toml (access_keys) or an access_keys_file");
+        keyNew.Options.Add(keyId);
+        keyNew.SetAction(parse => NewKey(parse.GetValue(keyId)));
+        var key = new Command("key", "Access keys for tenants");
+        key.Subcommands.Add(keyNew);
+        root.Subcommands.Add(key);
         return root;
+    }
+
+    private static int NewKey(string? id)
+    {
+        id ??= AccessKeyGenerator.NewId();
+        var key = AccessKeyGenerator.NewKey();
+        var hash = AccessKeyGenerator.Sha256Hex(key);
+        Console.WriteLine($"key: {key}");
+        Console.WriteLine("  (give it to the client, e.g. Authorization: Bearer <key>; lb stores only its hash)");
+        Console.WriteLine($"lb.toml:          {{ id = \"{id}\", sha256 = \"{hash}\" }}");
+        Console.WriteLine($"access_keys_file: {id} {hash}");
+        return 0;
     }
 
     private static int Check(string path)

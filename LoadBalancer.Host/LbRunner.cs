@@ -59,6 +59,8 @@ public static class LbRunner
 
         builder.Services.AddSingleton<ISystemdNotifier>(sp => new SystemdNotifier());
         builder.Services.AddSingleton<ConfigReloader>();
+        builder.Services.AddSingleton(sp => new Core.Metrics.LbMetrics(sp.GetRequiredService<SnapshotHolder>()));
+        builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<LoadBalancerService>();
         builder.Services.AddSingleton<AdminService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminService>());

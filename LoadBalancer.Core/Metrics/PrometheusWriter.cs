@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+
+namespace LoadBalancer.Core.Metrics;
+
+/// <summary>
+/// Renders <c>GET /metrics</c> in the Prometheus text exposition format 0.0.4: one <c># HELP</c> and <c># TYPE</c>
+/// per family, then its samples; label values escaped (backslash, double quote, newline). Reads the live counters of
+/// the current snapshot; runs on the admin path, so it may allocate.
+/// </summary>
+public static class PrometheusWriter
+{
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    public static string Write(RuntimeSnapshot snapshot)
+    {
+        var text = new StringBuilder(8192);
+        var tenants = snapshot.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
+
+        Family(text, "lb_requests_total", "counter", "Requests per tenant by the status class the client got (lb's own answers included).");
+        foreach (var tenant in tenants)
+        {
+            for (var code = 0; code < StatusClasses.Count; code++)
+            {
+                Sample(text, "lb_requests_total", [("tenant", tenant.Name), ("code", StatusClasses.Name(code))], tenant.State.Requests(code));
+            }
+        }
+
+        Family(text, "lb_request_duration_seconds", "histogram", "Time from a request head being read to its response being sent.");
+        foreach (var tenant in tenants)
+        {
+            var histogram = tenant.State.Latency;
+            long cumulative = 0;
+            for (var i = 0; i <= LatencyHistogram.Bounds.Length; i++)
+            {
+                cumulative += histogram.Bucket(i);
+                var le = i < LatencyHistogram.Bounds.Length ? Number(LatencyHistogram.Bounds[i]) : "+Inf";
+                Sample(text, "lb_request_duration_seconds_bucket", [("tenant", tenant.Name), ("le", le)], cumulative);
+            }
+
+            Sample(text, "lb_request_duration_seconds_sum", [("tenant", tenant.Name)], histogram.SumSeconds);
+            Sample(text, "lb_request_duration_seconds_count", [("tenant", tenant.Name)], cumulative);
+        }
+
+        PerTenant(text, tenants, "lb_bytes_received_total", "counter", "Bytes received from clients (heads and bodies).", s => s.BytesReceived);
+        PerTenant(text, tenants, "lb_bytes_sent_total", "counter", "Bytes sent to clients (heads and bodies).", s => s.BytesSent);
+        PerTenant(text, tenants, "lb_active_connections", "gauge", "Client connections whose latest request was for the tenant.", s => s.ActiveConnections);
+        PerTenant(text, tenants, "lb_in_flight_requests", "gauge", "Requests admitted and not yet answered.", s => s.InFlight);
+        PerTenant(text, tenants, "lb_rate_limited_total", "counter", "Requests answered 429 by the tenant's rate_limit.", s => s.RateLimited);
+
+        Family(text, "lb_refused_total", "counter", "Requests lb answered itself: 401 missing_key, 403 invalid_key, 413 body_too_large, 503 max_connections, max_in_flight, backend_busy.");
+        foreach (var tenant in tenants)
+        {
+            for (var reason = 0; reason < RefusalReasons.Count; reason++)
+            {
+                Sample(text, "lb_refused_total", [("tenant", tenant.Name), ("reason", RefusalReasons.Name(reason))], tenant.State.Refused(reason));
+            }
+        }
+
+        Family(text, "lb_access_key_requests_total", "counter", "Requests per tenant and access key id.");
+        foreach (var tenant in tenants)
+        {
+            foreach (var (id, usage) in tenant.State.Keys.OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                Sample(text, "lb_access_key_requests_total", [("tenant", tenant.Name), ("key_id", id)], usage.Requests);
+            }
+        }
+
+        var backends = snapshot.Pools.Values.OrderBy(p => p.Name, StringComparer.Ordinal).SelectMany(p => p.Backends.Select(b => (Pool: p.Name, Backend: b))).ToArray();
+        PerBackend(text, backends, "lb_backend_requests_total", "counter", "Requests answered through the backend.", b => b.Requests);
+        PerBackend(text, backends, "lb_backend_active_requests", "gauge", "Requests in flight to the backend.", b => b.ActiveConnections);
+        PerBackend(text, backends, "lb_backend_connect_failures_total", "counter", "Failed connects to the backend.", b => b.ConnectFailures);
+        PerBackend(text, backends, "lb_backend_queued_total", "counter", "Requests that waited for a slot under max_connections_per_backend.", b => b.Queued);
+        PerBackend(text, backends, "lb_backend_up", "gauge", "1 while the backend may be picked, else 0.", b => b.IsAvailable ? 1 : 0);
+
+        Family(text, "lb_access_log_dropped_total", "counter", "Access-log lines dropped because the writer fell behind.");
+        Sample(text, "lb_access_log_dropped_total", [], snapshot.AccessLog?.Dropped ?? 0);
+        Family(text, "lb_access_log_lines_total", "counter", "Access-log lines written.");
+        Sample(text, "lb_access_log_lines_total", [], snapshot.AccessLog?.Written ?? 0);
+        return text.ToString();
+    }
+
+    private static void PerTenant(StringBuilder text, TenantSnapshot[] tenants, string name, string type, string help, Func<TenantState, long> read)
+    {
+        Family(text, name, type, help);
+        foreach (var tenant in tenants)
+        {
+            Sample(text, name, [("tenant", tenant.Name)], read(tenant.State));
+        }
+    }
+
+    private static void PerBackend(StringBuilder text, (string Pool, BackendState Backend)[] backends, string name, string type, string help, Func<BackendState, long> read)
+    {
+        Family(text, name, type, help);
+        foreach (var (pool, backend) in backends)
+        {
+            Sample(text, name, [("pool", pool), ("backend", backend.Config.Address)], read(backend));
+        }
+    }
+
+    private static void Family(StringBuilder text, string name, string type, string help)
+    {
+        text.Append("# HELP ").Append(name).Append(' ').Append(EscapeHelp(help)).Append('\n');
+        text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+    }
+
+    private static void Sample(StringBuilder text, string name, (string Name, string Value)[] labels, long value)
+        => Labels(text, name, labels).Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+
+    private static void Sample(StringBuilder text, string name, (string Name, string Value)[] labels, double value)
+        => Labels(text, name, labels).Append(Number(value)).Append('\n');
+
+    private static StringBuilder Labels(StringBuilder text, string name, (string Name, string Value)[] labels)
+    {
+        text.Append(name);
+        if (labels.Length > 0)
+        {
+            text.Append('{');
+            for (var i = 0; i < labels.Length; i++)
+            {
+                if (i > 0)
+                {
+                    text.Append(',');
+                }
+
+                text.Append(labels[i].Name).Append("=\"").Append(EscapeLabel(labels[i].Value)).Append('"');
+            }
+
+            text.Append('}');
+        }
+
+        return text.Append(' ');
+    }
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Label values escape backslash, double quote and line feed.</summary>
+    public static string EscapeLabel(string value)
+        => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+
+    /// <summary>HELP text escapes backslash and line feed.</summary>
+    private static string EscapeHelp(string value)
+        => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}

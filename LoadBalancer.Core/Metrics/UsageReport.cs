@@ -1,0 +1,202 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+
+namespace LoadBalancer.Core.Metrics;
+
+/// <summary>
+/// The JSON documents of <c>GET /api/usage</c> (totals per tenant since start: the billing export) and
+/// <c>GET /api/tenants</c> (each tenant, its pool and backends, limits and current rates). Serialized with a
+/// source-generated <see cref="JsonSerializerContext"/>, so the host stays trimmable and AOT-publishable.
+/// </summary>
+public static class UsageReport
+{
+    public static string Usage(RuntimeSnapshot snapshot, LbMetrics metrics)
+    {
+        var document = new UsageDocument
+        {
+            Since = metrics.StartedAt,
+            Generated = DateTimeOffset.UtcNow,
+            Tenants = [.. snapshot.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal).Select(TenantUsageOf)],
+        };
+        return JsonSerializer.Serialize(document, UsageJsonContext.Default.UsageDocument);
+    }
+
+    public static string Tenants(RuntimeSnapshot snapshot, LbMetrics metrics)
+    {
+        var list = new List<TenantStatus>();
+        foreach (var tenant in snapshot.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            var state = tenant.State;
+            var rate = metrics.Rates.Get(state);
+            list.Add(new TenantStatus
+            {
+                Tenant = tenant.Name,
+                Pool = tenant.Pool.Name,
+                Balancer = tenant.Pool.BalancerName,
+                ActiveConnections = state.ActiveConnections,
+                InFlight = state.InFlight,
+                Limits = new TenantLimits
+                {
+                    RequestsPerSecond = state.RateLimiter?.RequestsPerSecond,
+                    Burst = state.RateLimiter?.Burst,
+                    MaxConnections = tenant.MaxConnections > 0 ? tenant.MaxConnections : null,
+                    MaxInFlight = tenant.MaxInFlight > 0 ? tenant.MaxInFlight : null,
+                    MaxBodyBytes = tenant.MaxBodyBytes >= 0 ? tenant.MaxBodyBytes : null,
+                    AccessKeys = tenant.AccessKeys.Length,
+                },
+                Rates = new TenantRates
+                {
+                    RequestsPerSecond = Math.Round(rate.RequestsPerSecond, 3),
+                    BytesReceivedPerSecond = Math.Round(rate.BytesReceivedPerSecond, 3),
+                    BytesSentPerSecond = Math.Round(rate.BytesSentPerSecond, 3),
+                    RateLimitTokens = state.RateLimiter is { } limiter ? Math.Round(limiter.Available(System.Diagnostics.Stopwatch.GetTimestamp()), 3) : null,
+                },
+                Backends = [.. tenant.Pool.Backends.Select(b => new BackendStatus
+                {
+                    Address = b.Config.Address,
+                    Weight = b.Weight,
+                    Healthy = b.IsAvailable,
+                    Active = b.ActiveConnections,
+                    Requests = b.Requests,
+                    ConnectFailures = b.ConnectFailures,
+                })],
+            });
+        }
+
+        return JsonSerializer.Serialize(new TenantsDocument { Tenants = list }, UsageJsonContext.Default.TenantsDocument);
+    }
+
+    private static TenantUsage TenantUsageOf(TenantSnapshot tenant)
+    {
+        var state = tenant.State;
+        var requests = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var code = 0; code < StatusClasses.Count; code++)
+        {
+            requests[StatusClasses.Name(code)] = state.Requests(code);
+        }
+
+        var refused = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var reason = 0; reason < RefusalReasons.Count; reason++)
+        {
+            refused[RefusalReasons.Name(reason)] = state.Refused(reason);
+        }
+
+        return new TenantUsage
+        {
+            Tenant = tenant.Name,
+            RequestsTotal = state.TotalRequests,
+            Requests = requests,
+            BytesReceived = state.BytesReceived,
+            BytesSent = state.BytesSent,
+            RateLimited = state.RateLimited,
+            Refused = refused,
+            Keys = state.Keys.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value.Requests, StringComparer.Ordinal),
+            DurationSecondsSum = Math.Round(state.Latency.SumSeconds, 6),
+        };
+    }
+}
+
+public sealed class UsageDocument
+{
+    public DateTimeOffset Since { get; init; }
+
+    public DateTimeOffset Generated { get; init; }
+
+    public List<TenantUsage> Tenants { get; init; } = [];
+}
+
+public sealed class TenantUsage
+{
+    public string Tenant { get; init; } = "";
+
+    public long RequestsTotal { get; init; }
+
+    /// <summary>By status class the client got: none, 1xx .. 5xx.</summary>
+    public Dictionary<string, long> Requests { get; init; } = [];
+
+    public long BytesReceived { get; init; }
+
+    public long BytesSent { get; init; }
+
+    public long RateLimited { get; init; }
+
+    public Dictionary<string, long> Refused { get; init; } = [];
+
+    /// <summary>Requests per access key id.</summary>
+    public Dictionary<string, long> Keys { get; init; } = [];
+
+    public double DurationSecondsSum { get; init; }
+}
+
+public sealed class TenantsDocument
+{
+    public List<TenantStatus> Tenants { get; init; } = [];
+}
+
+public sealed class TenantStatus
+{
+    public string Tenant { get; init; } = "";
+
+    public string Pool { get; init; } = "";
+
+    public string Balancer { get; init; } = "";
+
+    public int ActiveConnections { get; init; }
+
+    public int InFlight { get; init; }
+
+    public TenantLimits Limits { get; init; } = new();
+
+    public TenantRates Rates { get; init; } = new();
+
+    public List<BackendStatus> Backends { get; init; } = [];
+}
+
+public sealed class TenantLimits
+{
+    public long? RequestsPerSecond { get; init; }
+
+    public long? Burst { get; init; }
+
+    public int? MaxConnections { get; init; }
+
+    public int? MaxInFlight { get; init; }
+
+    public long? MaxBodyBytes { get; init; }
+
+    public int AccessKeys { get; init; }
+}
+
+public sealed class TenantRates
+{
+    public double RequestsPerSecond { get; init; }
+
+    public double BytesReceivedPerSecond { get; init; }
+
+    public double BytesSentPerSecond { get; init; }
+
+    /// <summary>Tokens left in the rate-limit bucket, when the tenant has one.</summary>
+    public double? RateLimitTokens { get; init; }
+}
+
+public sealed class BackendStatus
+{
+    public string Address { get; init; } = "";
+
+    public int Weight { get; init; }
+
+    public bool Healthy { get; init; }
+
+    public int Active { get; init; }
+
+    public long Requests { get; init; }
+
+    public long ConnectFailures { get; init; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(UsageDocument))]
+[JsonSerializable(typeof(TenantsDocument))]
+internal sealed partial class UsageJsonContext : JsonSerializerContext;
