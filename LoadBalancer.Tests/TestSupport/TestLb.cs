@@ -1,5 +1,6 @@
 using System.Net;
 using LoadBalancer.Core.Config;
+using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Proxy;
 using LoadBalancer.Core.Routing;
 
@@ -8,15 +9,22 @@ namespace LoadBalancer.Tests.TestSupport;
 /// <summary>lb's engine started in-process from a TOML text whose listeners bind 127.0.0.1:0.</summary>
 public sealed class TestLb : IAsyncDisposable
 {
-    private TestLb(ProxyEngine engine) => Engine = engine;
+    private readonly AccessLogLifecycle _accessLog;
+
+    private TestLb(ProxyEngine engine)
+    {
+        Engine = engine;
+        _accessLog = new AccessLogLifecycle(engine.Snapshots);
+    }
 
     public ProxyEngine Engine { get; }
 
     public RuntimeSnapshot Snapshot => Engine.Snapshots.Current;
 
-    public static async Task<TestLb> StartAsync(string toml)
+    /// <param name="path">Names the config file: relative paths in it (access_keys_file, access_log) resolve from its directory.</param>
+    public static async Task<TestLb> StartAsync(string toml, string path = "test.toml")
     {
-        var loaded = ConfigLoader.LoadText(toml, "test.toml");
+        var loaded = ConfigLoader.LoadText(toml, path);
         Assert.That(loaded.Success, Is.True, () => string.Join("\n", loaded.Errors));
         var engine = new ProxyEngine(new SnapshotHolder(loaded.Snapshot!));
         await engine.StartAsync();
@@ -35,5 +43,10 @@ public sealed class TestLb : IAsyncDisposable
     public Task<RawHttpConnection> ConnectAsync(CancellationToken cancellationToken, string listener = "web")
         => RawHttpConnection.ConnectAsync(EndPoint(listener), cancellationToken);
 
-    public async ValueTask DisposeAsync() => await Engine.DisposeAsync();
+    /// <summary>Drains the engine, then flushes and closes the access log.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        await _accessLog.DisposeAsync();
+    }
 }
