@@ -8,23 +8,22 @@ internal static partial class SnapshotCompiler
 {
     /// <summary>
     /// The tenant's live <see cref="TenantState"/> is reused by name, so usage counters, connection and in-flight counts
-    /// survive a reload; its rate limiter is replaced only when <c>rate_limit</c> changed (a new one starts full).
+    /// survive a reload; its rate limiter is carried over only when <c>rate_limit</c> is unchanged (a new one starts full).
+    /// Nothing of the previous snapshot is modified, so a reload that is rejected later (bind failure) changes nothing.
     /// </summary>
     private static TenantSnapshot CompileTenant(LbTenantSection tenant, PoolSnapshot pool, RuntimeSnapshot? previous)
     {
         var name = tenant.Name!.Value;
-        var state = previous is not null && previous.Tenants.TryGetValue(name, out var old) ? old.State : new TenantState(name);
+        TenantSnapshot? old = null;
+        previous?.Tenants.TryGetValue(name, out old);
+        var state = old?.State ?? new TenantState(name);
+        TokenBucket? limiter = null;
         if (tenant.RequestsPerSecond is { } rps)
         {
             var burst = tenant.Burst?.Value ?? rps.Value;
-            if (state.RateLimiter is not { } limiter || limiter.RequestsPerSecond != rps.Value || limiter.Burst != burst)
-            {
-                state.RateLimiter = new TokenBucket(rps.Value, burst);
-            }
-        }
-        else
-        {
-            state.RateLimiter = null;
+            limiter = old?.RateLimiter is { } kept && kept.RequestsPerSecond == rps.Value && kept.Burst == burst
+                ? kept
+                : new TokenBucket(rps.Value, burst);
         }
 
         var keys = new List<AccessKey>();
@@ -45,6 +44,7 @@ internal static partial class SnapshotCompiler
             Name = name,
             Pool = pool,
             State = state,
+            RateLimiter = limiter,
             MaxConnections = (int)(tenant.MaxConnections?.Value ?? 0),
             MaxInFlight = (int)(tenant.MaxInFlight?.Value ?? 0),
             MaxBodyBytes = tenant.MaxBodyBytes?.Value ?? -1,

@@ -60,9 +60,13 @@ internal static partial class SnapshotCompiler
     private static PoolSnapshot CompilePool(LbPoolSection pool, RuntimeSnapshot? previous, BalancerRegistry registry)
     {
         var name = pool.Name!.Value;
-        BackendState[] old = previous is not null && previous.Pools.TryGetValue(name, out var oldPool) ? oldPool.Backends : [];
+        PoolSnapshot? oldPool = null;
+        previous?.Pools.TryGetValue(name, out oldPool);
+        BackendState[] old = oldPool?.Backends ?? [];
         var maxPerBackend = (int)(pool.MaxConnectionsPerBackend?.Value ?? 0);
-        var slots = maxPerBackend > 0 ? new BackendSlots() : BackendSlots.None;
+        // Kept across reloads like the backend states, so requests waiting for a slot are still woken by releases.
+        var slots = maxPerBackend == 0 ? BackendSlots.None
+            : oldPool is not null && oldPool.Slots != BackendSlots.None ? oldPool.Slots : new BackendSlots();
         var states = new BackendState[pool.Backends!.Count];
         for (var i = 0; i < states.Length; i++)
         {

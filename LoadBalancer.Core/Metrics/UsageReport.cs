@@ -39,8 +39,8 @@ public static class UsageReport
                 InFlight = state.InFlight,
                 Limits = new TenantLimits
                 {
-                    RequestsPerSecond = state.RateLimiter?.RequestsPerSecond,
-                    Burst = state.RateLimiter?.Burst,
+                    RequestsPerSecond = tenant.RateLimiter?.RequestsPerSecond,
+                    Burst = tenant.RateLimiter?.Burst,
                     MaxConnections = tenant.MaxConnections > 0 ? tenant.MaxConnections : null,
                     MaxInFlight = tenant.MaxInFlight > 0 ? tenant.MaxInFlight : null,
                     MaxBodyBytes = tenant.MaxBodyBytes >= 0 ? tenant.MaxBodyBytes : null,
@@ -51,7 +51,7 @@ public static class UsageReport
                     RequestsPerSecond = Math.Round(rate.RequestsPerSecond, 3),
                     BytesReceivedPerSecond = Math.Round(rate.BytesReceivedPerSecond, 3),
                     BytesSentPerSecond = Math.Round(rate.BytesSentPerSecond, 3),
-                    RateLimitTokens = state.RateLimiter is { } limiter ? Math.Round(limiter.Available(System.Diagnostics.Stopwatch.GetTimestamp()), 3) : null,
+                    RateLimitTokens = tenant.RateLimiter is { } limiter ? Math.Round(limiter.Available(System.Diagnostics.Stopwatch.GetTimestamp()), 3) : null,
                 },
                 Backends = [.. tenant.Pool.Backends.Select(b => new BackendStatus
                 {

@@ -86,7 +86,7 @@ internal sealed partial class HttpSession
             }
         }
 
-        if (state.RateLimiter is { } limiter && !limiter.TryAcquire())
+        if (tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
         {
             state.CountRateLimited();
             SetCloseReason(CloseReason.RateLimited);

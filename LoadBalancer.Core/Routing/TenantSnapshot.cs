@@ -12,6 +12,12 @@ public sealed class TenantSnapshot
     /// <summary>Counters, limiter and connection counts; the same object across reloads while the tenant's name is unchanged.</summary>
     public TenantState State { get; init; } = null!;
 
+    /// <summary>
+    /// Null when the tenant has no <c>rate_limit</c>. The same bucket is carried into the next snapshot while the limit
+    /// is unchanged (so a reload neither refills nor empties it); a changed limit starts a new, full one.
+    /// </summary>
+    public TokenBucket? RateLimiter { get; init; }
+
     /// <summary>0 means unlimited (<c>max_connections</c>).</summary>
     public int MaxConnections { get; init; }
 

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace LoadBalancer.Core.Tenancy;
 
 /// <summary>
-/// The live side of a tenant: usage counters, its rate limiter, its connection and in-flight counts. The snapshot
+/// The live side of a tenant: usage counters, its connection and in-flight counts. The snapshot
 /// compiler reuses it by tenant name, so a reload neither resets billing counters nor frees limits. Every member the
 /// data path touches is Interlocked on this object; nothing here is shared between tenants.
 /// </summary>
@@ -12,7 +12,6 @@ public sealed class TenantState
     private readonly long[] _requests = new long[StatusClasses.Count];
     private readonly long[] _refused = new long[RefusalReasons.Count];
     private readonly ConcurrentDictionary<string, KeyUsage> _keys = new(StringComparer.Ordinal);
-    private TokenBucket? _rateLimiter;
     private long _bytesReceived;
     private long _bytesSent;
     private long _rateLimited;
@@ -24,13 +23,6 @@ public sealed class TenantState
     public string Name { get; }
 
     public LatencyHistogram Latency { get; } = new();
-
-    /// <summary>Null when the tenant has no <c>rate_limit</c>. Replaced by a reload only when the limit changed.</summary>
-    public TokenBucket? RateLimiter
-    {
-        get => Volatile.Read(ref _rateLimiter);
-        internal set => Volatile.Write(ref _rateLimiter, value);
-    }
 
     /// <summary>Client connections whose latest request was for this tenant.</summary>
     public int ActiveConnections => Volatile.Read(ref _connections);
