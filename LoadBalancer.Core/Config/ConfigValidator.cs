@@ -144,6 +144,11 @@ internal static class ConfigValidator
                 }
             }
 
+            if (pool.SendProxyProtocol is { } sendProxy && sendProxy.Value is not ("v1" or "v2"))
+            {
+                errors.Add(sendProxy.Position, TomlConfigLoader.Join(pool.Path, "send_proxy_protocol"), $"must be \"v1\" or \"v2\", not \"{sendProxy.Value}\"");
+            }
+
             if (pool.HashOn is { } hashOn)
             {
                 var path = TomlConfigLoader.Join(pool.Path, "hash_on");

@@ -220,6 +220,12 @@ internal sealed partial class HttpSession
     {
         ArmTimer(_backendTimer, pool.Timeouts.Connect);
         var connection = await BackendConnection.ConnectAsync(backend, _backendTimer.Token).ConfigureAwait(false);
+        if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyProtocolHeaderAsync(connection, pool.SendProxyProtocol).ConfigureAwait(false))
+        {
+            connection.Dispose();
+            connection = null;
+        }
+
         DisarmTimer(_backendTimer);
         return connection;
     }
