@@ -98,7 +98,10 @@ internal sealed partial class HttpSession
 
         var framing = ResponseFraming(_head, _isHeadRequest);
         var backendReusable = !_head.ConnectionClose && framing != BodyFraming.UntilClose;
-        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining;
+        // A request body still being sent when the final answer arrives means the backend refused it early: the rest
+        // of the body is unread, so the client connection cannot carry another request (it must be told so now).
+        var bodyUnfinished = bodyTask is { IsCompleted: false };
+        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining || bodyUnfinished;
         var length = _head.ContentLength;
 
         RentOut(_head.HeadLength + 64);

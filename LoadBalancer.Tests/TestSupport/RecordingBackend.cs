@@ -19,23 +19,27 @@ public sealed class RecordingBackend : IAsyncDisposable
     private readonly Socket _listener;
     private readonly Responder _respond;
     private readonly bool _sendContinue;
+    private readonly bool _answerBeforeBody;
     private readonly Task _acceptLoop;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly SemaphoreSlim _arrived = new(0);
     private int _connections;
 
-    private RecordingBackend(Responder? respond, bool sendContinue)
+    private RecordingBackend(Responder? respond, bool sendContinue, bool answerBeforeBody)
     {
         _respond = respond ?? (_ => Ok("ok"));
         _sendContinue = sendContinue;
+        _answerBeforeBody = answerBeforeBody;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(512);
         _acceptLoop = AcceptLoopAsync();
     }
 
-    public static RecordingBackend Start(Responder? respond = null, bool sendContinue = false) => new(respond, sendContinue);
+    /// <param name="answerBeforeBody">Answer as soon as the head arrived, then close (a server refusing a body).</param>
+    public static RecordingBackend Start(Responder? respond = null, bool sendContinue = false, bool answerBeforeBody = false)
+        => new(respond, sendContinue, answerBeforeBody);
 
     public string Address => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}";
 
@@ -112,6 +116,15 @@ public sealed class RecordingBackend : IAsyncDisposable
                     }
 
                     reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                }
+
+                if (_answerBeforeBody)
+                {
+                    var early = new RecordedRequest(headBytes, []);
+                    _requests.Enqueue(early);
+                    _arrived.Release();
+                    await stream.WriteAsync(_respond(early), _stop.Token);
+                    return;
                 }
 
                 if (_sendContinue && head.ExpectContinue)
