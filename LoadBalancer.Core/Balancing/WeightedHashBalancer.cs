@@ -92,24 +92,23 @@ internal sealed class WeightedHashBalancer : IBalancer
 
     /// <summary>Index of the first point at or after <paramref name="hash"/>, wrapping past the end to 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Successor(ulong[] points, ulong hash)
+    internal static int Successor(ulong[] points, ulong hash)
     {
-        // Lower bound with a halving window; the loop has no data-dependent exit, which keeps it branch-predictable.
+        // Branch-free lower bound: the ternary compiles to a conditional move, so the ~50/50 comparisons of a hash
+        // search cost no mispredictions. The loop count depends only on the length.
         ref var first = ref MemoryMarshal.GetArrayDataReference(points);
         nint lo = 0;
         nint length = points.Length;
-        while (length > 0)
+        while (length > 1)
         {
             var half = length >> 1;
-            if (Unsafe.Add(ref first, lo + half) < hash)
-            {
-                lo += half + 1;
-                length -= half + 1;
-            }
-            else
-            {
-                length = half;
-            }
+            lo = Unsafe.Add(ref first, lo + half) < hash ? lo + half : lo;
+            length -= half;
+        }
+
+        if (Unsafe.Add(ref first, lo) < hash)
+        {
+            lo++;
         }
 
         return lo == points.Length ? 0 : (int)lo;

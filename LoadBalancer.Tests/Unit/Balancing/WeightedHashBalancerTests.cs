@@ -224,6 +224,35 @@ public class WeightedHashBalancerTests
         }
     }
 
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(7)]
+    [TestCase(1_000)]
+    public void Successor_SortedPoints_MatchesLinearLowerBoundWithWrap(int length)
+    {
+        var random = new Random(length);
+        var points = new ulong[length];
+        for (var i = 0; i < length; i++)
+        {
+            // Narrow range so probes hit exact points and duplicates as well as gaps.
+            points[i] = (ulong)random.Next(0, length * 3) << 40;
+        }
+
+        Array.Sort(points);
+        var probes = new List<ulong> { 0, ulong.MaxValue, points[0], points[^1], points[^1] + 1 };
+        for (var i = 0; i < 2_000; i++)
+        {
+            probes.Add((ulong)random.Next(0, (length * 3) + 1) << 40);
+            probes.Add(((ulong)random.Next(0, (length * 3) + 1) << 40) - 1);
+        }
+
+        foreach (var hash in probes)
+        {
+            var expected = Array.FindIndex(points, p => p >= hash);
+            Assert.That(WeightedHashBalancer.Successor(points, hash), Is.EqualTo(expected < 0 ? 0 : expected), $"hash {hash:x}");
+        }
+    }
+
     private static int[] CountPicks(BackendState[] backends, WeightedHashBalancer balancer)
     {
         var counts = new int[backends.Length];
