@@ -1,1 +1,12 @@
-return 0;
+using System.CommandLine;
+using LoadBalancer.Host;
+
+// Socket continuations run on the epoll thread instead of hopping to the thread pool: measured as the largest single
+// speed-up for a .NET proxy here. The runtime reads this once, when the first socket is created, so lb sets it itself
+// before any socket exists rather than leaving it to the operator (an explicit "0" from the environment still wins).
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
+return await LbCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);

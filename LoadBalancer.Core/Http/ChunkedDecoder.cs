@@ -2,13 +2,438 @@ namespace LoadBalancer.Core.Http;
 
 /// <summary>
 /// Walks a chunked body (RFC 9112 section 7.1) so the proxy can forward it as raw bytes: it reads only chunk-size
-/// lines, extensions and trailers, and skips chunk data. Feed it successive pieces of the stream in order.
+/// lines, extensions and trailers, and skips chunk data. Feed it successive pieces of the stream in order; any split
+/// point works, down to one byte at a time. <c>default</c> is the state before the first chunk-size line.
 /// </summary>
+/// <remarks>
+/// Strict like the head parser, because a chunk boundary two parties see differently is request smuggling: only
+/// CRLF ends a line, chunk-size is at most 15 significant hex digits, BWS is only accepted where the grammar has it,
+/// chunk data must be followed by exactly CRLF, trailer fields follow the header field rules (no obs-fold).
+/// </remarks>
 public struct ChunkedDecoder
 {
+    /// <summary>Cap on a chunk-size line including extensions and CRLF.</summary>
+    public const int MaxChunkLineBytes = 4096;
+
+    /// <summary>Cap on the trailer section including its final CRLF.</summary>
+    public const int MaxTrailerBytes = 16 * 1024;
+
+    /// <summary>15 hex digits keep the size below 2^60, so it never overflows a long.</summary>
+    private const int MaxSizeDigits = 15;
+
+    private State _state;
+    private long _remaining;
+    private int _lineBytes;
+    private int _sizeDigits;
+    private int _trailerBytes;
+
+    private enum State : byte
+    {
+        SizeStart,   // first byte of chunk-size: must be HEXDIG
+        Size,        // more HEXDIG, ';', BWS, or CR
+        SizeBws,     // BWS after chunk-size or an extension: only ';' may follow
+        ExtNameStart,
+        ExtName,
+        ExtNameBws,  // BWS after an ext name: '=' or ';'
+        ExtValueStart,
+        ExtToken,
+        ExtQuoted,
+        ExtQuotedEscape,
+        ExtAfterQuoted,
+        SizeLf,
+        Data,
+        DataCr,
+        DataLf,
+        TrailerLineStart,
+        TrailerName,
+        TrailerValue,
+        TrailerLf,
+        FinalLf,
+        Done,
+        Invalid,
+    }
+
+    /// <summary>True once the last chunk and trailer section were read.</summary>
+    public readonly bool IsDone => _state == State.Done;
+
     /// <summary>
     /// Advances over <paramref name="data"/>. <paramref name="consumed"/> is how many bytes belong to this body
     /// (forward them as they are). NeedMore: all of data was consumed. Done: the body ended after consumed bytes.
+    /// Invalid: consumed is the offset of the offending byte; the state stays Invalid.
     /// </summary>
-    public ChunkedStatus Advance(ReadOnlySpan<byte> data, out int consumed) => throw new NotImplementedException();
+    public ChunkedStatus Advance(ReadOnlySpan<byte> data, out int consumed)
+    {
+        if (_state >= State.Done)
+        {
+            // Nothing after the end (or after an error) belongs to this body.
+            consumed = 0;
+            return _state == State.Done ? ChunkedStatus.Done : ChunkedStatus.Invalid;
+        }
+
+        int i = 0;
+        while (i < data.Length)
+        {
+            if (_state == State.Data)
+            {
+                // The common case by far: skip chunk data without looking at it.
+                int take = (int)Math.Min(_remaining, data.Length - i);
+                i += take;
+                _remaining -= take;
+                if (_remaining == 0)
+                {
+                    _state = State.DataCr;
+                }
+
+                continue;
+            }
+
+            if (_state is State.TrailerValue)
+            {
+                // Field value bytes up to the first CTL other than HTAB, which must be the CR (RFC 9110 section 5.5).
+                int stop = data[i..].IndexOfAny(HttpChars.ValueStop);
+                int run = stop < 0 ? data.Length - i : stop;
+                if (!CountTrailer(run))
+                {
+                    consumed = i;
+                    return ChunkedStatus.Invalid;
+                }
+
+                i += run;
+                if (stop < 0)
+                {
+                    break;
+                }
+            }
+
+            if (!Step(data[i]))
+            {
+                _state = State.Invalid;
+                consumed = i;
+                return ChunkedStatus.Invalid;
+            }
+
+            i++;
+            if (_state == State.Done)
+            {
+                consumed = i;
+                return ChunkedStatus.Done;
+            }
+        }
+
+        consumed = data.Length;
+        return ChunkedStatus.NeedMore;
+    }
+
+    private bool CountTrailer(int bytes)
+    {
+        _trailerBytes += bytes;
+        if (_trailerBytes > MaxTrailerBytes)
+        {
+            _state = State.Invalid;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>One byte of framing. False means the body is malformed.</summary>
+    private bool Step(byte b)
+    {
+        switch (_state)
+        {
+            case State.SizeStart:
+            case State.Size:
+            case State.SizeBws:
+            case State.ExtNameStart:
+            case State.ExtName:
+            case State.ExtNameBws:
+            case State.ExtValueStart:
+            case State.ExtToken:
+            case State.ExtQuoted:
+            case State.ExtQuotedEscape:
+            case State.ExtAfterQuoted:
+            case State.SizeLf:
+                if (++_lineBytes > MaxChunkLineBytes)
+                {
+                    return false;
+                }
+
+                return StepSizeLine(b);
+
+            case State.DataCr:
+                if (b != (byte)'\r')
+                {
+                    return false;
+                }
+
+                _state = State.DataLf;
+                return true;
+
+            case State.DataLf:
+                if (b != (byte)'\n')
+                {
+                    return false;
+                }
+
+                _state = State.SizeStart;
+                _lineBytes = 0;
+                _sizeDigits = 0;
+                return true;
+
+            case State.TrailerLineStart:
+            case State.TrailerName:
+            case State.TrailerValue:
+            case State.TrailerLf:
+            case State.FinalLf:
+                return CountTrailer(1) && StepTrailer(b);
+
+            default:
+                // Done or Invalid: no byte belongs to this body any more.
+                return false;
+        }
+    }
+
+    /// <summary>chunk = chunk-size [ chunk-ext ] CRLF; chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ).</summary>
+    private bool StepSizeLine(byte b)
+    {
+        switch (_state)
+        {
+            case State.SizeStart:
+            case State.Size:
+                if (HttpChars.IsHex(b))
+                {
+                    // Leading zeros do not count towards the digit cap; the line cap bounds them.
+                    if (_remaining != 0 || b != (byte)'0')
+                    {
+                        if (++_sizeDigits > MaxSizeDigits)
+                        {
+                            return false;
+                        }
+                    }
+
+                    _remaining = (_remaining << 4) | (long)HttpChars.HexValue(b);
+                    _state = State.Size;
+                    return true;
+                }
+
+                if (_state == State.SizeStart)
+                {
+                    return false;
+                }
+
+                return AfterSizeOrValue(b);
+
+            case State.SizeBws:
+            case State.ExtAfterQuoted:
+                return AfterSizeOrValue(b);
+
+            case State.ExtNameStart:
+                if (HttpChars.IsWhitespace(b))
+                {
+                    return true;
+                }
+
+                if (!HttpChars.IsTchar(b))
+                {
+                    return false;
+                }
+
+                _state = State.ExtName;
+                return true;
+
+            case State.ExtName:
+                if (HttpChars.IsTchar(b))
+                {
+                    return true;
+                }
+
+                return AfterExtName(b);
+
+            case State.ExtNameBws:
+                return AfterExtName(b);
+
+            case State.ExtValueStart:
+                if (HttpChars.IsWhitespace(b))
+                {
+                    return true;
+                }
+
+                if (b == (byte)'"')
+                {
+                    _state = State.ExtQuoted;
+                    return true;
+                }
+
+                if (!HttpChars.IsTchar(b))
+                {
+                    return false;
+                }
+
+                _state = State.ExtToken;
+                return true;
+
+            case State.ExtToken:
+                if (HttpChars.IsTchar(b))
+                {
+                    return true;
+                }
+
+                return AfterSizeOrValue(b);
+
+            case State.ExtQuoted:
+                // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 section 5.6.4).
+                if (b == (byte)'"')
+                {
+                    _state = State.ExtAfterQuoted;
+                    return true;
+                }
+
+                if (b == (byte)'\\')
+                {
+                    _state = State.ExtQuotedEscape;
+                    return true;
+                }
+
+                return b == (byte)'\t' || (b >= 0x20 && b != 0x7F);
+
+            case State.ExtQuotedEscape:
+                // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ).
+                _state = State.ExtQuoted;
+                return b == (byte)'\t' || (b >= 0x20 && b != 0x7F);
+
+            case State.SizeLf:
+                if (b != (byte)'\n')
+                {
+                    return false;
+                }
+
+                if (_remaining == 0)
+                {
+                    _state = State.TrailerLineStart;
+                }
+                else
+                {
+                    _state = State.Data;
+                }
+
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>After chunk-size or an ext value: BWS then ';', or ';', or the CR ending the line.</summary>
+    private bool AfterSizeOrValue(byte b)
+    {
+        if (b == (byte)';')
+        {
+            _state = State.ExtNameStart;
+            return true;
+        }
+
+        if (HttpChars.IsWhitespace(b))
+        {
+            _state = State.SizeBws;
+            return true;
+        }
+
+        if (b == (byte)'\r' && _state != State.SizeBws)
+        {
+            _state = State.SizeLf;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>After an ext name: BWS, '=', ';' or the CR ending the line (not after BWS: the grammar has no trailing BWS).</summary>
+    private bool AfterExtName(byte b)
+    {
+        switch (b)
+        {
+            case (byte)'=':
+                _state = State.ExtValueStart;
+                return true;
+            case (byte)';':
+                _state = State.ExtNameStart;
+                return true;
+            case (byte)' ' or (byte)'\t':
+                _state = State.ExtNameBws;
+                return true;
+            case (byte)'\r' when _state == State.ExtName:
+                _state = State.SizeLf;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>trailer-section = *( field-line CRLF ) CRLF, with the header field line rules of RFC 9112 section 5.</summary>
+    private bool StepTrailer(byte b)
+    {
+        switch (_state)
+        {
+            case State.TrailerLineStart:
+                if (b == (byte)'\r')
+                {
+                    _state = State.FinalLf;
+                    return true;
+                }
+
+                // A leading SP/HTAB would be obs-fold: rejected like in a head.
+                if (!HttpChars.IsTchar(b))
+                {
+                    return false;
+                }
+
+                _state = State.TrailerName;
+                return true;
+
+            case State.TrailerName:
+                if (HttpChars.IsTchar(b))
+                {
+                    return true;
+                }
+
+                if (b != (byte)':')
+                {
+                    return false;
+                }
+
+                _state = State.TrailerValue;
+                return true;
+
+            case State.TrailerValue:
+                // Advance skipped the value bytes; this is the CTL that stopped it.
+                if (b != (byte)'\r')
+                {
+                    return false;
+                }
+
+                _state = State.TrailerLf;
+                return true;
+
+            case State.TrailerLf:
+                if (b != (byte)'\n')
+                {
+                    return false;
+                }
+
+                _state = State.TrailerLineStart;
+                return true;
+
+            case State.FinalLf:
+                if (b != (byte)'\n')
+                {
+                    return false;
+                }
+
+                _state = State.Done;
+                return true;
+
+            default:
+                return false;
+        }
+    }
 }

@@ -26,6 +26,9 @@ public sealed class BackendState
         set => _isAvailable = value;
     }
 
+    /// <summary>Idle keep-alive connections to this backend; they survive reloads with the state.</summary>
+    internal Transport.BackendConnectionPool IdleConnections { get; } = new();
+
     public int IncrementActive() => Interlocked.Increment(ref _activeConnections);
 
     public int DecrementActive() => Interlocked.Decrement(ref _activeConnections);

@@ -29,4 +29,16 @@ public sealed class ListenerSnapshot
     public HttpLimits Limits { get; init; } = HttpLimits.Default;
 
     public ListenerTimeouts Timeouts { get; init; } = ListenerTimeouts.Default;
+
+    /// <summary>Expect a PROXY protocol v1/v2 header from a trusted load balancer in front; the client address comes from it.</summary>
+    public bool AcceptProxyProtocol { get; init; }
+
+    /// <summary>Append X-Forwarded-For/-Proto/-Host to requests sent to backends.</summary>
+    public bool AddForwardedHeaders { get; init; } = true;
+
+    /// <summary>
+    /// True only behind a trusted proxy: client-supplied X-Forwarded-* headers are kept (and appended to).
+    /// Otherwise they are stripped, so a client cannot forge its address towards backends.
+    /// </summary>
+    public bool TrustForwardedHeaders { get; init; }
 }

@@ -1,0 +1,53 @@
+using LoadBalancer.Core.Balancing;
+using LoadBalancer.Core.Routing;
+
+namespace LoadBalancer.Core.Config;
+
+/// <summary>
+/// Turns lb.toml into an immutable <see cref="RuntimeSnapshot"/>, or into every error found in it. Never throws for a
+/// bad or missing file: startup and reload both need the full list of errors to log.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Reads and loads a config file; an unreadable file is reported as an error at 1:1.</summary>
+    /// <param name="path">The file; also used as <see cref="ConfigError.File"/> and <see cref="RuntimeSnapshot.SourcePath"/>.</param>
+    /// <param name="previous">The snapshot being replaced, whose backend states are carried over by pool name and address.</param>
+    /// <param name="registry">The balancers to accept; <see cref="BalancerRegistry.Default"/> when null.</param>
+    public static ConfigLoadResult LoadFile(string path, RuntimeSnapshot? previous = null, BalancerRegistry? registry = null)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return ConfigLoadResult.Failed(path, [new ConfigError(path, 1, 1, "", $"cannot read config file: {e.Message}")]);
+        }
+
+        return LoadText(text, path, previous, registry);
+    }
+
+    /// <summary>Loads config text; <paramref name="path"/> only names it in errors and in the snapshot.</summary>
+    public static ConfigLoadResult LoadText(string text, string path, RuntimeSnapshot? previous = null, BalancerRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(path);
+        registry ??= BalancerRegistry.Default;
+
+        var errors = new ConfigErrorList(path);
+        var file = TomlConfigLoader.Load(text, errors);
+        if (file is not null)
+        {
+            ConfigValidator.Validate(file, registry, errors);
+        }
+
+        if (file is null || errors.Count > 0)
+        {
+            // Stages find errors in their own order; file order is what a reader fixing them top-down wants.
+            return ConfigLoadResult.Failed(path, [.. errors.Items.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
+        }
+
+        return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(file, path, previous, registry));
+    }
+}

@@ -1,0 +1,16 @@
+namespace LoadBalancer.Core.Config;
+
+/// <summary>
+/// lb.toml as read, before validation: every field is null when absent or of the wrong type (the loader has already
+/// reported which). Mutable and positioned; never leaves Config/.
+/// </summary>
+internal sealed class LbConfigFile
+{
+    public LbAdminSection? Admin { get; set; }
+
+    public List<LbListenerSection> Listeners { get; } = [];
+
+    public List<LbTenantSection> Tenants { get; } = [];
+
+    public List<LbPoolSection> Pools { get; } = [];
+}

@@ -1,0 +1,36 @@
+namespace LoadBalancer.Core.Config;
+
+/// <summary>One <c>[[listeners]]</c> entry.</summary>
+internal sealed class LbListenerSection
+{
+    /// <summary>e.g. <c>listeners[0]</c>.</summary>
+    public required string Path { get; init; }
+
+    public required SourcePosition Position { get; init; }
+
+    public ConfigValue<string>? Name { get; set; }
+
+    public ConfigValue<string>? Listen { get; set; }
+
+    public ConfigValue<string>? Protocol { get; set; }
+
+    public ConfigValue<string>? TenantKey { get; set; }
+
+    public ConfigValue<string>? DefaultTenant { get; set; }
+
+    public ConfigValue<long>? MaxHeadBytes { get; set; }
+
+    public ConfigValue<long>? MaxHeaders { get; set; }
+
+    public ConfigValue<string>? RequestHead { get; set; }
+
+    public ConfigValue<string>? KeepAlive { get; set; }
+
+    public ConfigValue<string>? BodyIdle { get; set; }
+
+    public ConfigValue<bool>? AcceptProxyProtocol { get; set; }
+
+    public ConfigValue<bool>? ForwardedHeaders { get; set; }
+
+    public ConfigValue<bool>? TrustForwardedHeaders { get; set; }
+}

@@ -1,0 +1,197 @@
+using System.Collections.Frozen;
+using System.Net;
+using LoadBalancer.Core.Balancing;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+
+namespace LoadBalancer.Core.Config;
+
+/// <summary>
+/// Validated <see cref="LbConfigFile"/> to a complete <see cref="RuntimeSnapshot"/>: everything the data path needs is
+/// computed here (endpoints, tenant tables, balancers), so publishing is a single reference swap.
+/// </summary>
+internal static class SnapshotCompiler
+{
+    /// <remarks>
+    /// Only runs on input that passed <see cref="ConfigValidator"/>, hence the null-forgiving reads of required values.
+    /// Reused <see cref="BackendState"/>s get their new <see cref="Backend"/> immediately, while the previous snapshot
+    /// may still be serving: a reader sees either the old or the new weight, both of which are valid.
+    /// </remarks>
+    public static RuntimeSnapshot Compile(LbConfigFile file, string sourcePath, RuntimeSnapshot? previous, BalancerRegistry registry)
+    {
+        var pools = new Dictionary<string, PoolSnapshot>(StringComparer.Ordinal);
+        foreach (var pool in file.Pools)
+        {
+            pools[pool.Name!.Value] = CompilePool(pool, previous, registry);
+        }
+
+        var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
+        foreach (var tenant in file.Tenants)
+        {
+            tenants[tenant.Name!.Value] = new TenantSnapshot { Name = tenant.Name.Value, Pool = pools[tenant.Pool!.Value] };
+        }
+
+        var listeners = new List<ListenerSnapshot>(file.Listeners.Count);
+        foreach (var listener in file.Listeners)
+        {
+            listeners.Add(CompileListener(listener, file, tenants));
+        }
+
+        IPEndPoint? admin = null;
+        if (file.Admin?.Listen is { } adminListen)
+        {
+            ConfigSyntax.TryParseListen(adminListen.Value, out admin);
+        }
+
+        return new RuntimeSnapshot
+        {
+            Listeners = listeners,
+            Tenants = tenants.ToFrozenDictionary(StringComparer.Ordinal),
+            Pools = pools.ToFrozenDictionary(StringComparer.Ordinal),
+            AdminEndPoint = admin,
+            SourcePath = sourcePath,
+        };
+    }
+
+    private static PoolSnapshot CompilePool(LbPoolSection pool, RuntimeSnapshot? previous, BalancerRegistry registry)
+    {
+        var name = pool.Name!.Value;
+        BackendState[] old = previous is not null && previous.Pools.TryGetValue(name, out var oldPool) ? oldPool.Backends : [];
+        var states = new BackendState[pool.Backends!.Count];
+        for (var i = 0; i < states.Length; i++)
+        {
+            var entry = pool.Backends[i];
+            var address = entry.Address!.Value;
+            ConfigSyntax.TryParseBackend(address, out var endPoint);
+            var config = new Backend(address, endPoint, (int)(entry.Weight?.Value ?? 1));
+            states[i] = Reuse(old, config) ?? new BackendState(config);
+        }
+
+        registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
+        var hashOn = HashSource.ClientIp;
+        string? hashName = null;
+        if (pool.HashOn is { } hash)
+        {
+            ConfigSyntax.TryParseHashOn(hash.Value, out hashOn, out hashName);
+        }
+
+        return new PoolSnapshot
+        {
+            Name = name,
+            Backends = states,
+            Balancer = factory!.Create(states),
+            BalancerName = factory.Name,
+            HashOn = hashOn,
+            HashName = hashName,
+            SendProxyProtocol = pool.SendProxyProtocol?.Value switch
+            {
+                "v1" => ProxyProtocolVersion.V1,
+                "v2" => ProxyProtocolVersion.V2,
+                _ => ProxyProtocolVersion.None,
+            },
+            Timeouts = new PoolTimeouts
+            {
+                Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),
+                ResponseHead = Duration(pool.ResponseHead, PoolTimeouts.Default.ResponseHead),
+                Idle = Duration(pool.Idle, PoolTimeouts.Default.Idle),
+            },
+        };
+    }
+
+    /// <summary>Same pool and same address as written: keep the live state (connection counts, health) across the reload.</summary>
+    private static BackendState? Reuse(BackendState[] old, Backend config)
+    {
+        foreach (var state in old)
+        {
+            if (state.Config.Address == config.Address)
+            {
+                if (state.Config != config)
+                {
+                    state.Config = config;
+                }
+
+                return state;
+            }
+        }
+
+        return null;
+    }
+
+    private static ListenerSnapshot CompileListener(LbListenerSection listener, LbConfigFile file, Dictionary<string, TenantSnapshot> tenants)
+    {
+        var name = listener.Name!.Value;
+        ConfigSyntax.TryParseListen(listener.Listen!.Value, out var endPoint);
+        var protocol = listener.Protocol?.Value == "tcp" ? ListenerProtocol.Tcp : ListenerProtocol.Http;
+        var kind = TenantKeyKind.Host;
+        string? header = null;
+        if (listener.TenantKey is { } tenantKey)
+        {
+            ConfigSyntax.TryParseTenantKey(tenantKey.Value, out kind, out header);
+        }
+
+        var matches = new List<KeyValuePair<string, TenantSnapshot>>();
+        if (protocol == ListenerProtocol.Http)
+        {
+            foreach (var tenant in file.Tenants)
+            {
+                if (Serves(tenant, name))
+                {
+                    var snapshot = tenants[tenant.Name!.Value];
+                    foreach (var match in tenant.Match!)
+                    {
+                        matches.Add(new(match!.Value, snapshot));
+                    }
+                }
+            }
+        }
+
+        return new ListenerSnapshot
+        {
+            Name = name,
+            Listen = listener.Listen.Value,
+            EndPoint = endPoint,
+            Protocol = protocol,
+            TenantKey = kind,
+            TenantHeader = header,
+            DefaultTenant = listener.DefaultTenant is { } defaultTenant ? tenants[defaultTenant.Value] : null,
+            Tenants = new TenantTable(kind, matches),
+            Limits = new HttpLimits
+            {
+                MaxHeadBytes = (int)(listener.MaxHeadBytes?.Value ?? HttpLimits.Default.MaxHeadBytes),
+                MaxHeaders = (int)(listener.MaxHeaders?.Value ?? HttpLimits.Default.MaxHeaders),
+            },
+            AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
+            AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
+            TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,
+            Timeouts = new ListenerTimeouts
+            {
+                RequestHead = Duration(listener.RequestHead, ListenerTimeouts.Default.RequestHead),
+                KeepAlive = Duration(listener.KeepAlive, ListenerTimeouts.Default.KeepAlive),
+                BodyIdle = Duration(listener.BodyIdle, ListenerTimeouts.Default.BodyIdle),
+            },
+        };
+    }
+
+    /// <summary>Without an explicit <c>listeners</c> list a tenant joins every http listener (tcp ones were filtered by the caller).</summary>
+    private static bool Serves(LbTenantSection tenant, string listenerName)
+    {
+        if (tenant.Listeners is null)
+        {
+            return true;
+        }
+
+        foreach (var listener in tenant.Listeners)
+        {
+            if (listener?.Value == listenerName)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static TimeSpan Duration(ConfigValue<string>? value, TimeSpan fallback) =>
+        value is not null && ConfigSyntax.TryParseDuration(value.Value, out var duration) ? duration : fallback;
+}

@@ -1,0 +1,370 @@
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace LoadBalancer.Core.Config;
+
+/// <summary>
+/// lb.toml text to <see cref="LbConfigFile"/>: reports TOML syntax errors, unknown keys, wrong value types and missing
+/// required keys. Meaning (ranges, references, formats) is left to <see cref="ConfigValidator"/>.
+/// </summary>
+internal static partial class TomlConfigLoader
+{
+    private static readonly string[] RootKeys = ["admin", "listeners", "tenants", "pools"];
+    private static readonly string[] AdminKeys = ["listen"];
+    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers"];
+    private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
+    private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
+    private static readonly string[] TenantKeys = ["name", "match", "pool", "listeners"];
+    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol"];
+    private static readonly string[] BackendKeys = ["address", "weight"];
+    private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle"];
+
+    /// <summary>Returns null when the text is not valid TOML: the tree of a broken file is partial, and reading it would only add noise.</summary>
+    public static LbConfigFile? Load(string text, ConfigErrorList errors)
+    {
+        var document = SyntaxParser.Parse(text, errors.File, validate: true);
+        if (document.HasErrors)
+        {
+            foreach (var diagnostic in document.Diagnostics)
+            {
+                if (diagnostic.Kind == DiagnosticMessageKind.Error)
+                {
+                    errors.Add(SourcePosition.From(diagnostic.Span.Start), "", diagnostic.Message);
+                }
+            }
+
+            return null;
+        }
+
+        return Read(BuildTree(document), errors);
+    }
+
+    private static LbConfigFile Read(TomlNode root, ConfigErrorList errors)
+    {
+        var file = new LbConfigFile();
+        CheckKeys(root, "", RootKeys, errors);
+
+        if (root.Get("admin") is { } admin)
+        {
+            if (admin.Kind != TomlNodeKind.Table)
+            {
+                errors.Add(admin.Position, "admin", "must be a table ([admin])");
+            }
+            else
+            {
+                CheckKeys(admin, "admin", AdminKeys, errors);
+                file.Admin = new LbAdminSection
+                {
+                    Path = "admin",
+                    Position = admin.Position,
+                    Listen = String(admin, "admin", "listen", required: true, errors),
+                };
+            }
+        }
+
+        // The data path has nothing to do without a listener, so an empty config is an error, not a no-op.
+        var listeners = root.Get("listeners");
+        if (listeners is null)
+        {
+            errors.Add(SourcePosition.Start, "listeners", "at least one [[listeners]] is required");
+        }
+        else if (listeners is { Kind: TomlNodeKind.Array, Items.Count: 0 })
+        {
+            errors.Add(listeners.Position, "listeners", "at least one listener is required");
+        }
+
+        foreach (var (table, path) in TableArray(root, "listeners", errors))
+        {
+            file.Listeners.Add(ReadListener(table, path, errors));
+        }
+
+        foreach (var (table, path) in TableArray(root, "tenants", errors))
+        {
+            file.Tenants.Add(ReadTenant(table, path, errors));
+        }
+
+        foreach (var (table, path) in TableArray(root, "pools", errors))
+        {
+            file.Pools.Add(ReadPool(table, path, errors));
+        }
+
+        return file;
+    }
+
+    private static LbListenerSection ReadListener(TomlNode table, string path, ConfigErrorList errors)
+    {
+        CheckKeys(table, path, ListenerKeys, errors);
+        var listener = new LbListenerSection
+        {
+            Path = path,
+            Position = table.Position,
+            Name = String(table, path, "name", required: true, errors),
+            Listen = String(table, path, "listen", required: true, errors),
+            Protocol = String(table, path, "protocol", required: false, errors),
+            TenantKey = String(table, path, "tenant_key", required: false, errors),
+            DefaultTenant = String(table, path, "default_tenant", required: false, errors),
+            AcceptProxyProtocol = Boolean(table, path, "accept_proxy_protocol", errors),
+            ForwardedHeaders = Boolean(table, path, "forwarded_headers", errors),
+            TrustForwardedHeaders = Boolean(table, path, "trust_forwarded_headers", errors),
+        };
+
+        if (InlineTable(table, path, "limits", LimitKeys, errors) is { } limits)
+        {
+            var limitsPath = Join(path, "limits");
+            listener.MaxHeadBytes = Integer(limits, limitsPath, "max_head_bytes", errors);
+            listener.MaxHeaders = Integer(limits, limitsPath, "max_headers", errors);
+        }
+
+        if (InlineTable(table, path, "timeouts", ListenerTimeoutKeys, errors) is { } timeouts)
+        {
+            var timeoutsPath = Join(path, "timeouts");
+            listener.RequestHead = String(timeouts, timeoutsPath, "request_head", required: false, errors);
+            listener.KeepAlive = String(timeouts, timeoutsPath, "keep_alive", required: false, errors);
+            listener.BodyIdle = String(timeouts, timeoutsPath, "body_idle", required: false, errors);
+        }
+
+        return listener;
+    }
+
+    private static LbTenantSection ReadTenant(TomlNode table, string path, ConfigErrorList errors)
+    {
+        CheckKeys(table, path, TenantKeys, errors);
+        var tenant = new LbTenantSection
+        {
+            Path = path,
+            Position = table.Position,
+            Name = String(table, path, "name", required: true, errors),
+            Pool = String(table, path, "pool", required: true, errors),
+            Listeners = StringArray(table, path, "listeners", required: false, errors, out _),
+        };
+
+        tenant.Match = StringArray(table, path, "match", required: true, errors, out var matchPosition);
+        tenant.MatchPosition = matchPosition;
+        return tenant;
+    }
+
+    private static LbPoolSection ReadPool(TomlNode table, string path, ConfigErrorList errors)
+    {
+        CheckKeys(table, path, PoolKeys, errors);
+        var pool = new LbPoolSection
+        {
+            Path = path,
+            Position = table.Position,
+            Name = String(table, path, "name", required: true, errors),
+            Balancer = String(table, path, "balancer", required: false, errors),
+            HashOn = String(table, path, "hash_on", required: false, errors),
+            SendProxyProtocol = String(table, path, "send_proxy_protocol", required: false, errors),
+        };
+
+        var backendsPath = Join(path, "backends");
+        var backends = table.Get("backends");
+        if (backends is null)
+        {
+            errors.Add(table.Position, backendsPath, "is required");
+        }
+        else if (backends.Kind != TomlNodeKind.Array)
+        {
+            errors.Add(backends.Position, backendsPath, "must be an array of tables, e.g. [ { address = \"127.0.0.1:9001\" } ]");
+        }
+        else
+        {
+            pool.BackendsPosition = backends.Position;
+            pool.Backends = [];
+            for (var i = 0; i < backends.Items.Count; i++)
+            {
+                var item = backends.Items[i];
+                var itemPath = $"{backendsPath}[{i}]";
+                if (item.Kind != TomlNodeKind.Table)
+                {
+                    errors.Add(item.Position, itemPath, "must be a table, e.g. { address = \"127.0.0.1:9001\", weight = 1 }");
+                    continue;
+                }
+
+                CheckKeys(item, itemPath, BackendKeys, errors);
+                pool.Backends.Add(new LbBackendEntry
+                {
+                    Path = itemPath,
+                    Position = item.Position,
+                    Address = String(item, itemPath, "address", required: true, errors),
+                    Weight = Integer(item, itemPath, "weight", errors),
+                });
+            }
+        }
+
+        if (InlineTable(table, path, "timeouts", PoolTimeoutKeys, errors) is { } timeouts)
+        {
+            var timeoutsPath = Join(path, "timeouts");
+            pool.Connect = String(timeouts, timeoutsPath, "connect", required: false, errors);
+            pool.ResponseHead = String(timeouts, timeoutsPath, "response_head", required: false, errors);
+            pool.Idle = String(timeouts, timeoutsPath, "idle", required: false, errors);
+        }
+
+        return pool;
+    }
+
+    private static IEnumerable<(TomlNode Table, string Path)> TableArray(TomlNode root, string key, ConfigErrorList errors)
+    {
+        var node = root.Get(key);
+        if (node is null)
+        {
+            yield break;
+        }
+
+        if (node.Kind != TomlNodeKind.Array)
+        {
+            errors.Add(node.Position, key, $"must be an array of tables ([[{key}]])");
+            yield break;
+        }
+
+        for (var i = 0; i < node.Items.Count; i++)
+        {
+            var item = node.Items[i];
+            var path = $"{key}[{i}]";
+            if (item.Kind != TomlNodeKind.Table)
+            {
+                errors.Add(item.Position, path, "must be a table");
+                continue;
+            }
+
+            yield return (item, path);
+        }
+    }
+
+    private static void CheckKeys(TomlNode table, string path, string[] allowed, ConfigErrorList errors)
+    {
+        foreach (var entry in table.Entries)
+        {
+            if (System.Array.IndexOf(allowed, entry.Key) < 0)
+            {
+                errors.Add(entry.KeyPosition, Join(path, entry.Key), $"unknown key (expected one of: {string.Join(", ", allowed)})");
+            }
+        }
+    }
+
+    private static TomlNode? InlineTable(TomlNode table, string path, string key, string[] allowed, ConfigErrorList errors)
+    {
+        var node = table.Get(key);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.Table)
+        {
+            errors.Add(node.Position, Join(path, key), $"must be a table, e.g. {{ {allowed[0]} = ... }}");
+            return null;
+        }
+
+        CheckKeys(node, Join(path, key), allowed, errors);
+        return node;
+    }
+
+    private static ConfigValue<string>? String(TomlNode table, string path, string key, bool required, ConfigErrorList errors)
+    {
+        var node = table.Get(key);
+        if (node is null)
+        {
+            if (required)
+            {
+                errors.Add(table.Position, Join(path, key), "is required");
+            }
+
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.String)
+        {
+            errors.Add(node.Position, Join(path, key), $"must be a string, not {Describe(node.Kind)}");
+            return null;
+        }
+
+        return new ConfigValue<string>(node.String!, node.Position);
+    }
+
+    private static ConfigValue<bool>? Boolean(TomlNode table, string path, string key, ConfigErrorList errors)
+    {
+        var node = table.Get(key);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.Boolean)
+        {
+            errors.Add(node.Position, Join(path, key), $"must be true or false, not {Describe(node.Kind)}");
+            return null;
+        }
+
+        return new ConfigValue<bool>(node.Flag, node.Position);
+    }
+
+    private static ConfigValue<long>? Integer(TomlNode table, string path, string key, ConfigErrorList errors)
+    {
+        var node = table.Get(key);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.Integer)
+        {
+            errors.Add(node.Position, Join(path, key), $"must be an integer, not {Describe(node.Kind)}");
+            return null;
+        }
+
+        return new ConfigValue<long>(node.Integer, node.Position);
+    }
+
+    /// <summary>Non-string elements are reported and kept as nulls, so that indexes in later paths still match the file.</summary>
+    private static List<ConfigValue<string>?>? StringArray(
+        TomlNode table, string path, string key, bool required, ConfigErrorList errors, out SourcePosition position)
+    {
+        var node = table.Get(key);
+        position = table.Position;
+        if (node is null)
+        {
+            if (required)
+            {
+                errors.Add(table.Position, Join(path, key), "is required");
+            }
+
+            return null;
+        }
+
+        position = node.Position;
+        if (node.Kind != TomlNodeKind.Array)
+        {
+            errors.Add(node.Position, Join(path, key), $"must be an array of strings, not {Describe(node.Kind)}");
+            return null;
+        }
+
+        var values = new List<ConfigValue<string>?>(node.Items.Count);
+        for (var i = 0; i < node.Items.Count; i++)
+        {
+            var item = node.Items[i];
+            if (item.Kind != TomlNodeKind.String)
+            {
+                errors.Add(item.Position, $"{Join(path, key)}[{i}]", $"must be a string, not {Describe(item.Kind)}");
+                values.Add(null);
+                continue;
+            }
+
+            values.Add(new ConfigValue<string>(item.String!, item.Position));
+        }
+
+        return values;
+    }
+
+    private static string Describe(TomlNodeKind kind) => kind switch
+    {
+        TomlNodeKind.Table => "a table",
+        TomlNodeKind.Array => "an array",
+        TomlNodeKind.String => "a string",
+        TomlNodeKind.Integer => "an integer",
+        TomlNodeKind.Float => "a float",
+        TomlNodeKind.Boolean => "a boolean",
+        _ => "a date-time",
+    };
+
+    internal static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Core.Metrics;
+
+/// <summary>All engine log lines, as source-generated partials with fixed event ids (no interpolation on hot paths).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Listener {Listener} ({Protocol}) listening on {EndPoint}")]
+    public static partial void ListenerStarted(ILogger logger, string listener, string protocol, System.Net.EndPoint endPoint);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Listener {Listener} on {EndPoint} stopped accepting")]
+    public static partial void ListenerStopped(ILogger logger, string listener, System.Net.EndPoint endPoint);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Listener {Listener} accept loop failed")]
+    public static partial void AcceptFailed(ILogger logger, string listener, Exception exception);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "Connection {ConnectionId} closed: {Reason}")]
+    public static partial void ConnectionClosed(ILogger logger, long connectionId, string reason);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} failed unexpectedly")]
+    public static partial void ConnectionFailed(ILogger logger, long connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: rejected request with {Status}: {Reason}")]
+    public static partial void RequestRejected(ILogger logger, long connectionId, int status, string reason);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: connect failed")]
+    public static partial void BackendConnectFailed(ILogger logger, string backend, string pool);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: invalid response ({Reason})")]
+    public static partial void BackendInvalidResponse(ILogger logger, string backend, string pool, string reason);
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Draining: waiting up to {Timeout} for {Connections} connections")]
+    public static partial void Draining(ILogger logger, TimeSpan timeout, int connections);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Drain timeout: aborting {Connections} connections")]
+    public static partial void DrainAborted(ILogger logger, int connections);
+}

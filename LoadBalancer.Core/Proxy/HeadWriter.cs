@@ -1,0 +1,215 @@
+using System.Text;
+using LoadBalancer.Core.Http;
+
+namespace LoadBalancer.Core.Proxy;
+
+/// <summary>
+/// Writes the head lb forwards, from a parsed head: hop-by-hop fields removed (RFC 9110 section 7.6.1), the Host made
+/// to agree with an absolute-form target, X-Forwarded-* appended. Works on spans only; the caller sizes the output
+/// with <see cref="MaxRequestGrowth"/>.
+/// </summary>
+internal static class HeadWriter
+{
+    /// <summary>Bytes a forwarded request head can grow by, beyond twice the authority (Host line and X-Forwarded-Host).</summary>
+    public const int MaxRequestGrowth = 256;
+
+    private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
+
+    public static int RequestLineEnd(in HttpMessageHead head, ReadOnlySpan<HeaderLine> headers)
+        => head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
+
+    public static int WriteRequest(
+        ReadOnlySpan<byte> source,
+        in HttpMessageHead head,
+        ReadOnlySpan<HeaderLine> headers,
+        bool keepUpgrade,
+        bool addForwarded,
+        bool trustForwarded,
+        ReadOnlySpan<byte> clientIp,
+        Span<byte> destination)
+    {
+        var writer = new SpanWriter(destination);
+        var lineEnd = RequestLineEnd(head, headers);
+        var authority = source.Slice(head.AuthorityStart, head.AuthorityLength);
+
+        if (head.AbsoluteForm)
+        {
+            // RFC 9112 section 3.2.2: a proxy sends origin-form to the origin; the authority moves into Host.
+            var target = source.Slice(head.TargetStart, head.TargetLength);
+            var afterScheme = target.IndexOf("://"u8) + 3;
+            var pathStart = target[afterScheme..].IndexOfAny((byte)'/', (byte)'?');
+            writer.Write(source.Slice(head.MethodStart, head.MethodLength));
+            writer.Write((byte)' ');
+            if (pathStart < 0)
+            {
+                writer.Write((byte)'/');
+            }
+            else
+            {
+                var path = target[(afterScheme + pathStart)..];
+                if (path[0] == (byte)'?')
+                {
+                    writer.Write((byte)'/');
+                }
+
+                writer.Write(path);
+            }
+
+            var versionStart = head.TargetStart + head.TargetLength;
+            writer.Write(source[versionStart..lineEnd]);
+            writer.Write("Host: "u8);
+            writer.Write(authority);
+            writer.Write(Crlf);
+        }
+        else
+        {
+            writer.Write(source[head.MethodStart..lineEnd]);
+        }
+
+        var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
+        for (var i = 0; i < head.HeaderCount; i++)
+        {
+            ref readonly var header = ref headers[i];
+            var skip = header.Kind switch
+            {
+                HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Trailer => true,
+                HeaderKind.Upgrade => !keepUpgrade,
+                HeaderKind.Host => head.AbsoluteForm,
+                HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => addForwarded && !trustForwarded,
+                _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
+            };
+            if (!skip)
+            {
+                writer.Write(source.Slice(header.LineStart, header.LineLength));
+            }
+        }
+
+        if (keepUpgrade)
+        {
+            writer.Write("Connection: upgrade\r\n"u8);
+        }
+
+        if (addForwarded)
+        {
+            writer.Write("X-Forwarded-For: "u8);
+            writer.Write(clientIp);
+            writer.Write(Crlf);
+            if (!trustForwarded || !Has(headers[..head.HeaderCount], HeaderKind.XForwardedProto))
+            {
+                writer.Write("X-Forwarded-Proto: http\r\n"u8);
+            }
+
+            if (authority.Length > 0 && (!trustForwarded || !Has(headers[..head.HeaderCount], HeaderKind.XForwardedHost)))
+            {
+                writer.Write("X-Forwarded-Host: "u8);
+                writer.Write(authority);
+                writer.Write(Crlf);
+            }
+        }
+
+        writer.Write(Crlf);
+        return writer.Written;
+    }
+
+    /// <summary>Writes a final response head with hop-by-hop fields replaced by lb's own Connection decision.</summary>
+    public static int WriteResponse(
+        ReadOnlySpan<byte> source,
+        in HttpMessageHead head,
+        ReadOnlySpan<HeaderLine> headers,
+        bool closeClient,
+        bool clientIsHttp10,
+        Span<byte> destination)
+    {
+        var writer = new SpanWriter(destination);
+        var lineEnd = head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
+        writer.Write(source[..lineEnd]);
+        var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
+        for (var i = 0; i < head.HeaderCount; i++)
+        {
+            ref readonly var header = ref headers[i];
+            var skip = header.Kind switch
+            {
+                HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection => true,
+                _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
+            };
+            if (!skip)
+            {
+                writer.Write(source.Slice(header.LineStart, header.LineLength));
+            }
+        }
+
+        if (closeClient)
+        {
+            writer.Write("Connection: close\r\n"u8);
+        }
+        else if (clientIsHttp10)
+        {
+            writer.Write("Connection: keep-alive\r\n"u8);
+        }
+
+        writer.Write(Crlf);
+        return writer.Written;
+    }
+
+    private static bool Has(ReadOnlySpan<HeaderLine> headers, HeaderKind kind)
+    {
+        foreach (ref readonly var header in headers)
+        {
+            if (header.Kind == kind)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>True when a Connection header names something besides close/keep-alive/upgrade (rare; skips the per-field scan).</summary>
+    private static bool HasConnectionOptions(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers)
+    {
+        foreach (ref readonly var header in headers)
+        {
+            if (header.Kind != HeaderKind.Connection)
+            {
+                continue;
+            }
+
+            var value = source.Slice(header.ValueStart, header.ValueLength);
+            foreach (var range in value.Split((byte)','))
+            {
+                var token = value[range].Trim(" \t"u8);
+                if (token.Length > 0
+                    && !Ascii.EqualsIgnoreCase(token, "close"u8)
+                    && !Ascii.EqualsIgnoreCase(token, "keep-alive"u8)
+                    && !Ascii.EqualsIgnoreCase(token, "upgrade"u8))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsListedInConnection(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers, ReadOnlySpan<byte> name)
+    {
+        foreach (ref readonly var header in headers)
+        {
+            if (header.Kind != HeaderKind.Connection)
+            {
+                continue;
+            }
+
+            var value = source.Slice(header.ValueStart, header.ValueLength);
+            foreach (var range in value.Split((byte)','))
+            {
+                if (Ascii.EqualsIgnoreCase(value[range].Trim(" \t"u8), name))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}

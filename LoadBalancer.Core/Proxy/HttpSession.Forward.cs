@@ -1,0 +1,468 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Transport;
+
+namespace LoadBalancer.Core.Proxy;
+
+internal sealed partial class HttpSession
+{
+    /// <summary>Backends may send bigger heads than clients (many Set-Cookie lines); lb still caps them.</summary>
+    private static readonly HttpLimits ResponseLimits = new() { MaxHeadBytes = 64 * 1024, MaxHeaders = 256 };
+
+    private const int MaxConnectAttempts = 3;
+
+    /// <summary>Sends the routed request and streams the response back. Returns whether the client connection stays open.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ProxyRequestAsync(ListenerSnapshot listener)
+    {
+        var pool = _pool!;
+        var connection = await AcquireBackendAsync(pool).ConfigureAwait(false);
+        if (connection is null)
+        {
+            return false;
+        }
+
+        // A pooled keep-alive connection may have been closed by the backend just as we reused it. Replay is safe only
+        // while nothing of the body went out and no response byte came back: then retry once on a fresh connection.
+        Task? bodyTask = null;
+        HeadOutcome outcome;
+        while (true)
+        {
+            var sent = await TrySendAsync(connection.Socket, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
+            if (sent && _requestFraming != BodyFraming.None)
+            {
+                bodyTask = ForwardBodyAsync(_clientReader, connection.Socket, _requestFraming, _requestLength, _clientTimer, listener.Timeouts.BodyIdle).AsTask();
+            }
+
+            outcome = sent ? await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
+            if (outcome != HeadOutcome.Closed || !connection.Reused || bodyTask is not null)
+            {
+                break;
+            }
+
+            connection = await ReconnectAsync(pool, connection).ConfigureAwait(false);
+            if (connection is null)
+            {
+                return false;
+            }
+        }
+
+        if (outcome != HeadOutcome.Complete)
+        {
+            await FailResponseAsync(outcome, listener, connection, pool, bodyTask).ConfigureAwait(false);
+            return false;
+        }
+
+        while (true)
+        {
+            var status = _head.StatusCode;
+            if (status == 101)
+            {
+                if (!_upgradeRequested)
+                {
+                    await FailResponseAsync(HeadOutcome.Invalid, listener, connection, pool, bodyTask).ConfigureAwait(false);
+                    return false;
+                }
+
+                await TunnelAsync(connection).ConfigureAwait(false);
+                return false;
+            }
+
+            if (status >= 200)
+            {
+                break;
+            }
+
+            // 1xx interim responses (100 Continue, 103 Early Hints) go to the client as they are, except to HTTP/1.0
+            // clients, which cannot parse them (RFC 9110 section 15.2).
+            var interimLength = _head.HeadLength;
+            if (!_clientIsHttp10)
+            {
+                await SocketIo.SendAsync(_client, _pendingBuffer.Slice(0, interimLength), _backendTimer.Token).ConfigureAwait(false);
+            }
+
+            connection.Reader.AdvanceTo(_pendingBuffer.GetPosition(interimLength));
+            _pendingBuffer = default;
+            outcome = await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false);
+            if (outcome != HeadOutcome.Complete)
+            {
+                await FailResponseAsync(outcome, listener, connection, pool, bodyTask).ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        var framing = ResponseFraming(_head, _isHeadRequest);
+        var backendReusable = !_head.ConnectionClose && framing != BodyFraming.UntilClose;
+        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining;
+        var length = _head.ContentLength;
+
+        RentOut(_head.HeadLength + 64);
+        _outLength = HeadWriter.WriteResponse(_headMemory.Span, _head, _headers, closeClient, _clientIsHttp10, _out);
+        var afterHead = _pendingBuffer.Slice(_head.HeadLength);
+        _headMemory = default;
+
+        ArmTimer(_backendTimer, listener.Timeouts.BodyIdle);
+        if (framing == BodyFraming.ContentLength && afterHead.Length >= length && _outLength + length <= _out!.Length)
+        {
+            // The whole body is already here and small: one send for head and body.
+            afterHead.Slice(0, length).CopyTo(_out.AsSpan(_outLength));
+            connection.Reader.AdvanceTo(afterHead.GetPosition(length));
+            _pendingBuffer = default;
+            await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength + (int)length), _backendTimer.Token).ConfigureAwait(false);
+        }
+        else
+        {
+            connection.Reader.AdvanceTo(afterHead.Start);
+            _pendingBuffer = default;
+            await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength), _backendTimer.Token).ConfigureAwait(false);
+            if (framing != BodyFraming.None)
+            {
+                await ForwardBodyAsync(connection.Reader, _client, framing, length, _backendTimer, listener.Timeouts.BodyIdle).ConfigureAwait(false);
+            }
+        }
+
+        DisarmTimer(_backendTimer);
+        if (bodyTask is not null && !await FinishRequestBodyAsync(bodyTask, connection).ConfigureAwait(false))
+        {
+            // The backend answered before taking the whole body: where the next request starts is unknown.
+            backendReusable = false;
+            closeClient = true;
+        }
+
+        if (closeClient)
+        {
+            SetCloseReason(framing == BodyFraming.UntilClose ? CloseReason.CloseDelimitedResponse : _engine.IsDraining ? CloseReason.Draining : CloseReason.ClientRequestedClose);
+        }
+
+        ReleaseRequestResources(backendReusable);
+        return !closeClient;
+    }
+
+    private static BodyFraming ResponseFraming(in HttpMessageHead head, bool isHeadRequest)
+    {
+        // RFC 9112 section 6.3: HEAD answers, 1xx, 204 and 304 never have a body, whatever their headers say.
+        if (isHeadRequest || head.StatusCode is 204 or 304)
+        {
+            return BodyFraming.None;
+        }
+
+        if (head.Chunked)
+        {
+            return BodyFraming.Chunked;
+        }
+
+        return head.ContentLength switch
+        {
+            0 => BodyFraming.None,
+            > 0 => BodyFraming.ContentLength,
+            _ => BodyFraming.UntilClose,
+        };
+    }
+
+    private async ValueTask<bool> FinishRequestBodyAsync(Task bodyTask, BackendConnection connection)
+    {
+        if (!bodyTask.IsCompleted)
+        {
+            SocketIo.Abort(connection.Socket);
+            _clientReader.CancelPendingRead();
+        }
+
+        try
+        {
+            await bodyTask.ConfigureAwait(false);
+            return !bodyTask.IsCanceled;
+        }
+        catch (Exception ex) when (IsExpectedNetworkError(ex) || ex is InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BackendConnection?> AcquireBackendAsync(PoolSnapshot pool)
+    {
+        BackendState? avoid = null;
+        var idleMs = (long)pool.Timeouts.Idle.TotalMilliseconds;
+        var attempts = Math.Min(pool.Backends.Length, MaxConnectAttempts);
+        for (var attempt = 0; attempt < Math.Max(attempts, 1); attempt++)
+        {
+            var backend = PickBackend(pool, attempt, avoid);
+            if (backend is null)
+            {
+                break;
+            }
+
+            backend.IncrementActive();
+            var connection = backend.IdleConnections.Rent(idleMs) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
+            if (connection is not null)
+            {
+                _backendConnection = connection;
+                return connection;
+            }
+
+            backend.DecrementActive();
+            Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
+            avoid = backend;
+        }
+
+        var status = avoid is null ? 503 : 502;
+        SetCloseReason(avoid is null ? CloseReason.NoBackend : CloseReason.BackendConnectFailed);
+        await SendCannedAsync(status, _listener.Snapshot).ConfigureAwait(false);
+        return null;
+    }
+
+    private async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool)
+    {
+        ArmTimer(_backendTimer, pool.Timeouts.Connect);
+        var connection = await BackendConnection.ConnectAsync(backend, _backendTimer.Token).ConfigureAwait(false);
+        if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyProtocolHeaderAsync(connection, pool.SendProxyProtocol).ConfigureAwait(false))
+        {
+            connection.Dispose();
+            connection = null;
+        }
+
+        DisarmTimer(_backendTimer);
+        return connection;
+    }
+
+    /// <summary>Replaces a stale pooled connection with a fresh one to the same backend (the request was not delivered).</summary>
+    private async ValueTask<BackendConnection?> ReconnectAsync(PoolSnapshot pool, BackendConnection stale)
+    {
+        var backend = stale.Backend;
+        _backendConnection = null;
+        stale.Dispose();
+        var fresh = await ConnectAsync(backend, pool).ConfigureAwait(false);
+        if (fresh is null)
+        {
+            backend.DecrementActive();
+            SetCloseReason(CloseReason.BackendConnectFailed);
+            await SendCannedAsync(502, _listener.Snapshot).ConfigureAwait(false);
+            return null;
+        }
+
+        _backendConnection = fresh;
+        return fresh;
+    }
+
+    private async ValueTask<bool> TrySendAsync(Socket socket, ReadOnlyMemory<byte> data)
+    {
+        try
+        {
+            await SocketIo.SendAsync(socket, data, CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<HeadOutcome> ReadResponseHeadAsync(BackendConnection connection, TimeSpan timeout)
+    {
+        ArmTimer(_backendTimer, timeout);
+        var reader = connection.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(_backendTimer.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (buffer.IsEmpty && (result.IsCompleted || result.IsCanceled))
+                {
+                    reader.AdvanceTo(buffer.End);
+                    return HeadOutcome.Closed;
+                }
+
+                var status = ParseHead(buffer, isRequest: false, ResponseLimits);
+                if (status == HeadParseStatus.Complete)
+                {
+                    _pendingBuffer = buffer;
+                    return HeadOutcome.Complete;
+                }
+
+                if (status == HeadParseStatus.Invalid || result.IsCompleted)
+                {
+                    reader.AdvanceTo(buffer.End);
+                    return HeadOutcome.Invalid;
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (OperationCanceledException) when (_backendTimer.IsCancellationRequested)
+        {
+            return HeadOutcome.Timeout;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            return HeadOutcome.Closed;
+        }
+    }
+
+    private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
+    {
+        var status = outcome == HeadOutcome.Timeout ? 504 : 502;
+        SetCloseReason(outcome switch
+        {
+            HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,
+            HeadOutcome.Invalid => CloseReason.BackendInvalidResponse,
+            _ => CloseReason.BackendClosed,
+        });
+        if (outcome == HeadOutcome.Invalid)
+        {
+            Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _head.ErrorReason ?? "malformed head");
+        }
+
+        // Never reuse a backend connection whose framing is in doubt.
+        _backendConnection = null;
+        connection.Backend.DecrementActive();
+        connection.Dispose();
+        if (bodyTask is not null)
+        {
+            _clientReader.CancelPendingRead();
+            try
+            {
+                await bodyTask.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsExpectedNetworkError(ex) || ex is InvalidDataException)
+            {
+                // The backend side is gone; the body copy ends with it.
+            }
+        }
+
+        await SendCannedAsync(status, listener).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies one message body from <paramref name="reader"/> to <paramref name="destination"/> as raw bytes, delimited by
+    /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask ForwardBodyAsync(PipeReader reader, Socket destination, BodyFraming framing, long length, CancellationTokenSource timer, TimeSpan idle)
+    {
+        var decoder = default(ChunkedDecoder);
+        var remaining = length;
+        while (true)
+        {
+            ArmTimer(timer, idle);
+            var result = await reader.ReadAsync(timer.Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                reader.AdvanceTo(buffer.Start);
+                throw new OperationCanceledException();
+            }
+
+            long take;
+            bool done;
+            switch (framing)
+            {
+                case BodyFraming.ContentLength:
+                    take = Math.Min(buffer.Length, remaining);
+                    remaining -= take;
+                    done = remaining == 0;
+                    break;
+                case BodyFraming.Chunked:
+                    take = WalkChunks(ref decoder, buffer, out done);
+                    break;
+                default:
+                    take = buffer.Length;
+                    done = result.IsCompleted;
+                    break;
+            }
+
+            if (take > 0)
+            {
+                await SocketIo.SendAsync(destination, buffer.Slice(0, take), timer.Token).ConfigureAwait(false);
+            }
+
+            reader.AdvanceTo(buffer.GetPosition(take));
+            if (done)
+            {
+                return;
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new IOException("The peer closed the connection in the middle of a body.");
+            }
+        }
+    }
+
+    private static long WalkChunks(ref ChunkedDecoder decoder, in ReadOnlySequence<byte> buffer, out bool done)
+    {
+        long total = 0;
+        foreach (var segment in buffer)
+        {
+            var status = decoder.Advance(segment.Span, out var consumed);
+            total += consumed;
+            if (status == ChunkedStatus.Done)
+            {
+                done = true;
+                return total;
+            }
+
+            if (status == ChunkedStatus.Invalid)
+            {
+                throw new InvalidDataException("Malformed chunked body.");
+            }
+        }
+
+        done = false;
+        return total;
+    }
+
+    /// <summary>After a 101, both directions become raw byte pumps until either side closes (or the drain aborts them).</summary>
+    private async ValueTask TunnelAsync(BackendConnection connection)
+    {
+        var head = _pendingBuffer.Slice(0, _head.HeadLength);
+        await SocketIo.SendAsync(_client, head, _backendTimer.Token).ConfigureAwait(false);
+        connection.Reader.AdvanceTo(head.End);
+        _pendingBuffer = default;
+        _headMemory = default;
+        DisarmTimer(_backendTimer);
+        DisarmTimer(_clientTimer);
+
+        var up = PumpAsync(_clientReader, connection.Socket);
+        var down = PumpAsync(connection.Reader, _client);
+        await Task.WhenAny(up, down).ConfigureAwait(false);
+        await Task.WhenAll(up, down).ConfigureAwait(false);
+        SetCloseReason(CloseReason.UpgradeEnded);
+    }
+
+    private static async Task PumpAsync(PipeReader reader, Socket destination)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    await SocketIo.SendAsync(destination, buffer, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            // Half-close: the other direction may still have bytes to deliver.
+            destination.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (IsExpectedNetworkError(ex))
+        {
+            // One side failed: abort the destination so the opposite pump ends too.
+            SocketIo.Abort(destination);
+        }
+    }
+}

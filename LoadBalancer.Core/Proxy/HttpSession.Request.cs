@@ -1,0 +1,417 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Text;
+using LoadBalancer.Core.Balancing;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Transport;
+
+namespace LoadBalancer.Core.Proxy;
+
+internal sealed partial class HttpSession
+{
+    private const int MaxHashKeyBytes = 512;
+
+    private enum HeadOutcome
+    {
+        Complete,
+        Closed,
+        Invalid,
+        Timeout,
+    }
+
+    // Per-request state. Buffers are rented when a head arrives and returned when its response is done, so an idle
+    // keep-alive connection holds none.
+    private HttpMessageHead _head;
+    private HeaderLine[]? _headers;
+    private byte[]? _scratch;
+    private byte[]? _out;
+    private int _outLength;
+    private ReadOnlyMemory<byte> _headMemory;
+    private ReadOnlySequence<byte> _pendingBuffer;
+    private BackendConnection? _backendConnection;
+    private PoolSnapshot? _pool;
+    private BodyFraming _requestFraming;
+    private long _requestLength;
+    private bool _isHeadRequest;
+    private bool _upgradeRequested;
+    private bool _clientWantsClose;
+    private bool _clientIsHttp10;
+    private byte[]? _hashKey;
+    private int _hashKeyLength;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HandleRequestAsync()
+    {
+        var listener = _listener.Snapshot;
+        var outcome = await ReadRequestHeadAsync(listener).ConfigureAwait(false);
+        switch (outcome)
+        {
+            case HeadOutcome.Closed:
+                SetCloseReason(CloseReason.ClientClosed);
+                return false;
+            case HeadOutcome.Timeout:
+                return false;
+            case HeadOutcome.Invalid:
+                SetCloseReason(CloseReason.BadRequest);
+                Log.RequestRejected(_logger, _id, _head.ErrorStatus, _head.ErrorReason ?? "invalid");
+                await SendCannedAsync(_head.ErrorStatus == 0 ? 400 : _head.ErrorStatus, listener).ConfigureAwait(false);
+                return false;
+        }
+
+        var status = RouteAndWriteRequestHead(listener);
+        _clientReader.AdvanceTo(_pendingBuffer.GetPosition(_head.HeadLength));
+        _pendingBuffer = default;
+        _headMemory = default;
+        if (status != 0)
+        {
+            SetCloseReason(status == 421 ? CloseReason.UnknownTenant : CloseReason.BadRequest);
+            Log.RequestRejected(_logger, _id, status, status == 421 ? "unknown tenant" : "refused");
+            await SendCannedAsync(status, listener).ConfigureAwait(false);
+            return false;
+        }
+
+        var keepAlive = await ProxyRequestAsync(listener).ConfigureAwait(false);
+        ReleaseRequestResources(reuseBackend: false);
+        return keepAlive;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<HeadOutcome> ReadRequestHeadAsync(ListenerSnapshot listener)
+    {
+        var timeouts = listener.Timeouts;
+        var headStarted = false;
+        _waitingForRequest = true;
+        try
+        {
+            if (_engine.IsDraining)
+            {
+                SetCloseReason(CloseReason.Draining);
+                return HeadOutcome.Closed;
+            }
+
+            ArmTimer(_clientTimer, timeouts.KeepAlive);
+            while (true)
+            {
+                var result = await _clientReader.ReadAsync(_clientTimer.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    _clientReader.AdvanceTo(buffer.Start);
+                    return HeadOutcome.Closed;
+                }
+
+                if (!headStarted && !buffer.IsEmpty)
+                {
+                    // request_head is a deadline for the whole head from its first byte, not an idle timer (slowloris).
+                    headStarted = true;
+                    _waitingForRequest = false;
+                    ArmTimer(_clientTimer, timeouts.RequestHead);
+                }
+
+                if (buffer.IsEmpty && result.IsCompleted)
+                {
+                    _clientReader.AdvanceTo(buffer.End);
+                    return HeadOutcome.Closed;
+                }
+
+                var status = ParseHead(buffer, isRequest: true, listener.Limits);
+                if (status == HeadParseStatus.Complete)
+                {
+                    _pendingBuffer = buffer;
+                    return HeadOutcome.Complete;
+                }
+
+                if (status == HeadParseStatus.Invalid)
+                {
+                    _clientReader.AdvanceTo(buffer.End);
+                    return HeadOutcome.Invalid;
+                }
+
+                if (result.IsCompleted)
+                {
+                    // The client gave up mid-head: nobody is left to answer.
+                    _clientReader.AdvanceTo(buffer.End);
+                    return HeadOutcome.Closed;
+                }
+
+                _clientReader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (OperationCanceledException) when (_clientTimer.IsCancellationRequested)
+        {
+            if (!headStarted)
+            {
+                SetCloseReason(CloseReason.KeepAliveTimeout);
+                return HeadOutcome.Timeout;
+            }
+
+            SetCloseReason(CloseReason.RequestHeadTimeout);
+            await SendCannedUntimedAsync(408).ConfigureAwait(false);
+            return HeadOutcome.Timeout;
+        }
+        finally
+        {
+            _waitingForRequest = false;
+        }
+    }
+
+    /// <summary>Parses the head at the start of <paramref name="buffer"/> into <see cref="_head"/>, copying it only when it spans segments.</summary>
+    private HeadParseStatus ParseHead(in ReadOnlySequence<byte> buffer, bool isRequest, HttpLimits limits)
+    {
+        if (_headers is null || _headers.Length < limits.MaxHeaders)
+        {
+            if (_headers is not null)
+            {
+                ArrayPool<HeaderLine>.Shared.Return(_headers);
+            }
+
+            _headers = ArrayPool<HeaderLine>.Shared.Rent(limits.MaxHeaders);
+        }
+
+        _head = default;
+        _headMemory = buffer.First;
+        var status = TryParse(_headMemory.Span, isRequest, limits);
+        if (status != HeadParseStatus.Incomplete || buffer.IsSingleSegment)
+        {
+            return status;
+        }
+
+        var length = (int)Math.Min(buffer.Length, limits.MaxHeadBytes + 1L);
+        if (_scratch is null || _scratch.Length < length)
+        {
+            if (_scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_scratch);
+            }
+
+            _scratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, limits.MaxHeadBytes + 1));
+        }
+
+        buffer.Slice(0, length).CopyTo(_scratch);
+        _headMemory = _scratch.AsMemory(0, length);
+        _head = default;
+        return TryParse(_headMemory.Span, isRequest, limits);
+    }
+
+    private HeadParseStatus TryParse(ReadOnlySpan<byte> data, bool isRequest, HttpLimits limits)
+        => isRequest
+            ? Http1HeadParser.TryParseRequest(data, limits, ref _head, _headers)
+            : Http1HeadParser.TryParseResponse(data, limits, ref _head, _headers);
+
+    /// <summary>
+    /// Finds the tenant and pool, takes the hash key, and writes the head to forward into <see cref="_out"/>.
+    /// Returns 0, or the status lb answers itself. Synchronous: it reads the head span, which cannot cross an await.
+    /// </summary>
+    private int RouteAndWriteRequestHead(ListenerSnapshot listener)
+    {
+        var source = _headMemory.Span;
+        ref readonly var head = ref _head;
+        var headers = _headers.AsSpan(0, head.HeaderCount);
+
+        _clientIsHttp10 = head.MinorVersion == 0;
+        _clientWantsClose = head.ConnectionClose;
+        _isHeadRequest = head.Method == Http.HttpMethod.Head;
+        _upgradeRequested = head.Upgrade;
+        _requestFraming = head.Chunked ? BodyFraming.Chunked : head.ContentLength > 0 ? BodyFraming.ContentLength : BodyFraming.None;
+        _requestLength = head.ContentLength;
+
+        if (head.Method == Http.HttpMethod.Connect)
+        {
+            return 405;
+        }
+
+        var key = listener.TenantKey switch
+        {
+            TenantKeyKind.Host => source.Slice(head.AuthorityStart, head.AuthorityLength),
+            TenantKeyKind.PathPrefix => source.Slice(head.TargetStart, head.TargetLength),
+            _ => FindHeaderValue(source, headers, listener.TenantHeader),
+        };
+        var tenant = listener.Tenants.Find(key) ?? listener.DefaultTenant;
+        if (tenant is null)
+        {
+            return 421;
+        }
+
+        var pool = tenant.Pool;
+        _pool = pool;
+        _hashKeyLength = 0;
+        if (pool.BalancerName == BalancerNames.WeightedHash)
+        {
+            CaptureHashKey(pool, source, head, headers);
+        }
+
+        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + HeadWriter.MaxRequestGrowth;
+        RentOut(capacity);
+        _outLength = HeadWriter.WriteRequest(
+            source,
+            head,
+            _headers,
+            keepUpgrade: _upgradeRequested,
+            addForwarded: listener.AddForwardedHeaders,
+            trustForwarded: listener.TrustForwardedHeaders,
+            _clientIp,
+            _out);
+        return 0;
+    }
+
+    private void CaptureHashKey(PoolSnapshot pool, ReadOnlySpan<byte> source, in HttpMessageHead head, ReadOnlySpan<HeaderLine> headers)
+    {
+        var key = pool.HashOn switch
+        {
+            HashSource.ClientIp => _clientIp,
+            HashSource.Header => FindHeaderValue(source, headers, pool.HashName),
+            HashSource.Cookie => FindCookie(source, headers, pool.HashName),
+            _ => PathOf(source.Slice(head.TargetStart, head.TargetLength)),
+        };
+        _hashKey ??= new byte[MaxHashKeyBytes];
+        var length = Math.Min(key.Length, MaxHashKeyBytes);
+        key[..length].CopyTo(_hashKey);
+        _hashKeyLength = length;
+    }
+
+    private static ReadOnlySpan<byte> PathOf(ReadOnlySpan<byte> target)
+    {
+        var query = target.IndexOf((byte)'?');
+        return query < 0 ? target : target[..query];
+    }
+
+    private static ReadOnlySpan<byte> FindHeaderValue(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers, string? name)
+    {
+        if (name is null)
+        {
+            return default;
+        }
+
+        foreach (ref readonly var header in headers)
+        {
+            if (Ascii.EqualsIgnoreCase(source.Slice(header.NameStart, header.NameLength), name))
+            {
+                return source.Slice(header.ValueStart, header.ValueLength);
+            }
+        }
+
+        return default;
+    }
+
+    private static ReadOnlySpan<byte> FindCookie(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers, string? name)
+    {
+        if (name is null)
+        {
+            return default;
+        }
+
+        foreach (ref readonly var header in headers)
+        {
+            if (header.Kind != HeaderKind.Cookie)
+            {
+                continue;
+            }
+
+            var value = source.Slice(header.ValueStart, header.ValueLength);
+            foreach (var range in value.Split((byte)';'))
+            {
+                var pair = value[range].Trim((byte)' ');
+                var equals = pair.IndexOf((byte)'=');
+                if (equals > 0 && Ascii.Equals(pair[..equals], name))
+                {
+                    return pair[(equals + 1)..];
+                }
+            }
+        }
+
+        return default;
+    }
+
+    private void RentOut(int capacity)
+    {
+        if (_out is not null && _out.Length >= capacity)
+        {
+            return;
+        }
+
+        if (_out is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_out);
+        }
+
+        _out = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 4096));
+    }
+
+    private BackendState? PickBackend(PoolSnapshot pool, int attempt, BackendState? avoid)
+        => pool.Balancer.Pick(new PickContext
+        {
+            HashKey = _hashKey is null ? default : _hashKey.AsSpan(0, _hashKeyLength),
+            Attempt = attempt,
+            Avoid = avoid,
+        });
+
+    private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener)
+    {
+        try
+        {
+            ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
+            await SocketIo.SendAsync(_client, CannedResponses.For(status), _clientTimer.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsExpectedNetworkError(ex))
+        {
+            // The client is gone or not reading; the connection closes either way.
+        }
+    }
+
+    /// <summary>For answers after the client timer has fired (408): bounded by the socket send buffer, not a timer.</summary>
+    private async ValueTask SendCannedUntimedAsync(int status)
+    {
+        try
+        {
+            _client.SendTimeout = 1000;
+            await SocketIo.SendAsync(_client, CannedResponses.For(status), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsExpectedNetworkError(ex))
+        {
+            // The client is gone; the connection closes either way.
+        }
+    }
+
+    private void ReleaseRequestResources(bool reuseBackend)
+    {
+        var connection = _backendConnection;
+        if (connection is not null)
+        {
+            _backendConnection = null;
+            connection.Backend.DecrementActive();
+            // A connection that carried a PROXY header speaks for one client only: never share it.
+            if (reuseBackend && _pool?.SendProxyProtocol is null or ProxyProtocolVersion.None)
+            {
+                connection.Backend.IdleConnections.Return(connection);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
+
+        if (_headers is not null)
+        {
+            ArrayPool<HeaderLine>.Shared.Return(_headers);
+            _headers = null;
+        }
+
+        if (_scratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_scratch);
+            _scratch = null;
+        }
+
+        if (_out is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_out);
+            _out = null;
+        }
+
+        _pool = null;
+    }
+}

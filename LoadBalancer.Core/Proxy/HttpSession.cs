@@ -1,0 +1,132 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Core.Proxy;
+
+/// <summary>
+/// One client connection on an HTTP listener: read a head, route it by its own tenant key, forward head and body to a
+/// backend by RFC 9112 framing, stream the response back, repeat. Only a 101 turns the connection into a byte tunnel.
+/// All per-request state lives in fields and rented buffers, so a request costs no allocation.
+/// </summary>
+internal sealed partial class HttpSession
+{
+    private static long s_nextId;
+
+    private readonly long _id;
+    private readonly Socket _client;
+    private readonly NetworkStream _clientStream;
+    private readonly PipeReader _clientReader;
+    private readonly ListenerRuntime _listener;
+    private readonly ProxyEngine _engine;
+    private readonly ILogger _logger;
+    private byte[] _clientIp;
+    private IPEndPoint? _clientEndPoint;
+
+    // Timers as cancellation sources armed with CancelAfter per phase. A fired timer ends the connection, so each
+    // source is created once per connection and never reset.
+    private readonly CancellationTokenSource _clientTimer = new();
+    private readonly CancellationTokenSource _backendTimer = new();
+
+    private int _closeReason;
+    private volatile bool _waitingForRequest;
+
+    public HttpSession(Socket client, ListenerRuntime listener)
+    {
+        _id = Interlocked.Increment(ref s_nextId);
+        _client = client;
+        _listener = listener;
+        _engine = listener.Engine;
+        _logger = _engine.Logger;
+        _clientReader = SocketIo.CreateReader(client, out _clientStream);
+        _clientEndPoint = client.RemoteEndPoint as IPEndPoint;
+        _clientIp = FormatClientIp(_clientEndPoint);
+    }
+
+    public long Id => _id;
+
+    public CloseReason CloseReason => (CloseReason)Volatile.Read(ref _closeReason);
+
+    /// <summary>Never throws: every failure is sorted into a close reason here, so the accept loop need not observe it.</summary>
+    public async Task RunAsync()
+    {
+        using var drain = _engine.DrainToken.Register(static s => ((HttpSession)s!).OnDrain(), this);
+        using var abort = _engine.AbortToken.Register(static s => ((HttpSession)s!).OnAbort(), this);
+        try
+        {
+            if (_listener.Snapshot.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            while (await HandleRequestAsync().ConfigureAwait(false))
+            {
+            }
+        }
+        catch (Exception ex) when (IsExpectedNetworkError(ex))
+        {
+            SetCloseReason(_clientTimer.IsCancellationRequested ? CloseReason.BodyTimeout : CloseReason.ClientReset);
+        }
+        catch (Exception ex)
+        {
+            SetCloseReason(CloseReason.Error);
+            Log.ConnectionFailed(_logger, _id, ex);
+        }
+        finally
+        {
+            ReleaseRequestResources(reuseBackend: false);
+            await _clientReader.CompleteAsync().ConfigureAwait(false);
+            _clientStream.Dispose();
+            SocketIo.CloseGracefully(_client);
+            _clientTimer.Dispose();
+            _backendTimer.Dispose();
+            Log.ConnectionClosed(_logger, _id, CloseReason.ToString());
+        }
+    }
+
+    private void OnDrain()
+    {
+        // Only an idle keep-alive connection is interrupted; a busy one closes after its current response.
+        if (_waitingForRequest)
+        {
+            SetCloseReason(CloseReason.Draining);
+            _clientReader.CancelPendingRead();
+        }
+    }
+
+    private void OnAbort()
+    {
+        SetCloseReason(CloseReason.Aborted);
+        SocketIo.Abort(_client);
+        SocketIo.Abort(_backendConnection?.Socket);
+    }
+
+    private void SetCloseReason(CloseReason reason)
+        => Interlocked.CompareExchange(ref _closeReason, (int)reason, (int)CloseReason.None);
+
+    private static bool IsExpectedNetworkError(Exception ex)
+        => ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException;
+
+    private static byte[] FormatClientIp(IPEndPoint? remote)
+    {
+        if (remote is null)
+        {
+            return "unknown"u8.ToArray();
+        }
+
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        return Encoding.ASCII.GetBytes(address.ToString());
+    }
+
+    private static void ArmTimer(CancellationTokenSource timer, TimeSpan timeout) => timer.CancelAfter(timeout);
+
+    private static void DisarmTimer(CancellationTokenSource timer) => timer.CancelAfter(Timeout.InfiniteTimeSpan);
+}

@@ -1,0 +1,69 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using LoadBalancer.Core.Routing;
+
+namespace LoadBalancer.Core.Transport;
+
+/// <summary>A keep-alive connection to one backend, owned by one session at a time or idle in its backend's pool.</summary>
+internal sealed class BackendConnection : IDisposable
+{
+    private readonly NetworkStream _stream;
+
+    private BackendConnection(BackendState backend, Socket socket)
+    {
+        Backend = backend;
+        Socket = socket;
+        Reader = SocketIo.CreateReader(socket, out _stream);
+    }
+
+    public BackendState Backend { get; }
+
+    public Socket Socket { get; }
+
+    public PipeReader Reader { get; }
+
+    /// <summary>True once it served a request: a failure before any response byte may then be a stale keep-alive.</summary>
+    public bool Reused { get; set; }
+
+    /// <summary>When it went idle, in <see cref="Environment.TickCount64"/> ms.</summary>
+    public long IdleSinceTicks { get; set; }
+
+    public static async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(backend.Config.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            SocketIo.Configure(socket);
+            await socket.ConnectAsync(backend.Config.EndPoint, cancellationToken).ConfigureAwait(false);
+            return new BackendConnection(backend, socket);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// An idle keep-alive connection that has anything to read was closed by the backend (or sent garbage):
+    /// either way it must not carry a request. One non-blocking poll, no data consumed.
+    /// </summary>
+    public bool LooksAlive()
+    {
+        try
+        {
+            return !Socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        Reader.Complete();
+        _stream.Dispose();
+        SocketIo.CloseGracefully(Socket);
+    }
+}

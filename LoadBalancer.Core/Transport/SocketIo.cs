@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace LoadBalancer.Core.Transport;
+
+/// <summary>Small socket helpers shared by the client and backend sides.</summary>
+internal static class SocketIo
+{
+    /// <summary>
+    /// Idle connections must hold no buffer (STYLE: zero-byte read before renting), so every reader is created with
+    /// zero-byte reads; 4 KiB segments keep a typical head and small body in one segment.
+    /// </summary>
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(
+        pool: MemoryPool<byte>.Shared,
+        bufferSize: 4096,
+        minimumReadSize: 1024,
+        leaveOpen: true,
+        useZeroByteReads: true);
+
+    public static PipeReader CreateReader(Socket socket, out NetworkStream stream)
+    {
+        stream = new NetworkStream(socket, ownsSocket: false);
+        return PipeReader.Create(stream, ReaderOptions);
+    }
+
+    public static void Configure(Socket socket)
+    {
+        socket.NoDelay = true;
+    }
+
+    public static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (!data.IsEmpty)
+        {
+            var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    public static ValueTask SendAsync(Socket socket, in ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+        => data.IsSingleSegment ? SendAsync(socket, data.First, cancellationToken) : SendMultiAsync(socket, data, cancellationToken);
+
+    private static async ValueTask SendMultiAsync(Socket socket, ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    {
+        foreach (var segment in data)
+        {
+            await SendAsync(socket, segment, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Teardown must never throw: the peer may already be gone.</summary>
+    public static void Abort(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch
+        {
+            // Best effort: the socket may already be closed.
+        }
+
+        socket.Dispose();
+    }
+
+    public static void CloseGracefully(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch
+        {
+            // Best effort: the peer may have reset the connection already.
+        }
+
+        socket.Dispose();
+    }
+}

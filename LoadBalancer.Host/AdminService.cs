@@ -1,0 +1,51 @@
+using LoadBalancer.Core.Admin;
+using LoadBalancer.Core.Proxy;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Host;
+
+/// <summary>Serves the admin endpoint (<c>[admin] listen</c>) with lb's own engine, if configured.</summary>
+internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, ILogger<AdminService> logger) : IHostedService
+{
+    private AdminServer? _server;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var endPoint = engine.Snapshots.Current.AdminEndPoint;
+        if (endPoint is not null)
+        {
+            _server = AdminServer.Start(endPoint, HandleAsync, token: null, logger);
+            logger.LogInformation("Admin endpoint listening on {EndPoint}", _server.EndPoint);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public System.Net.IPEndPoint? EndPoint => _server?.EndPoint;
+
+    private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
+    {
+        switch (request.Method, request.Path)
+        {
+            case ("GET", "/healthz"):
+                return engine.IsDraining ? AdminResponse.Text(503, "draining\n") : AdminResponse.Text(200, "ok\n");
+            case ("POST", "/reload"):
+                var result = await reloader.ReloadAsync("admin").ConfigureAwait(false);
+                var body = result.Outcome == ReloadOutcome.Rejected
+                    ? result.Summary + "\n" + string.Join("\n", result.Errors) + "\n"
+                    : result.Summary + "\n";
+                return AdminResponse.Text(result.Outcome == ReloadOutcome.Rejected ? 422 : 200, body);
+            default:
+                return AdminResponse.Text(404, "not found\n");
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using System.Text;
+using LoadBalancer.Core.Config;
+using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Routing;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Host;
+
+/// <summary>
+/// Validates, compiles and applies a new lb.toml as one unit. A config with any error (or a listener that cannot bind)
+/// is rejected whole and the running snapshot keeps serving. Reloads are serialized; identical content is a no-op.
+/// </summary>
+public sealed partial class ConfigReloader
+{
+    private readonly LbOptions _options;
+    private readonly ProxyEngine _engine;
+    private readonly ILogger<ConfigReloader> _logger;
+    private readonly ISystemdNotifier? _notifier;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private byte[] _appliedHash = [];
+    private long _applied;
+    private long _rejected;
+
+    public ConfigReloader(LbOptions options, ProxyEngine engine, ILogger<ConfigReloader> logger, ISystemdNotifier? notifier = null)
+    {
+        _options = options;
+        _engine = engine;
+        _logger = logger;
+        _notifier = notifier;
+        if (File.Exists(options.ConfigPath))
+        {
+            _appliedHash = SHA256.HashData(File.ReadAllBytes(options.ConfigPath));
+        }
+    }
+
+    public long AppliedCount => Interlocked.Read(ref _applied);
+
+    public long RejectedCount => Interlocked.Read(ref _rejected);
+
+    /// <summary>Raised after every reload attempt, applied or not (tests wait on it instead of sleeping).</summary>
+    public event Action<ReloadResult>? Reloaded;
+
+    public async Task<ReloadResult> ReloadAsync(string trigger)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        ReloadResult result;
+        try
+        {
+            NotifySystemd($"RELOADING=1\nMONOTONIC_USEC={MonotonicMicroseconds()}");
+            result = await ReloadCoreAsync(trigger).ConfigureAwait(false);
+            NotifySystemd("READY=1");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        Reloaded?.Invoke(result);
+        return result;
+    }
+
+    private async Task<ReloadResult> ReloadCoreAsync(string trigger)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(_options.ConfigPath).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            return Reject([$"{_options.ConfigPath}:1:1: cannot read: {ex.Message}"], trigger);
+        }
+
+        var hash = SHA256.HashData(bytes);
+        if (hash.AsSpan().SequenceEqual(_appliedHash))
+        {
+            LogUnchanged(_logger, trigger);
+            return new ReloadResult(ReloadOutcome.Unchanged, [], "unchanged");
+        }
+
+        var previous = _engine.Snapshots.Current;
+        var loaded = ConfigLoader.LoadText(Encoding.UTF8.GetString(bytes), _options.ConfigPath, previous);
+        if (!loaded.Success)
+        {
+            return Reject(loaded.Errors.Select(e => e.ToString()).ToList(), trigger);
+        }
+
+        try
+        {
+            await _engine.ApplyAsync(loaded.Snapshot!).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            return Reject([$"{_options.ConfigPath}:1:1: cannot bind a listener: {ex.Message}"], trigger);
+        }
+
+        _appliedHash = hash;
+        Interlocked.Increment(ref _applied);
+        var summary = SnapshotDiff.Describe(previous, loaded.Snapshot!);
+        LogApplied(_logger, trigger, summary);
+        return new ReloadResult(ReloadOutcome.Applied, [], summary);
+    }
+
+    private ReloadResult Reject(List<string> errors, string trigger)
+    {
+        Interlocked.Increment(ref _rejected);
+        foreach (var error in errors)
+        {
+            LogConfigError(_logger, error);
+        }
+
+        LogRejected(_logger, trigger, errors.Count);
+        return new ReloadResult(ReloadOutcome.Rejected, errors, $"rejected: {errors.Count} error(s); the previous configuration keeps serving");
+    }
+
+    private void NotifySystemd(string state)
+    {
+        if (_notifier is { IsEnabled: true })
+        {
+            _notifier.Notify(new ServiceState(state));
+        }
+    }
+
+    private static long MonotonicMicroseconds()
+        => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Reload ({Trigger}) applied: {Summary}")]
+    private static partial void LogApplied(ILogger logger, string trigger, string summary);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Reload ({Trigger}) rejected with {Count} error(s); the previous configuration keeps serving")]
+    private static partial void LogRejected(ILogger logger, string trigger, int count);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "{Error}")]
+    private static partial void LogConfigError(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Reload ({Trigger}): content unchanged")]
+    private static partial void LogUnchanged(ILogger logger, string trigger);
+}

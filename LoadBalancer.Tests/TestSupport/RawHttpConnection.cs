@@ -1,0 +1,225 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace LoadBalancer.Tests.TestSupport;
+
+/// <summary>
+/// A raw-socket HTTP/1.1 client for tests that must control the exact bytes (keep-alive, pipelining, smuggling cases).
+/// Reads responses by their framing; knows nothing of lb.
+/// </summary>
+public sealed class RawHttpConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    private RawHttpConnection(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+    }
+
+    public static async Task<RawHttpConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endPoint, cancellationToken);
+        return new RawHttpConnection(socket);
+    }
+
+    public Socket Socket => _socket;
+
+    public Task SendAsync(string text, CancellationToken cancellationToken) => SendAsync(Encoding.ASCII.GetBytes(text), cancellationToken);
+
+    public async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        => await _stream.WriteAsync(bytes, cancellationToken);
+
+    /// <summary>Reads one response; null when the connection closed before any byte of it.</summary>
+    public async Task<RawHttpResponse?> ReadResponseAsync(CancellationToken cancellationToken, bool headRequest = false)
+    {
+        var headText = await ReadHeadAsync(cancellationToken);
+        if (headText is null)
+        {
+            return null;
+        }
+
+        var lines = headText.Split("\r\n");
+        var status = int.Parse(lines[0].Split(' ')[1]);
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in lines.Skip(1))
+        {
+            var colon = line.IndexOf(':');
+            var name = line[..colon];
+            var value = line[(colon + 1)..].Trim();
+            headers[name] = headers.TryGetValue(name, out var existing) ? existing + ", " + value : value;
+        }
+
+        byte[] body;
+        if (headRequest || status is 204 or 304 || status < 200)
+        {
+            body = [];
+        }
+        else if (headers.TryGetValue("Transfer-Encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            body = await ReadChunkedAsync(cancellationToken);
+        }
+        else if (headers.TryGetValue("Content-Length", out var cl))
+        {
+            body = await ReadExactlyAsync(int.Parse(cl), cancellationToken);
+        }
+        else
+        {
+            body = await ReadToEndAsync(cancellationToken);
+        }
+
+        return new RawHttpResponse(status, headers, body);
+    }
+
+    /// <summary>True when the peer closed the connection (EOF or reset) within the token's time.</summary>
+    public async Task<bool> IsClosedByPeerAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_end > _start)
+            {
+                return false;
+            }
+
+            var read = await _stream.ReadAsync(_buffer.AsMemory(0), cancellationToken);
+            if (read == 0)
+            {
+                return true;
+            }
+
+            _start = 0;
+            _end = read;
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private async Task<bool> FillAsync(CancellationToken cancellationToken)
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+
+        int read;
+        try
+        {
+            read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+
+        _end += read;
+        return read > 0;
+    }
+
+    private async Task<string?> ReadHeadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var span = _buffer.AsSpan(_start, _end - _start);
+            var end = span.IndexOf("\r\n\r\n"u8);
+            if (end >= 0)
+            {
+                var text = Encoding.ASCII.GetString(span[..end]);
+                _start += end + 4;
+                return text;
+            }
+
+            if (!await FillAsync(cancellationToken))
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task<string> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var span = _buffer.AsSpan(_start, _end - _start);
+            var end = span.IndexOf("\r\n"u8);
+            if (end >= 0)
+            {
+                var text = Encoding.ASCII.GetString(span[..end]);
+                _start += end + 2;
+                return text;
+            }
+
+            if (!await FillAsync(cancellationToken))
+            {
+                throw new IOException("connection closed mid-line");
+            }
+        }
+    }
+
+    private async Task<byte[]> ReadExactlyAsync(int count, CancellationToken cancellationToken)
+    {
+        var result = new byte[count];
+        var copied = 0;
+        while (copied < count)
+        {
+            if (_end == _start && !await FillAsync(cancellationToken))
+            {
+                throw new IOException($"connection closed after {copied} of {count} body bytes");
+            }
+
+            var take = Math.Min(count - copied, _end - _start);
+            Buffer.BlockCopy(_buffer, _start, result, copied, take);
+            _start += take;
+            copied += take;
+        }
+
+        return result;
+    }
+
+    private async Task<byte[]> ReadChunkedAsync(CancellationToken cancellationToken)
+    {
+        using var body = new MemoryStream();
+        while (true)
+        {
+            var sizeLine = await ReadLineAsync(cancellationToken);
+            var size = Convert.ToInt32(sizeLine.Split(';')[0], 16);
+            if (size == 0)
+            {
+                while ((await ReadLineAsync(cancellationToken)).Length > 0)
+                {
+                }
+
+                return body.ToArray();
+            }
+
+            body.Write(await ReadExactlyAsync(size, cancellationToken));
+            await ReadLineAsync(cancellationToken);
+        }
+    }
+
+    private async Task<byte[]> ReadToEndAsync(CancellationToken cancellationToken)
+    {
+        using var body = new MemoryStream();
+        body.Write(_buffer, _start, _end - _start);
+        _start = _end = 0;
+        while (await FillAsync(cancellationToken))
+        {
+            body.Write(_buffer, _start, _end - _start);
+            _start = _end = 0;
+        }
+
+        return body.ToArray();
+    }
+
+    public async ValueTask DisposeAsync() => await _stream.DisposeAsync();
+}
