@@ -92,11 +92,16 @@ public struct ChunkedDecoder
                 // Field value bytes up to the first CTL other than HTAB, which must be the CR (RFC 9110 section 5.5).
                 int stop = data[i..].IndexOfAny(HttpChars.ValueStop);
                 int run = stop < 0 ? data.Length - i : stop;
-                if (!CountTrailer(run))
+                int budget = MaxTrailerBytes - _trailerBytes;
+                if (run > budget)
                 {
-                    consumed = i;
+                    // Report the first byte over the cap, as the byte-at-a-time path would.
+                    _state = State.Invalid;
+                    consumed = i + budget;
                     return ChunkedStatus.Invalid;
                 }
+
+                _trailerBytes += run;
 
                 i += run;
                 if (stop < 0)
