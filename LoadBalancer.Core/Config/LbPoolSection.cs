@@ -29,4 +29,7 @@ internal sealed class LbPoolSection
     public ConfigValue<string>? Queue { get; set; }
 
     public ConfigValue<long>? MaxConnectionsPerBackend { get; set; }
+
+    /// <summary>"v1" or "v2": send a PROXY protocol header on every new backend connection.</summary>
+    public ConfigValue<string>? SendProxyProtocol { get; set; }
 }

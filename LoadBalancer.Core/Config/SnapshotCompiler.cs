@@ -94,6 +94,12 @@ internal static partial class SnapshotCompiler
             BalancerName = factory.Name,
             HashOn = hashOn,
             HashName = hashName,
+            SendProxyProtocol = pool.SendProxyProtocol?.Value switch
+            {
+                "v1" => ProxyProtocolVersion.V1,
+                "v2" => ProxyProtocolVersion.V2,
+                _ => ProxyProtocolVersion.None,
+            },
             Timeouts = new PoolTimeouts
             {
                 Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),
@@ -138,7 +144,7 @@ internal static partial class SnapshotCompiler
         }
 
         var matches = new List<KeyValuePair<string, TenantSnapshot>>();
-        if (protocol == ListenerProtocol.Http)
+        if (protocol == ListenerProtocol.Http || kind == TenantKeyKind.Sni)
         {
             foreach (var tenant in file.Tenants)
             {
@@ -169,6 +175,9 @@ internal static partial class SnapshotCompiler
                 MaxHeaders = (int)(listener.MaxHeaders?.Value ?? HttpLimits.Default.MaxHeaders),
             },
             AccessLog = accessLog,
+            AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
+            AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
+            TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,
             Timeouts = new ListenerTimeouts
             {
                 RequestHead = Duration(listener.RequestHead, ListenerTimeouts.Default.RequestHead),

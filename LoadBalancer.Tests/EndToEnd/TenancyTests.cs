@@ -60,7 +60,7 @@ public sealed partial class TenancyTests
     [CancelAfter(20_000)]
     public async Task AccessKeys_MissingWrongRight_401_403_200AndKeyNeverReachesBackend(CancellationToken cancellationToken)
     {
-        await using var backend = RecordingBackend.Start("b1");
+        await using var backend = HoldingBackend.Start("b1");
         await using var lb = await TestLb.StartAsync(Config(backend.Address, $"""
             access_keys = [ {"{"} id = "billing", sha256 = "{AccessKeyGenerator.Sha256Hex(GoodKey)}" {"}"}, {"{"} id = "other", sha256 = "{new string('a', 64)}" {"}"} ]
             """));
@@ -99,7 +99,7 @@ public sealed partial class TenancyTests
         try
         {
             await File.WriteAllTextAsync(Path.Combine(directory.FullName, "acme.keys"), $"# id sha256\nci {AccessKeyGenerator.Sha256Hex(GoodKey)}\n", cancellationToken);
-            await using var backend = RecordingBackend.Start("b1");
+            await using var backend = HoldingBackend.Start("b1");
             await using var lb = await TestLb.StartAsync(
                 Config(backend.Address, "access_keys_file = \"acme.keys\"\naccess_key_header = \"X-Api-Key\""),
                 Path.Combine(directory.FullName, "lb.toml"));
@@ -200,7 +200,7 @@ public sealed partial class TenancyTests
     [CancelAfter(20_000)]
     public async Task MaxInFlight_ThirdConcurrentRequest503_HeldOnesComplete(CancellationToken cancellationToken)
     {
-        await using var backend = RecordingBackend.Start("b1", hold: true);
+        await using var backend = HoldingBackend.Start("b1", hold: true);
         await using var lb = await TestLb.StartAsync(Config(backend.Address, "max_in_flight = 2"));
 
         var held = new List<Task<RawHttpResponse?>>();
@@ -251,7 +251,7 @@ public sealed partial class TenancyTests
     [CancelAfter(20_000)]
     public async Task MaxConnectionsPerBackend_FullBackend_WaitsBoundedThen503_QueuedRequestProceedsOnRelease(CancellationToken cancellationToken)
     {
-        await using var backend = RecordingBackend.Start("b1", hold: true);
+        await using var backend = HoldingBackend.Start("b1", hold: true);
         await using var lb = await TestLb.StartAsync(Config(backend.Address, poolExtra: "max_connections_per_backend = 1\ntimeouts = { queue = \"100ms\" }"));
 
         var first = SendAsync(lb, Get("acme.example.com"), cancellationToken);
@@ -270,7 +270,7 @@ public sealed partial class TenancyTests
     [CancelAfter(20_000)]
     public async Task MaxConnectionsPerBackend_SlotFreedWithinQueueTime_WaitingRequestSucceeds(CancellationToken cancellationToken)
     {
-        await using var backend = RecordingBackend.Start("b1", hold: true);
+        await using var backend = HoldingBackend.Start("b1", hold: true);
         await using var lb = await TestLb.StartAsync(Config(backend.Address, poolExtra: "max_connections_per_backend = 1\ntimeouts = { queue = \"10s\" }"));
 
         var first = SendAsync(lb, Get("acme.example.com"), cancellationToken);

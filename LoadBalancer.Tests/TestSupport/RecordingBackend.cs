@@ -1,144 +1,243 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using LoadBalancer.Core.Http;
 
 namespace LoadBalancer.Tests.TestSupport;
 
 /// <summary>
-/// A backend that records every request head exactly as received (to check what lb forwards) and can hold its
-/// responses until <see cref="Release"/>, so a test controls how many requests are in flight without sleeping.
-/// Reads Content-Length bodies only; answers 200 with <c>X-Backend: name</c>.
+/// A backend for conformance tests: records every request's exact bytes (head and framed body), answers through a
+/// scripted function (default: 200 "ok"), can send 100 Continue first, and after answering 101 echoes bytes back.
 /// </summary>
 public sealed class RecordingBackend : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
-    private readonly string _name;
+    public delegate byte[] Responder(RecordedRequest request);
+
+    private readonly Socket _listener;
+    private readonly Responder _respond;
+    private readonly bool _sendContinue;
+    private readonly bool _answerBeforeBody;
+    private readonly Task _acceptLoop;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accept;
-    private readonly SemaphoreSlim _received = new(0, int.MaxValue);
-    private TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly SemaphoreSlim _arrived = new(0);
+    private int _connections;
 
-    private RecordingBackend(string name, bool hold)
+    private RecordingBackend(Responder? respond, bool sendContinue, bool answerBeforeBody)
     {
-        _name = name;
-        if (!hold)
-        {
-            _gate.SetResult();
-        }
-
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start(512);
-        _accept = AcceptAsync();
+        _respond = respond ?? (_ => Ok("ok"));
+        _sendContinue = sendContinue;
+        _answerBeforeBody = answerBeforeBody;
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(512);
+        _acceptLoop = AcceptLoopAsync();
     }
 
-    public static RecordingBackend Start(string name, bool hold = false) => new(name, hold);
+    /// <param name="answerBeforeBody">Answer as soon as the head arrived, then close (a server refusing a body).</param>
+    public static RecordingBackend Start(Responder? respond = null, bool sendContinue = false, bool answerBeforeBody = false)
+        => new(respond, sendContinue, answerBeforeBody);
 
-    public string Address => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+    public string Address => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}";
 
-    /// <summary>Every request head received, in arrival order, as text.</summary>
-    public ConcurrentQueue<string> Heads { get; } = new();
+    public IReadOnlyCollection<RecordedRequest> Requests => _requests;
 
-    /// <summary>Lets every held response (and all later ones) go.</summary>
-    public void Release() => _gate.TrySetResult();
+    /// <summary>Connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref _connections);
 
-    /// <summary>Waits until <paramref name="count"/> more request heads have arrived.</summary>
+    public static byte[] Ok(string body, string extraHeaders = "")
+        => Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n{extraHeaders}\r\n{body}");
+
+    /// <summary>Waits until <paramref name="count"/> requests in total have arrived.</summary>
     public async Task WaitForRequestsAsync(int count, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < count; i++)
+        while (_requests.Count < count)
         {
-            await _received.WaitAsync(cancellationToken);
+            await _arrived.WaitAsync(cancellationToken);
         }
     }
 
-    private async Task AcceptAsync()
+    private async Task AcceptLoopAsync()
     {
+        var connections = new List<Task>();
         try
         {
             while (true)
             {
-                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                _ = ServeAsync(client);
+                var socket = await _listener.AcceptAsync(_stop.Token);
+                Interlocked.Increment(ref _connections);
+                connections.Add(ServeAsync(socket));
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            // Stopped.
         }
+
+        await Task.WhenAll(connections);
     }
 
-    private async Task ServeAsync(TcpClient client)
+    private async Task ServeAsync(Socket socket)
     {
-        using var _ = client;
-        var stream = client.GetStream();
-        var buffer = new byte[64 * 1024];
-        var length = 0;
+        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        var reader = PipeReader.Create(stream);
+        var headers = new HeaderLine[256];
         try
         {
             while (true)
             {
-                int end;
-                while ((end = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8)) < 0)
+                var head = default(HttpMessageHead);
+                byte[] headBytes;
+                while (true)
                 {
-                    var read = await stream.ReadAsync(buffer.AsMemory(length), _stop.Token);
-                    if (read == 0)
+                    var result = await reader.ReadAsync(_stop.Token);
+                    var data = result.Buffer.ToArray();
+                    head = default;
+                    var status = Http1HeadParser.TryParseRequest(data, new HttpLimits { MaxHeadBytes = 64 * 1024, MaxHeaders = 256 }, ref head, headers);
+                    if (status == HeadParseStatus.Complete)
                     {
+                        headBytes = data[..head.HeadLength];
+                        reader.AdvanceTo(result.Buffer.GetPosition(head.HeadLength));
+                        break;
+                    }
+
+                    if (status == HeadParseStatus.Invalid || result.IsCompleted)
+                    {
+                        // Record whatever arrived so a test can see a proxy forwarded garbage.
+                        if (data.Length > 0)
+                        {
+                            _requests.Enqueue(new RecordedRequest(data, []));
+                            _arrived.Release();
+                        }
+
                         return;
                     }
 
-                    length += read;
+                    reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
                 }
 
-                var head = Encoding.ASCII.GetString(buffer, 0, end + 4);
-                var consumed = end + 4;
-                var contentLength = 0;
-                foreach (var line in head.Split("\r\n"))
+                if (_answerBeforeBody)
                 {
-                    if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
-                    {
-                        contentLength = int.Parse(line[15..].Trim());
-                    }
+                    var early = new RecordedRequest(headBytes, []);
+                    _requests.Enqueue(early);
+                    _arrived.Release();
+                    await stream.WriteAsync(_respond(early), _stop.Token);
+                    return;
                 }
 
-                while (length - consumed < contentLength)
+                if (_sendContinue && head.ExpectContinue)
                 {
-                    var read = await stream.ReadAsync(buffer.AsMemory(length), _stop.Token);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-
-                    length += read;
+                    await stream.WriteAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray(), _stop.Token);
                 }
 
-                consumed += contentLength;
-                Buffer.BlockCopy(buffer, consumed, buffer, 0, length - consumed);
-                length -= consumed;
-                Heads.Enqueue(head);
-                _received.Release();
-                await _gate.Task.WaitAsync(_stop.Token);
-                var body = $"{_name}\n";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nX-Backend: {_name}\r\nContent-Length: {body.Length}\r\n\r\n{body}"), _stop.Token);
+                var body = await ReadBodyAsync(reader, head);
+                var request = new RecordedRequest(headBytes, body);
+                _requests.Enqueue(request);
+                _arrived.Release();
+                var response = _respond(request);
+                await stream.WriteAsync(response, _stop.Token);
+                if (response.AsSpan().StartsWith("HTTP/1.1 101"u8))
+                {
+                    await EchoAsync(reader, stream);
+                    return;
+                }
+
+                if (head.ConnectionClose || response.AsSpan().IndexOf("Connection: close"u8) >= 0)
+                {
+                    return;
+                }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException)
         {
-            // The client went away or the backend stopped.
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private async Task<byte[]> ReadBodyAsync(PipeReader reader, HttpMessageHead head)
+    {
+        if (!head.Chunked && head.ContentLength <= 0)
+        {
+            return [];
+        }
+
+        using var body = new MemoryStream();
+        var decoder = default(ChunkedDecoder);
+        var remaining = head.ContentLength;
+        while (true)
+        {
+            var result = await reader.ReadAsync(_stop.Token);
+            var buffer = result.Buffer;
+            long take;
+            var done = false;
+            if (head.Chunked)
+            {
+                take = 0;
+                foreach (var segment in buffer)
+                {
+                    var status = decoder.Advance(segment.Span, out var consumed);
+                    take += consumed;
+                    if (status == ChunkedStatus.Invalid)
+                    {
+                        throw new InvalidDataException();
+                    }
+
+                    if (status == ChunkedStatus.Done)
+                    {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            else
+            {
+                take = Math.Min(remaining, buffer.Length);
+                remaining -= take;
+                done = remaining == 0;
+            }
+
+            body.Write(buffer.Slice(0, take).ToArray());
+            reader.AdvanceTo(buffer.GetPosition(take));
+            if (done)
+            {
+                return body.ToArray();
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new IOException("body truncated");
+            }
+        }
+    }
+
+    private async Task EchoAsync(PipeReader reader, NetworkStream stream)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(_stop.Token);
+            foreach (var segment in result.Buffer)
+            {
+                await stream.WriteAsync(segment, _stop.Token);
+            }
+
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _accept;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        _listener.Dispose();
+        await _acceptLoop;
         _stop.Dispose();
     }
 }
