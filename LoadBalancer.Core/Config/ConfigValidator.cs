@@ -36,6 +36,7 @@ internal static class ConfigValidator
             }
         }
 
+        CheckDuration(file.Server?.DrainTimeout, "server.drain_timeout", errors);
         var served = ValidateTenantReferences(file, listeners, pools, errors);
         ValidateMatches(file, listeners, served, errors);
         ValidateTcpPools(listeners, tenants, pools, errors);

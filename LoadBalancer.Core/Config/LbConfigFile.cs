@@ -8,6 +8,8 @@ internal sealed class LbConfigFile
 {
     public LbAdminSection? Admin { get; set; }
 
+    public LbServerSection? Server { get; set; }
+
     public List<LbListenerSection> Listeners { get; } = [];
 
     public List<LbTenantSection> Tenants { get; } = [];

@@ -50,6 +50,7 @@ internal static class SnapshotCompiler
             Tenants = tenants.ToFrozenDictionary(StringComparer.Ordinal),
             Pools = pools.ToFrozenDictionary(StringComparer.Ordinal),
             AdminEndPoint = admin,
+            DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
             SourcePath = sourcePath,
         };
     }

@@ -9,7 +9,8 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["admin", "listeners", "tenants", "pools"];
+    private static readonly string[] RootKeys = ["server", "admin", "listeners", "tenants", "pools"];
+    private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
@@ -43,6 +44,24 @@ internal static partial class TomlConfigLoader
     {
         var file = new LbConfigFile();
         CheckKeys(root, "", RootKeys, errors);
+
+        if (root.Get("server") is { } server)
+        {
+            if (server.Kind != TomlNodeKind.Table)
+            {
+                errors.Add(server.Position, "server", "must be a table ([server])");
+            }
+            else
+            {
+                CheckKeys(server, "server", ServerKeys, errors);
+                file.Server = new LbServerSection
+                {
+                    Path = "server",
+                    Position = server.Position,
+                    DrainTimeout = String(server, "server", "drain_timeout", required: false, errors),
+                };
+            }
+        }
 
         if (root.Get("admin") is { } admin)
         {
