@@ -6,12 +6,11 @@ namespace LoadBalancer.Host;
 
 /// <summary>
 /// Reload triggers: SIGHUP (<c>systemctl reload</c>) and changes of the config file (debounced, so an editor's several
-/// writes make one reload). Triggers coalesce in a one-slot channel; the reloader itself skips identical content.
+/// writes make one reload; <c>--no-watch</c> turns it off). POST /reload on the admin endpoint calls the reloader
+/// directly. Triggers coalesce in a one-slot channel; the reloader itself skips identical content.
 /// </summary>
 internal sealed class ConfigReloadService(LbOptions options, ConfigReloader reloader) : BackgroundService
 {
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
-
     private readonly Channel<string> _triggers = Channel.CreateBounded<string>(new BoundedChannelOptions(1)
     {
         FullMode = BoundedChannelFullMode.DropWrite,
@@ -34,7 +33,7 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
                 if (trigger == "file")
                 {
                     // Let the burst of writes from one save settle, then read the file once.
-                    await Task.Delay(Debounce, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(options.FileDebounce, stoppingToken).ConfigureAwait(false);
                     _triggers.Reader.TryRead(out _);
                 }
 
@@ -50,7 +49,7 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
     private FileSystemWatcher? CreateWatcher()
     {
         var directory = Path.GetDirectoryName(options.ConfigPath);
-        if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
+        if (!options.WatchConfig || string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
         {
             return null;
         }
