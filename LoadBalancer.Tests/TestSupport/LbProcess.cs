@@ -21,6 +21,7 @@ public sealed partial class LbProcess : IAsyncDisposable
     private readonly List<string> _output = [];
     private readonly Dictionary<string, IPEndPoint> _listeners = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(string Text, TaskCompletionSource Seen)> _waiters = [];
 
     private LbProcess(Process process) => _process = process;
 
@@ -91,6 +92,23 @@ public sealed partial class LbProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when lb has written a line containing <paramref name="text"/> (now or earlier).</summary>
+    public Task WaitForOutputAsync(string text, CancellationToken cancellationToken)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                return Task.CompletedTask;
+            }
+
+            _waiters.Add((text, seen));
+        }
+
+        return seen.Task.WaitAsync(cancellationToken);
+    }
+
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
     {
         await _process.WaitForExitAsync(cancellationToken);
@@ -107,6 +125,11 @@ public sealed partial class LbProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Add(line);
+            foreach (var waiter in _waiters.Where(w => line.Contains(w.Text, StringComparison.Ordinal)).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Seen.TrySetResult();
+            }
         }
 
         if (ListenerLine().Match(line) is { Success: true } match)
