@@ -10,6 +10,7 @@ namespace LoadBalancer.Tests.TestSupport;
 /// The built <c>lb</c> as a child process (<c>dotnet lb.dll</c>, which sits next to the tests because the test project
 /// references the host), for what only a real process shows: signals, sd_notify, exit codes. Listener ports are read
 /// back from its log ("Listener web (http) listening on 127.0.0.1:PORT"), so configs can use port 0.
+/// With LB_EXECUTABLE set (e.g. artifacts/publish/lb from <c>build.ps1 publish -Aot</c>) that binary runs instead.
 /// </summary>
 public sealed partial class LbProcess : IAsyncDisposable
 {
@@ -44,14 +45,18 @@ public sealed partial class LbProcess : IAsyncDisposable
     /// <summary>Starts lb and waits until "Application started" (every listener is bound by then).</summary>
     public static async Task<LbProcess> StartAsync(string configPath, CancellationToken cancellationToken, string? notifySocket = null, params string[] arguments)
     {
-        var lbDll = typeof(LbRunner).Assembly.Location;
-        var info = new ProcessStartInfo("dotnet")
+        var executable = Environment.GetEnvironmentVariable("LB_EXECUTABLE");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(executable) ? "dotnet" : Path.GetFullPath(executable))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(lbDll);
+        if (string.IsNullOrEmpty(executable))
+        {
+            info.ArgumentList.Add(typeof(LbRunner).Assembly.Location);
+        }
+
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         foreach (var argument in arguments)
