@@ -17,14 +17,40 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
         SingleReader = true,
     });
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private PosixSignalRegistration? _sighup;
+    private FileSystemWatcher? _watcher;
+
+    /// <summary>
+    /// Registers SIGHUP and starts watching before the host reports started: since .NET 10 ExecuteAsync runs wholly
+    /// in the background, so setting up there would leave a window in which a SIGHUP kills the process (its default
+    /// action) and a saved file goes unnoticed.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
             _triggers.Writer.TryWrite("SIGHUP");
         });
-        using var watcher = CreateWatcher();
+        _watcher = CreateWatcher();
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _watcher?.Dispose();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        _watcher?.Dispose();
+        _sighup?.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             while (await _triggers.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))

@@ -87,11 +87,19 @@ public sealed class ReloadUnderLoadTests
             // the outcome this file must have and skip the others (Unchanged, or a repeated rejection).
             var wanted = valid ? ReloadOutcome.Applied : ReloadOutcome.Rejected;
             (ReloadResult Result, long At) reload;
-            do
+            try
             {
-                reload = await reloads.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+                do
+                {
+                    reload = await reloads.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+                }
+                while (reload.Result.Outcome != wanted);
             }
-            while (reload.Result.Outcome != wanted && !(valid && reload.Result.Outcome == ReloadOutcome.Applied));
+            catch (TimeoutException)
+            {
+                Assert.Fail($"rewrite {i} ({what}): no {wanted} reload within 10 s");
+                throw;
+            }
 
             var current = lb.Engine.Snapshots.Current;
             using (Assert.EnterMultipleScope())
