@@ -15,6 +15,9 @@ namespace LoadBalancer.Core.Proxy;
 /// </summary>
 public sealed class ProxyEngine : IAsyncDisposable
 {
+    private static readonly TimeSpan MinSweepInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromSeconds(5);
+
     private readonly SnapshotHolder _holder;
     private readonly Dictionary<string, ActiveListener> _listeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyLock = new(1, 1);
@@ -302,9 +305,6 @@ public sealed class ProxyEngine : IAsyncDisposable
         return TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 2, MinSweepInterval.Ticks, MaxSweepInterval.Ticks));
     }
 
-    private static readonly TimeSpan MinSweepInterval = TimeSpan.FromMilliseconds(100);
-
-    private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Graceful drain: stop accepting, let in-flight requests finish, close idle keep-alive connections, and abort
