@@ -3,8 +3,10 @@
 #   build    restore and build everything, warnings as errors
 #   test     unit and end-to-end tests (what CI runs)
 #   bench    LoadBalancer.Bench in Release; pass its arguments after -BenchArgs, e.g. -BenchArgs load,--seconds,10
-#   publish  a self-contained lb for linux-x64 into artifacts/publish
-#   install  publish, then install the binary, lb.toml and the systemd unit under -Prefix (default /usr/local)
+#   publish  a self-contained lb for linux-x64 into artifacts/publish; -Aot: Native AOT (one native file, no JIT;
+#            needs clang and zlib1g-dev); otherwise the JIT runtime with dynamic PGO
+#   install  publish (honours -Aot), then install the binary under -Prefix (default /usr/local), lb.toml into
+#            -ConfigDir (kept if present) and deploy/lb.service into /etc/systemd/system; needs root
 param(
     [Parameter(Position = 0)]
     [ValidateSet('build', 'test', 'bench', 'publish', 'install')]
@@ -12,7 +14,8 @@ param(
     [string] $Configuration = 'Release',
     [string[]] $BenchArgs = @(),
     [string] $Prefix = '/usr/local',
-    [string] $ConfigDir = '/etc/lb'
+    [string] $ConfigDir = '/etc/lb',
+    [switch] $Aot
 )
 
 $ErrorActionPreference = 'Stop'
@@ -24,8 +27,19 @@ function Invoke-Dotnet {
 }
 
 function Invoke-Publish {
-    Invoke-Dotnet publish LoadBalancer.Host/LoadBalancer.Host.csproj -c Release -r linux-x64 --self-contained true -o artifacts/publish
-    Write-Host "published: artifacts/publish/lb"
+    # A fresh directory: a JIT publish leaves lb.dll and friends that an AOT publish would not overwrite.
+    if (Test-Path artifacts/publish) { Remove-Item -Recurse -Force artifacts/publish }
+    $publishArgs = @('publish', 'LoadBalancer.Host/LoadBalancer.Host.csproj', '-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true', '-o', 'artifacts/publish')
+    if ($Aot) {
+        $publishArgs += '-p:PublishAot=true'
+        # ILC links with `clang`; Debian ships it versioned (clang-14 on Debian 12) without the plain name.
+        if (-not (Get-Command clang -ErrorAction SilentlyContinue)) {
+            $versioned = Get-Command 'clang-*' -ErrorAction SilentlyContinue | Where-Object { $_.Name -match '^clang-\d+$' } | Sort-Object { [int]($_.Name -replace 'clang-', '') } -Descending | Select-Object -First 1
+            if ($versioned) { $publishArgs += "-p:CppCompilerAndLinker=$($versioned.Name)" }
+        }
+    }
+    Invoke-Dotnet @publishArgs
+    Write-Host "published: artifacts/publish/lb$(if ($Aot) { ' (Native AOT)' })"
 }
 
 switch ($Target) {
@@ -37,9 +51,13 @@ switch ($Target) {
         Invoke-Publish
         New-Item -ItemType Directory -Force -Path "$Prefix/lib/lb", "$Prefix/bin", $ConfigDir | Out-Null
         Copy-Item -Recurse -Force artifacts/publish/* "$Prefix/lib/lb/"
+        Copy-Item -Force README.md "$Prefix/lib/lb/README.md"
         if (-not (Test-Path "$Prefix/bin/lb")) { New-Item -ItemType SymbolicLink -Path "$Prefix/bin/lb" -Target "$Prefix/lib/lb/lb" | Out-Null }
         if (-not (Test-Path "$ConfigDir/lb.toml")) { Copy-Item lb.toml "$ConfigDir/lb.toml" }
-        if (Test-Path deploy/lb.service) { Copy-Item -Force deploy/lb.service /etc/systemd/system/lb.service }
+        # The unit names /usr/local/bin/lb and /etc/lb/lb.toml; other locations are rewritten into the installed copy.
+        $unit = (Get-Content -Raw deploy/lb.service).Replace('/usr/local/bin/lb', "$Prefix/bin/lb").Replace('/usr/local/lib/lb', "$Prefix/lib/lb").Replace('/etc/lb/lb.toml', "$ConfigDir/lb.toml")
+        Set-Content -NoNewline -Path /etc/systemd/system/lb.service -Value $unit
         Write-Host "installed $Prefix/bin/lb, $ConfigDir/lb.toml and /etc/systemd/system/lb.service"
+        Write-Host "next: systemctl daemon-reload && systemctl enable --now lb"
     }
 }

@@ -6,26 +6,51 @@ namespace LoadBalancer.Host;
 
 /// <summary>
 /// Reload triggers: SIGHUP (<c>systemctl reload</c>) and changes of the config file (debounced, so an editor's several
-/// writes make one reload). Triggers coalesce in a one-slot channel; the reloader itself skips identical content.
+/// writes make one reload; <c>--no-watch</c> turns it off). POST /reload on the admin endpoint calls the reloader
+/// directly. Triggers coalesce in a one-slot channel; the reloader itself skips identical content.
 /// </summary>
 internal sealed class ConfigReloadService(LbOptions options, ConfigReloader reloader) : BackgroundService
 {
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
-
     private readonly Channel<string> _triggers = Channel.CreateBounded<string>(new BoundedChannelOptions(1)
     {
         FullMode = BoundedChannelFullMode.DropWrite,
         SingleReader = true,
     });
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private PosixSignalRegistration? _sighup;
+    private FileSystemWatcher? _watcher;
+
+    /// <summary>
+    /// Registers SIGHUP and starts watching before the host reports started: since .NET 10 ExecuteAsync runs wholly
+    /// in the background, so setting up there would leave a window in which a SIGHUP kills the process (its default
+    /// action) and a saved file goes unnoticed.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
             _triggers.Writer.TryWrite("SIGHUP");
         });
-        using var watcher = CreateWatcher();
+        _watcher = CreateWatcher();
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _watcher?.Dispose();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        _watcher?.Dispose();
+        _sighup?.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             while (await _triggers.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
@@ -34,7 +59,7 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
                 if (trigger == "file")
                 {
                     // Let the burst of writes from one save settle, then read the file once.
-                    await Task.Delay(Debounce, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(options.FileDebounce, stoppingToken).ConfigureAwait(false);
                     _triggers.Reader.TryRead(out _);
                 }
 
@@ -50,7 +75,7 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
     private FileSystemWatcher? CreateWatcher()
     {
         var directory = Path.GetDirectoryName(options.ConfigPath);
-        if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
+        if (!options.WatchConfig || string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
         {
             return null;
         }

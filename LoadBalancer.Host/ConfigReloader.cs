@@ -89,11 +89,14 @@ public sealed partial class ConfigReloader
 
         try
         {
-            await _engine.ApplyAsync(loaded.Snapshot!).ConfigureAwait(false);
+            if (!await _engine.ApplyAsync(loaded.Snapshot!).ConfigureAwait(false))
+            {
+                return Reject([$"{_options.ConfigPath}:1:1: lb is stopping (draining) and takes no new configuration"], trigger);
+            }
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            return Reject([$"{_options.ConfigPath}:1:1: cannot bind a listener: {ex.Message}"], trigger);
+            return Reject([$"{_options.ConfigPath}:1:1: {ex.Message}"], trigger);
         }
 
         _appliedHash = hash;

@@ -23,10 +23,18 @@ internal static class LbCommandLine
             Description = "Also start built-in whoami backends on the pools' loopback addresses",
         };
 
+        var noWatch = new Option<bool>("--no-watch")
+        {
+            Description = "Do not reload when the config file changes (SIGHUP and POST /reload still do)",
+        };
+
         var root = new RootCommand("lb: a multi-tenant L4/L7 load balancer");
         root.Options.Add(config);
         root.Options.Add(demo);
-        root.SetAction((parse, cancellationToken) => LbRunner.RunAsync(parse.GetValue(config)!, parse.GetValue(demo), cancellationToken));
+        root.Options.Add(noWatch);
+        root.SetAction((parse, cancellationToken) => LbRunner.RunAsync(
+            new LbOptions(Path.GetFullPath(parse.GetValue(config)!), parse.GetValue(demo), WatchConfig: !parse.GetValue(noWatch)),
+            cancellationToken));
 
         var check = new Command("check", "Validate the configuration and exit (0: valid, 1: errors printed as PATH:LINE:COL: message)");
         check.SetAction(parse => Check(parse.GetValue(config)!));

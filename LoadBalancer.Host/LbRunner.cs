@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LoadBalancer.Core.Config;
 using LoadBalancer.Core.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,9 +11,9 @@ namespace LoadBalancer.Host;
 /// <summary>Builds and runs the lb host (Microsoft.Extensions.Hosting, systemd-aware) for a config file.</summary>
 public static class LbRunner
 {
-    public static async Task<int> RunAsync(string configPath, bool demo, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(LbOptions options, CancellationToken cancellationToken)
     {
-        var loaded = ConfigLoader.LoadFile(configPath);
+        var loaded = ConfigLoader.LoadFile(options.ConfigPath);
         if (!loaded.Success)
         {
             foreach (var error in loaded.Errors)
@@ -23,14 +24,28 @@ public static class LbRunner
             return 1;
         }
 
-        using var host = CreateHost(configPath, loaded.Snapshot!, demo);
+        // The host's lifetime turns the first SIGTERM/SIGINT into a graceful stop (drain); these registrations only
+        // count, so that a second signal (an impatient operator, a second Ctrl+C) exits at once, mid-drain.
+        var signals = 0;
+        Action<PosixSignalContext> onStopSignal = context =>
+        {
+            if (Interlocked.Increment(ref signals) >= 2)
+            {
+                Console.Error.WriteLine($"lb: second {context.Signal}: exiting without waiting for the drain");
+                Environment.Exit(128 + (context.Signal == PosixSignal.SIGINT ? 2 : 15));
+            }
+        };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onStopSignal);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, onStopSignal);
+
+        using var host = CreateHost(options, loaded.Snapshot!);
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"{configPath}: cannot listen: {ex.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{options.ConfigPath}: cannot listen: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
 
@@ -39,6 +54,10 @@ public static class LbRunner
 
     /// <summary>The whole application as a host; tests start it in-process with a temp config.</summary>
     public static IHost CreateHost(string configPath, RuntimeSnapshot snapshot, bool demo, Action<ILoggingBuilder>? logging = null)
+        => CreateHost(new LbOptions(Path.GetFullPath(configPath), demo), snapshot, logging);
+
+    /// <inheritdoc cref="CreateHost(string, RuntimeSnapshot, bool, Action{ILoggingBuilder}?)"/>
+    public static IHost CreateHost(LbOptions options, RuntimeSnapshot snapshot, Action<ILoggingBuilder>? logging = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -49,10 +68,13 @@ public static class LbRunner
         builder.Services.AddSystemd();
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         logging?.Invoke(builder.Logging);
-        builder.Services.AddSingleton(new LbOptions(Path.GetFullPath(configPath), demo));
+
+        // The drain is bounded by [server] drain_timeout (up to 24h), not by the host's default 30 s stop timeout.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new SnapshotHolder(snapshot));
         builder.Services.AddSingleton(sp => new Core.Proxy.ProxyEngine(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<ILoggerFactory>()));
-        if (demo)
+        if (options.Demo)
         {
             builder.Services.AddHostedService<DemoBackendsService>();
         }
@@ -61,9 +83,12 @@ public static class LbRunner
         builder.Services.AddSingleton<ConfigReloader>();
         builder.Services.AddSingleton(sp => new Core.Metrics.LbMetrics(sp.GetRequiredService<SnapshotHolder>()));
         builder.Services.AddHostedService<TelemetryService>();
-        builder.Services.AddHostedService<LoadBalancerService>();
+
+        // Hosted services stop in reverse order: reload triggers first, then the drain, then the admin endpoint, so
+        // that /healthz answers 503 "draining" to upstream health checks for as long as the drain runs.
         builder.Services.AddSingleton<AdminService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminService>());
+        builder.Services.AddHostedService<LoadBalancerService>();
         builder.Services.AddHostedService<ConfigReloadService>();
         return builder.Build();
     }

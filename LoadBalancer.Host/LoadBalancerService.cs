@@ -11,8 +11,6 @@ namespace LoadBalancer.Host;
 /// </summary>
 internal sealed class LoadBalancerService(ProxyEngine engine, ISystemdNotifier notifier) : IHostedService
 {
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await engine.StartAsync().ConfigureAwait(false);
@@ -29,6 +27,7 @@ internal sealed class LoadBalancerService(ProxyEngine engine, ISystemdNotifier n
             notifier.Notify(ServiceState.Stopping);
         }
 
-        await engine.DrainAsync(DrainTimeout).ConfigureAwait(false);
+        // Read at stop time, so the timeout of the config live now applies (a reload may have changed it).
+        await engine.DrainAsync(engine.Snapshots.Current.DrainTimeout).ConfigureAwait(false);
     }
 }

@@ -9,4 +9,7 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
 
-return await LbCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
+// System.CommandLine would answer SIGTERM/SIGINT itself, exiting 143/130 two seconds later whatever the drain is doing;
+// lb's host handles those signals (drain up to [server] drain_timeout, a second signal exits at once), so turn it off.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
+return await LbCommandLine.Build().Parse(args).InvokeAsync(invocation).ConfigureAwait(false);

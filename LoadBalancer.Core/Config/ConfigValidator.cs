@@ -43,6 +43,7 @@ internal static partial class ConfigValidator
             }
         }
 
+        CheckDuration(file.Server?.DrainTimeout, "server.drain_timeout", errors);
         var served = ValidateTenantReferences(file, listeners, pools, errors);
         ValidateMatches(file, listeners, served, errors);
         ValidateTcpPools(listeners, tenants, pools, errors);

@@ -9,6 +9,7 @@ internal sealed class LbConfigFile
     public LbAdminSection? Admin { get; set; }
 
     public LbAccessLogSection? AccessLog { get; set; }
+    public LbServerSection? Server { get; set; }
 
     public List<LbListenerSection> Listeners { get; } = [];
 

@@ -53,6 +53,7 @@ internal static partial class SnapshotCompiler
             AdminEndPoint = admin,
             AdminToken = file.Admin?.Token?.Value,
             AccessLog = accessLog,
+            DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
             SourcePath = sourcePath,
         };
     }

@@ -9,7 +9,8 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["admin", "access_log", "listeners", "tenants", "pools"];
+    private static readonly string[] RootKeys = ["server", "admin", "access_log", "listeners", "tenants", "pools"];
+    private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] AdminKeys = ["listen", "token"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
     private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers"];
@@ -50,6 +51,24 @@ internal static partial class TomlConfigLoader
     {
         var file = new LbConfigFile();
         CheckKeys(root, "", RootKeys, errors);
+
+        if (root.Get("server") is { } server)
+        {
+            if (server.Kind != TomlNodeKind.Table)
+            {
+                errors.Add(server.Position, "server", "must be a table ([server])");
+            }
+            else
+            {
+                CheckKeys(server, "server", ServerKeys, errors);
+                file.Server = new LbServerSection
+                {
+                    Path = "server",
+                    Position = server.Position,
+                    DrainTimeout = String(server, "server", "drain_timeout", required: false, errors),
+                };
+            }
+        }
 
         if (root.Get("admin") is { } admin)
         {

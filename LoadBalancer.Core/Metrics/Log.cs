@@ -34,4 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Drain timeout: aborting {Connections} connections")]
     public static partial void DrainAborted(ILogger logger, int connections);
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Reload removed {Count} backends: they get no new requests, and their idle connections are closed")]
+    public static partial void BackendsRetired(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "Idle backend connection sweep failed")]
+    public static partial void IdleSweepFailed(ILogger logger, Exception exception);
 }

@@ -62,6 +62,9 @@ internal sealed partial class HttpSession
                 return false;
         }
 
+        // Route by the config live now that the head is complete, not the one live when this keep-alive connection
+        // began to wait: a reload in between must apply to this request (the head was read under the old limits).
+        listener = _listener.Snapshot;
         var status = RouteAndWriteRequestHead(listener);
         _clientReader.AdvanceTo(_pendingBuffer.GetPosition(_head.HeadLength));
         _pendingBuffer = default;

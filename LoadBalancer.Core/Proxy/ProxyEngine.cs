@@ -15,6 +15,9 @@ namespace LoadBalancer.Core.Proxy;
 /// </summary>
 public sealed class ProxyEngine : IAsyncDisposable
 {
+    private static readonly TimeSpan MinSweepInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromSeconds(5);
+
     private readonly SnapshotHolder _holder;
     private readonly Dictionary<string, ActiveListener> _listeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyLock = new(1, 1);
@@ -23,6 +26,7 @@ public sealed class ProxyEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _acceptLoops = new();
     private int _activeConnections;
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _sweeper;
 
     public ProxyEngine(SnapshotHolder holder, ILoggerFactory? loggerFactory = null)
     {
@@ -55,18 +59,26 @@ public sealed class ProxyEngine : IAsyncDisposable
     public async Task StartAsync()
     {
         await ApplyAsync(_holder.Current, publish: false).ConfigureAwait(false);
+        _sweeper ??= SweepIdleConnectionsAsync(_drain.Token);
     }
 
     /// <summary>
     /// Makes <paramref name="next"/> live: binds listeners that are new (or whose address changed), publishes the
     /// snapshot in one swap, points kept listeners at their new config, then stops the removed ones.
-    /// Throws <see cref="SocketException"/> when a bind fails; nothing changed then.
+    /// Throws <see cref="SocketException"/> when a bind fails; nothing changed then. Returns false, changing nothing,
+    /// once the engine is draining: a stopping lb must not bind new listeners.
     /// </summary>
-    public async Task ApplyAsync(RuntimeSnapshot next, bool publish = true)
+    public async Task<bool> ApplyAsync(RuntimeSnapshot next, bool publish = true)
     {
         await _applyLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (IsDraining)
+            {
+                return false;
+            }
+
+            var previous = _holder.Current;
             var bound = new List<(ListenerSnapshot Snapshot, SocketListener Socket)>();
             try
             {
@@ -74,7 +86,7 @@ public sealed class ProxyEngine : IAsyncDisposable
                 {
                     if (!_listeners.TryGetValue(listener.Name, out var existing) || existing.Snapshot.Listen != listener.Listen)
                     {
-                        bound.Add((listener, SocketListener.Bind(listener.EndPoint)));
+                        bound.Add((listener, BindListener(listener)));
                     }
                 }
             }
@@ -126,11 +138,29 @@ public sealed class ProxyEngine : IAsyncDisposable
                 }
             }
 
-            CloseIdleConnectionsOfRemovedBackends(next);
+            if (publish)
+            {
+                RetireRemovedBackends(previous, next);
+            }
+
+            return true;
         }
         finally
         {
             _applyLock.Release();
+        }
+    }
+
+    /// <summary>Binds one listener; the error names it, since the reload log must say which address is taken.</summary>
+    private static SocketListener BindListener(ListenerSnapshot listener)
+    {
+        try
+        {
+            return SocketListener.Bind(listener.EndPoint);
+        }
+        catch (SocketException ex)
+        {
+            throw new SocketException((int)ex.SocketErrorCode, $"listener \"{listener.Name}\" cannot listen on {listener.Listen}: {ex.Message}");
         }
     }
 
@@ -185,11 +215,96 @@ public sealed class ProxyEngine : IAsyncDisposable
         }
     }
 
-    private void CloseIdleConnectionsOfRemovedBackends(RuntimeSnapshot next)
+    /// <summary>
+    /// Backends of <paramref name="previous"/> in no pool of <paramref name="next"/> get no new requests: close their
+    /// idle pooled connections now, and mark them so that connections of requests still running on them are closed
+    /// when those finish. States are compared by reference: the compiler reuses a state only for the same pool and
+    /// address, so a backend moved to another pool has a new state and its old one retires.
+    /// </summary>
+    private void RetireRemovedBackends(RuntimeSnapshot previous, RuntimeSnapshot next)
     {
-        // Backends that left every pool get no new requests; their idle pooled connections can go now.
-        _ = next;
+        if (ReferenceEquals(previous, next))
+        {
+            return;
+        }
+
+        var kept = new HashSet<BackendState>(ReferenceEqualityComparer.Instance);
+        foreach (var pool in next.Pools.Values)
+        {
+            kept.UnionWith(pool.Backends);
+        }
+
+        var retired = 0;
+        foreach (var pool in previous.Pools.Values)
+        {
+            foreach (var backend in pool.Backends)
+            {
+                if (!kept.Contains(backend) && !backend.IsRetired)
+                {
+                    backend.Retire();
+                    retired++;
+                }
+            }
+        }
+
+        if (retired > 0)
+        {
+            Log.BackendsRetired(Logger, retired);
+        }
     }
+
+    /// <summary>
+    /// Closes pooled backend connections idle longer than their pool's <c>idle</c> timeout, or closed by the backend,
+    /// so an idle lb holds no stale descriptors (Rent also checks age, but only when a request comes). Runs until the
+    /// drain starts; the drain then closes every idle connection itself. Off the data path: locks and LINQ are fine.
+    /// </summary>
+    private async Task SweepIdleConnectionsAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(SweepInterval(_holder.Current), stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                foreach (var pool in _holder.Current.Pools.Values)
+                {
+                    var idleMs = (long)pool.Timeouts.Idle.TotalMilliseconds;
+                    foreach (var backend in pool.Backends)
+                    {
+                        backend.IdleConnections.Sweep(idleMs);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                // A bug here must not end the sweeping for good; the next round tries again.
+                Log.IdleSweepFailed(Logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Half the shortest pool idle timeout, so a connection outlives its timeout by at most half of it; 100 ms..5 s.</summary>
+    internal static TimeSpan SweepInterval(RuntimeSnapshot snapshot)
+    {
+        var shortest = MaxSweepInterval * 2;
+        foreach (var pool in snapshot.Pools.Values)
+        {
+            if (pool.Timeouts.Idle < shortest)
+            {
+                shortest = pool.Timeouts.Idle;
+            }
+        }
+
+        return TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 2, MinSweepInterval.Ticks, MaxSweepInterval.Ticks));
+    }
+
 
     /// <summary>
     /// Graceful drain: stop accepting, let in-flight requests finish, close idle keep-alive connections, and abort
@@ -197,17 +312,27 @@ public sealed class ProxyEngine : IAsyncDisposable
     /// </summary>
     public async Task DrainAsync(TimeSpan timeout)
     {
-        lock (_listeners)
+        // Under the apply lock, so that a reload still running cannot bind a listener after they are all closed.
+        await _applyLock.WaitAsync().ConfigureAwait(false);
+        try
         {
-            foreach (var active in _listeners.Values)
+            lock (_listeners)
             {
-                active.Socket.Dispose();
+                foreach (var active in _listeners.Values)
+                {
+                    active.Socket.Dispose();
+                }
+
+                _listeners.Clear();
             }
 
-            _listeners.Clear();
+            await _drain.CancelAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _applyLock.Release();
         }
 
-        await _drain.CancelAsync().ConfigureAwait(false);
         Log.Draining(Logger, timeout, ActiveConnections);
         if (ActiveConnections > 0)
         {
@@ -218,6 +343,11 @@ public sealed class ProxyEngine : IAsyncDisposable
                 await _abort.CancelAsync().ConfigureAwait(false);
                 await Task.WhenAny(_allClosed.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
             }
+        }
+
+        if (_sweeper is not null)
+        {
+            await _sweeper.ConfigureAwait(false);
         }
 
         foreach (var pool in _holder.Current.Pools.Values)

@@ -8,6 +8,7 @@ public sealed partial class BackendState
 {
     private int _activeConnections;
     private volatile bool _isAvailable = true;
+    private int _retired;
 
     public BackendState(Backend config) => Config = config;
 
@@ -26,8 +27,25 @@ public sealed partial class BackendState
         set => _isAvailable = value;
     }
 
+    /// <summary>
+    /// True once a reload removed this backend from every pool. Requests already on it finish, but a connection that
+    /// comes back to <see cref="IdleConnections"/> afterwards is closed instead of parked: nothing will rent it again.
+    /// </summary>
+    public bool IsRetired => Volatile.Read(ref _retired) != 0;
+
     /// <summary>Idle keep-alive connections to this backend; they survive reloads with the state.</summary>
     internal Transport.BackendConnectionPool IdleConnections { get; } = new();
+
+    /// <summary>
+    /// Marks the backend retired, then closes its idle connections. A full fence (Interlocked) before the sweep pairs
+    /// with the one in <see cref="Transport.BackendConnectionPool.Return"/>: a connection parked concurrently is either
+    /// seen by this sweep or sees the flag itself.
+    /// </summary>
+    internal void Retire()
+    {
+        Interlocked.Exchange(ref _retired, 1);
+        IdleConnections.CloseIdle(0);
+    }
 
     public int IncrementActive() => Interlocked.Increment(ref _activeConnections);
 

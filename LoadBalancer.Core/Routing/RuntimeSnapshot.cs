@@ -24,6 +24,15 @@ public sealed class RuntimeSnapshot
     /// <summary>Where access-log lines go (<c>[access_log]</c>), or null when disabled; reused across reloads while unchanged.</summary>
     public Metrics.AccessLogWriter? AccessLog { get; init; }
 
+    /// <summary>What <see cref="DrainTimeout"/> is when lb.toml does not set <c>[server] drain_timeout</c>.</summary>
+    public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// <c>[server] drain_timeout</c>: on stop, how long in-flight requests and tunnels may run before they are cut.
+    /// Read when the stop begins, so a reload can change it.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = DefaultDrainTimeout;
+
     /// <summary>The file the snapshot was compiled from, for messages.</summary>
     public string SourcePath { get; init; } = "";
 }

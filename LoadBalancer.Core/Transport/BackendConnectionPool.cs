@@ -52,6 +52,13 @@ internal sealed class BackendConnectionPool
     /// <summary>Parks a connection that finished a response cleanly; disposes it when the pool is full.</summary>
     public void Return(BackendConnection connection)
     {
+        // A backend that a reload removed gets no new requests: its connection would only sit idle until the sweep.
+        if (connection.Backend.IsRetired)
+        {
+            connection.Dispose();
+            return;
+        }
+
         connection.IdleSinceTicks = Environment.TickCount64;
         connection.Reused = true;
         for (var i = 0; i < _slots.Length; i++)
@@ -59,11 +66,53 @@ internal sealed class BackendConnectionPool
             if (Interlocked.CompareExchange(ref _slots[i], connection, null) is null)
             {
                 Interlocked.Increment(ref _idleCount);
+
+                // Retire() may have swept between the check above and the CompareExchange (a full fence, as is the
+                // one in Retire): look again, and take the connection back out if it may have been missed.
+                if (connection.Backend.IsRetired && Interlocked.CompareExchange(ref _slots[i], null, connection) == connection)
+                {
+                    Interlocked.Decrement(ref _idleCount);
+                    connection.Dispose();
+                }
+
                 return;
             }
         }
 
         connection.Dispose();
+    }
+
+    /// <summary>
+    /// The periodic sweep: closes idle connections older than <paramref name="maxIdleMs"/> and those the backend has
+    /// closed (readable while idle), so neither holds a descriptor until a request happens to rent it. Returns how
+    /// many it closed. Safe against concurrent Rent/Return: a slot is only emptied by CompareExchange.
+    /// </summary>
+    public int Sweep(long maxIdleMs)
+    {
+        if (Volatile.Read(ref _idleCount) == 0)
+        {
+            return 0;
+        }
+
+        var closed = 0;
+        var now = Environment.TickCount64;
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            var connection = Volatile.Read(ref _slots[i]);
+            if (connection is null || (now - connection.IdleSinceTicks <= maxIdleMs && connection.LooksAlive()))
+            {
+                continue;
+            }
+
+            if (Interlocked.CompareExchange(ref _slots[i], null, connection) == connection)
+            {
+                Interlocked.Decrement(ref _idleCount);
+                connection.Dispose();
+                closed++;
+            }
+        }
+
+        return closed;
     }
 
     /// <summary>Closes idle connections older than <paramref name="maxIdleMs"/> (all of them with 0); for the sweeper and removed backends.</summary>

@@ -254,6 +254,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Test]
+    public void LoadText_NoServerSection_DrainTimeoutDefaultsTo30s()
+    {
+        Assert.That(Load(TwoBackends).Snapshot!.DrainTimeout, Is.EqualTo(TimeSpan.FromSeconds(30)));
+    }
+
+    [Test]
+    public void LoadText_ServerDrainTimeout_IsCompiled()
+    {
+        var result = Load("[server]\ndrain_timeout = \"1500ms\"\n" + TwoBackends);
+
+        Assert.That(result.Errors, Is.Empty, () => string.Join("\n", result.Errors));
+        Assert.That(result.Snapshot!.DrainTimeout, Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
+    }
+
+    [Test]
     public void LoadText_TimeoutsAndLimits_AreCompiled()
     {
         const string toml = """

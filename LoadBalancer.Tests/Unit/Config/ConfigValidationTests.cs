@@ -111,6 +111,33 @@ public sealed class ConfigValidationTests
         SingleError("[admin]\n[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n", "admin.listen", 1, 2, "is required");
     }
 
+    [TestCase("0s")]
+    [TestCase("30")]
+    [TestCase("25h")]
+    public void LoadText_BadDrainTimeout_IsRefused(string duration)
+    {
+        SingleError($"[server]\ndrain_timeout = \"{duration}\"\n[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n", "server.drain_timeout", 2, 17, "at most 24h");
+    }
+
+    [Test]
+    public void LoadText_DrainTimeoutNotAString_IsRefused()
+    {
+        SingleError("[server]\ndrain_timeout = 30\n[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n", "server.drain_timeout", 2, 17, "must be a string");
+    }
+
+    [Test]
+    public void LoadText_UnknownServerKey_ListsExpectedKeys()
+    {
+        var error = SingleError("[server]\ndrain = \"5s\"\n[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n", "server.drain", 2, 1, "unknown key");
+        Assert.That(error.Message, Does.Contain("drain_timeout"));
+    }
+
+    [Test]
+    public void LoadText_ServerNotATable_IsRefused()
+    {
+        SingleError("server = \"x\"\n[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n", "server", 1, 10, "must be a table");
+    }
+
     [Test]
     public void LoadText_EmptyHeaderMatch_IsRefused()
     {

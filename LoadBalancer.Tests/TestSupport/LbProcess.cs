@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using LoadBalancer.Host;
+
+namespace LoadBalancer.Tests.TestSupport;
+
+/// <summary>
+/// The built <c>lb</c> as a child process (<c>dotnet lb.dll</c>, which sits next to the tests because the test project
+/// references the host), for what only a real process shows: signals, sd_notify, exit codes. Listener ports are read
+/// back from its log ("Listener web (http) listening on 127.0.0.1:PORT"), so configs can use port 0.
+/// With LB_EXECUTABLE set (e.g. artifacts/publish/lb from <c>build.ps1 publish -Aot</c>) that binary runs instead.
+/// </summary>
+public sealed partial class LbProcess : IAsyncDisposable
+{
+    public const int SIGHUP = 1;
+    public const int SIGINT = 2;
+    public const int SIGTERM = 15;
+
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+    private readonly Dictionary<string, IPEndPoint> _listeners = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(string Text, TaskCompletionSource Seen)> _waiters = [];
+
+    private LbProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process wrote so far (stdout and stderr), for failure messages.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join("\n", _output);
+            }
+        }
+    }
+
+    /// <summary>Starts lb and waits until "Application started" (every listener is bound by then).</summary>
+    public static async Task<LbProcess> StartAsync(string configPath, CancellationToken cancellationToken, string? notifySocket = null, params string[] arguments)
+    {
+        var executable = Environment.GetEnvironmentVariable("LB_EXECUTABLE");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(executable) ? "dotnet" : Path.GetFullPath(executable))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (string.IsNullOrEmpty(executable))
+        {
+            info.ArgumentList.Add(typeof(LbRunner).Assembly.Location);
+        }
+
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(configPath);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment.Remove("NOTIFY_SOCKET");
+        if (notifySocket is not null)
+        {
+            info.Environment["NOTIFY_SOCKET"] = notifySocket;
+        }
+
+        var lb = new LbProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
+        lb._process.OutputDataReceived += (_, e) => lb.OnLine(e.Data);
+        lb._process.ErrorDataReceived += (_, e) => lb.OnLine(e.Data);
+        lb._process.Exited += (_, _) => lb._started.TrySetException(new InvalidOperationException("lb exited during start:\n" + lb.Output));
+        lb._process.Start();
+        lb._process.BeginOutputReadLine();
+        lb._process.BeginErrorReadLine();
+        await lb._started.Task.WaitAsync(cancellationToken);
+        return lb;
+    }
+
+    public IPEndPoint EndPoint(string listener = "web")
+    {
+        lock (_listeners)
+        {
+            return _listeners[listener];
+        }
+    }
+
+    public void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Completes when lb has written a line containing <paramref name="text"/> (now or earlier).</summary>
+    public Task WaitForOutputAsync(string text, CancellationToken cancellationToken)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                return Task.CompletedTask;
+            }
+
+            _waiters.Add((text, seen));
+        }
+
+        return seen.Task.WaitAsync(cancellationToken);
+    }
+
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await _process.WaitForExitAsync(cancellationToken);
+        return _process.ExitCode;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Add(line);
+            foreach (var waiter in _waiters.Where(w => line.Contains(w.Text, StringComparison.Ordinal)).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Seen.TrySetResult();
+            }
+        }
+
+        if (ListenerLine().Match(line) is { Success: true } match)
+        {
+            lock (_listeners)
+            {
+                _listeners[match.Groups[1].Value] = IPEndPoint.Parse(match.Groups[2].Value);
+            }
+        }
+        else if (line.Contains("Application started", StringComparison.Ordinal))
+        {
+            _started.TrySetResult();
+        }
+    }
+
+    [GeneratedRegex(@"Listener (\S+) \(\w+\) listening on (\S+)")]
+    private static partial Regex ListenerLine();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
