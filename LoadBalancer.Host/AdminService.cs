@@ -26,6 +26,11 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
 
     private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
     {
+        if (BackendAdminEndpoints.TryHandle(request, engine.Snapshots.Current, logger) is { } backendAnswer) // health: /api/pools, drain, enable
+        {
+            return backendAnswer;
+        }
+
         switch (request.Method, request.Path)
         {
             case ("GET", "/healthz"):

@@ -9,7 +9,7 @@ namespace LoadBalancer.Core.Config;
 /// Checks what <see cref="TomlConfigLoader"/> cannot: formats, ranges, unique names and addresses, references between
 /// sections, and balancer needs. Reports every problem; <see cref="SnapshotCompiler"/> runs only when none was found.
 /// </summary>
-internal static class ConfigValidator
+internal static partial class ConfigValidator
 {
     private const int MinHeadBytes = 1024;
     private const int MaxHeadBytes = 1024 * 1024;
@@ -192,6 +192,7 @@ internal static class ConfigValidator
             CheckDuration(pool.Connect, TomlConfigLoader.Join(pool.Path, "timeouts.connect"), errors);
             CheckDuration(pool.ResponseHead, TomlConfigLoader.Join(pool.Path, "timeouts.response_head"), errors);
             CheckDuration(pool.Idle, TomlConfigLoader.Join(pool.Path, "timeouts.idle"), errors);
+            ValidatePoolHealth(pool, errors);
         }
 
         return pools;

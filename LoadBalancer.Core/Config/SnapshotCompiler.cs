@@ -11,7 +11,7 @@ namespace LoadBalancer.Core.Config;
 /// Validated <see cref="LbConfigFile"/> to a complete <see cref="RuntimeSnapshot"/>: everything the data path needs is
 /// computed here (endpoints, tenant tables, balancers), so publishing is a single reference swap.
 /// </summary>
-internal static class SnapshotCompiler
+internal static partial class SnapshotCompiler
 {
     /// <remarks>
     /// Only runs on input that passed <see cref="ConfigValidator"/>, hence the null-forgiving reads of required values.
@@ -68,6 +68,8 @@ internal static class SnapshotCompiler
             states[i] = Reuse(old, config) ?? new BackendState(config);
         }
 
+        ApplySlowStart(states, pool); // health: slow_start lives on each BackendState
+        var retries = CompileRetries(pool); // health
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
         string? hashName = null;
@@ -90,6 +92,12 @@ internal static class SnapshotCompiler
                 "v2" => ProxyProtocolVersion.V2,
                 _ => ProxyProtocolVersion.None,
             },
+            HealthCheck = CompileHealthCheck(pool), // health: the six lines up to Timeouts (SnapshotCompiler.Health.cs)
+            AllDown = CompileAllDown(pool),
+            Retries = retries,
+            Outlier = CompileOutlier(pool),
+            SlowStart = Duration(pool.SlowStart, TimeSpan.Zero),
+            RetryBudget = CarryRetryBudget(pool, previous, retries),
             Timeouts = new PoolTimeouts
             {
                 Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),

@@ -15,7 +15,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
     private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
     private static readonly string[] TenantKeys = ["name", "match", "pool", "listeners"];
-    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol"];
+    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol", "health", "retries", "outlier", "slow_start"];
     private static readonly string[] BackendKeys = ["address", "weight"];
     private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle"];
 
@@ -199,6 +199,7 @@ internal static partial class TomlConfigLoader
             pool.Idle = String(timeouts, timeoutsPath, "idle", required: false, errors);
         }
 
+        ReadPoolHealth(table, path, pool, errors);
         return pool;
     }
 

@@ -4,10 +4,9 @@ namespace LoadBalancer.Core.Routing;
 /// The live part of a backend: counters and health that survive reloads (reused by pool name + address),
 /// and the idle keep-alive connections to it. Written by the proxy and health checks with Interlocked only.
 /// </summary>
-public sealed class BackendState
+public sealed partial class BackendState
 {
     private int _activeConnections;
-    private volatile bool _isAvailable = true;
 
     public BackendState(Backend config) => Config = config;
 
@@ -18,13 +17,6 @@ public sealed class BackendState
 
     /// <summary>Requests currently assigned to this backend (in flight); what least-connections balances on.</summary>
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
-
-    /// <summary>False while the backend is down, ejected or drained: balancers must not pick it.</summary>
-    public bool IsAvailable
-    {
-        get => _isAvailable;
-        set => _isAvailable = value;
-    }
 
     /// <summary>Idle keep-alive connections to this backend; they survive reloads with the state.</summary>
     internal Transport.BackendConnectionPool IdleConnections { get; } = new();
