@@ -1,1 +1,8 @@
-return 0;
+using BenchmarkDotNet.Running;
+
+namespace LoadBalancer.Bench;
+
+public static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}

@@ -27,16 +27,14 @@ internal sealed partial class HttpSession
     /// <summary>The request may be re-sent to another backend after a reset (idempotent, no body).</summary>
     private bool _retryable;
 
-    /// <summary>At most one try per backend, at most 1 + retries.attempts tries.</summary>
-    private static int MaxTries(PoolSnapshot pool) => Math.Max(1, Math.Min(1 + pool.Retries.Attempts, pool.Backends.Length));
+    private static int MaxTries(PoolSnapshot pool) => pool.MaxTries;
 
     private static bool IsIdempotent(Http.HttpMethod method)
         => method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;
 
     /// <summary>
-    /// The balancer's pick plus health rules: counts the request (attempt 0) or takes a retry from the budget, and
-    /// applies the pool's all_down policy when nothing is available. Called by AcquireBackendAsync while
-    /// <see cref="_head"/> still holds the request head.
+    /// The balancer's pick plus health rules (<see cref="PoolSnapshot.CompletePick"/>: budget, all_down). Called by
+    /// AcquireBackendAsync while <see cref="_head"/> still holds the request head.
     /// </summary>
     private BackendState? PickWithHealth(PoolSnapshot pool, int attempt, BackendState? avoid)
     {
@@ -44,44 +42,17 @@ internal sealed partial class HttpSession
         {
             _staleReplayed = false;
             _retryable = IsIdempotent(_head.Method) && _requestFraming == BodyFraming.None;
-            pool.RetryBudget.OnRequest();
         }
 
         _attempt = attempt;
-        var backend = PickBackend(pool, attempt, avoid);
-        if (backend is null && pool.AllDown == AllDownPolicy.TryAll)
-        {
-            backend = pool.PickIgnoringHealth(avoid);
-            if (backend is not null)
-            {
-                HealthLog.Panic(_logger, pool.Name, backend.Config.Address);
-            }
-        }
-
-        if (backend is not null && attempt > 0)
-        {
-            if (!pool.RetryBudget.TryRetry())
-            {
-                return null;
-            }
-
-            HealthLog.Retrying(_logger, pool.Name, avoid?.Config.Address ?? "", attempt);
-        }
-
-        return backend;
+        return pool.CompletePick(PickBackend(pool, attempt, avoid), attempt, avoid, _logger);
     }
 
     /// <summary>A connect to <paramref name="backend"/> failed (its in-flight count is already released).</summary>
-    private void OnConnectFailed(PoolSnapshot pool, BackendState backend) => OnBackendFailed(pool, backend);
+    private void OnConnectFailed(PoolSnapshot pool, BackendState backend) => pool.RecordFailure(backend, _logger);
 
-    /// <summary>Passive health: a connect failure, reset, response timeout, invalid head or 5xx from the backend.</summary>
-    private void OnBackendFailed(PoolSnapshot pool, BackendState backend)
-    {
-        if (backend.RecordFailure(pool.Outlier, pool.Backends))
-        {
-            HealthLog.BackendEjected(_logger, backend.Config.Address, pool.Name, backend.EjectionRemaining, backend.Ejections);
-        }
-    }
+    /// <summary>Passive health: a reset, response timeout, invalid head or 5xx from the backend.</summary>
+    private void OnBackendFailed(PoolSnapshot pool, BackendState backend) => pool.RecordFailure(backend, _logger);
 
     /// <summary>Passive health: a final response head arrived from the backend.</summary>
     private void OnResponseHead(PoolSnapshot pool, BackendState backend, int status)

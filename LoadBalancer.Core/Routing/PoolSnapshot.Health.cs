@@ -1,4 +1,6 @@
 using LoadBalancer.Core.Health;
+using LoadBalancer.Core.Metrics;
+using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Core.Routing;
 
@@ -21,6 +23,52 @@ public sealed partial class PoolSnapshot
 
     /// <summary>The pool's retry budget (live counters; carried over reloads with the pool name).</summary>
     internal RetryBudget RetryBudget { get; init; } = new(RetrySettings.Default.Budget, TimeProvider.System);
+
+    /// <summary>Tries per request or connection: 1 + retries.attempts, at most one per backend.</summary>
+    internal int MaxTries => Math.Max(1, Math.Min(1 + Retries.Attempts, Backends.Length));
+
+    /// <summary>
+    /// The health rules around a balancer's <paramref name="picked"/> backend, shared by L7 and L4: counts the request
+    /// (attempt 0) in the retry budget, applies all_down = "try-all" when nothing is available, and makes a retry
+    /// (attempt > 0) take one unit of the budget, answering null when it is spent.
+    /// </summary>
+    internal BackendState? CompletePick(BackendState? picked, int attempt, BackendState? avoid, ILogger logger)
+    {
+        if (attempt == 0)
+        {
+            RetryBudget.OnRequest();
+        }
+
+        if (picked is null && AllDown == AllDownPolicy.TryAll)
+        {
+            picked = PickIgnoringHealth(avoid);
+            if (picked is not null)
+            {
+                HealthLog.Panic(logger, Name, picked.Config.Address);
+            }
+        }
+
+        if (picked is not null && attempt > 0)
+        {
+            if (!RetryBudget.TryRetry())
+            {
+                return null;
+            }
+
+            HealthLog.Retrying(logger, Name, avoid?.Config.Address ?? "", attempt);
+        }
+
+        return picked;
+    }
+
+    /// <summary>Passive health: a connect failure, reset, timeout, invalid head or 5xx from <paramref name="backend"/>.</summary>
+    internal void RecordFailure(BackendState backend, ILogger logger)
+    {
+        if (backend.RecordFailure(Outlier, Backends))
+        {
+            HealthLog.BackendEjected(logger, backend.Config.Address, Name, backend.EjectionRemaining, backend.Ejections);
+        }
+    }
 
     /// <summary>
     /// Panic pick (<see cref="AllDownPolicy.TryAll"/>): when no backend is available, rotate over every backend that is
