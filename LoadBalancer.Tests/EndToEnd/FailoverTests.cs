@@ -414,4 +414,56 @@ public sealed class FailoverTests
             gate.Set();
         }
     }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Reload_KeepsHealthOfBackendsThatStay_RemovingHealthBringsThemBack(CancellationToken cancellationToken)
+    {
+        await using var backends = TestBackends.Start("a");
+        var dead = TestBackends.DeadAddress();
+        var health = """health = { type = "tcp", interval = "50ms", timeout = "50ms", rise = 2, fall = 2 }""";
+        await using var lb = await TestLb.StartAsync(Config(Entries(dead, backends.Address("a")), health));
+        var state = lb.Snapshot.Pools["p"].Backends[0];
+        await WaitUntilAsync(() => state.IsDown, TimeSpan.FromSeconds(3), "tcp checks mark the dead backend down", cancellationToken);
+
+        // Same pool and addresses, another retry setting: the state object and its verdict carry over.
+        var reloaded = Core.Config.ConfigLoader.LoadText(Config(Entries(dead, backends.Address("a")), health + "\nretries = { attempts = 1 }"), "test.toml", lb.Snapshot);
+        await lb.Engine.ApplyAsync(reloaded.Snapshot!);
+        Assert.That(lb.Snapshot.Pools["p"].Backends[0], Is.SameAs(state));
+        Assert.That(state.IsDown, Is.True, "still down right after the reload");
+        Assert.That(lb.Engine.Health.Count, Is.EqualTo(2));
+
+        // Without health the last verdict must not stick forever.
+        await lb.Engine.ApplyAsync(Core.Config.ConfigLoader.LoadText(Config(Entries(dead, backends.Address("a")), ""), "test.toml", lb.Snapshot).Snapshot!);
+        Assert.That((state.IsDown, lb.Engine.Health.Count), Is.EqualTo((false, 0)));
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task AllDown_FailAnswers503_TryAllStillServes(CancellationToken cancellationToken)
+    {
+        await using var backends = TestBackends.Start("a", "b");
+        foreach (var (policy, expected) in new[] { ("fail", 503), ("try-all", 200) })
+        {
+            await using var lb = await TestLb.StartAsync(Config(Entries(backends.Address("a"), backends.Address("b")), $$"""health = { all_down = "{{policy}}" }"""));
+            foreach (var backend in lb.Snapshot.Pools["p"].Backends)
+            {
+                backend.IsAvailable = false;
+            }
+
+            using var client = lb.CreateClient();
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.That((await GetAsync(client, cancellationToken)).Status, Is.EqualTo(expected), policy);
+            }
+
+            // Drained backends stay out even in panic mode.
+            foreach (var backend in lb.Snapshot.Pools["p"].Backends)
+            {
+                backend.Drain();
+            }
+
+            Assert.That((await GetAsync(client, cancellationToken)).Status, Is.EqualTo(503), policy + ", all drained");
+        }
+    }
 }
