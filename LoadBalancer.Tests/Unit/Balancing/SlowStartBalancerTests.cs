@@ -75,4 +75,24 @@ public sealed class SlowStartBalancerTests
         Assert.That(early, Is.Not.Empty);
         Assert.That(early.All(k => balancer.Pick(new PickContext { HashKey = k }) == backends[0]), Is.True, "a growing ramp only adds keys");
     }
+
+    [TestCaseSource(nameof(Policies))]
+    public void Pick_WhileRamping_AllocatesNothing(Func<BackendState[], IBalancer> create, bool hashed)
+    {
+        var (backends, _) = RampingPool(0.5);
+        var balancer = create(backends);
+        var key = "client-1"u8.ToArray();
+        for (var i = 0; i < 100; i++)
+        {
+            balancer.Pick(new PickContext { HashKey = hashed ? key : default });
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            balancer.Pick(new PickContext { HashKey = hashed ? key : default });
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
 }
