@@ -187,7 +187,9 @@ public sealed partial class BackendState
             return false;
         }
 
-        if (Interlocked.Increment(ref _consecutiveFailures) < settings.ConsecutiveFailures || IsEjected)
+        // Failures of requests that were already under way when the backend was ejected do not count towards the
+        // next ejection: after an ejection the streak starts from zero.
+        if (IsEjected || Interlocked.Increment(ref _consecutiveFailures) < settings.ConsecutiveFailures)
         {
             return false;
         }

@@ -96,6 +96,22 @@ public sealed class BackendHealthTests
     }
 
     [Test]
+    public void RecordFailure_WhileEjected_DoesNotCountTowardsTheNextEjection()
+    {
+        var pool = Pool(3);
+        var b = pool[0];
+        b.Eject(Outlier.BaseEjection);
+        for (var i = 0; i < 5; i++)
+        {
+            b.RecordFailure(Outlier, pool);
+        }
+
+        _clock.Advance(Outlier.BaseEjection);
+        Assert.That(b.RecordFailure(Outlier, pool), Is.False, "one failure after the ejection is not three in a row");
+        Assert.That(b.IsAvailable, Is.True);
+    }
+
+    [Test]
     public void RecordSuccess_BetweenFailures_RestartsTheStreak()
     {
         var pool = Pool(3);
