@@ -30,6 +30,11 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
 
     private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
     {
+        if (BackendAdminEndpoints.TryHandle(request, engine.Snapshots.Current, logger) is { } backendAnswer) // health: /api/pools, drain, enable
+        {
+            return backendAnswer;
+        }
+
         if (AdminEndpoints.TryHandle(request, metrics) is { } answered)
         {
             return answered;

@@ -10,6 +10,8 @@ namespace LoadBalancer.Core.Balancing;
 // State read: the immutable backend and weight arrays, the rotation counter, each backend's IsAvailable and
 // ActiveConnections. The counts are read without a snapshot, so concurrent picks can both see the same minimum;
 // that is inherent to lock-free least-connections and evens out as the picked requests are counted.
+// Slow start: a ramping backend takes part in a pick only for a share of picks equal to its ramp (a hash of the
+// rotation ticket); it is still returned when nothing else is eligible.
 
 /// <summary>Weighted least-connections; lock-free and allocation-free per pick, O(N) per pick.</summary>
 internal sealed class LeastConnectionsBalancer : IBalancer
@@ -40,8 +42,10 @@ internal sealed class LeastConnectionsBalancer : IBalancer
         }
 
         var avoid = context.Avoid;
-        var i = (int)((uint)Interlocked.Increment(ref _rotation) % (uint)n);
+        var ticket = (uint)Interlocked.Increment(ref _rotation);
+        var i = (int)(ticket % (uint)n);
         var bestIndex = -1;
+        var rampSkipped = -1;
         long bestActive = 0;
         long bestWeight = 1;
         var avoidAvailable = false;
@@ -51,7 +55,11 @@ internal sealed class LeastConnectionsBalancer : IBalancer
             var b = entry.Backend;
             if (b.IsAvailable)
             {
-                if (b != avoid)
+                if (b != avoid && !b.AcceptsPick(BackendState.Draw(((ulong)ticket << 16) + (uint)i)))
+                {
+                    rampSkipped = i;
+                }
+                else if (b != avoid)
                 {
                     long active = b.ActiveConnections;
                     long weight = entry.Weight;
@@ -77,6 +85,11 @@ internal sealed class LeastConnectionsBalancer : IBalancer
         if (bestIndex >= 0)
         {
             return entries[bestIndex].Backend;
+        }
+
+        if (rampSkipped >= 0)
+        {
+            return entries[rampSkipped].Backend;
         }
 
         // Same Avoid rule as every policy (see BackendScan).

@@ -8,6 +8,8 @@ namespace LoadBalancer.Core.Balancing;
 // Cost per pick: one Interlocked.Increment and two array reads in the normal case; a skipped (unavailable or Avoid)
 // slot costs another increment, up to MaxDraws, then an O(N) scan and an O(sequence) walk.
 // State read: the immutable sequence and backend arrays, the shared counter, and each candidate's IsAvailable.
+// Slow start: a ramping backend accepts a drawn slot only for a share of tickets equal to its ramp (a hash of the
+// ticket), otherwise the slot is redrawn like an unavailable one; the degraded walk ignores the ramp.
 //
 // Redrawing from the shared counter, rather than stepping to the next slot locally, keeps the shares of the
 // remaining backends proportional to their weights while some are down: the slots a down backend leaves are
@@ -58,9 +60,10 @@ internal sealed class RoundRobinBalancer : IBalancer
         uint slot = 0;
         for (var draw = 0; draw < MaxDraws; draw++)
         {
-            slot = (uint)Interlocked.Increment(ref _counter) % length;
+            var ticket = (uint)Interlocked.Increment(ref _counter);
+            slot = ticket % length;
             var b = backends[sequence[slot]];
-            if (b.IsAvailable && b != context.Avoid)
+            if (b.IsAvailable && b != context.Avoid && b.AcceptsPick(BackendState.Draw(ticket)))
             {
                 return b;
             }

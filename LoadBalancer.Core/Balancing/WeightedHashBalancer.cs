@@ -23,6 +23,8 @@ namespace LoadBalancer.Core.Balancing;
 // a short clockwise walk when the owner is out; with bounded load, one extra O(N) pass to total the in-flight counts.
 // State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and ActiveConnections
 // with bounded load), the rotation counter for empty keys.
+// Slow start: a ramping owner keeps a key only when the key hash's low bits fall inside its ramp, else the walk goes
+// on clockwise; as the ramp grows the backend regains a growing, fixed subset of its keys.
 
 /// <summary>Weighted consistent hashing over a ring of virtual nodes; lock-free and allocation-free per pick.</summary>
 internal sealed class WeightedHashBalancer : IBalancer
@@ -84,17 +86,31 @@ internal sealed class WeightedHashBalancer : IBalancer
         }
 
         var key = context.HashKey;
-        var start = key.IsEmpty
-            ? (int)((uint)Interlocked.Increment(ref _rotation) % (uint)points.Length)
-            : Successor(points, _buckets, _bucketShift, XxHash3.HashToUInt64(key));
+        int start;
+        uint draw;
+        if (key.IsEmpty)
+        {
+            var ticket = (uint)Interlocked.Increment(ref _rotation);
+            start = (int)(ticket % (uint)points.Length);
+            draw = BackendState.Draw(ticket);
+        }
+        else
+        {
+            var hash = XxHash3.HashToUInt64(key);
+            start = Successor(points, _buckets, _bucketShift, hash);
+
+            // The ring position comes from the high bits; the low bits decide slow start, so a ramping backend gets
+            // back a fixed, growing subset of its keys (sticky while it ramps).
+            draw = (uint)hash;
+        }
 
         var owner = _backends[_owners[start]];
-        if (_balanceFactor == 0 && owner.IsAvailable && owner != context.Avoid)
+        if (_balanceFactor == 0 && owner.IsAvailable && owner != context.Avoid && owner.AcceptsPick(draw))
         {
             return owner;
         }
 
-        return Walk(start, in context);
+        return Walk(start, draw, in context);
     }
 
     /// <summary>Index of the first point at or after <paramref name="hash"/>, wrapping past the end to 0.</summary>
@@ -149,7 +165,7 @@ internal sealed class WeightedHashBalancer : IBalancer
         return (buckets, shift);
     }
 
-    private BackendState? Walk(int start, in PickContext context)
+    private BackendState? Walk(int start, uint draw, in PickContext context)
     {
         var backends = _backends;
         var owners = _owners;
@@ -175,7 +191,7 @@ internal sealed class WeightedHashBalancer : IBalancer
             }
         }
 
-        // The first eligible owner ignoring load: the answer when every backend in reach is over its bound.
+        // The first eligible owner ignoring load and ramp: the answer when every backend in reach is over its bound.
         var firstAvailable = -1;
         var previous = -1;
         var steps = Math.Min(length, MaxWalk);
@@ -189,7 +205,8 @@ internal sealed class WeightedHashBalancer : IBalancer
                 var b = backends[ownerIndex];
                 if (b.IsAvailable && b != context.Avoid)
                 {
-                    if (!bounded || UnderBound(b.ActiveConnections, weights[ownerIndex], totalActive, totalWeight))
+                    // A ramping owner outside its share for this key is passed like an overloaded one.
+                    if (b.AcceptsPick(draw) && (!bounded || UnderBound(b.ActiveConnections, weights[ownerIndex], totalActive, totalWeight)))
                     {
                         return b;
                     }

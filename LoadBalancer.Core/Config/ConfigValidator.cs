@@ -201,6 +201,7 @@ internal static partial class ConfigValidator
             CheckDuration(pool.Connect, TomlConfigLoader.Join(pool.Path, "timeouts.connect"), errors);
             CheckDuration(pool.ResponseHead, TomlConfigLoader.Join(pool.Path, "timeouts.response_head"), errors);
             CheckDuration(pool.Idle, TomlConfigLoader.Join(pool.Path, "timeouts.idle"), errors);
+            ValidatePoolHealth(pool, errors);
         }
 
         return pools;

@@ -1,7 +1,7 @@
 namespace LoadBalancer.Core.Config;
 
 /// <summary>One <c>[[pools]]</c> entry.</summary>
-internal sealed class LbPoolSection
+internal sealed partial class LbPoolSection
 {
     public required string Path { get; init; }
 

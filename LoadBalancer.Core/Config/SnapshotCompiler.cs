@@ -79,6 +79,8 @@ internal static partial class SnapshotCompiler
             states[i].Slots = slots;
         }
 
+        ApplySlowStart(states, pool); // health: slow_start lives on each BackendState
+        var retries = CompileRetries(pool); // health
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
         string? hashName = null;
@@ -101,6 +103,12 @@ internal static partial class SnapshotCompiler
                 "v2" => ProxyProtocolVersion.V2,
                 _ => ProxyProtocolVersion.None,
             },
+            HealthCheck = CompileHealthCheck(pool), // health: the six lines up to Timeouts (SnapshotCompiler.Health.cs)
+            AllDown = CompileAllDown(pool),
+            Retries = retries,
+            Outlier = CompileOutlier(pool),
+            SlowStart = Duration(pool.SlowStart, TimeSpan.Zero),
+            RetryBudget = CarryRetryBudget(pool, previous, retries),
             Timeouts = new PoolTimeouts
             {
                 Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),

@@ -140,8 +140,8 @@ internal static partial class TomlConfigLoader
                 }
 
                 return table;
-            case FloatValueSyntax:
-                return TomlNode.Other(TomlNodeKind.Float, position);
+            case FloatValueSyntax number:
+                return TomlNode.Float(number.Value, position);
             case BooleanValueSyntax boolean:
                 return TomlNode.Boolean(boolean.Value, position);
             default:

@@ -34,6 +34,9 @@ internal sealed class TomlNode
 
     public bool Flag { get; private init; }
 
+    /// <summary>The value of a <see cref="TomlNodeKind.Float"/> (also of an Integer, converted, so ratios may be written 0 or 1).</summary>
+    public double Double { get; private init; }
+
     /// <summary>True for an array built from <c>[[name]]</c> headers, which later headers may extend.</summary>
     public bool IsTableArray { get; init; }
 
@@ -50,7 +53,9 @@ internal sealed class TomlNode
 
     public static TomlNode Text(string value, SourcePosition position) => new(TomlNodeKind.String, position) { String = value };
 
-    public static TomlNode Number(long value, SourcePosition position) => new(TomlNodeKind.Integer, position) { Integer = value };
+    public static TomlNode Number(long value, SourcePosition position) => new(TomlNodeKind.Integer, position) { Integer = value, Double = value };
+
+    public static TomlNode Float(double value, SourcePosition position) => new(TomlNodeKind.Float, position) { Double = value };
 
     public static TomlNode Boolean(bool value, SourcePosition position) => new(TomlNodeKind.Boolean, position) { Flag = value };
 

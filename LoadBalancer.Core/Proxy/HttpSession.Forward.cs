@@ -14,8 +14,6 @@ internal sealed partial class HttpSession
     /// <summary>Backends may send bigger heads than clients (many Set-Cookie lines); lb still caps them.</summary>
     private static readonly HttpLimits ResponseLimits = new() { MaxHeadBytes = 64 * 1024, MaxHeaders = 256 };
 
-    private const int MaxConnectAttempts = 3;
-
     /// <summary>Sends the routed request and streams the response back. Returns whether the client connection stays open.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ProxyRequestAsync(ListenerSnapshot listener)
@@ -40,12 +38,12 @@ internal sealed partial class HttpSession
             }
 
             outcome = sent ? await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
-            if (outcome != HeadOutcome.Closed || !connection.Reused || bodyTask is not null)
+            if (outcome != HeadOutcome.Closed || bodyTask is not null)
             {
                 break;
             }
 
-            connection = await ReconnectAsync(pool, connection).ConfigureAwait(false);
+            connection = await RetryAfterCloseAsync(listener, pool, connection).ConfigureAwait(false); // health: stale replay, else retry elsewhere (HttpSession.Health.cs)
             if (connection is null)
             {
                 return false;
@@ -97,6 +95,7 @@ internal sealed partial class HttpSession
             }
         }
 
+        OnResponseHead(pool, connection.Backend, _head.StatusCode); // health: passive check (5xx counts as a failure)
         var framing = ResponseFraming(_head, _isHeadRequest);
         var backendReusable = !_head.ConnectionClose && framing != BodyFraming.UntilClose;
         // A request body still being sent when the final answer arrives means the backend refused it early: the rest
@@ -190,14 +189,13 @@ internal sealed partial class HttpSession
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BackendConnection?> AcquireBackendAsync(PoolSnapshot pool)
+    private async ValueTask<BackendConnection?> AcquireBackendAsync(PoolSnapshot pool, int firstAttempt = 0, BackendState? avoid = null) // health: retries start later
     {
-        BackendState? avoid = null;
         var idleMs = (long)pool.Timeouts.Idle.TotalMilliseconds;
-        var attempts = Math.Min(pool.Backends.Length, MaxConnectAttempts);
-        for (var attempt = 0; attempt < Math.Max(attempts, 1); attempt++)
+        var attempts = MaxTries(pool); // health: 1 + retries.attempts, at most one per backend
+        for (var attempt = firstAttempt; attempt < attempts; attempt++) // health
         {
-            var backend = PickBackend(pool, attempt, avoid);
+            var backend = PickWithHealth(pool, attempt, avoid); // health: budget, all_down (HttpSession.Health.cs)
             if (backend is null)
             {
                 break;
@@ -223,6 +221,7 @@ internal sealed partial class HttpSession
             backend.DecrementActive();
             Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
             OnConnectFailed(backend); // tenancy: per-backend connect failures
+            OnConnectFailed(pool, backend); // health: passive check
             avoid = backend;
         }
 
@@ -244,25 +243,6 @@ internal sealed partial class HttpSession
 
         DisarmTimer(_backendTimer);
         return connection;
-    }
-
-    /// <summary>Replaces a stale pooled connection with a fresh one to the same backend (the request was not delivered).</summary>
-    private async ValueTask<BackendConnection?> ReconnectAsync(PoolSnapshot pool, BackendConnection stale)
-    {
-        var backend = stale.Backend;
-        _backendConnection = null;
-        stale.Dispose();
-        var fresh = await ConnectAsync(backend, pool).ConfigureAwait(false);
-        if (fresh is null)
-        {
-            backend.DecrementActive();
-            SetCloseReason(CloseReason.BackendConnectFailed);
-            await SendCannedAsync(502, _listener.Snapshot).ConfigureAwait(false);
-            return null;
-        }
-
-        _backendConnection = fresh;
-        return fresh;
     }
 
     private async ValueTask<bool> TrySendAsync(Socket socket, ReadOnlyMemory<byte> data)
@@ -335,6 +315,7 @@ internal sealed partial class HttpSession
             Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _head.ErrorReason ?? "malformed head");
         }
 
+        OnBackendFailed(pool, connection.Backend); // health: passive check
         // Never reuse a backend connection whose framing is in doubt.
         _backendConnection = null;
         connection.Backend.DecrementActive();

@@ -32,7 +32,11 @@ public sealed class ProxyEngine : IAsyncDisposable
     {
         _holder = holder;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LoadBalancer.Engine");
+        Health = new Health.HealthMonitor(Logger); // health
     }
+
+    /// <summary>Active health checks of the live snapshot's pools.</summary>
+    internal Health.HealthMonitor Health { get; }
 
     internal ILogger Logger { get; }
 
@@ -105,6 +109,7 @@ public sealed class ProxyEngine : IAsyncDisposable
                 _holder.Publish(next);
             }
 
+            Health.Apply(next); // health: start/stop active checks for the pools and backends of this snapshot
             var keep = new HashSet<string>(StringComparer.Ordinal);
             lock (_listeners)
             {
@@ -366,6 +371,7 @@ public sealed class ProxyEngine : IAsyncDisposable
             await DrainAsync(TimeSpan.Zero).ConfigureAwait(false);
         }
 
+        await Health.DisposeAsync().ConfigureAwait(false); // health
         _drain.Dispose();
         _abort.Dispose();
         _applyLock.Dispose();

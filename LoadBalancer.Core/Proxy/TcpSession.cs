@@ -18,7 +18,6 @@ namespace LoadBalancer.Core.Proxy;
 /// </summary>
 internal sealed class TcpSession
 {
-    private const int MaxConnectAttempts = 3;
     private const int MaxPeekBytes = 16 * 1024 + 5;
 
     private readonly Socket _client;
@@ -142,9 +141,9 @@ internal sealed class TcpSession
     {
         BackendState? avoid = null;
         var key = _clientEndPoint?.Address.ToString() ?? "";
-        for (var attempt = 0; attempt < MaxConnectAttempts; attempt++)
+        for (var attempt = 0; attempt < pool.MaxTries; attempt++) // health: retries.attempts
         {
-            var backend = Pick(pool, key, attempt, avoid);
+            var backend = pool.CompletePick(Pick(pool, key, attempt, avoid), attempt, avoid, _logger); // health: budget, all_down
             if (backend is null)
             {
                 return null;
@@ -163,12 +162,14 @@ internal sealed class TcpSession
             timer.CancelAfter(Timeout.InfiniteTimeSpan);
             if (connection is not null)
             {
+                backend.RecordSuccess(); // health: L4 has no status code, a connect is its success
                 _backend = connection;
                 return connection;
             }
 
             backend.DecrementActive();
             Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
+            pool.RecordFailure(backend, _logger); // health: passive check
             avoid = backend;
         }
 

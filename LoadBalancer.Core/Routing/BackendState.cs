@@ -7,7 +7,6 @@ namespace LoadBalancer.Core.Routing;
 public sealed partial class BackendState
 {
     private int _activeConnections;
-    private volatile bool _isAvailable = true;
     private int _retired;
 
     public BackendState(Backend config) => Config = config;
@@ -19,13 +18,6 @@ public sealed partial class BackendState
 
     /// <summary>Requests currently assigned to this backend (in flight); what least-connections balances on.</summary>
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
-
-    /// <summary>False while the backend is down, ejected or drained: balancers must not pick it.</summary>
-    public bool IsAvailable
-    {
-        get => _isAvailable;
-        set => _isAvailable = value;
-    }
 
     /// <summary>
     /// True once a reload removed this backend from every pool. Requests already on it finish, but a connection that

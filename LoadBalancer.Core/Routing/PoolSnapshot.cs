@@ -3,7 +3,7 @@ using LoadBalancer.Core.Balancing;
 namespace LoadBalancer.Core.Routing;
 
 /// <summary>A pool as compiled into one snapshot: its backends' live states and its balancer over them.</summary>
-public sealed class PoolSnapshot
+public sealed partial class PoolSnapshot
 {
     public required string Name { get; init; }
 

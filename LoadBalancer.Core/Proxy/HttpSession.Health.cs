@@ -1,0 +1,112 @@
+using System.Runtime.CompilerServices;
+using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Transport;
+
+namespace LoadBalancer.Core.Proxy;
+
+// Retries and passive health on the request path. The rules:
+//  - A failed connect never delivered anything: any request may go to another backend (Avoid = the failed one,
+//    Attempt + 1), up to 1 + retries.attempts tries (at most one per backend of the pool).
+//  - A reset or EOF before any response byte may go to another backend only for an idempotent method (GET, HEAD,
+//    OPTIONS, PUT, DELETE) without a body: a body streams from the client and cannot be replayed. A stale pooled
+//    keep-alive connection is first replayed once on a fresh connection to the same backend, as before.
+//  - Nothing is retried once a response byte went to the client, nor after a response-head timeout (the backend
+//    may be working on it): those answer 504/502 as before.
+//  - Every retry takes one unit of the pool's RetryBudget; a spent budget answers 502 at once.
+//  - Connect failures, resets, timeouts and 5xx count towards outlier ejection; any answer below 500 resets it.
+// All of it is fields and Interlocked counters: nothing here allocates or locks.
+internal sealed partial class HttpSession
+{
+    /// <summary>Attempt number of the backend the current request is on (0 = first try).</summary>
+    private int _attempt;
+
+    /// <summary>The stale-pooled-connection replay of this request has been used.</summary>
+    private bool _staleReplayed;
+
+    /// <summary>The request may be re-sent to another backend after a reset (idempotent, no body).</summary>
+    private bool _retryable;
+
+    private static int MaxTries(PoolSnapshot pool) => pool.MaxTries;
+
+    private static bool IsIdempotent(Http.HttpMethod method)
+        => method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;
+
+    /// <summary>
+    /// The balancer's pick plus health rules (<see cref="PoolSnapshot.CompletePick"/>: budget, all_down). Called by
+    /// AcquireBackendAsync while <see cref="_head"/> still holds the request head.
+    /// </summary>
+    private BackendState? PickWithHealth(PoolSnapshot pool, int attempt, BackendState? avoid)
+    {
+        if (attempt == 0)
+        {
+            _staleReplayed = false;
+            _retryable = IsIdempotent(_head.Method) && _requestFraming == BodyFraming.None;
+        }
+
+        _attempt = attempt;
+        return pool.CompletePick(PickBackend(pool, attempt, avoid), attempt, avoid, _logger);
+    }
+
+    /// <summary>A connect to <paramref name="backend"/> failed (its in-flight count is already released).</summary>
+    private void OnConnectFailed(PoolSnapshot pool, BackendState backend) => pool.RecordFailure(backend, _logger);
+
+    /// <summary>Passive health: a reset, response timeout, invalid head or 5xx from the backend.</summary>
+    private void OnBackendFailed(PoolSnapshot pool, BackendState backend) => pool.RecordFailure(backend, _logger);
+
+    /// <summary>Passive health: a final response head arrived from the backend.</summary>
+    private void OnResponseHead(PoolSnapshot pool, BackendState backend, int status)
+    {
+        if (status >= 500)
+        {
+            OnBackendFailed(pool, backend);
+        }
+        else
+        {
+            backend.RecordSuccess();
+        }
+    }
+
+    /// <summary>
+    /// The backend closed or reset <paramref name="failed"/> before any response byte. Replays a stale pooled
+    /// connection once on the same backend, else retries an idempotent body-less request on another backend, else
+    /// answers 502. Returns the connection to send the request on again, or null when an answer was sent.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BackendConnection?> RetryAfterCloseAsync(ListenerSnapshot listener, PoolSnapshot pool, BackendConnection failed)
+    {
+        var backend = failed.Backend;
+        if (failed.Reused && !_staleReplayed)
+        {
+            // A keep-alive connection the backend closed while it sat idle: the request was never seen. Not a failure.
+            _staleReplayed = true;
+            _backendConnection = null;
+            failed.Dispose();
+            var fresh = await ConnectAsync(backend, pool).ConfigureAwait(false);
+            if (fresh is not null)
+            {
+                _backendConnection = fresh;
+                return fresh;
+            }
+
+            backend.DecrementActive();
+            Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
+            OnConnectFailed(pool, backend);
+
+            // Nothing was delivered: like any failed connect, any method may go to another backend.
+            return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
+        }
+
+        if (!_retryable || _attempt + 1 >= MaxTries(pool))
+        {
+            await FailResponseAsync(HeadOutcome.Closed, listener, failed, pool, bodyTask: null).ConfigureAwait(false);
+            return null;
+        }
+
+        _backendConnection = null;
+        backend.DecrementActive();
+        failed.Dispose();
+        OnBackendFailed(pool, backend);
+        return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
+    }
+}
