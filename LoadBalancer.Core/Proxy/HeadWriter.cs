@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using LoadBalancer.Core.Http;
 
@@ -67,9 +68,24 @@ internal static class HeadWriter
         }
 
         var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
+        var framingWritten = false;
         for (var i = 0; i < head.HeaderCount; i++)
         {
             ref readonly var header = ref headers[i];
+            if (header.Kind is HeaderKind.ContentLength or HeaderKind.TransferEncoding)
+            {
+                // The framing lb decided on is sent as one canonical field where the first framing field was: equal
+                // Content-Length duplicates, leading zeros, "Chunked", OWS tricks or an empty extra Transfer-Encoding
+                // line could otherwise be read differently by a laxer backend (RFC 9112 section 6.3, TE.TE smuggling).
+                if (!framingWritten)
+                {
+                    WriteFraming(ref writer, head);
+                    framingWritten = true;
+                }
+
+                continue;
+            }
+
             var skip = header.Kind switch
             {
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Trailer => true,
@@ -149,6 +165,27 @@ internal static class HeadWriter
 
         writer.Write(Crlf);
         return writer.Written;
+    }
+
+    /// <summary>"Transfer-Encoding: chunked" or "Content-Length: N" (the parser refuses requests with both).</summary>
+    private static void WriteFraming(ref SpanWriter writer, in HttpMessageHead head)
+    {
+        if (head.Chunked)
+        {
+            writer.Write("Transfer-Encoding: chunked\r\n"u8);
+            return;
+        }
+
+        if (head.ContentLength < 0)
+        {
+            return;
+        }
+
+        Span<byte> digits = stackalloc byte[20];
+        head.ContentLength.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        writer.Write("Content-Length: "u8);
+        writer.Write(digits[..length]);
+        writer.Write(Crlf);
     }
 
     private static bool Has(ReadOnlySpan<HeaderLine> headers, HeaderKind kind)
