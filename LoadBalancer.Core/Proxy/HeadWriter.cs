@@ -140,9 +140,22 @@ internal static class HeadWriter
         var lineEnd = head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
         writer.Write(source[..lineEnd]);
         var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
+        var lengthWritten = false;
         for (var i = 0; i < head.HeaderCount; i++)
         {
             ref readonly var header = ref headers[i];
+            if (header.Kind == HeaderKind.ContentLength)
+            {
+                // Equal duplicates ("2, 2", two lines, "002") reach the client as the one value lb framed the body by.
+                if (!lengthWritten)
+                {
+                    WriteContentLength(ref writer, head.ContentLength);
+                    lengthWritten = true;
+                }
+
+                continue;
+            }
+
             var skip = header.Kind switch
             {
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection => true,
@@ -176,13 +189,18 @@ internal static class HeadWriter
             return;
         }
 
-        if (head.ContentLength < 0)
+        WriteContentLength(ref writer, head.ContentLength);
+    }
+
+    private static void WriteContentLength(ref SpanWriter writer, long contentLength)
+    {
+        if (contentLength < 0)
         {
             return;
         }
 
         Span<byte> digits = stackalloc byte[20];
-        head.ContentLength.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        contentLength.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
         writer.Write("Content-Length: "u8);
         writer.Write(digits[..length]);
         writer.Write(Crlf);
