@@ -56,15 +56,17 @@ internal static class HeadWriter
                 writer.Write(path);
             }
 
-            var versionStart = head.TargetStart + head.TargetLength;
-            writer.Write(source[versionStart..lineEnd]);
+            writer.Write((byte)' ');
+            writer.Write(Version(head));
             writer.Write("Host: "u8);
             writer.Write(authority);
             writer.Write(Crlf);
         }
         else
         {
-            writer.Write(source[head.MethodStart..lineEnd]);
+            // The request line ends in "HTTP/1.x" CRLF (the parser checked): everything before it is kept.
+            writer.Write(source[head.MethodStart..(lineEnd - 10)]);
+            writer.Write(Version(head));
         }
 
         var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
@@ -179,6 +181,13 @@ internal static class HeadWriter
         writer.Write(Crlf);
         return writer.Written;
     }
+
+    /// <summary>
+    /// The version lb forwards with CRLF: its own, HTTP/1.1 (RFC 9110 section 2.5: an intermediary sends its own
+    /// version, so an HTTP/1.2 request goes on as HTTP/1.1), except that HTTP/1.0 requests stay HTTP/1.0.
+    /// </summary>
+    private static ReadOnlySpan<byte> Version(in HttpMessageHead head)
+        => head.MinorVersion == 0 ? "HTTP/1.0\r\n"u8 : "HTTP/1.1\r\n"u8;
 
     /// <summary>"Transfer-Encoding: chunked" or "Content-Length: N" (the parser refuses requests with both).</summary>
     private static void WriteFraming(ref SpanWriter writer, in HttpMessageHead head)
