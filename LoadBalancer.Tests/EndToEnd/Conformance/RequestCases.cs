@@ -27,6 +27,8 @@ public static class RequestCases
     public const string Pipelining = "pipelining: in order, each routed by its own Host";
     public const string Http10 = "HTTP/1.0 and Connection: close";
     public const string HopByHop = "hop-by-hop and X-Forwarded-*";
+    public const string Expect = "Expect: 100-continue";
+    public const string Limits = "limits: head size (431), request line (414), header count (431)";
 
     private const string GetA = "GET / HTTP/1.1\r\nHost: acme.example.com\r\n";
     private const string GetB = "GET / HTTP/1.1\r\nHost: beta.example.com\r\n";
@@ -223,7 +225,10 @@ public static class RequestCases
         yield return Refused("HTTP/2 preface", Version, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505);
         yield return Refused("HTTP/2.0", Version, Sent("GET / HTTP/2.0\r\nHost: acme.example.com\r\n"), 505);
         yield return Refused("HTTP/3.0", Version, Sent("GET / HTTP/3.0\r\nHost: acme.example.com\r\n"), 505);
-        yield return Refused("HTTP/1.2", Version, Sent("GET / HTTP/1.2\r\nHost: acme.example.com\r\n"), 505);
+        yield return Refused("HTTP/2.1", Version, Sent("GET / HTTP/2.1\r\nHost: acme.example.com\r\n"), 505);
+        yield return Ok("HTTP/1.2 is taken as HTTP/1.1 and forwarded as HTTP/1.1", Version, Sent("GET / HTTP/1.2\r\nHost: acme.example.com\r\n"), Got(GetA, HostA));
+        yield return Ok("HTTP/1.9 absolute-form forwarded as HTTP/1.1", Version, Sent("GET http://acme.example.com/v HTTP/1.9\r\nHost: acme.example.com\r\n"),
+            Got("GET /v HTTP/1.1\r\nHost: acme.example.com\r\n", HostA));
         yield return Refused("HTTP/0.9 version", Version, Sent("GET / HTTP/0.9\r\nHost: acme.example.com\r\n"), 505);
 
         // Host.
@@ -288,6 +293,20 @@ public static class RequestCases
             Sent("GET / HTTP/1.0\r\nHost: acme.example.com\r\nConnection: keep-alive\r\n") + Sent("GET /2 HTTP/1.0\r\nHost: beta.example.com\r\nConnection: keep-alive\r\n"),
             Got("GET / HTTP/1.0\r\nHost: acme.example.com\r\n", HostA), Got("GET /2 HTTP/1.0\r\nHost: beta.example.com\r\n", HostB), "200 a", "200 b");
         yield return Refused("HTTP/1.0 without Host matches no tenant", Http10, Sent("GET / HTTP/1.0\r\n"), 421);
+
+        // Expect: 100-continue is end to end: forwarded as is (the interim response is the backend's to send).
+        yield return Ok("Expect 100-continue with the body sent at once", Expect,
+            Sent(PostA + "Expect: 100-continue\r\nContent-Length: 5\r\n", "hello"), Got(PostA + "Expect: 100-continue\r\nContent-Length: 5\r\n", HostA, "hello"));
+        yield return Ok("Expect 100-continue then pipelined B", Expect,
+            Sent(PostA + "Expect: 100-continue\r\nContent-Length: 5\r\n", "hello") + Sent(GetB),
+            Got(PostA + "Expect: 100-continue\r\nContent-Length: 5\r\n", HostA, "hello"), Got(GetB, HostB), "200 a", "200 b");
+
+        // Default listener limits: max_head_bytes = 16384, max_headers = 100.
+        yield return Refused("head over max_head_bytes", Limits, Sent(GetA + "X-Big: " + new string('x', 17000) + "\r\n"), 431);
+        yield return Refused("request line over max_head_bytes", Limits, Sent("GET /" + new string('x', 17000) + " HTTP/1.1\r\nHost: acme.example.com\r\n"), 414);
+        yield return Refused("101 header fields", Limits, Sent(GetA + string.Concat(Enumerable.Range(0, 100).Select(i => $"X-{i}: v\r\n"))), 431);
+        yield return Ok("100 header fields", Limits, Sent(GetA + string.Concat(Enumerable.Range(0, 99).Select(i => $"X-{i}: v\r\n"))),
+            Got(GetA + string.Concat(Enumerable.Range(0, 99).Select(i => $"X-{i}: v\r\n")), HostA));
 
         // Hop-by-hop fields go, client X-Forwarded-* fields are replaced (listener not behind a trusted proxy).
         yield return Ok("hop-by-hop fields removed", HopByHop,
