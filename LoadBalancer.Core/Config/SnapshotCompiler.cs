@@ -131,7 +131,7 @@ internal static class SnapshotCompiler
         }
 
         var matches = new List<KeyValuePair<string, TenantSnapshot>>();
-        if (protocol == ListenerProtocol.Http)
+        if (protocol == ListenerProtocol.Http || kind == TenantKeyKind.Sni)
         {
             foreach (var tenant in file.Tenants)
             {

@@ -205,7 +205,9 @@ internal sealed partial class HttpSession
             }
 
             backend.IncrementActive();
-            var connection = backend.IdleConnections.Rent(idleMs) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
+            // A request without a body can be replayed on a fresh connection if the pooled one turns out stale, so only
+            // requests with a body pay for the liveness poll.
+            var connection = backend.IdleConnections.Rent(idleMs, probe: _requestFraming != BodyFraming.None) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
             if (connection is not null)
             {
                 _backendConnection = connection;
@@ -463,40 +465,7 @@ internal sealed partial class HttpSession
         DisarmTimer(_backendTimer);
         DisarmTimer(_clientTimer);
 
-        var up = PumpAsync(_clientReader, connection.Socket);
-        var down = PumpAsync(connection.Reader, _client);
-        await Task.WhenAny(up, down).ConfigureAwait(false);
-        await Task.WhenAll(up, down).ConfigureAwait(false);
+        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Socket).ConfigureAwait(false);
         SetCloseReason(CloseReason.UpgradeEnded);
-    }
-
-    private static async Task PumpAsync(PipeReader reader, Socket destination)
-    {
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    await SocketIo.SendAsync(destination, buffer, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-
-            // Half-close: the other direction may still have bytes to deliver.
-            destination.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception ex) when (IsExpectedNetworkError(ex))
-        {
-            // One side failed: abort the destination so the opposite pump ends too.
-            SocketIo.Abort(destination);
-        }
     }
 }

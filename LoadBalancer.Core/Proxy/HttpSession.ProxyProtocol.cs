@@ -65,26 +65,6 @@ internal sealed partial class HttpSession
         return ProxyProtocolCodec.TryRead(copy[..length], out consumed, out source);
     }
 
-    private async ValueTask<bool> SendProxyProtocolHeaderAsync(BackendConnection connection, ProxyProtocolVersion version)
-    {
-        var header = ArrayPool<byte>.Shared.Rent(ProxyProtocolCodec.MaxWriteLength + 64);
-        try
-        {
-            var source = _clientEndPoint ?? new IPEndPoint(IPAddress.Loopback, 0);
-            var target = connection.Backend.Config.EndPoint;
-            var length = version == ProxyProtocolVersion.V1
-                ? ProxyProtocolCodec.WriteV1(header, source, target)
-                : ProxyProtocolCodec.WriteV2(header, source, target);
-            await SocketIo.SendAsync(connection.Socket, header.AsMemory(0, length), _backendTimer.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            return false;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(header);
-        }
-    }
+    private ValueTask<bool> SendProxyProtocolHeaderAsync(BackendConnection connection, ProxyProtocolVersion version)
+        => connection.SendProxyProtocolHeaderAsync(version, _clientEndPoint, _backendTimer.Token);
 }

@@ -233,6 +233,19 @@ public sealed class ConfigValidationTests
     }
 
     [Test]
+    public void Validate_SniOnHttpListener_IsRefused()
+    {
+        SingleError("[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\ntenant_key = \"sni\"\n", "listeners[0].tenant_key", 4, 14, "applies to tcp listeners only");
+    }
+
+    [Test]
+    public void Validate_HostKeyOnTcpListener_IsRefused()
+    {
+        SingleError("[[listeners]]\nname = \"db\"\nlisten = \"*:5432\"\nprotocol = \"tcp\"\ntenant_key = \"host\"\ndefault_tenant = \"t\"\n" + Pool + "\n[[tenants]]\nname = \"t\"\nmatch = [\"a.com\"]\npool = \"p\"\nlisteners = []\n",
+            "listeners[0].tenant_key", 5, 14, "can only use tenant_key = \"sni\"");
+    }
+
+    [Test]
     public void LoadText_TenantPoolMissing_IsRefused()
     {
         SingleError(
