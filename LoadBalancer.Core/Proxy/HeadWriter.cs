@@ -93,7 +93,8 @@ internal static class HeadWriter
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Trailer => true,
                 HeaderKind.Upgrade => !keepUpgrade,
                 HeaderKind.Host => head.AbsoluteForm,
-                HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => addForwarded && !trustForwarded,
+                // Client-supplied values are stripped unless the listener trusts its upstream, whether or not lb adds its own.
+                HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => !trustForwarded,
                 _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
             };
             if (!skip)
