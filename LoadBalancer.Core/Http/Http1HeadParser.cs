@@ -10,7 +10,8 @@ namespace LoadBalancer.Core.Http;
 /// <remarks>
 /// Works in two steps: a vectorized search for the CRLFCRLF that ends the head (bounded by
 /// <see cref="HttpLimits.MaxHeadBytes"/>), then one validating pass over the head. Decisions worth knowing:
-/// the HTTP/2 preface (<c>PRI * HTTP/2.0</c>) is a well-formed request line with an unsupported version, so it gets 505;
+/// the HTTP/2 preface (<c>PRI * HTTP/2.0</c>) is a well-formed request line with an unsupported version, so it gets 505
+/// (as does any major version other than 1), while a request's HTTP/1.2 and up is taken as HTTP/1.1;
 /// an empty Host, an empty port ("host:") and a '#' in the target are 400; response errors are always reported as 502.
 /// </remarks>
 public static partial class Http1HeadParser
@@ -160,6 +161,13 @@ public static partial class Http1HeadParser
             int lf = h[versionStart..].IndexOf((byte)'\n');
             bool bareLf = lf == 0 || (lf > 0 && h[versionStart + lf - 1] != (byte)'\r');
             return Fail(ref head, 400, bareLf ? HeadErrors.BareLf : HeadErrors.InvalidVersion);
+        }
+
+        if (minor == VersionUnsupported && h[versionStart + 5] == (byte)'1')
+        {
+            // RFC 9110 section 2.5: a higher minor version of a major version lb implements (HTTP/1.2) is processed as
+            // the highest minor it conforms to; 505 is for major versions (section 15.6.6). lb forwards HTTP/1.1.
+            minor = 1;
         }
 
         if (minor == VersionUnsupported)

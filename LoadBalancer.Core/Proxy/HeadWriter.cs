@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using LoadBalancer.Core.Http;
 
@@ -56,27 +57,45 @@ internal static class HeadWriter
                 writer.Write(path);
             }
 
-            var versionStart = head.TargetStart + head.TargetLength;
-            writer.Write(source[versionStart..lineEnd]);
+            writer.Write((byte)' ');
+            writer.Write(Version(head));
             writer.Write("Host: "u8);
             writer.Write(authority);
             writer.Write(Crlf);
         }
         else
         {
-            writer.Write(source[head.MethodStart..lineEnd]);
+            // The request line ends in "HTTP/1.x" CRLF (the parser checked): everything before it is kept.
+            writer.Write(source[head.MethodStart..(lineEnd - 10)]);
+            writer.Write(Version(head));
         }
 
         var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
+        var framingWritten = false;
         for (var i = 0; i < head.HeaderCount; i++)
         {
             ref readonly var header = ref headers[i];
+            if (header.Kind is HeaderKind.ContentLength or HeaderKind.TransferEncoding)
+            {
+                // The framing lb decided on is sent as one canonical field where the first framing field was: equal
+                // Content-Length duplicates, leading zeros, "Chunked", OWS tricks or an empty extra Transfer-Encoding
+                // line could otherwise be read differently by a laxer backend (RFC 9112 section 6.3, TE.TE smuggling).
+                if (!framingWritten)
+                {
+                    WriteFraming(ref writer, head);
+                    framingWritten = true;
+                }
+
+                continue;
+            }
+
             var skip = header.Kind switch
             {
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Trailer => true,
                 HeaderKind.Upgrade => !keepUpgrade,
                 HeaderKind.Host => head.AbsoluteForm,
-                HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => addForwarded && !trustForwarded,
+                // Client-supplied values are stripped unless the listener trusts its upstream, whether or not lb adds its own.
+                HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => !trustForwarded,
                 _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
             };
             if (!skip && i != skipHeader)
@@ -125,9 +144,22 @@ internal static class HeadWriter
         var lineEnd = head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
         writer.Write(source[..lineEnd]);
         var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
+        var lengthWritten = false;
         for (var i = 0; i < head.HeaderCount; i++)
         {
             ref readonly var header = ref headers[i];
+            if (header.Kind == HeaderKind.ContentLength)
+            {
+                // Equal duplicates ("2, 2", two lines, "002") reach the client as the one value lb framed the body by.
+                if (!lengthWritten)
+                {
+                    WriteContentLength(ref writer, head.ContentLength);
+                    lengthWritten = true;
+                }
+
+                continue;
+            }
+
             var skip = header.Kind switch
             {
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection => true,
@@ -150,6 +182,39 @@ internal static class HeadWriter
 
         writer.Write(Crlf);
         return writer.Written;
+    }
+
+    /// <summary>
+    /// The version lb forwards with CRLF: its own, HTTP/1.1 (RFC 9110 section 2.5: an intermediary sends its own
+    /// version, so an HTTP/1.2 request goes on as HTTP/1.1), except that HTTP/1.0 requests stay HTTP/1.0.
+    /// </summary>
+    private static ReadOnlySpan<byte> Version(in HttpMessageHead head)
+        => head.MinorVersion == 0 ? "HTTP/1.0\r\n"u8 : "HTTP/1.1\r\n"u8;
+
+    /// <summary>"Transfer-Encoding: chunked" or "Content-Length: N" (the parser refuses requests with both).</summary>
+    private static void WriteFraming(ref SpanWriter writer, in HttpMessageHead head)
+    {
+        if (head.Chunked)
+        {
+            writer.Write("Transfer-Encoding: chunked\r\n"u8);
+            return;
+        }
+
+        WriteContentLength(ref writer, head.ContentLength);
+    }
+
+    private static void WriteContentLength(ref SpanWriter writer, long contentLength)
+    {
+        if (contentLength < 0)
+        {
+            return;
+        }
+
+        Span<byte> digits = stackalloc byte[20];
+        contentLength.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        writer.Write("Content-Length: "u8);
+        writer.Write(digits[..length]);
+        writer.Write(Crlf);
     }
 
     private static bool Has(ReadOnlySpan<HeaderLine> headers, HeaderKind kind)

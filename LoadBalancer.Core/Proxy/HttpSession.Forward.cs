@@ -14,6 +14,9 @@ internal sealed partial class HttpSession
     /// <summary>Backends may send bigger heads than clients (many Set-Cookie lines); lb still caps them.</summary>
     private static readonly HttpLimits ResponseLimits = new() { MaxHeadBytes = 64 * 1024, MaxHeaders = 256 };
 
+    // Set by the request body copy when the client's chunked framing turns out malformed; read once the response wait ends.
+    private volatile bool _requestBodyInvalid;
+
     /// <summary>Sends the routed request and streams the response back. Returns whether the client connection stays open.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ProxyRequestAsync(ListenerSnapshot listener)
@@ -29,12 +32,13 @@ internal sealed partial class HttpSession
         // while nothing of the body went out and no response byte came back: then retry once on a fresh connection.
         Task? bodyTask = null;
         HeadOutcome outcome;
+        _requestBodyInvalid = false;
         while (true)
         {
             var sent = await TrySendAsync(connection.Socket, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
             if (sent && _requestFraming != BodyFraming.None)
             {
-                bodyTask = ForwardBodyAsync(_clientReader, connection.Socket, _requestFraming, _requestLength, _clientTimer, listener.Timeouts.BodyIdle).AsTask();
+                bodyTask = ForwardRequestBodyAsync(connection.Socket, listener.Timeouts.BodyIdle);
             }
 
             outcome = sent ? await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
@@ -301,10 +305,37 @@ internal sealed partial class HttpSession
         }
     }
 
+    /// <summary>
+    /// Copies the request body. A malformed chunked body (found only while streaming it) ends the exchange: the backend
+    /// connection is shut down so the wait for its response ends now, and the client is answered 400 (RFC 9112 section
+    /// 7.1) instead of waiting out the response-head timeout for an answer to a body the backend never got in full.
+    /// </summary>
+    private async Task ForwardRequestBodyAsync(Socket backend, TimeSpan idle)
+    {
+        try
+        {
+            await ForwardBodyAsync(_clientReader, backend, _requestFraming, _requestLength, _clientTimer, idle).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            _requestBodyInvalid = true;
+            try
+            {
+                backend.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The backend side is already gone: the response wait ends anyway.
+            }
+
+            throw;
+        }
+    }
+
     private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
     {
-        var status = _bodyTooLarge ? 413 : outcome == HeadOutcome.Timeout ? 504 : 502; // tenancy: 413 for an oversized chunked body
-        SetCloseReason(outcome switch
+        var status = _bodyTooLarge ? 413 : _requestBodyInvalid ? 400 : outcome == HeadOutcome.Timeout ? 504 : 502; // tenancy: 413 for an oversized chunked body
+        SetCloseReason(_requestBodyInvalid ? CloseReason.BadRequest : outcome switch
         {
             HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,
             HeadOutcome.Invalid => CloseReason.BackendInvalidResponse,

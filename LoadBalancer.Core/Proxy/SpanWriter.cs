@@ -8,7 +8,7 @@ internal ref struct SpanWriter(Span<byte> destination)
 
     public readonly int Written => _written;
 
-    public void Write(ReadOnlySpan<byte> bytes)
+    public void Write(scoped ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(_destination[_written..]);
         _written += bytes.Length;

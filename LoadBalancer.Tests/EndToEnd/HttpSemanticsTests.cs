@@ -65,6 +65,19 @@ public sealed class HttpSemanticsTests
         Assert.That(backend.Requests.Single().Values("X-Forwarded-For"), Is.EqualTo(new[] { "203.0.113.9", "127.0.0.1" }));
     }
 
+    [TestCase("forwarded_headers = false", "")]
+    [TestCase("forwarded_headers = false\ntrust_forwarded_headers = true", "X-Forwarded-For: 203.0.113.9\r\n")]
+    [CancelAfter(20_000)]
+    public async Task ForwardedHeadersOff_NoneAdded_ClientOnesKeptOnlyWhenTrusted(string listenerExtra, string expectedForwarded, CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await TestLb.StartAsync(Config(backend.Address, listenerExtra));
+        await using var client = await lb.ConnectAsync(cancellationToken);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: acme.example.com\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n", cancellationToken);
+        Assert.That((await client.ReadResponseAsync(cancellationToken))!.Status, Is.EqualTo(200));
+        Assert.That(backend.Requests.Single().Head, Is.EqualTo("GET / HTTP/1.1\r\nHost: acme.example.com\r\n" + expectedForwarded + "\r\n"));
+    }
+
     [Test]
     [CancelAfter(20_000)]
     public async Task AbsoluteFormTarget_DecidesTenant_AndHostIsRewrittenToAgree(CancellationToken cancellationToken)

@@ -11,6 +11,8 @@ namespace LoadBalancer.Tests.TestSupport;
 /// <summary>
 /// A backend for conformance tests: records every request's exact bytes (head and framed body), answers through a
 /// scripted function (default: 200 "ok"), can send 100 Continue first, and after answering 101 echoes bytes back.
+/// It also keeps every byte read off each connection (<see cref="ReceivedBytes"/>), so a test can assert exactly what
+/// reached this backend, including partial requests a proxy started and then abandoned.
 /// </summary>
 public sealed class RecordingBackend : IAsyncDisposable
 {
@@ -24,6 +26,8 @@ public sealed class RecordingBackend : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly SemaphoreSlim _arrived = new(0);
+    private readonly ConcurrentQueue<Task> _serving = new();
+    private readonly List<MemoryStream> _received = [];
     private int _connections;
 
     private RecordingBackend(Responder? respond, bool sendContinue, bool answerBeforeBody)
@@ -48,6 +52,28 @@ public sealed class RecordingBackend : IAsyncDisposable
     /// <summary>Connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>
+    /// Every byte read from every connection so far, connections in accept order. Stable once
+    /// <see cref="WhenConnectionsClosedAsync"/> completed.
+    /// </summary>
+    public byte[] ReceivedBytes
+    {
+        get
+        {
+            lock (_received)
+            {
+                return [.. _received.SelectMany(r => r.ToArray())];
+            }
+        }
+    }
+
+    /// <summary>Completes when every connection accepted so far has ended (the peer closed or reset it).</summary>
+    public Task WhenConnectionsClosedAsync(CancellationToken cancellationToken)
+        => Task.WhenAll(_serving).WaitAsync(cancellationToken);
+
+    /// <summary>Marks a scripted answer after which the backend closes the connection (a close-delimited body).</summary>
+    public static byte[] ThenClose(byte[] response) => [.. response, .. CloseMarker];
+
     public static byte[] Ok(string body, string extraHeaders = "")
         => Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n{extraHeaders}\r\n{body}");
 
@@ -60,28 +86,36 @@ public sealed class RecordingBackend : IAsyncDisposable
         }
     }
 
+    private static ReadOnlySpan<byte> CloseMarker => "\0close\0"u8;
+
     private async Task AcceptLoopAsync()
     {
-        var connections = new List<Task>();
         try
         {
             while (true)
             {
                 var socket = await _listener.AcceptAsync(_stop.Token);
+                var received = new MemoryStream();
+                lock (_received)
+                {
+                    _received.Add(received);
+                }
+
                 Interlocked.Increment(ref _connections);
-                connections.Add(ServeAsync(socket));
+                _serving.Enqueue(ServeAsync(socket, received));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
         }
 
-        await Task.WhenAll(connections);
+        await Task.WhenAll(_serving);
     }
 
-    private async Task ServeAsync(Socket socket)
+    private async Task ServeAsync(Socket socket, MemoryStream received)
     {
-        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        await Task.Yield();
+        await using var stream = new TeeStream(new NetworkStream(socket, ownsSocket: true), received, _received);
         var reader = PipeReader.Create(stream);
         var headers = new HeaderLine[256];
         try
@@ -137,6 +171,12 @@ public sealed class RecordingBackend : IAsyncDisposable
                 _requests.Enqueue(request);
                 _arrived.Release();
                 var response = _respond(request);
+                var close = response.AsSpan().EndsWith(CloseMarker);
+                if (close)
+                {
+                    response = response[..^CloseMarker.Length];
+                }
+
                 await stream.WriteAsync(response, _stop.Token);
                 if (response.AsSpan().StartsWith("HTTP/1.1 101"u8))
                 {
@@ -144,7 +184,7 @@ public sealed class RecordingBackend : IAsyncDisposable
                     return;
                 }
 
-                if (head.ConnectionClose || response.AsSpan().IndexOf("Connection: close"u8) >= 0)
+                if (close || head.ConnectionClose || response.AsSpan().IndexOf("Connection: close"u8) >= 0)
                 {
                     return;
                 }
@@ -215,7 +255,7 @@ public sealed class RecordingBackend : IAsyncDisposable
         }
     }
 
-    private async Task EchoAsync(PipeReader reader, NetworkStream stream)
+    private async Task EchoAsync(PipeReader reader, Stream stream)
     {
         while (true)
         {
@@ -230,6 +270,68 @@ public sealed class RecordingBackend : IAsyncDisposable
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Copies every byte read into a per-connection log (locked with the list, read by <see cref="ReceivedBytes"/>).</summary>
+    private sealed class TeeStream(NetworkStream inner, MemoryStream log, object gate) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            lock (gate)
+            {
+                log.Write(buffer.Span[..read]);
+            }
+
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+            => inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync();
+            await base.DisposeAsync();
         }
     }
 

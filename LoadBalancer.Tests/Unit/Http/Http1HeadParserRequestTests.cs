@@ -141,7 +141,6 @@ public sealed class Http1HeadParserRequestTests
         // Versions (RFC 9110 section 15.6.6): the HTTP/2 preface is a well-formed line with an unsupported version.
         yield return Bad("HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505);
         yield return Bad("HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505);
-        yield return Bad("HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505);
         yield return Bad("HTTP/0.9 version", "GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505);
         yield return Bad("HTTP/3.0", "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505);
     }
@@ -310,6 +309,20 @@ public sealed class Http1HeadParserRequestTests
         {
             Assert.That(run.Status, Is.EqualTo(HeadParseStatus.Complete), run.Describe());
             Assert.That(run.Head.ExpectContinue, Is.EqualTo(expectContinue));
+        });
+    }
+
+    [TestCase("HTTP/1.2")]
+    [TestCase("HTTP/1.9")]
+    public void TryParseRequest_HigherHttp1MinorVersion_IsTakenAsHttp11(string version)
+    {
+        // RFC 9110 section 2.5; 505 is only for other major versions (section 15.6.6).
+        var run = new HttpHeadRunner($"GET / {version}\r\nHost: a\r\n\r\n");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Status, Is.EqualTo(HeadParseStatus.Complete), run.Describe());
+            Assert.That(run.Head.MinorVersion, Is.EqualTo(1));
         });
     }
 
