@@ -1,0 +1,27 @@
+namespace LoadBalancer.Bench.Load;
+
+/// <summary>What one measured run of the generator saw.</summary>
+/// <param name="GeneratorCpu">The bench process's CPU use (generator and in-process backends), in cores.</param>
+/// <param name="TargetCpu">The proxy process's CPU use in cores, when the target is a separate process.</param>
+internal sealed record LoadResult(
+    double Seconds,
+    long Requests,
+    long Bytes,
+    long Errors,
+    LatencyHistogram Histogram,
+    double GeneratorCpu,
+    double? TargetCpu,
+    long GeneratorAllocatedBytes,
+    int GeneratorGen0Collections)
+{
+    public double RequestsPerSecond => Requests / Seconds;
+
+    /// <summary>Response bytes (head and body) per second, in MiB like wrk's Transfer/sec.</summary>
+    public double MegabytesPerSecond => Bytes / Seconds / (1024 * 1024);
+
+    public double P50Ms => Histogram.Percentile(0.50) / 1e6;
+
+    public double P99Ms => Histogram.Percentile(0.99) / 1e6;
+
+    public double P999Ms => Histogram.Percentile(0.999) / 1e6;
+}
