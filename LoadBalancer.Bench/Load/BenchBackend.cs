@@ -16,12 +16,12 @@ internal sealed class BenchBackend : IAsyncDisposable
     private readonly Task _acceptLoop;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(Socket Socket, Task Task)> _connections = [];
-    private byte[] _response;
+    private Responses _responses;
 
     private BenchBackend(Socket listener, int bodyBytes)
     {
         _listener = listener;
-        _response = BuildResponse(bodyBytes);
+        _responses = new Responses(BuildResponse(bodyBytes, close: false), BuildResponse(bodyBytes, close: true));
         EndPoint = (IPEndPoint)listener.LocalEndPoint!;
         _acceptLoop = AcceptLoopAsync();
     }
@@ -37,16 +37,21 @@ internal sealed class BenchBackend : IAsyncDisposable
     }
 
     /// <summary>Changes the response body size for the following requests (between scenarios).</summary>
-    public void SetBodyBytes(int bodyBytes) => Volatile.Write(ref _response, BuildResponse(bodyBytes));
+    public void SetBodyBytes(int bodyBytes)
+        => Volatile.Write(ref _responses, new Responses(BuildResponse(bodyBytes, close: false), BuildResponse(bodyBytes, close: true)));
 
-    public static byte[] BuildResponse(int bodyBytes)
+    /// <summary>A response that closes says so (RFC 9112 section 9.6), so clients such as wrk do not reuse the connection.</summary>
+    public static byte[] BuildResponse(int bodyBytes, bool close)
     {
-        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {bodyBytes}\r\n\r\n");
+        var connection = close ? "Connection: close\r\n" : "";
+        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{connection}Content-Length: {bodyBytes}\r\n\r\n");
         var response = new byte[head.Length + bodyBytes];
         head.CopyTo(response, 0);
         response.AsSpan(head.Length).Fill((byte)'x');
         return response;
     }
+
+    private sealed record Responses(byte[] KeepAlive, byte[] Close);
 
     private async Task AcceptLoopAsync()
     {
@@ -88,7 +93,7 @@ internal sealed class BenchBackend : IAsyncDisposable
                 var data = buffer.AsSpan(0, read);
                 var heads = CountHeadEnds(data, ref matched);
                 var close = data.IndexOf("Connection: close"u8) >= 0 || data.IndexOf("connection: close"u8) >= 0;
-                var response = Volatile.Read(ref _response);
+                var response = close ? Volatile.Read(ref _responses).Close : Volatile.Read(ref _responses).KeepAlive;
                 for (var i = 0; i < heads; i++)
                 {
                     var remaining = response.AsMemory();

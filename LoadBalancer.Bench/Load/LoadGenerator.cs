@@ -69,6 +69,7 @@ internal sealed class LoadGenerator
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
             var cpuBefore = self.TotalProcessorTime;
             var targetCpuBefore = targetCpuSeconds?.Invoke() ?? 0;
+            var machineBefore = MachineCpu.Read();
             var start = Stopwatch.GetTimestamp();
             Volatile.Write(ref _phase, Measure);
             await Task.Delay(duration, cancellationToken).ConfigureAwait(false);
@@ -77,6 +78,7 @@ internal sealed class LoadGenerator
             self.Refresh();
             var cpu = self.TotalProcessorTime - cpuBefore;
             var targetCpu = (targetCpuSeconds?.Invoke() ?? 0) - targetCpuBefore;
+            var machineBusy = MachineCpu.Read().BusySince(machineBefore);
             var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
             var gcs = GC.CollectionCount(0) - gcBefore;
             await StopWorkersAsync(tasks).ConfigureAwait(false);
@@ -95,7 +97,8 @@ internal sealed class LoadGenerator
                 GeneratorCpu: cpu.TotalSeconds / elapsed.TotalSeconds,
                 TargetCpu: targetCpuSeconds is null ? null : targetCpu / elapsed.TotalSeconds,
                 GeneratorAllocatedBytes: allocated,
-                GeneratorGen0Collections: gcs);
+                GeneratorGen0Collections: gcs,
+                MachineBusy: machineBusy);
         }
         finally
         {

@@ -37,11 +37,15 @@ internal sealed class LoadReport(LoadOptions options)
     {
         var l = r.Load;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-8} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}"));
+            $"  {r.Target,-8} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {Busy(l.MachineBusy)}"));
         if (r.Wrk is { } w)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {"",-8} {"(wrk)",-9} {"",11}  {w.RequestsPerSecond,9:0} req/s {w.MegabytesPerSecond,8:0.0} MB/s  p50 {w.P50Ms:0.000} p99 {w.P99Ms:0.000} ms  errors {w.Errors}"));
+            foreach (var line in w.Raw.Split('\n').Where(l => l.Contains("Socket errors", StringComparison.Ordinal) || l.Contains("Non-2xx", StringComparison.Ordinal)))
+            {
+                Console.WriteLine($"  {"",-8} (wrk) {line.Trim()}");
+            }
         }
     }
 
@@ -52,13 +56,13 @@ internal sealed class LoadReport(LoadOptions options)
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up; {options.Tenants} tenant(s), {options.Backends} backend(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting})"));
         md.AppendLine();
-        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | vs direct | vs haproxy |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | CPUs busy | vs direct | vs haproxy |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var r in Ordered())
         {
             var l = r.Load;
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
+                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Busy(l.MachineBusy)} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
         }
 
         if (_results.Any(r => r.Wrk is not null))
@@ -92,7 +96,9 @@ internal sealed class LoadReport(LoadOptions options)
         md.AppendLine("req/s and MB/s (MiB of response head+body, like wrk) count only 200 responses completed inside the measured window;");
         md.AppendLine("latency is per request (send to last body byte), log-linear histogram (<0.8% error). proxy CPU / bench CPU: cores used");
         md.AppendLine("during the window by the proxy process (nginx: its worker) and by the bench process (generator + backends); a side at");
-        md.AppendLine("~1.00 while pinned to one core is the bottleneck. direct = the generator straight to one backend.");
+        md.AppendLine("~1.00 while pinned to one core is the bottleneck. CPUs busy: how busy each CPU was (all processes on the machine,");
+        md.AppendLine("from /proc/stat), so 'proxy CPU 0.50, CPUs busy .../100%' means other work took half the proxy's core.");
+        md.AppendLine("direct = the generator straight to one backend.");
         var keepAlive = _results.Where(r => r.KeepAlive && r.Load.Requests > 0).ToList();
         if (keepAlive.Count > 0)
         {
@@ -133,6 +139,9 @@ internal sealed class LoadReport(LoadOptions options)
             ? (r.Wrk!.RequestsPerSecond / other.Wrk!.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x"
             : "";
 
+    private static string Busy(double[] busy)
+        => busy.Length == 0 ? "-" : string.Join('/', busy.Select(b => (b * 100).ToString("0", CultureInfo.InvariantCulture))) + "%";
+
     private static string Cpu(double? cores) => cores is double c ? c.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 
     public async Task WriteJsonAsync(string path)
@@ -168,6 +177,7 @@ internal sealed class LoadReport(LoadOptions options)
                 proxyCpuCores = r.Load.TargetCpu,
                 benchCpuCores = r.Load.GeneratorCpu,
                 benchAllocatedBytes = r.Load.GeneratorAllocatedBytes,
+                machineCpuBusy = r.Load.MachineBusy,
                 ratioVsDirect = Find(r, "direct") is { Load.Requests: > 0 } d ? r.Load.RequestsPerSecond / d.Load.RequestsPerSecond : (double?)null,
                 ratioVsHaproxy = Find(r, "haproxy") is { Load.Requests: > 0 } h ? r.Load.RequestsPerSecond / h.Load.RequestsPerSecond : (double?)null,
                 wrk = r.Wrk is null ? null : new

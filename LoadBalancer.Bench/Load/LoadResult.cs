@@ -2,6 +2,7 @@ namespace LoadBalancer.Bench.Load;
 
 /// <summary>What one measured run of the generator saw.</summary>
 /// <param name="GeneratorCpu">The bench process's CPU use (generator and in-process backends), in cores.</param>
+/// <param name="MachineBusy">Busy fraction of each CPU of the machine (all processes) during the window.</param>
 /// <param name="TargetCpu">The proxy process's CPU use in cores, when the target is a separate process.</param>
 internal sealed record LoadResult(
     double Seconds,
@@ -12,7 +13,8 @@ internal sealed record LoadResult(
     double GeneratorCpu,
     double? TargetCpu,
     long GeneratorAllocatedBytes,
-    int GeneratorGen0Collections)
+    int GeneratorGen0Collections,
+    double[] MachineBusy)
 {
     public double RequestsPerSecond => Requests / Seconds;
 
