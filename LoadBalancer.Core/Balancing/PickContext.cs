@@ -11,6 +11,9 @@ public readonly ref struct PickContext
     /// <summary>0 for the first try; 1, 2, ... for retries after a failed upstream connect.</summary>
     public int Attempt { get; init; }
 
-    /// <summary>A backend that just failed for this request; pick another if any is available.</summary>
+    /// <summary>
+    /// A backend that just failed for this request; every policy picks another one if any other is available. When
+    /// Avoid is the only available backend, it is returned only if <see cref="Attempt"/> is 0; a retry gets null.
+    /// </summary>
     public BackendState? Avoid { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -18,8 +19,8 @@ namespace LoadBalancer.Core.Balancing;
 // Optional bounded load (HAProxy's hash-balance-factor): with factor F, a backend is eligible only while
 // active * 100 * totalWeight < (totalActive + 1) * F * weight, so no backend takes more than F% of its fair share
 // of the in-flight requests; its keys then spill clockwise. Off (0) by default.
-// Cost per pick: XxHash3 of the key plus a binary search over the ring (about 18 steps at 200k points); a short
-// clockwise walk when the owner is out; with bounded load, one extra O(N) pass to total the in-flight counts.
+// Cost per pick: XxHash3 of the key, one bucket-table load and a binary search over that bucket's 2-4 points;
+// a short clockwise walk when the owner is out; with bounded load, one extra O(N) pass to total the in-flight counts.
 // State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and ActiveConnections
 // with bounded load), the rotation counter for empty keys.
 
@@ -39,6 +40,11 @@ internal sealed class WeightedHashBalancer : IBalancer
     private readonly int[] _weights;
     private readonly ulong[] _points;
     private readonly int[] _owners;
+
+    // _buckets[b] = index of the first point whose top _bucketBits bits are >= b (length 2^bits + 1, last = ring
+    // size): one load narrows the search to 2-4 points, so a big ring costs two or three cache misses, not eighteen.
+    private readonly int[] _buckets;
+    private readonly int _bucketShift;
     private readonly int _balanceFactor;
 
     private int _rotation = -1;
@@ -63,6 +69,7 @@ internal sealed class WeightedHashBalancer : IBalancer
 
         _balanceFactor = balanceFactor;
         (_points, _owners) = BuildRing(_backends, _weights, pointsPerWeight);
+        (_buckets, _bucketShift) = BuildBuckets(_points);
     }
 
     /// <summary>Number of virtual nodes on the ring; exposed for tests.</summary>
@@ -79,7 +86,7 @@ internal sealed class WeightedHashBalancer : IBalancer
         var key = context.HashKey;
         var start = key.IsEmpty
             ? (int)((uint)Interlocked.Increment(ref _rotation) % (uint)points.Length)
-            : Successor(points, XxHash3.HashToUInt64(key));
+            : Successor(points, _buckets, _bucketShift, XxHash3.HashToUInt64(key));
 
         var owner = _backends[_owners[start]];
         if (_balanceFactor == 0 && owner.IsAvailable && owner != context.Avoid)
@@ -92,27 +99,54 @@ internal sealed class WeightedHashBalancer : IBalancer
 
     /// <summary>Index of the first point at or after <paramref name="hash"/>, wrapping past the end to 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Successor(ulong[] points, ulong hash)
+    internal static int Successor(ulong[] points, int[] buckets, int bucketShift, ulong hash)
     {
-        // Lower bound with a halving window; the loop has no data-dependent exit, which keeps it branch-predictable.
+        // A shift of 64 would be masked to 0 by the CPU; one bucket (shift 64) is spelled as bucket 0 instead.
+        var bucket = bucketShift >= 64 ? 0 : (int)(hash >> bucketShift);
+        nint lo = buckets[bucket];
+        nint length = buckets[bucket + 1] - lo;
+
+        // Branch-free lower bound in the bucket: the ternary compiles to a conditional move, so the ~50/50
+        // comparisons of a hash search cost no mispredictions.
         ref var first = ref MemoryMarshal.GetArrayDataReference(points);
-        nint lo = 0;
-        nint length = points.Length;
-        while (length > 0)
+        if (length > 0)
         {
-            var half = length >> 1;
-            if (Unsafe.Add(ref first, lo + half) < hash)
+            while (length > 1)
             {
-                lo += half + 1;
-                length -= half + 1;
+                var half = length >> 1;
+                lo = Unsafe.Add(ref first, lo + half) < hash ? lo + half : lo;
+                length -= half;
             }
-            else
+
+            if (Unsafe.Add(ref first, lo) < hash)
             {
-                length = half;
+                lo++;
             }
         }
 
         return lo == points.Length ? 0 : (int)lo;
+    }
+
+    /// <summary>Bucket table for <see cref="Successor"/>: two to four ring points per bucket.</summary>
+    internal static (int[] Buckets, int Shift) BuildBuckets(ulong[] points)
+    {
+        var bits = points.Length < 4 ? 0 : BitOperations.Log2((uint)points.Length) - 1;
+        var count = 1 << bits;
+        var shift = 64 - bits;
+        var buckets = new int[count + 1];
+        var p = 0;
+        for (var b = 0; b < count; b++)
+        {
+            while (p < points.Length && (bits == 0 ? 0 : (int)(points[p] >> shift)) < b)
+            {
+                p++;
+            }
+
+            buckets[b] = p;
+        }
+
+        buckets[count] = points.Length;
+        return (buckets, shift);
     }
 
     private BackendState? Walk(int start, in PickContext context)

@@ -106,6 +106,9 @@ internal static class ConfigSyntax
             case "path-prefix":
                 kind = TenantKeyKind.PathPrefix;
                 return true;
+            case "sni":
+                kind = TenantKeyKind.Sni;
+                return true;
         }
 
         if (value.StartsWith("header:", StringComparison.Ordinal) && IsToken(value.AsSpan(7)))
@@ -155,7 +158,7 @@ internal static class ConfigSyntax
         var value = match.Trim();
         switch (kind)
         {
-            case TenantKeyKind.Host:
+            case TenantKeyKind.Host or TenantKeyKind.Sni:
                 if (value == "*")
                 {
                     return "\"*\" is not a host name; use default_tenant on the listener for a catch-all";

@@ -29,10 +29,17 @@ internal static class ConfigValidator
                 errors.Add(defaultTenant.Position, TomlConfigLoader.Join(listener.Path, "default_tenant"), $"no tenant named \"{defaultTenant.Value}\"");
             }
 
-            // A raw TCP stream has no Host, header or path to match on: the default tenant is its only route.
-            if (info.Protocol == ListenerProtocol.Tcp && listener.DefaultTenant is null)
+            // A raw TCP stream has no Host, header or path to match on: without SNI the default tenant is its only route.
+            if (info.Protocol == ListenerProtocol.Tcp && info.KeyKind != TenantKeyKind.Sni && listener.DefaultTenant is null)
             {
-                errors.Add(listener.Name?.Position ?? listener.Position, listener.Path, "a tcp listener needs default_tenant (tcp connections carry no tenant key)");
+                errors.Add(listener.Name?.Position ?? listener.Position, listener.Path, "a tcp listener needs default_tenant or tenant_key = \"sni\" (tcp connections carry no other tenant key)");
+            }
+
+            if (listener.TenantKey is { } key && info.Valid && (info.Protocol == ListenerProtocol.Tcp) != (info.KeyKind == TenantKeyKind.Sni))
+            {
+                errors.Add(key.Position, TomlConfigLoader.Join(listener.Path, "tenant_key"), info.Protocol == ListenerProtocol.Tcp
+                    ? "a tcp listener can only use tenant_key = \"sni\""
+                    : "\"sni\" applies to tcp listeners only (an http listener routes on host, a header or the path)");
             }
         }
 
@@ -70,7 +77,7 @@ internal static class ConfigValidator
                 }
                 else
                 {
-                    errors.Add(tenantKey.Position, TomlConfigLoader.Join(listener.Path, "tenant_key"), $"must be \"host\", \"header:<Name>\" or \"path-prefix\", not \"{tenantKey.Value}\"");
+                    errors.Add(tenantKey.Position, TomlConfigLoader.Join(listener.Path, "tenant_key"), $"must be \"host\", \"header:<Name>\", \"path-prefix\" or \"sni\" (tcp), not \"{tenantKey.Value}\"");
                     info.Valid = false;
                 }
             }
@@ -144,6 +151,11 @@ internal static class ConfigValidator
                 }
             }
 
+            if (pool.SendProxyProtocol is { } sendProxy && sendProxy.Value is not ("v1" or "v2"))
+            {
+                errors.Add(sendProxy.Position, TomlConfigLoader.Join(pool.Path, "send_proxy_protocol"), $"must be \"v1\" or \"v2\", not \"{sendProxy.Value}\"");
+            }
+
             if (pool.HashOn is { } hashOn)
             {
                 var path = TomlConfigLoader.Join(pool.Path, "hash_on");
@@ -209,7 +221,7 @@ internal static class ConfigValidator
             {
                 foreach (var (listener, info) in listeners.All)
                 {
-                    if (info.Protocol == ListenerProtocol.Http)
+                    if (info.Protocol == ListenerProtocol.Http || info.KeyKind == TenantKeyKind.Sni)
                     {
                         list.Add(listener);
                     }
@@ -229,9 +241,9 @@ internal static class ConfigValidator
                     {
                         errors.Add(name.Position, path, $"no listener named \"{name.Value}\"");
                     }
-                    else if (info.Protocol == ListenerProtocol.Tcp)
+                    else if (info.Protocol == ListenerProtocol.Tcp && info.KeyKind != TenantKeyKind.Sni)
                     {
-                        errors.Add(name.Position, path, $"\"{name.Value}\" is a tcp listener, which routes only to its default_tenant");
+                        errors.Add(name.Position, path, $"\"{name.Value}\" is a tcp listener without tenant_key = \"sni\", which routes only to its default_tenant");
                     }
                     else if (!list.Contains(listener))
                     {

@@ -27,4 +27,10 @@ internal sealed class LbListenerSection
     public ConfigValue<string>? KeepAlive { get; set; }
 
     public ConfigValue<string>? BodyIdle { get; set; }
+
+    public ConfigValue<bool>? AcceptProxyProtocol { get; set; }
+
+    public ConfigValue<bool>? ForwardedHeaders { get; set; }
+
+    public ConfigValue<bool>? TrustForwardedHeaders { get; set; }
 }

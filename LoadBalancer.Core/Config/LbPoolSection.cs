@@ -24,4 +24,7 @@ internal sealed class LbPoolSection
     public ConfigValue<string>? ResponseHead { get; set; }
 
     public ConfigValue<string>? Idle { get; set; }
+
+    /// <summary>"v1" or "v2": send a PROXY protocol header on every new backend connection.</summary>
+    public ConfigValue<string>? SendProxyProtocol { get; set; }
 }

@@ -84,6 +84,12 @@ internal static class SnapshotCompiler
             BalancerName = factory.Name,
             HashOn = hashOn,
             HashName = hashName,
+            SendProxyProtocol = pool.SendProxyProtocol?.Value switch
+            {
+                "v1" => ProxyProtocolVersion.V1,
+                "v2" => ProxyProtocolVersion.V2,
+                _ => ProxyProtocolVersion.None,
+            },
             Timeouts = new PoolTimeouts
             {
                 Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),
@@ -125,7 +131,7 @@ internal static class SnapshotCompiler
         }
 
         var matches = new List<KeyValuePair<string, TenantSnapshot>>();
-        if (protocol == ListenerProtocol.Http)
+        if (protocol == ListenerProtocol.Http || kind == TenantKeyKind.Sni)
         {
             foreach (var tenant in file.Tenants)
             {
@@ -155,6 +161,9 @@ internal static class SnapshotCompiler
                 MaxHeadBytes = (int)(listener.MaxHeadBytes?.Value ?? HttpLimits.Default.MaxHeadBytes),
                 MaxHeaders = (int)(listener.MaxHeaders?.Value ?? HttpLimits.Default.MaxHeaders),
             },
+            AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
+            AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
+            TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,
             Timeouts = new ListenerTimeouts
             {
                 RequestHead = Duration(listener.RequestHead, ListenerTimeouts.Default.RequestHead),

@@ -142,8 +142,8 @@ internal static partial class TomlConfigLoader
                 return table;
             case FloatValueSyntax:
                 return TomlNode.Other(TomlNodeKind.Float, position);
-            case BooleanValueSyntax:
-                return TomlNode.Other(TomlNodeKind.Boolean, position);
+            case BooleanValueSyntax boolean:
+                return TomlNode.Boolean(boolean.Value, position);
             default:
                 return TomlNode.Other(TomlNodeKind.DateTime, position);
         }

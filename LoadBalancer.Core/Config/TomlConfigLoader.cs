@@ -11,11 +11,11 @@ internal static partial class TomlConfigLoader
 {
     private static readonly string[] RootKeys = ["admin", "listeners", "tenants", "pools"];
     private static readonly string[] AdminKeys = ["listen"];
-    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts"];
+    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
     private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
     private static readonly string[] TenantKeys = ["name", "match", "pool", "listeners"];
-    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts"];
+    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol"];
     private static readonly string[] BackendKeys = ["address", "weight"];
     private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle"];
 
@@ -103,6 +103,9 @@ internal static partial class TomlConfigLoader
             Protocol = String(table, path, "protocol", required: false, errors),
             TenantKey = String(table, path, "tenant_key", required: false, errors),
             DefaultTenant = String(table, path, "default_tenant", required: false, errors),
+            AcceptProxyProtocol = Boolean(table, path, "accept_proxy_protocol", errors),
+            ForwardedHeaders = Boolean(table, path, "forwarded_headers", errors),
+            TrustForwardedHeaders = Boolean(table, path, "trust_forwarded_headers", errors),
         };
 
         if (InlineTable(table, path, "limits", LimitKeys, errors) is { } limits)
@@ -150,6 +153,7 @@ internal static partial class TomlConfigLoader
             Name = String(table, path, "name", required: true, errors),
             Balancer = String(table, path, "balancer", required: false, errors),
             HashOn = String(table, path, "hash_on", required: false, errors),
+            SendProxyProtocol = String(table, path, "send_proxy_protocol", required: false, errors),
         };
 
         var backendsPath = Join(path, "backends");
@@ -275,6 +279,23 @@ internal static partial class TomlConfigLoader
         }
 
         return new ConfigValue<string>(node.String!, node.Position);
+    }
+
+    private static ConfigValue<bool>? Boolean(TomlNode table, string path, string key, ConfigErrorList errors)
+    {
+        var node = table.Get(key);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.Boolean)
+        {
+            errors.Add(node.Position, Join(path, key), $"must be true or false, not {Describe(node.Kind)}");
+            return null;
+        }
+
+        return new ConfigValue<bool>(node.Flag, node.Position);
     }
 
     private static ConfigValue<long>? Integer(TomlNode table, string path, string key, ConfigErrorList errors)

@@ -32,6 +32,8 @@ internal sealed class TomlNode
 
     public long Integer { get; private init; }
 
+    public bool Flag { get; private init; }
+
     /// <summary>True for an array built from <c>[[name]]</c> headers, which later headers may extend.</summary>
     public bool IsTableArray { get; init; }
 
@@ -49,6 +51,8 @@ internal sealed class TomlNode
     public static TomlNode Text(string value, SourcePosition position) => new(TomlNodeKind.String, position) { String = value };
 
     public static TomlNode Number(long value, SourcePosition position) => new(TomlNodeKind.Integer, position) { Integer = value };
+
+    public static TomlNode Boolean(bool value, SourcePosition position) => new(TomlNodeKind.Boolean, position) { Flag = value };
 
     public static TomlNode Other(TomlNodeKind kind, SourcePosition position) => new(kind, position);
 

@@ -29,6 +29,7 @@ public struct ChunkedDecoder
 
     private enum State : byte
     {
+        // Advance relies on this order: SizeStart and Size first, Done and Invalid last.
         SizeStart,   // first byte of chunk-size: must be HEXDIG
         Size,        // more HEXDIG, ';', BWS, or CR
         SizeBws,     // BWS after chunk-size or an extension: only ';' may follow
@@ -87,16 +88,42 @@ public struct ChunkedDecoder
                 continue;
             }
 
+            if (_state == State.DataCr && (uint)(i + 1) < (uint)data.Length && data[i] == (byte)'\r' && data[i + 1] == (byte)'\n')
+            {
+                // Fast path for the CRLF after chunk data when both bytes are here.
+                i += 2;
+                StartSizeLine();
+                continue;
+            }
+
+            if (_state <= State.Size && HttpChars.IsHex(data[i]))
+            {
+                if (!AddSizeDigit(data[i]))
+                {
+                    _state = State.Invalid;
+                    consumed = i;
+                    return ChunkedStatus.Invalid;
+                }
+
+                i++;
+                continue;
+            }
+
             if (_state is State.TrailerValue)
             {
                 // Field value bytes up to the first CTL other than HTAB, which must be the CR (RFC 9110 section 5.5).
                 int stop = data[i..].IndexOfAny(HttpChars.ValueStop);
                 int run = stop < 0 ? data.Length - i : stop;
-                if (!CountTrailer(run))
+                int budget = MaxTrailerBytes - _trailerBytes;
+                if (run > budget)
                 {
-                    consumed = i;
+                    // Report the first byte over the cap, as the byte-at-a-time path would.
+                    _state = State.Invalid;
+                    consumed = i + budget;
                     return ChunkedStatus.Invalid;
                 }
+
+                _trailerBytes += run;
 
                 i += run;
                 if (stop < 0)
@@ -175,9 +202,7 @@ public struct ChunkedDecoder
                     return false;
                 }
 
-                _state = State.SizeStart;
-                _lineBytes = 0;
-                _sizeDigits = 0;
+                StartSizeLine();
                 return true;
 
             case State.TrailerLineStart:
@@ -200,22 +225,7 @@ public struct ChunkedDecoder
         {
             case State.SizeStart:
             case State.Size:
-                if (HttpChars.IsHex(b))
-                {
-                    // Leading zeros do not count towards the digit cap; the line cap bounds them.
-                    if (_remaining != 0 || b != (byte)'0')
-                    {
-                        if (++_sizeDigits > MaxSizeDigits)
-                        {
-                            return false;
-                        }
-                    }
-
-                    _remaining = (_remaining << 4) | (long)HttpChars.HexValue(b);
-                    _state = State.Size;
-                    return true;
-                }
-
+                // Advance takes hex digits itself (AddSizeDigit), so b is the byte after them.
                 if (_state == State.SizeStart)
                 {
                     return false;
@@ -321,6 +331,31 @@ public struct ChunkedDecoder
             default:
                 return false;
         }
+    }
+
+    private void StartSizeLine()
+    {
+        _state = State.SizeStart;
+        _lineBytes = 0;
+        _sizeDigits = 0;
+    }
+
+    private bool AddSizeDigit(byte b)
+    {
+        if (++_lineBytes > MaxChunkLineBytes)
+        {
+            return false;
+        }
+
+        // Leading zeros do not count towards the digit cap; the line cap bounds them.
+        if ((_remaining != 0 || b != (byte)'0') && ++_sizeDigits > MaxSizeDigits)
+        {
+            return false;
+        }
+
+        _remaining = (_remaining << 4) | (long)HttpChars.HexValue(b);
+        _state = State.Size;
+        return true;
     }
 
     /// <summary>After chunk-size or an ext value: BWS then ';', or ';', or the CR ending the line.</summary>

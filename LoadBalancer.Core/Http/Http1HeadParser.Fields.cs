@@ -71,8 +71,15 @@ public static partial class Http1HeadParser
                 valueStart++;
             }
 
-            // The first CTL in the value must be the CR of CRLF; NUL, DEL, bare CR and bare LF are all 400.
-            int lineEnd = valueStart + h[valueStart..].IndexOfAny(HttpChars.ValueStop);
+            // The first CTL in the value must be the CR of CRLF; NUL, DEL, bare CR and bare LF are all 400. Scanning
+            // for "not VCHAR/SP" is a plain range compare; HTAB and obs-text are rare and resumed past.
+            int lineEnd = valueStart + h[valueStart..].IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
+            while (h[lineEnd] == (byte)'\t' || h[lineEnd] >= 0x80)
+            {
+                lineEnd++;
+                lineEnd += h[lineEnd..].IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
+            }
+
             if (h[lineEnd] != (byte)'\r' || h[lineEnd + 1] != (byte)'\n')
             {
                 Fail(ref head, 400, h[lineEnd] == (byte)'\n' ? HeadErrors.BareLf

@@ -98,7 +98,10 @@ internal sealed partial class HttpSession
 
         var framing = ResponseFraming(_head, _isHeadRequest);
         var backendReusable = !_head.ConnectionClose && framing != BodyFraming.UntilClose;
-        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining;
+        // A request body still being sent when the final answer arrives means the backend refused it early: the rest
+        // of the body is unread, so the client connection cannot carry another request (it must be told so now).
+        var bodyUnfinished = bodyTask is { IsCompleted: false };
+        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining || bodyUnfinished;
         var length = _head.ContentLength;
 
         RentOut(_head.HeadLength + 64);
@@ -220,6 +223,12 @@ internal sealed partial class HttpSession
     {
         ArmTimer(_backendTimer, pool.Timeouts.Connect);
         var connection = await BackendConnection.ConnectAsync(backend, _backendTimer.Token).ConfigureAwait(false);
+        if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyProtocolHeaderAsync(connection, pool.SendProxyProtocol).ConfigureAwait(false))
+        {
+            connection.Dispose();
+            connection = null;
+        }
+
         DisarmTimer(_backendTimer);
         return connection;
     }
@@ -423,40 +432,7 @@ internal sealed partial class HttpSession
         DisarmTimer(_backendTimer);
         DisarmTimer(_clientTimer);
 
-        var up = PumpAsync(_clientReader, connection.Socket);
-        var down = PumpAsync(connection.Reader, _client);
-        await Task.WhenAny(up, down).ConfigureAwait(false);
-        await Task.WhenAll(up, down).ConfigureAwait(false);
+        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Socket).ConfigureAwait(false);
         SetCloseReason(CloseReason.UpgradeEnded);
-    }
-
-    private static async Task PumpAsync(PipeReader reader, Socket destination)
-    {
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    await SocketIo.SendAsync(destination, buffer, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-
-            // Half-close: the other direction may still have bytes to deliver.
-            destination.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception ex) when (IsExpectedNetworkError(ex))
-        {
-            // One side failed: abort the destination so the opposite pump ends too.
-            SocketIo.Abort(destination);
-        }
     }
 }

@@ -383,7 +383,8 @@ internal sealed partial class HttpSession
         {
             _backendConnection = null;
             connection.Backend.DecrementActive();
-            if (reuseBackend)
+            // A connection that carried a PROXY header speaks for one client only: never share it.
+            if (reuseBackend && _pool?.SendProxyProtocol is null or ProxyProtocolVersion.None)
             {
                 connection.Backend.IdleConnections.Return(connection);
             }

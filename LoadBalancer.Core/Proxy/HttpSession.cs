@@ -28,7 +28,8 @@ internal sealed partial class HttpSession
     private readonly ListenerRuntime _listener;
     private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
-    private readonly byte[] _clientIp;
+    private byte[] _clientIp;
+    private IPEndPoint? _clientEndPoint;
 
     // Timers as cancellation sources armed with CancelAfter per phase. A fired timer ends the connection, so each
     // source is created once per connection and never reset.
@@ -46,7 +47,8 @@ internal sealed partial class HttpSession
         _engine = listener.Engine;
         _logger = _engine.Logger;
         _clientReader = SocketIo.CreateReader(client, out _clientStream);
-        _clientIp = FormatClientIp(client);
+        _clientEndPoint = client.RemoteEndPoint as IPEndPoint;
+        _clientIp = FormatClientIp(_clientEndPoint);
     }
 
     public long Id => _id;
@@ -60,6 +62,11 @@ internal sealed partial class HttpSession
         using var abort = _engine.AbortToken.Register(static s => ((HttpSession)s!).OnAbort(), this);
         try
         {
+            if (_listener.Snapshot.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
             while (await HandleRequestAsync().ConfigureAwait(false))
             {
             }
@@ -108,9 +115,9 @@ internal sealed partial class HttpSession
     private static bool IsExpectedNetworkError(Exception ex)
         => ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException;
 
-    private static byte[] FormatClientIp(Socket socket)
+    private static byte[] FormatClientIp(IPEndPoint? remote)
     {
-        if (socket.RemoteEndPoint is not IPEndPoint remote)
+        if (remote is null)
         {
             return "unknown"u8.ToArray();
         }

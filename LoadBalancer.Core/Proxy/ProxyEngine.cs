@@ -163,8 +163,9 @@ public sealed class ProxyEngine : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _activeConnections);
-        var session = new HttpSession(accepted, runtime);
-        var run = session.RunAsync();
+        var run = runtime.Snapshot.Protocol == ListenerProtocol.Tcp
+            ? new TcpSession(accepted, runtime).RunAsync()
+            : new HttpSession(accepted, runtime).RunAsync();
         if (run.IsCompleted)
         {
             OnSessionEnded();

@@ -20,5 +20,8 @@ public sealed class PoolSnapshot
     /// <summary>Header or cookie name for <see cref="HashSource.Header"/> / <see cref="HashSource.Cookie"/>.</summary>
     public string? HashName { get; init; }
 
+    /// <summary>PROXY protocol header sent on each new backend connection; such connections are never shared between clients.</summary>
+    public ProxyProtocolVersion SendProxyProtocol { get; init; }
+
     public PoolTimeouts Timeouts { get; init; } = PoolTimeouts.Default;
 }

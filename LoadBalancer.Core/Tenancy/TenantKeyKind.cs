@@ -6,4 +6,7 @@ public enum TenantKeyKind
     Host,
     Header,
     PathPrefix,
+
+    /// <summary>tcp listeners: the server name a TLS ClientHello asks for, read without terminating TLS. Matches like Host.</summary>
+    Sni,
 }

@@ -33,7 +33,7 @@ public sealed class TenantTable
         foreach (var (match, tenant) in matches)
         {
             var key = NormalizeConfigured(kind, match);
-            if (kind == TenantKeyKind.Host && key.StartsWith("*.", StringComparison.Ordinal))
+            if (kind is TenantKeyKind.Host or TenantKeyKind.Sni && key.StartsWith("*.", StringComparison.Ordinal))
             {
                 wildcard[key[1..]] = tenant;
             }
@@ -58,7 +58,7 @@ public sealed class TenantTable
     {
         switch (kind)
         {
-            case TenantKeyKind.Host:
+            case TenantKeyKind.Host or TenantKeyKind.Sni:
                 var host = match.Trim().ToLowerInvariant();
                 return host.EndsWith('.') ? host[..^1] : host;
             case TenantKeyKind.PathPrefix:
@@ -86,7 +86,7 @@ public sealed class TenantTable
         var key = chars[..written];
         return _kind switch
         {
-            TenantKeyKind.Host => FindHost(key),
+            TenantKeyKind.Host or TenantKeyKind.Sni => FindHost(key),
             TenantKeyKind.PathPrefix => FindPathPrefix(key),
             _ => _exact.TryGetValue(key, out var tenant) ? tenant : null,
         };

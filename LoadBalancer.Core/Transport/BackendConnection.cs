@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Core.Routing;
 
@@ -57,6 +59,30 @@ internal sealed class BackendConnection : IDisposable
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Sends the PROXY header that tells the backend who the client is; false when the backend is gone.</summary>
+    public async ValueTask<bool> SendProxyProtocolHeaderAsync(ProxyProtocolVersion version, IPEndPoint? client, CancellationToken cancellationToken)
+    {
+        var header = ArrayPool<byte>.Shared.Rent(ProxyProtocolCodec.MaxWriteLength + 64);
+        try
+        {
+            var source = client ?? new IPEndPoint(IPAddress.Loopback, 0);
+            var target = Backend.Config.EndPoint;
+            var length = version == ProxyProtocolVersion.V1
+                ? ProxyProtocolCodec.WriteV1(header, source, target)
+                : ProxyProtocolCodec.WriteV2(header, source, target);
+            await SocketIo.SendAsync(Socket, header.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(header);
         }
     }
 

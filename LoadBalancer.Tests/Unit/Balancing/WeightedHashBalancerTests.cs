@@ -224,6 +224,42 @@ public class WeightedHashBalancerTests
         }
     }
 
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(7)]
+    [TestCase(1_000)]
+    public void Successor_SortedPoints_MatchesLinearLowerBoundWithWrap(int length)
+    {
+        var random = new Random(length);
+        var points = new ulong[length];
+        for (var i = 0; i < length; i++)
+        {
+            // Narrow range so probes hit exact points and duplicates as well as gaps, and top bits vary for buckets.
+            points[i] = (ulong)random.Next(0, length * 3) * (ulong.MaxValue / (ulong)(length * 3));
+        }
+
+        Array.Sort(points);
+        var probes = new List<ulong> { 0, ulong.MaxValue, points[0], points[^1], points[^1] + 1 };
+        for (var i = 0; i < 2_000; i++)
+        {
+            var step = ulong.MaxValue / (ulong)(length * 3);
+            var at = (ulong)random.Next(0, length * 3) * step;
+            probes.Add(at);
+            probes.Add(at - 1);
+            probes.Add(at + 1);
+        }
+
+        var (buckets, shift) = WeightedHashBalancer.BuildBuckets(points);
+        int[] oneBucket = [0, points.Length];
+        foreach (var hash in probes)
+        {
+            var expected = Array.FindIndex(points, p => p >= hash);
+            expected = expected < 0 ? 0 : expected;
+            Assert.That(WeightedHashBalancer.Successor(points, buckets, shift, hash), Is.EqualTo(expected), $"hash {hash:x}");
+            Assert.That(WeightedHashBalancer.Successor(points, oneBucket, 64, hash), Is.EqualTo(expected), $"hash {hash:x}, one bucket");
+        }
+    }
+
     private static int[] CountPicks(BackendState[] backends, WeightedHashBalancer balancer)
     {
         var counts = new int[backends.Length];

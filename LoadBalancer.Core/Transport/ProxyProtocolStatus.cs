@@ -1,0 +1,8 @@
+namespace LoadBalancer.Core.Transport;
+
+public enum ProxyProtocolStatus
+{
+    Incomplete,
+    Complete,
+    Invalid,
+}
