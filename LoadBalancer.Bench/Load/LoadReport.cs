@@ -56,13 +56,13 @@ internal sealed class LoadReport(LoadOptions options)
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up; {options.Tenants} tenant(s), {options.Backends} backend(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting})"));
         md.AppendLine();
-        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | CPUs busy | vs direct | vs haproxy |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | CPUs busy | other cores | vs direct | vs haproxy |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var r in Ordered())
         {
             var l = r.Load;
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Busy(l.MachineBusy)} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
+                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Busy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
         }
 
         if (_results.Any(r => r.Wrk is not null))
@@ -98,7 +98,15 @@ internal sealed class LoadReport(LoadOptions options)
         md.AppendLine("during the window by the proxy process (nginx: its worker) and by the bench process (generator + backends); a side at");
         md.AppendLine("~1.00 while pinned to one core is the bottleneck. CPUs busy: how busy each CPU was (all processes on the machine,");
         md.AppendLine("from /proc/stat), so 'proxy CPU 0.50, CPUs busy .../100%' means other work took half the proxy's core.");
+        md.AppendLine("other cores: CPU used by everything else (all busy time minus proxy and bench; includes some kernel network work).");
         md.AppendLine("direct = the generator straight to one backend.");
+        var noisiest = _results.Count == 0 ? 0 : _results.Max(r => r.Load.OtherCores);
+        if (noisiest > 0.25)
+        {
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"WARNING: other work used up to {noisiest:0.00} cores during a measurement: the proxies did not get their core, so rates and ratios are not trustworthy. Rerun on a quiet machine."));
+        }
+
         var keepAlive = _results.Where(r => r.KeepAlive && r.Load.Requests > 0).ToList();
         if (keepAlive.Count > 0)
         {
@@ -178,6 +186,7 @@ internal sealed class LoadReport(LoadOptions options)
                 benchCpuCores = r.Load.GeneratorCpu,
                 benchAllocatedBytes = r.Load.GeneratorAllocatedBytes,
                 machineCpuBusy = r.Load.MachineBusy,
+                otherCores = r.Load.OtherCores,
                 ratioVsDirect = Find(r, "direct") is { Load.Requests: > 0 } d ? r.Load.RequestsPerSecond / d.Load.RequestsPerSecond : (double?)null,
                 ratioVsHaproxy = Find(r, "haproxy") is { Load.Requests: > 0 } h ? r.Load.RequestsPerSecond / h.Load.RequestsPerSecond : (double?)null,
                 wrk = r.Wrk is null ? null : new

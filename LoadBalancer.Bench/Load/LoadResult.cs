@@ -21,6 +21,9 @@ internal sealed record LoadResult(
     /// <summary>Response bytes (head and body) per second, in MiB like wrk's Transfer/sec.</summary>
     public double MegabytesPerSecond => Bytes / Seconds / (1024 * 1024);
 
+    /// <summary>Cores used by everything else on the machine: all CPUs' busy time minus the bench and the proxy.</summary>
+    public double OtherCores => MachineBusy.Length == 0 ? 0 : Math.Max(0, MachineBusy.Sum() - GeneratorCpu - (TargetCpu ?? 0));
+
     public double P50Ms => Histogram.Percentile(0.50) / 1e6;
 
     public double P99Ms => Histogram.Percentile(0.99) / 1e6;
