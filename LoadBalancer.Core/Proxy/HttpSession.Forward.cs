@@ -201,7 +201,9 @@ internal sealed partial class HttpSession
             }
 
             backend.IncrementActive();
-            var connection = backend.IdleConnections.Rent(idleMs) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
+            // A request without a body can be replayed on a fresh connection if the pooled one turns out stale, so only
+            // requests with a body pay for the liveness poll.
+            var connection = backend.IdleConnections.Rent(idleMs, probe: _requestFraming != BodyFraming.None) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
             if (connection is not null)
             {
                 _backendConnection = connection;

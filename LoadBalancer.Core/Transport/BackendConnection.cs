@@ -15,7 +15,7 @@ internal sealed class BackendConnection : IDisposable
     {
         Backend = backend;
         Socket = socket;
-        Reader = SocketIo.CreateReader(socket, out _stream);
+        Reader = SocketIo.CreateReader(socket, out _stream, zeroByteReads: false);
     }
 
     public BackendState Backend { get; }

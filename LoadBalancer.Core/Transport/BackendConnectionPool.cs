@@ -12,8 +12,11 @@ internal sealed class BackendConnectionPool
 
     public int IdleCount => Volatile.Read(ref _idleCount);
 
-    /// <summary>Takes an idle connection that still looks alive and is younger than <paramref name="maxIdleMs"/>.</summary>
-    public BackendConnection? Rent(long maxIdleMs)
+    /// <summary>
+    /// Takes an idle connection younger than <paramref name="maxIdleMs"/>. With <paramref name="probe"/> it must also
+    /// pass a liveness poll (one syscall): callers that can replay a request on a stale connection skip it.
+    /// </summary>
+    public BackendConnection? Rent(long maxIdleMs, bool probe)
     {
         if (Volatile.Read(ref _idleCount) == 0)
         {
@@ -35,7 +38,7 @@ internal sealed class BackendConnectionPool
             }
 
             Interlocked.Decrement(ref _idleCount);
-            if (now - connection.IdleSinceTicks <= maxIdleMs && connection.LooksAlive())
+            if (now - connection.IdleSinceTicks <= maxIdleMs && (!probe || connection.LooksAlive()))
             {
                 return connection;
             }

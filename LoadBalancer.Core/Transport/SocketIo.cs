@@ -18,10 +18,21 @@ internal static class SocketIo
         leaveOpen: true,
         useZeroByteReads: true);
 
-    public static PipeReader CreateReader(Socket socket, out NetworkStream stream)
+    /// <summary>
+    /// Backend connections read only while a request is in flight (an idle pooled one has no pending read, so holds no
+    /// buffer either way): they skip the zero-byte read and its extra wake-up.
+    /// </summary>
+    private static readonly StreamPipeReaderOptions BackendReaderOptions = new(
+        pool: MemoryPool<byte>.Shared,
+        bufferSize: 4096,
+        minimumReadSize: 1024,
+        leaveOpen: true,
+        useZeroByteReads: false);
+
+    public static PipeReader CreateReader(Socket socket, out NetworkStream stream, bool zeroByteReads = true)
     {
         stream = new NetworkStream(socket, ownsSocket: false);
-        return PipeReader.Create(stream, ReaderOptions);
+        return PipeReader.Create(stream, zeroByteReads ? ReaderOptions : BackendReaderOptions);
     }
 
     public static void Configure(Socket socket)
