@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace LoadBalancer.Bench.Load;
+
+/// <summary>
+/// A proxy under test running as its own process (lb, haproxy, nginx), optionally pinned with <c>taskset -c CPU</c>.
+/// Its output goes to a log file in the run's temp directory. CPU time and RSS are read from <c>/proc</c> for the
+/// process that does the work (for nginx the single worker, not the master).
+/// </summary>
+internal sealed partial class ChildProcess : IAsyncDisposable
+{
+    private const int SigTerm = 15;
+
+    private readonly Process _process;
+
+    private ChildProcess(string name, Process process, string logPath)
+    {
+        Name = name;
+        _process = process;
+        LogPath = logPath;
+        WorkerPid = process.Id;
+    }
+
+    public string Name { get; }
+
+    public string LogPath { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>The process whose CPU and memory are reported; set with <see cref="UseWorkerChild"/> for nginx.</summary>
+    public int WorkerPid { get; private set; }
+
+    public bool HasExited => _process.HasExited;
+
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, int? cpu,
+        IReadOnlyDictionary<string, string> environment, string logPath)
+    {
+        // sh execs the program (through taskset when pinning), so the pid we hold is the program's own.
+        var command = new StringBuilder("exec ");
+        if (cpu is int core)
+        {
+            command.Append("taskset -c ").Append(core).Append(' ');
+        }
+
+        command.Append(Quote(fileName));
+        foreach (var argument in arguments)
+        {
+            command.Append(' ').Append(Quote(argument));
+        }
+
+        command.Append(" >").Append(Quote(logPath)).Append(" 2>&1");
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(command.ToString());
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {fileName}");
+        return new ChildProcess(name, process, logPath);
+    }
+
+    private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
+    /// <summary>Waits until an HTTP request through the proxy gets a 200, or fails with the tail of its log.</summary>
+    public async Task WaitReadyAsync(IPEndPoint endPoint, string host, TimeSpan timeout)
+    {
+        var request = LoadGenerator.BuildRequest(host, keepAlive: false);
+        var buffer = new byte[64 * 1024];
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        string last = "no answer";
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}:\n{LogTail()}");
+            }
+
+            try
+            {
+                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await socket.ConnectAsync(endPoint, cts.Token).ConfigureAwait(false);
+                await socket.SendAsync(request, SocketFlags.None, cts.Token).ConfigureAwait(false);
+                var filled = 0;
+                int read;
+                while ((read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cts.Token).ConfigureAwait(false)) > 0)
+                {
+                    filled += read;
+                    if (buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8) >= 0)
+                    {
+                        break;
+                    }
+                }
+
+                var text = Encoding.ASCII.GetString(buffer, 0, Math.Min(filled, 200));
+                if (text.StartsWith("HTTP/1.1 200", StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                last = text.Split('\n')[0].Trim();
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            {
+                last = ex.Message;
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException($"{Name} did not answer 200 on {endPoint} within {timeout.TotalSeconds:0} s (last: {last}):\n{LogTail()}");
+    }
+
+    /// <summary>nginx: report the worker (the only child of the master), which does all the proxying.</summary>
+    public void UseWorkerChild(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var path = $"/proc/{Pid}/task/{Pid}/children";
+            var children = File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+            if (children.Length > 0)
+            {
+                WorkerPid = int.Parse(children[0], System.Globalization.CultureInfo.InvariantCulture);
+                return;
+            }
+
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>User plus system CPU seconds of the worker process so far (0 once it is gone).</summary>
+    public double CpuSeconds()
+    {
+        try
+        {
+            // Fields after the parenthesised command name: state is field 3, utime 14, stime 15 (clock ticks).
+            var stat = File.ReadAllText($"/proc/{WorkerPid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+                + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return ticks / (double)ClockTicksPerSecond;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Resident set size of the worker process in KiB (VmRSS).</summary>
+    public long RssKib()
+    {
+        foreach (var line in File.ReadLines($"/proc/{WorkerPid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    public string LogTail(int lines = 20)
+    {
+        try
+        {
+            var all = File.ReadAllLines(LogPath);
+            return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+
+    private static readonly long ClockTicksPerSecond = SysConf(2 /* _SC_CLK_TCK */) is var hz and > 0 ? hz : 100;
+
+    [LibraryImport("libc", EntryPoint = "sysconf")]
+    private static partial long SysConf(int name);
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>SIGTERM (nginx and lb shut down cleanly and take their children with them), then SIGKILL after 5 s.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, SigTerm);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().ConfigureAwait(false);
+            }
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace LoadBalancer.Bench.Load;
+
+/// <summary>Collects the scenario results and prints them as markdown (and JSON).</summary>
+internal sealed class LoadReport(LoadOptions options)
+{
+    private readonly List<ScenarioResult> _results = [];
+    private readonly List<(string Target, IdleProbe.IdleResult Idle)> _idle = [];
+    private readonly DateTimeOffset _started = DateTimeOffset.Now;
+
+    public List<string> Notes { get; } = [];
+
+    public string? LbPath { get; set; }
+
+    public void Add(ScenarioResult result) => _results.Add(result);
+
+    public void AddIdle(string target, IdleProbe.IdleResult idle) => _idle.Add((target, idle));
+
+    private string TcSetting => options.TcMultiplier ? "DOTNET_TC_DelaySingleProcMultiplier=1 set" : "DOTNET_TC_DelaySingleProcMultiplier not set (default tier-up delay)";
+
+    public void PrintHeader()
+    {
+        Console.WriteLine($"lb load bench, {_started:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} CPU(s) visible to the bench, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}");
+        Console.WriteLine($"  generator: built-in closed loop, {options.Connections} connections, {options.Warmup:0.#} s warm-up + {options.Seconds:0.#} s measured per scenario");
+        Console.WriteLine($"  backends: {options.Backends} lean in-process HTTP/1.1 backends (fixed response), tenants: {options.Tenants}");
+        Console.WriteLine(options.Pin
+            ? "  pinning: proxy under test on CPU 1 (taskset -c 1); generator, backends and wrk on CPU 0"
+            : "  pinning: none (everything shares all CPUs; use --pin for one core per side)");
+        Console.WriteLine($"  lb child: {TcSetting}; inline socket completions set by lb itself");
+    }
+
+    public void PrintProgress(ScenarioResult r)
+    {
+        var l = r.Load;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {r.Target,-8} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {Busy(l.MachineBusy)}"));
+        if (r.Wrk is { } w)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {"",-8} {"(wrk)",-9} {"",11}  {w.RequestsPerSecond,9:0} req/s {w.MegabytesPerSecond,8:0.0} MB/s  p50 {w.P50Ms:0.000} p99 {w.P99Ms:0.000} ms  errors {w.Errors}"));
+            foreach (var line in w.Raw.Split('\n').Where(l => l.Contains("Socket errors", StringComparison.Ordinal) || l.Contains("Non-2xx", StringComparison.Ordinal)))
+            {
+                Console.WriteLine($"  {"",-8} (wrk) {line.Trim()}");
+            }
+        }
+    }
+
+    public void PrintTables()
+    {
+        var md = new StringBuilder();
+        md.AppendLine();
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up; {options.Tenants} tenant(s), {options.Backends} backend(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting})"));
+        md.AppendLine();
+        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | CPUs busy | other cores | vs direct | vs haproxy |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var r in Ordered())
+        {
+            var l = r.Load;
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Busy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
+        }
+
+        if (_results.Any(r => r.Wrk is not null))
+        {
+            md.AppendLine();
+            md.AppendLine($"wrk -t1 -c{options.Connections} -d{options.Seconds:0}s --latency (one Host name), right after the generator's run on the same target:");
+            md.AppendLine();
+            md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | errors | vs direct | vs haproxy |");
+            md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+            foreach (var r in Ordered().Where(r => r.Wrk is not null))
+            {
+                var w = r.Wrk!;
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {w.RequestsPerSecond:0} | {w.MegabytesPerSecond:0.0} | {w.P50Ms:0.000} | {w.P99Ms:0.000} | {w.Errors} | {WrkRatio(r, "direct")} | {WrkRatio(r, "haproxy")} |"));
+            }
+        }
+
+        if (_idle.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("| target | idle keep-alive connections | RSS before KiB | RSS after KiB | KiB per idle connection |");
+            md.AppendLine("|---|--:|--:|--:|--:|");
+            foreach (var (target, idle) in _idle)
+            {
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {target} | {idle.Opened} | {idle.RssBeforeKib} | {idle.RssAfterKib} | {idle.KibPerConnection:0.00} |"));
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("req/s and MB/s (MiB of response head+body, like wrk) count only 200 responses completed inside the measured window;");
+        md.AppendLine("latency is per request (send to last body byte), log-linear histogram (<0.8% error). proxy CPU / bench CPU: cores used");
+        md.AppendLine("during the window by the proxy process (nginx: its worker) and by the bench process (generator + backends); a side at");
+        md.AppendLine("~1.00 while pinned to one core is the bottleneck. CPUs busy: how busy each CPU was (all processes on the machine,");
+        md.AppendLine("from /proc/stat), so 'proxy CPU 0.50, CPUs busy .../100%' means other work took half the proxy's core.");
+        md.AppendLine("other cores: CPU used by everything else (all busy time minus proxy and bench; includes some kernel network work).");
+        md.AppendLine("direct = the generator straight to one backend.");
+        // Direct rows leave CPU 1 free, and other work on a shared machine takes it: that does not slow the direct run.
+        var proxied = _results.Where(r => r.Load.TargetCpu is not null).ToList();
+        var noisiest = proxied.Count == 0 ? 0 : proxied.Max(r => r.Load.OtherCores);
+        if (noisiest > 0.25)
+        {
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"WARNING: other work used up to {noisiest:0.00} cores during a proxy's measurement: the proxies did not get their core, so rates and ratios are not trustworthy. Rerun on a quiet machine."));
+        }
+
+        var keepAlive = _results.Where(r => r.KeepAlive && r.Load.Requests > 0).ToList();
+        if (keepAlive.Count > 0)
+        {
+            var worst = keepAlive.Max(r => r.Load.GeneratorAllocatedBytes / (double)r.Load.Requests);
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Bench process allocations in keep-alive scenarios: at most {worst:0.00} B per request (gen0 GCs: {keepAlive.Sum(r => r.Load.GeneratorGen0Collections)})."));
+        }
+
+        if (LbPath is not null)
+        {
+            md.AppendLine($"lb: {LbPath} (built {File.GetLastWriteTime(Path.ChangeExtension(LbPath, ".dll")):yyyy-MM-dd HH:mm})");
+        }
+
+        foreach (var note in Notes)
+        {
+            md.AppendLine("Note: " + note);
+        }
+
+        Console.Write(md.ToString());
+    }
+
+    private IEnumerable<ScenarioResult> Ordered()
+        => _results
+            .OrderBy(r => r.KeepAlive ? 0 : 1)
+            .ThenBy(r => r.BodyBytes)
+            .ThenBy(r => options.Peers.IndexOf(r.Target));
+
+    private ScenarioResult? Find(ScenarioResult r, string target)
+        => _results.FirstOrDefault(o => o.Target == target && o.KeepAlive == r.KeepAlive && o.BodyBytes == r.BodyBytes);
+
+    private string Ratio(ScenarioResult r, string target)
+        => Find(r, target) is { Load.Requests: > 0 } other
+            ? (r.Load.RequestsPerSecond / other.Load.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x"
+            : "";
+
+    private string WrkRatio(ScenarioResult r, string target)
+        => Find(r, target) is { Wrk.RequestsPerSecond: > 0 } other
+            ? (r.Wrk!.RequestsPerSecond / other.Wrk!.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x"
+            : "";
+
+    private static string Busy(double[] busy)
+        => busy.Length == 0 ? "-" : string.Join('/', busy.Select(b => (b * 100).ToString("0", CultureInfo.InvariantCulture))) + "%";
+
+    private static string Cpu(double? cores) => cores is double c ? c.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+
+    public async Task WriteJsonAsync(string path)
+    {
+        var document = new
+        {
+            started = _started,
+            processorCount = Environment.ProcessorCount,
+            framework = RuntimeInformation.FrameworkDescription,
+            os = RuntimeInformation.OSDescription,
+            connections = options.Connections,
+            warmupSeconds = options.Warmup,
+            seconds = options.Seconds,
+            tenants = options.Tenants,
+            backends = options.Backends,
+            pinned = options.Pin,
+            tcDelaySingleProcMultiplier = options.TcMultiplier ? "1" : null,
+            lb = LbPath,
+            results = Ordered().Select(r => new
+            {
+                target = r.Target,
+                mode = r.Mode,
+                bodyBytes = r.BodyBytes,
+                seconds = r.Load.Seconds,
+                requests = r.Load.Requests,
+                errors = r.Load.Errors,
+                requestsPerSecond = r.Load.RequestsPerSecond,
+                mebibytesPerSecond = r.Load.MegabytesPerSecond,
+                p50Ms = r.Load.P50Ms,
+                p99Ms = r.Load.P99Ms,
+                p999Ms = r.Load.P999Ms,
+                maxMs = r.Load.Histogram.MaxNanoseconds / 1e6,
+                proxyCpuCores = r.Load.TargetCpu,
+                benchCpuCores = r.Load.GeneratorCpu,
+                benchAllocatedBytes = r.Load.GeneratorAllocatedBytes,
+                machineCpuBusy = r.Load.MachineBusy,
+                otherCores = r.Load.OtherCores,
+                ratioVsDirect = Find(r, "direct") is { Load.Requests: > 0 } d ? r.Load.RequestsPerSecond / d.Load.RequestsPerSecond : (double?)null,
+                ratioVsHaproxy = Find(r, "haproxy") is { Load.Requests: > 0 } h ? r.Load.RequestsPerSecond / h.Load.RequestsPerSecond : (double?)null,
+                wrk = r.Wrk is null ? null : new
+                {
+                    requestsPerSecond = r.Wrk.RequestsPerSecond,
+                    mebibytesPerSecond = r.Wrk.MegabytesPerSecond,
+                    p50Ms = r.Wrk.P50Ms,
+                    p99Ms = r.Wrk.P99Ms,
+                    errors = r.Wrk.Errors,
+                },
+            }).ToList(),
+            idle = _idle.Select(i => new
+            {
+                target = i.Target,
+                connections = i.Idle.Opened,
+                rssBeforeKib = i.Idle.RssBeforeKib,
+                rssAfterKib = i.Idle.RssAfterKib,
+                kibPerConnection = i.Idle.KibPerConnection,
+            }).ToList(),
+            notes = Notes,
+        };
+        await using var stream = File.Create(path);
+        await JsonSerializer.SerializeAsync(stream, document, new JsonSerializerOptions { WriteIndented = true }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace LoadBalancer.Bench.Load;
+
+/// <summary>
+/// The <c>load</c> verb: starts the in-process backends, then for each target (lb as its own process, the first
+/// backend directly, HAProxy and nginx when installed) runs every mode x body scenario with the built-in generator
+/// (and wrk when asked), then prints one markdown report and optionally JSON.
+/// </summary>
+internal static class LoadRunner
+{
+    private const string PinnedMarker = "LB_BENCH_PINNED";
+    private const string TcMultiplier = "DOTNET_TC_DelaySingleProcMultiplier";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (!LoadOptions.TryParse(args, out var options, out var error))
+        {
+            await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(LoadOptions.Usage).ConfigureAwait(false);
+            return 2;
+        }
+
+        if (options.Pin && Environment.GetEnvironmentVariable(PinnedMarker) != "1")
+        {
+            return await ReExecPinnedAsync(args).ConfigureAwait(false);
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        var report = new LoadReport(options);
+        var directory = Directory.CreateTempSubdirectory("lb-bench-").FullName;
+        var backends = new List<BenchBackend>();
+        try
+        {
+            for (var i = 0; i < options.Backends; i++)
+            {
+                backends.Add(BenchBackend.Start(options.BodySizes[0]));
+            }
+
+            var endPoints = backends.Select(b => b.EndPoint).ToList();
+            var hosts = Enumerable.Range(0, options.Tenants).Select(PeerConfigs.TenantHost).ToList();
+            var wrk = options.Wrk ? LbBinary.FindOnPath("wrk") : null;
+            if (options.Wrk && wrk is null)
+            {
+                report.Notes.Add("--wrk: wrk is not installed (apt-get install wrk); skipped");
+            }
+
+            report.PrintHeader();
+            foreach (var peer in options.Peers)
+            {
+                cancel.Token.ThrowIfCancellationRequested();
+                await using var child = await StartPeerAsync(peer, options, directory, endPoints, report).ConfigureAwait(false);
+                if (child is null && peer != "direct")
+                {
+                    continue;
+                }
+
+                var target = child is null ? endPoints[0] : child.EndPoint;
+                if (options.Idle > 0 && child is not null)
+                {
+                    await MeasureIdleAsync(child, hosts, backends, options, report, cancel.Token).ConfigureAwait(false);
+                }
+
+                foreach (var keepAlive in options.KeepAliveModes)
+                {
+                    foreach (var body in options.BodySizes)
+                    {
+                        foreach (var backend in backends)
+                        {
+                            backend.SetBodyBytes(body);
+                        }
+
+                        var generator = new LoadGenerator(target, hosts, options.Connections, keepAlive, body);
+                        var result = await generator.RunAsync(
+                            TimeSpan.FromSeconds(options.Warmup),
+                            TimeSpan.FromSeconds(options.Seconds),
+                            child is null ? null : child.Process.CpuSeconds,
+                            cancel.Token).ConfigureAwait(false);
+                        var scenario = new ScenarioResult(peer, keepAlive, body, result);
+                        if (wrk is not null)
+                        {
+                            scenario.Wrk = await WrkRunner.RunAsync(wrk, target, hosts[0], keepAlive, options.Connections, options.Seconds).ConfigureAwait(false);
+                        }
+
+                        report.Add(scenario);
+                        report.PrintProgress(scenario);
+                        if (child is not null && child.Process.HasExited)
+                        {
+                            throw new InvalidOperationException($"{peer} exited during the run:\n{child.Process.LogTail()}");
+                        }
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            report.Notes.Add("interrupted: partial results");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or FileNotFoundException)
+        {
+            await Console.Error.WriteLineAsync($"load: {ex.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"(logs and configs kept in {directory})").ConfigureAwait(false);
+            return 1;
+        }
+        finally
+        {
+            foreach (var backend in backends)
+            {
+                await backend.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        report.PrintTables();
+        if (options.JsonPath is not null)
+        {
+            await report.WriteJsonAsync(options.JsonPath).ConfigureAwait(false);
+            Console.WriteLine($"JSON written to {options.JsonPath}");
+        }
+
+        Directory.Delete(directory, recursive: true);
+        return 0;
+    }
+
+    /// <summary>
+    /// Memory per idle connection is measured on a freshly started proxy, before the load scenarios: after them, a
+    /// garbage-collected proxy has grown its heap and would place the new connections' objects in pages it already
+    /// holds, reporting less than a cold start pays. A 2 s, 8-connection warm-up first compiles the request path.
+    /// </summary>
+    private static async Task MeasureIdleAsync(RunningPeer child, List<string> hosts, List<BenchBackend> backends, LoadOptions options, LoadReport report, CancellationToken cancellationToken)
+    {
+        foreach (var backend in backends)
+        {
+            backend.SetBodyBytes(0);
+        }
+
+        var warm = new LoadGenerator(child.EndPoint, hosts, 8, keepAlive: true, bodyBytes: 0);
+        await warm.RunAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), null, cancellationToken).ConfigureAwait(false);
+        var idle = await IdleProbe.MeasureAsync(child.Process, child.EndPoint, hosts[0], options.Idle).ConfigureAwait(false);
+        report.AddIdle(child.Process.Name, idle);
+        Console.WriteLine($"  {child.Process.Name}: {idle.Opened} idle keep-alive connections: RSS {idle.RssBeforeKib} -> {idle.RssAfterKib} KiB = {idle.KibPerConnection:0.00} KiB each");
+    }
+
+    /// <summary>A started proxy and the address the generator should use.</summary>
+    private sealed record RunningPeer(ChildProcess Process, IPEndPoint EndPoint) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Process.DisposeAsync();
+    }
+
+    private static async Task<RunningPeer?> StartPeerAsync(string peer, LoadOptions options, string directory, List<IPEndPoint> backends, LoadReport report)
+    {
+        if (peer == "direct")
+        {
+            return null;
+        }
+
+        var cpu = options.Pin ? 1 : (int?)null;
+        var port = FreePort();
+        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        var log = Path.Combine(directory, peer + ".log");
+        ChildProcess process;
+        switch (peer)
+        {
+            case "lb":
+            {
+                var lb = await LbBinary.LocateAsync(options.LbPath).ConfigureAwait(false);
+                report.LbPath = lb;
+                var config = Path.Combine(directory, "lb.toml");
+                await File.WriteAllTextAsync(config, PeerConfigs.Lb(port, options.Tenants, backends)).ConfigureAwait(false);
+                var environment = new Dictionary<string, string>();
+                if (options.TcMultiplier)
+                {
+                    environment[TcMultiplier] = "1";
+                }
+
+                process = ChildProcess.Start("lb", lb, ["--config", config], cpu, environment, log);
+                break;
+            }
+
+            case "haproxy":
+            {
+                var haproxy = LbBinary.FindOnPath("haproxy");
+                if (haproxy is null)
+                {
+                    report.Notes.Add("haproxy: not installed (apt-get install haproxy); skipped");
+                    return null;
+                }
+
+                var map = Path.Combine(directory, "hosts.map");
+                await File.WriteAllTextAsync(map, PeerConfigs.HaProxyMap(options.Tenants)).ConfigureAwait(false);
+                var config = Path.Combine(directory, "haproxy.cfg");
+                await File.WriteAllTextAsync(config, PeerConfigs.HaProxy(port, map, backends)).ConfigureAwait(false);
+                process = ChildProcess.Start("haproxy", haproxy, ["-db", "-f", config], cpu, new Dictionary<string, string>(), log);
+                break;
+            }
+
+            case "nginx":
+            {
+                var nginx = LbBinary.FindOnPath("nginx");
+                if (nginx is null)
+                {
+                    report.Notes.Add("nginx: not installed (apt-get install nginx); skipped");
+                    return null;
+                }
+
+                var config = Path.Combine(directory, "nginx.conf");
+                await File.WriteAllTextAsync(config, PeerConfigs.Nginx(port, directory, options.Tenants, backends)).ConfigureAwait(false);
+                process = ChildProcess.Start("nginx", nginx, ["-p", directory, "-e", Path.Combine(directory, "nginx-error.log"), "-c", config], cpu, new Dictionary<string, string>(), log);
+                break;
+            }
+
+            default:
+                throw new InvalidOperationException($"unknown peer {peer}");
+        }
+
+        try
+        {
+            await process.WaitReadyAsync(endPoint, PeerConfigs.TenantHost(0), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            if (peer == "nginx")
+            {
+                process.UseWorkerChild(TimeSpan.FromSeconds(5));
+            }
+        }
+        catch
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        Console.WriteLine($"{peer}: pid {process.WorkerPid} listening on {endPoint}{(cpu is null ? "" : $", pinned to CPU {cpu}")}");
+        return new RunningPeer(process, endPoint);
+    }
+
+    /// <summary>Binds port 0 and releases it: the child process gets a port the OS just said was free.</summary>
+    private static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>
+    /// --pin: run the whole bench (generator and backends) again under <c>taskset -c 0</c>. Re-executing, rather than
+    /// setting the affinity of a running process, also makes the runtime see one CPU from the start (one socket
+    /// engine thread, workstation GC heaps sized for one core), like any process started pinned.
+    /// </summary>
+    private static async Task<int> ReExecPinnedAsync(string[] args)
+    {
+        if (LbBinary.FindOnPath("taskset") is not string taskset)
+        {
+            await Console.Error.WriteLineAsync("--pin needs taskset (util-linux)").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (Environment.ProcessorCount < 2)
+        {
+            await Console.Error.WriteLineAsync("--pin needs 2 CPUs (generator on CPU 0, proxy on CPU 1)").ConfigureAwait(false);
+            return 2;
+        }
+
+        var info = new ProcessStartInfo(taskset) { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("0");
+        var self = Environment.ProcessPath!;
+        info.ArgumentList.Add(self);
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            // Started as "dotnet LoadBalancer.Bench.dll": pass the assembly again.
+            info.ArgumentList.Add(typeof(LoadRunner).Assembly.Location);
+        }
+
+        info.ArgumentList.Add("load");
+        foreach (var argument in args)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment[PinnedMarker] = "1";
+        info.Environment.TryAdd(TcMultiplier, "1");
+        using var child = Process.Start(info) ?? throw new InvalidOperationException("cannot start taskset");
+
+        // Ctrl+C reaches the child too (same process group); wait for it to clean up its own children.
+        Console.CancelKeyPress += (_, e) => e.Cancel = true;
+        await child.WaitForExitAsync().ConfigureAwait(false);
+        return child.ExitCode;
+    }
+
+    internal static bool IsPinnedChild => Environment.GetEnvironmentVariable(PinnedMarker) == "1";
+}
