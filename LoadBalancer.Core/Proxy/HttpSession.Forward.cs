@@ -17,6 +17,10 @@ internal sealed partial class HttpSession
     // Set by the request body copy when the client's chunked framing turns out malformed; read once the response wait ends.
     private volatile bool _requestBodyInvalid;
 
+    // Set by the request body copy once every body byte was taken from the client; a response may arrive a moment
+    // before that copy's last send returns, and must not then be mistaken for an early answer.
+    private volatile bool _requestBodyRead;
+
     /// <summary>Sends the routed request and streams the response back. Returns whether the client connection stays open.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ProxyRequestAsync(ListenerSnapshot listener)
@@ -33,6 +37,7 @@ internal sealed partial class HttpSession
         Task? bodyTask = null;
         HeadOutcome outcome;
         _requestBodyInvalid = false;
+        _requestBodyRead = false;
         while (true)
         {
             var sent = await TrySendAsync(connection.Socket, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
@@ -104,7 +109,7 @@ internal sealed partial class HttpSession
         var backendReusable = !_head.ConnectionClose && framing != BodyFraming.UntilClose;
         // A request body still being sent when the final answer arrives means the backend refused it early: the rest
         // of the body is unread, so the client connection cannot carry another request (it must be told so now).
-        var bodyUnfinished = bodyTask is { IsCompleted: false };
+        var bodyUnfinished = bodyTask is { IsCompleted: false } && !_requestBodyRead;
         var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining || bodyUnfinished;
         var length = _head.ContentLength;
 
@@ -175,7 +180,7 @@ internal sealed partial class HttpSession
 
     private async ValueTask<bool> FinishRequestBodyAsync(Task bodyTask, BackendConnection connection)
     {
-        if (!bodyTask.IsCompleted)
+        if (!bodyTask.IsCompleted && !_requestBodyRead)
         {
             SocketIo.Abort(connection.Socket);
             _clientReader.CancelPendingRead();
@@ -403,6 +408,13 @@ internal sealed partial class HttpSession
                     take = buffer.Length;
                     done = result.IsCompleted;
                     break;
+            }
+
+            if (done && reader == _clientReader)
+            {
+                // The whole request body is read from the client: whatever the backend answers, the client connection
+                // is positioned at the next request, even if this last send is still completing.
+                _requestBodyRead = true;
             }
 
             if (take > 0)

@@ -61,9 +61,9 @@ public sealed class HoldingBackend : IAsyncDisposable
                 _ = ServeAsync(client);
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
         {
-            // Stopped.
+            // Stopped (InvalidOperationException: an accept raced with Stop).
         }
     }
 
