@@ -24,8 +24,8 @@ internal static class SocketIo
     /// </summary>
     private static readonly StreamPipeReaderOptions BackendReaderOptions = new(
         pool: MemoryPool<byte>.Shared,
-        bufferSize: 4096,
-        minimumReadSize: 1024,
+        bufferSize: 64 * 1024,
+        minimumReadSize: 4096,
         leaveOpen: true,
         useZeroByteReads: false);
 
