@@ -377,7 +377,7 @@ internal sealed partial class HttpSession
     /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ForwardBodyAsync(PipeReader reader, Socket destination, BodyFraming framing, long length, CancellationTokenSource timer, TimeSpan idle)
+    private async ValueTask ForwardBodyAsync(PipeReader reader, Socket destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
         var remaining = length;

@@ -33,8 +33,8 @@ internal sealed partial class HttpSession
 
     // Timers as cancellation sources armed with CancelAfter per phase. A fired timer ends the connection, so each
     // source is created once per connection and never reset.
-    private readonly CancellationTokenSource _clientTimer = new();
-    private readonly CancellationTokenSource _backendTimer = new();
+    private readonly DeadlineTimer _clientTimer = new();
+    private readonly DeadlineTimer _backendTimer = new();
 
     private int _closeReason;
     private volatile bool _waitingForRequest;
@@ -127,7 +127,7 @@ internal sealed partial class HttpSession
         return Encoding.ASCII.GetBytes(address.ToString());
     }
 
-    private static void ArmTimer(CancellationTokenSource timer, TimeSpan timeout) => timer.CancelAfter(timeout);
+    private static void ArmTimer(DeadlineTimer timer, TimeSpan timeout) => timer.Arm(timeout);
 
-    private static void DisarmTimer(CancellationTokenSource timer) => timer.CancelAfter(Timeout.InfiniteTimeSpan);
+    private static void DisarmTimer(DeadlineTimer timer) => timer.Disarm();
 }
