@@ -6,7 +6,7 @@ namespace LoadBalancer.Bench.Load;
 
 /// <summary>
 /// The lean HTTP/1.1 backend of the load run: it counts request heads (CRLFCRLF; the bench sends only body-less GETs)
-/// and answers each with the same precomputed response, so it costs far less than the proxy it feeds. It runs inside
+/// and answers each with the same precomputed response (after <see cref="SetDelay"/> ms when set), so it costs far less than the proxy it feeds. It runs inside
 /// the bench process, next to the generator (with <c>--pin</c> both share CPU 0). A request carrying
 /// <c>Connection: close</c> is answered, then the connection is closed.
 /// </summary>
@@ -17,6 +17,7 @@ internal sealed class BenchBackend : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(Socket Socket, Task Task)> _connections = [];
     private Responses _responses;
+    private int _delayMs;
 
     private BenchBackend(Socket listener, int bodyBytes)
     {
@@ -50,6 +51,12 @@ internal sealed class BenchBackend : IAsyncDisposable
         response.AsSpan(head.Length).Fill((byte)'x');
         return response;
     }
+
+    /// <summary>
+    /// Each response waits this long first (a slow backend, for the noisy-neighbour scenario). The wait is per
+    /// connection, so a backend serves as many requests at once as it has connections.
+    /// </summary>
+    public void SetDelay(int milliseconds) => Volatile.Write(ref _delayMs, milliseconds);
 
     private sealed record Responses(byte[] KeepAlive, byte[] Close);
 
@@ -96,6 +103,11 @@ internal sealed class BenchBackend : IAsyncDisposable
                 var response = close ? Volatile.Read(ref _responses).Close : Volatile.Read(ref _responses).KeepAlive;
                 for (var i = 0; i < heads; i++)
                 {
+                    if (Volatile.Read(ref _delayMs) is var delay and > 0)
+                    {
+                        await Task.Delay(delay).ConfigureAwait(false);
+                    }
+
                     var remaining = response.AsMemory();
                     while (!remaining.IsEmpty)
                     {

@@ -68,9 +68,9 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Waits until an HTTP request through the proxy gets a 200, or fails with the tail of its log.</summary>
-    public async Task WaitReadyAsync(IPEndPoint endPoint, string host, TimeSpan timeout)
+    public async Task WaitReadyAsync(IPEndPoint endPoint, string host, TimeSpan timeout, string? extraHeader = null)
     {
-        var request = LoadGenerator.BuildRequest(host, keepAlive: false);
+        var request = LoadGenerator.BuildRequest(host, keepAlive: false, extraHeader);
         var buffer = new byte[64 * 1024];
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         string last = "no answer";

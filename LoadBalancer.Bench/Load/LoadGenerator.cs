@@ -27,14 +27,15 @@ internal sealed class LoadGenerator
     private int _phase;
 
     /// <param name="hosts">The Host header values; successive requests on a connection walk through them.</param>
-    public LoadGenerator(IPEndPoint target, IReadOnlyList<string> hosts, int connections, bool keepAlive, int bodyBytes)
+    /// <param name="extraHeader">One more header line without CRLF (e.g. the access key), or null.</param>
+    public LoadGenerator(IPEndPoint target, IReadOnlyList<string> hosts, int connections, bool keepAlive, int bodyBytes, string? extraHeader = null)
     {
         _target = target;
         _keepAlive = keepAlive;
         _requests = new byte[hosts.Count][];
         for (var i = 0; i < hosts.Count; i++)
         {
-            _requests[i] = BuildRequest(hosts[i], keepAlive);
+            _requests[i] = BuildRequest(hosts[i], keepAlive, extraHeader);
         }
 
         // Room for a whole response in one buffer when it fits, so small responses are one receive.
@@ -46,8 +47,8 @@ internal sealed class LoadGenerator
         }
     }
 
-    public static byte[] BuildRequest(string host, bool keepAlive)
-        => Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n{(keepAlive ? "" : "Connection: close\r\n")}\r\n");
+    public static byte[] BuildRequest(string host, bool keepAlive, string? extraHeader = null)
+        => Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n{(extraHeader is null ? "" : extraHeader + "\r\n")}{(keepAlive ? "" : "Connection: close\r\n")}\r\n");
 
     /// <summary>Runs <paramref name="warmup"/> unmeasured, then <paramref name="duration"/> measured, then stops.</summary>
     /// <param name="targetCpuSeconds">Reads the target process's CPU seconds so far; null for an in-process target.</param>

@@ -21,6 +21,20 @@ internal sealed class LoadOptions
           --lb PATH            the lb binary (default artifacts/publish/lb, published first when missing or stale)
           --no-tc-multiplier   do not set DOTNET_TC_DelaySingleProcMultiplier=1 for the lb child
           --json PATH          also write the results as JSON
+          --backend-delay-ms N the backends wait N ms before each response (default 0; --noisy: 20)
+        scenario sets (issue 5's figures):
+          --accounting         run the lb peer three ways, same load: (a) as generated, (b) with [access_log] to a
+                               file, (c) with a never-refusing rate_limit and access_keys (the generator sends the
+                               key); prints the req/s ratios. Metrics counters are always on in lb, so (a) includes them
+          --noisy              noisy neighbour: tenants A and B on one pool of slow backends (--backend-delay-ms,
+                               max_connections_per_backend); phase 1: B alone at a fixed open-loop rate; phase 2: the
+                               same B while A floods at 10x its rate_limit; B's success rate and p50/p99, A's 429s.
+                               Alone, --noisy skips the throughput grid (add --peers or --accounting to run it too)
+          --noisy-limit R      A's rate_limit, requests_per_second = burst = R (default 150; A offers 10x R)
+          --noisy-b-rps N      B's open-loop rate (default 100), starting on --noisy-b-connections keep-alive
+                               connections (default 8; a request finding all busy opens another). A sends every other
+                               request on a new connection, the rest on its own growing keep-alive pool
+          --noisy-max-per-backend N  the pool's max_connections_per_backend (default 2)
         """;
 
     public double Seconds { get; private set; } = 10;
@@ -50,6 +64,25 @@ internal sealed class LoadOptions
     public bool TcMultiplier { get; private set; } = true;
 
     public string? JsonPath { get; private set; }
+
+    public bool PeersGiven { get; private set; }
+
+    public int? BackendDelayMs { get; private set; }
+
+    public bool Accounting { get; private set; }
+
+    public bool Noisy { get; private set; }
+
+    public int NoisyLimit { get; private set; } = 150;
+
+    public int NoisyBRps { get; private set; } = 100;
+
+    public int NoisyBConnections { get; private set; } = 8;
+
+    public int NoisyMaxPerBackend { get; private set; } = 2;
+
+    /// <summary>The throughput grid (targets x modes x bodies) runs unless only --noisy was asked for.</summary>
+    public bool RunGrid => !Noisy || PeersGiven || Accounting;
 
     public static bool TryParse(IReadOnlyList<string> args, out LoadOptions options, out string? error)
     {
@@ -98,6 +131,7 @@ internal sealed class LoadOptions
                     case "--tenants": options.Tenants = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--backends": options.Backends = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--peers":
+                        options.PeersGiven = true;
                         options.Peers.Clear();
                         foreach (var peer in Value().Split(',', StringSplitOptions.RemoveEmptyEntries))
                         {
@@ -113,6 +147,13 @@ internal sealed class LoadOptions
                     case "--lb": options.LbPath = Path.GetFullPath(Value()); break;
                     case "--no-tc-multiplier": options.TcMultiplier = false; break;
                     case "--json": options.JsonPath = Path.GetFullPath(Value()); break;
+                    case "--backend-delay-ms": options.BackendDelayMs = (int)NonNegative(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
+                    case "--accounting": options.Accounting = true; break;
+                    case "--noisy": options.Noisy = true; break;
+                    case "--noisy-limit": options.NoisyLimit = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
+                    case "--noisy-b-rps": options.NoisyBRps = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
+                    case "--noisy-b-connections": options.NoisyBConnections = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
+                    case "--noisy-max-per-backend": options.NoisyMaxPerBackend = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     default: throw new FormatException($"unknown option '{name}'");
                 }
             }
@@ -125,6 +166,9 @@ internal sealed class LoadOptions
 
         return true;
     }
+
+    private static double NonNegative(double value, string name)
+        => value >= 0 ? value : throw new FormatException($"{name} must not be negative");
 
     private static double Positive(double value, string name)
         => value > 0 ? value : throw new FormatException($"{name} must be positive");

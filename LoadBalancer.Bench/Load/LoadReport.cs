@@ -16,6 +16,11 @@ internal sealed class LoadReport(LoadOptions options)
 
     public string? LbPath { get; set; }
 
+    /// <summary>Target names in run order (with --accounting the lb peer is three targets).</summary>
+    public List<string> TargetOrder { get; } = [];
+
+    public NoisyNeighbour.Result? Noisy { get; set; }
+
     public void Add(ScenarioResult result) => _results.Add(result);
 
     public void AddIdle(string target, IdleProbe.IdleResult idle) => _idle.Add((target, idle));
@@ -31,17 +36,21 @@ internal sealed class LoadReport(LoadOptions options)
             ? "  pinning: proxy under test on CPU 1 (taskset -c 1); generator, backends and wrk on CPU 0"
             : "  pinning: none (everything shares all CPUs; use --pin for one core per side)");
         Console.WriteLine($"  lb child: {TcSetting}; inline socket completions set by lb itself");
+        if (options.Accounting)
+        {
+            Console.WriteLine("  --accounting: lb three ways (as generated; + [access_log] to a file; + rate_limit 1e6/s and access_keys, key sent); metrics counters are always on");
+        }
     }
 
     public void PrintProgress(ScenarioResult r)
     {
         var l = r.Load;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-8} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {Busy(l.MachineBusy)}"));
+            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {Busy(l.MachineBusy)}"));
         if (r.Wrk is { } w)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {"",-8} {"(wrk)",-9} {"",11}  {w.RequestsPerSecond,9:0} req/s {w.MegabytesPerSecond,8:0.0} MB/s  p50 {w.P50Ms:0.000} p99 {w.P99Ms:0.000} ms  errors {w.Errors}"));
+                $"  {"",-18} {"(wrk)",-9} {"",11}  {w.RequestsPerSecond,9:0} req/s {w.MegabytesPerSecond,8:0.0} MB/s  p50 {w.P50Ms:0.000} p99 {w.P99Ms:0.000} ms  errors {w.Errors}"));
             foreach (var line in w.Raw.Split('\n').Where(l => l.Contains("Socket errors", StringComparison.Ordinal) || l.Contains("Non-2xx", StringComparison.Ordinal)))
             {
                 Console.WriteLine($"  {"",-8} (wrk) {line.Trim()}");
@@ -52,6 +61,18 @@ internal sealed class LoadReport(LoadOptions options)
     public void PrintTables()
     {
         var md = new StringBuilder();
+        if (_results.Count == 0)
+        {
+            AppendNoisy(md);
+            foreach (var note in Notes)
+            {
+                md.AppendLine("Note: " + note);
+            }
+
+            Console.Write(md.ToString());
+            return;
+        }
+
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up; {options.Tenants} tenant(s), {options.Backends} backend(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting})"));
@@ -117,6 +138,8 @@ internal sealed class LoadReport(LoadOptions options)
                 $"Bench process allocations in keep-alive scenarios: at most {worst:0.00} B per request (gen0 GCs: {keepAlive.Sum(r => r.Load.GeneratorGen0Collections)})."));
         }
 
+        AppendAccounting(md);
+        AppendNoisy(md);
         if (LbPath is not null)
         {
             md.AppendLine($"lb: {LbPath} (built {File.GetLastWriteTime(Path.ChangeExtension(LbPath, ".dll")):yyyy-MM-dd HH:mm})");
@@ -130,11 +153,62 @@ internal sealed class LoadReport(LoadOptions options)
         Console.Write(md.ToString());
     }
 
+    private void AppendNoisy(StringBuilder md)
+    {
+        if (Noisy is not null)
+        {
+            NoisyNeighbour.AppendMarkdown(md, Noisy, options.Pin);
+        }
+    }
+
+    /// <summary>--accounting: the cost of the access log and of rate limiting plus access keys, against plain lb in the same run.</summary>
+    private void AppendAccounting(StringBuilder md)
+    {
+        var rows = Ordered().Where(r => r.Target is LoadRunner.AccountingPlain or LoadRunner.AccountingLog or LoadRunner.AccountingLimits && r.Counters is not null).ToList();
+        if (!options.Accounting || rows.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine();
+        md.AppendLine("### cost of accounting (same load, same run; lb pinned like the rows above)");
+        md.AppendLine();
+        md.AppendLine("| lb setup | mode | body B | req/s | vs (a) | p50 ms | p99 ms | proxy CPU | req per proxy CPU-second | vs (a) | lb 2xx | 429 | key-admitted | log lines | log dropped | log MiB |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var r in rows)
+        {
+            var l = r.Load;
+            var c = r.Counters!;
+            var plain = _results.FirstOrDefault(o => o.Target == LoadRunner.AccountingPlain && o.KeepAlive == r.KeepAlive && o.BodyBytes == r.BodyBytes);
+            var label = r.Target switch
+            {
+                LoadRunner.AccountingPlain => "(a) lb as generated",
+                LoadRunner.AccountingLog => "(b) + [access_log] file",
+                _ => "(c) + rate_limit + access_keys",
+            };
+            var perCpu = l.TargetCpu is > 0 ? l.RequestsPerSecond / l.TargetCpu.Value : 0;
+            var plainPerCpu = plain?.Load.TargetCpu is > 0 ? plain.Load.RequestsPerSecond / plain.Load.TargetCpu.Value : 0;
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {label} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {(plain is { Load.Requests: > 0 } ? (l.RequestsPerSecond / plain.Load.RequestsPerSecond).ToString("0.000", CultureInfo.InvariantCulture) + "x" : "")} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {Cpu(l.TargetCpu)} | {perCpu:0} | {(plainPerCpu > 0 ? (perCpu / plainPerCpu).ToString("0.000", CultureInfo.InvariantCulture) + "x" : "")} | {c.Requests2xx:0} | {c.RateLimited:0} | {c.KeyRequests:0} | {c.LogLines:0} | {c.LogDropped:0} | {c.LogFileBytes / (1024.0 * 1024):0.0} |"));
+        }
+
+        md.AppendLine();
+        md.AppendLine("(a) the generated lb.toml (plus an idle [admin] listener, used to read the counters); (b) adds [access_log] with a");
+        md.AppendLine("file in the run's temp dir; (c) gives every tenant rate_limit = { requests_per_second = 1000000, burst = 1000000 }");
+        md.AppendLine("(the token bucket runs on every request and never refuses) and access_keys with one key, which the generator");
+        md.AppendLine("sends as Authorization: Bearer (lb hashes it with SHA-256 and compares in constant time, then strips it).");
+        md.AppendLine("Metrics counters are always on in lb (no switch): their cost is inside (a). A true 'metrics off' row would need lb");
+        md.AppendLine("to skip the per-request counting (HttpSession.EndRequest: TenantState.CountRequest, the latency histogram, key and");
+        md.AppendLine("backend counters; a few Interlocked adds per request) behind a setting, which would also empty /api/usage (billing).");
+        md.AppendLine("lb counters (2xx, 429, key-admitted, log lines/dropped) are deltas over the scenario, warm-up included; log MiB is");
+        md.AppendLine("the access log's size at the end (a dropped line is not written, so dropped > 0 makes (b) look cheaper than it is).");
+    }
+
     private IEnumerable<ScenarioResult> Ordered()
         => _results
             .OrderBy(r => r.KeepAlive ? 0 : 1)
             .ThenBy(r => r.BodyBytes)
-            .ThenBy(r => options.Peers.IndexOf(r.Target));
+            .ThenBy(r => TargetOrder.IndexOf(r.Target));
 
     private ScenarioResult? Find(ScenarioResult r, string target)
         => _results.FirstOrDefault(o => o.Target == target && o.KeepAlive == r.KeepAlive && o.BodyBytes == r.BodyBytes);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace LoadBalancer.Bench.Load;
 
@@ -42,10 +44,11 @@ internal static class LoadRunner
         {
             for (var i = 0; i < options.Backends; i++)
             {
-                backends.Add(BenchBackend.Start(options.BodySizes[0]));
+                var backend = BenchBackend.Start(options.BodySizes[0]);
+                backend.SetDelay(options.BackendDelayMs ?? 0);
+                backends.Add(backend);
             }
 
-            var endPoints = backends.Select(b => b.EndPoint).ToList();
             var hosts = Enumerable.Range(0, options.Tenants).Select(PeerConfigs.TenantHost).ToList();
             var wrk = options.Wrk ? LbBinary.FindOnPath("wrk") : null;
             if (options.Wrk && wrk is null)
@@ -54,50 +57,21 @@ internal static class LoadRunner
             }
 
             report.PrintHeader();
-            foreach (var peer in options.Peers)
+            if (options.RunGrid)
+            {
+                var targets = Targets(options, directory);
+                report.TargetOrder.AddRange(targets.Select(t => t.Name));
+                foreach (var target in targets)
+                {
+                    cancel.Token.ThrowIfCancellationRequested();
+                    await RunTargetAsync(target, options, directory, backends, hosts, wrk, report, cancel.Token).ConfigureAwait(false);
+                }
+            }
+
+            if (options.Noisy)
             {
                 cancel.Token.ThrowIfCancellationRequested();
-                await using var child = await StartPeerAsync(peer, options, directory, endPoints, report).ConfigureAwait(false);
-                if (child is null && peer != "direct")
-                {
-                    continue;
-                }
-
-                var target = child is null ? endPoints[0] : child.EndPoint;
-                if (options.Idle > 0 && child is not null)
-                {
-                    await MeasureIdleAsync(child, hosts, backends, options, report, cancel.Token).ConfigureAwait(false);
-                }
-
-                foreach (var keepAlive in options.KeepAliveModes)
-                {
-                    foreach (var body in options.BodySizes)
-                    {
-                        foreach (var backend in backends)
-                        {
-                            backend.SetBodyBytes(body);
-                        }
-
-                        var generator = new LoadGenerator(target, hosts, options.Connections, keepAlive, body);
-                        var result = await generator.RunAsync(
-                            TimeSpan.FromSeconds(options.Warmup),
-                            TimeSpan.FromSeconds(options.Seconds),
-                            child is null ? null : child.Process.CpuSeconds,
-                            cancel.Token).ConfigureAwait(false);
-                        var scenario = new ScenarioResult(peer, keepAlive, body, result);
-                        if (wrk is not null)
-                        {
-                            scenario.Wrk = await WrkRunner.RunAsync(wrk, target, hosts[0], keepAlive, options.Connections, options.Seconds).ConfigureAwait(false);
-                        }
-
-                        report.Add(scenario);
-                        report.PrintProgress(scenario);
-                        if (child is not null && child.Process.HasExited)
-                        {
-                            throw new InvalidOperationException($"{peer} exited during the run:\n{child.Process.LogTail()}");
-                        }
-                    }
-                }
+                report.Noisy = await NoisyNeighbour.RunAsync(options, directory, backends, cancel.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -129,6 +103,102 @@ internal static class LoadRunner
         return 0;
     }
 
+
+    /// <summary>
+    /// One proxy setup to measure. With --accounting the lb peer becomes three targets on the same load: as generated,
+    /// with an access log file, and with a never-refusing rate limit plus an access key the generator presents.
+    /// </summary>
+    internal sealed record Target(string Name, string Peer, PeerConfigs.LbExtras? Extras = null, string? ExtraHeader = null);
+
+    public const string AccountingPlain = "lb";
+    public const string AccountingLog = "lb+access_log";
+    public const string AccountingLimits = "lb+rate_limit+keys";
+
+    private static List<Target> Targets(LoadOptions options, string directory)
+    {
+        var targets = new List<Target>();
+        foreach (var peer in options.Peers)
+        {
+            if (peer != "lb" || !options.Accounting)
+            {
+                targets.Add(new Target(peer, peer));
+                continue;
+            }
+
+            // The key is random per run; lb stores only the SHA-256 of its raw bytes, as `lb key new` prints.
+            var key = "lbk_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            var sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(key)));
+            targets.Add(new Target(AccountingPlain, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort())));
+            targets.Add(new Target(AccountingLog, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort(), AccessLogPath: Path.Combine(directory, "access.log"))));
+            targets.Add(new Target(AccountingLimits, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort(), RateLimit: 1_000_000, AccessKeySha256: sha256), ExtraHeader: $"Authorization: Bearer {key}"));
+        }
+
+        return targets;
+    }
+
+    private static async Task RunTargetAsync(Target target, LoadOptions options, string directory, List<BenchBackend> backends, List<string> hosts, string? wrk, LoadReport report, CancellationToken cancellationToken)
+    {
+        var endPoints = backends.Select(b => b.EndPoint).ToList();
+        await using var child = await StartPeerAsync(target, options, directory, endPoints, report).ConfigureAwait(false);
+        if (child is null && target.Peer != "direct")
+        {
+            return;
+        }
+
+        var endPoint = child is null ? endPoints[0] : child.EndPoint;
+        if (options.Idle > 0 && child is not null)
+        {
+            await MeasureIdleAsync(child, hosts, backends, options, report, cancellationToken).ConfigureAwait(false);
+        }
+
+        var admin = target.Extras?.AdminPort is int adminPort ? new IPEndPoint(IPAddress.Loopback, adminPort) : null;
+        foreach (var keepAlive in options.KeepAliveModes)
+        {
+            foreach (var body in options.BodySizes)
+            {
+                foreach (var backend in backends)
+                {
+                    backend.SetBodyBytes(body);
+                }
+
+                var before = admin is null ? null : await AdminMetrics.ReadAsync(admin).ConfigureAwait(false);
+                var generator = new LoadGenerator(endPoint, hosts, options.Connections, keepAlive, body, target.ExtraHeader);
+                var result = await generator.RunAsync(
+                    TimeSpan.FromSeconds(options.Warmup),
+                    TimeSpan.FromSeconds(options.Seconds),
+                    child is null ? null : child.Process.CpuSeconds,
+                    cancellationToken).ConfigureAwait(false);
+                var scenario = new ScenarioResult(target.Name, keepAlive, body, result);
+                if (admin is not null && before is not null)
+                {
+                    var after = await AdminMetrics.ReadAsync(admin).ConfigureAwait(false);
+                    var log = target.Extras?.AccessLogPath;
+                    scenario.Counters = new AccountingCounters(
+                        Requests2xx: AdminMetrics.Sum(after, "lb_requests_total", "code=\"2xx\"") - AdminMetrics.Sum(before, "lb_requests_total", "code=\"2xx\""),
+                        RateLimited: AdminMetrics.Sum(after, "lb_rate_limited_total") - AdminMetrics.Sum(before, "lb_rate_limited_total"),
+                        KeyRequests: AdminMetrics.Sum(after, "lb_access_key_requests_total") - AdminMetrics.Sum(before, "lb_access_key_requests_total"),
+                        LogLines: AdminMetrics.Sum(after, "lb_access_log_lines_total") - AdminMetrics.Sum(before, "lb_access_log_lines_total"),
+                        LogDropped: AdminMetrics.Sum(after, "lb_access_log_dropped_total") - AdminMetrics.Sum(before, "lb_access_log_dropped_total"),
+                        LogFileBytes: log is not null && File.Exists(log) ? new FileInfo(log).Length : 0);
+                }
+
+                if (wrk is not null)
+                {
+                    scenario.Wrk = target.ExtraHeader is null
+                        ? await WrkRunner.RunAsync(wrk, endPoint, hosts[0], keepAlive, options.Connections, options.Seconds).ConfigureAwait(false)
+                        : null;   // wrk would need the key header too; the generator's figures are the comparison
+                }
+
+                report.Add(scenario);
+                report.PrintProgress(scenario);
+                if (child is not null && child.Process.HasExited)
+                {
+                    throw new InvalidOperationException($"{target.Name} exited during the run:\n{child.Process.LogTail()}");
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// Memory per idle connection is measured on a freshly started proxy, before the load scenarios: after them, a
     /// garbage-collected proxy has grown its heap and would place the new connections' objects in pages it already
@@ -154,8 +224,9 @@ internal static class LoadRunner
         public ValueTask DisposeAsync() => Process.DisposeAsync();
     }
 
-    private static async Task<RunningPeer?> StartPeerAsync(string peer, LoadOptions options, string directory, List<IPEndPoint> backends, LoadReport report)
+    private static async Task<RunningPeer?> StartPeerAsync(Target target, LoadOptions options, string directory, List<IPEndPoint> backends, LoadReport report)
     {
+        var peer = target.Peer;
         if (peer == "direct")
         {
             return null;
@@ -164,7 +235,7 @@ internal static class LoadRunner
         var cpu = options.Pin ? 1 : (int?)null;
         var port = FreePort();
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        var log = Path.Combine(directory, peer + ".log");
+        var log = Path.Combine(directory, target.Name + ".log");
         ChildProcess process;
         switch (peer)
         {
@@ -172,15 +243,9 @@ internal static class LoadRunner
             {
                 var lb = await LbBinary.LocateAsync(options.LbPath).ConfigureAwait(false);
                 report.LbPath = lb;
-                var config = Path.Combine(directory, "lb.toml");
-                await File.WriteAllTextAsync(config, PeerConfigs.Lb(port, options.Tenants, backends)).ConfigureAwait(false);
-                var environment = new Dictionary<string, string>();
-                if (options.TcMultiplier)
-                {
-                    environment[TcMultiplier] = "1";
-                }
-
-                process = ChildProcess.Start("lb", lb, ["--config", config], cpu, environment, log);
+                var config = Path.Combine(directory, target.Name + ".toml");
+                await File.WriteAllTextAsync(config, PeerConfigs.Lb(port, options.Tenants, backends, target.Extras)).ConfigureAwait(false);
+                process = StartLb(lb, config, cpu, options, log);
                 break;
             }
 
@@ -222,7 +287,7 @@ internal static class LoadRunner
 
         try
         {
-            await process.WaitReadyAsync(endPoint, PeerConfigs.TenantHost(0), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await process.WaitReadyAsync(endPoint, PeerConfigs.TenantHost(0), TimeSpan.FromSeconds(60), target.ExtraHeader).ConfigureAwait(false);
             if (peer == "nginx")
             {
                 process.UseWorkerChild(TimeSpan.FromSeconds(5));
@@ -234,12 +299,24 @@ internal static class LoadRunner
             throw;
         }
 
-        Console.WriteLine($"{peer}: pid {process.WorkerPid} listening on {endPoint}{(cpu is null ? "" : $", pinned to CPU {cpu}")}");
+        Console.WriteLine($"{target.Name}: pid {process.WorkerPid} listening on {endPoint}{(cpu is null ? "" : $", pinned to CPU {cpu}")}");
         return new RunningPeer(process, endPoint);
     }
 
+    /// <summary>Starts lb (pinned to <paramref name="cpu"/> when set) on <paramref name="config"/>, with the tier-up setting unless turned off.</summary>
+    internal static ChildProcess StartLb(string lb, string config, int? cpu, LoadOptions options, string log)
+    {
+        var environment = new Dictionary<string, string>();
+        if (options.TcMultiplier)
+        {
+            environment[TcMultiplier] = "1";
+        }
+
+        return ChildProcess.Start("lb", lb, ["--config", config], cpu, environment, log);
+    }
+
     /// <summary>Binds port 0 and releases it: the child process gets a port the OS just said was free.</summary>
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));

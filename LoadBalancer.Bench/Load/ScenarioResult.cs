@@ -6,4 +6,10 @@ internal sealed record ScenarioResult(string Target, bool KeepAlive, int BodyByt
     public string Mode => KeepAlive ? "keepalive" : "newconn";
 
     public WrkRunner.WrkResult? Wrk { get; set; }
+
+    /// <summary>--accounting: lb's own counters over the scenario (warm-up included), read from /metrics.</summary>
+    public AccountingCounters? Counters { get; set; }
 }
+
+/// <summary>Deltas of lb's counters over one scenario, and the access log's size at its end.</summary>
+internal sealed record AccountingCounters(double Requests2xx, double RateLimited, double KeyRequests, double LogLines, double LogDropped, long LogFileBytes);
