@@ -265,6 +265,7 @@ internal sealed class LoadReport(LoadOptions options)
                 otherCores = r.Load.OtherCores,
                 ratioVsDirect = Find(r, "direct") is { Load.Requests: > 0 } d ? r.Load.RequestsPerSecond / d.Load.RequestsPerSecond : (double?)null,
                 ratioVsHaproxy = Find(r, "haproxy") is { Load.Requests: > 0 } h ? r.Load.RequestsPerSecond / h.Load.RequestsPerSecond : (double?)null,
+                lbCounters = r.Counters,
                 wrk = r.Wrk is null ? null : new
                 {
                     requestsPerSecond = r.Wrk.RequestsPerSecond,
@@ -282,6 +283,37 @@ internal sealed class LoadReport(LoadOptions options)
                 rssAfterKib = i.Idle.RssAfterKib,
                 kibPerConnection = i.Idle.KibPerConnection,
             }).ToList(),
+            noisy = Noisy is null ? null : new
+            {
+                backendDelayMs = Noisy.DelayMs,
+                maxConnectionsPerBackend = Noisy.MaxPerBackend,
+                backends = Noisy.Backends,
+                aRateLimit = Noisy.ALimit,
+                bRequestsPerSecond = Noisy.BRps,
+                phases = new[] { Noisy.Alone, Noisy.Flood }.Select(p => new
+                {
+                    name = p.Name,
+                    lbCpuCores = p.LbCpu,
+                    benchCpuCores = p.BenchCpu,
+                    tenants = new[] { ("B", p.B), ("A", p.A) }.Where(t => t.Item2 is not null).Select(t => new
+                    {
+                        tenant = t.Item1,
+                        scheduled = t.Item2!.Scheduled,
+                        sent = t.Item2.Sent,
+                        ok = t.Item2.Ok,
+                        tooMany = t.Item2.TooMany,
+                        unavailable = t.Item2.Unavailable,
+                        otherStatus = t.Item2.OtherStatus,
+                        errors = t.Item2.Errors,
+                        unsent = t.Item2.Unsent,
+                        successRate = t.Item2.SuccessRate,
+                        p50Ms = t.Item2.OkLatency.Percentile(0.5) / 1e6,
+                        p99Ms = t.Item2.OkLatency.Percentile(0.99) / 1e6,
+                        p999Ms = t.Item2.OkLatency.Percentile(0.999) / 1e6,
+                        peakConnections = t.Item2.PeakConnections,
+                    }).ToList(),
+                }).ToList(),
+            },
             notes = Notes,
         };
         await using var stream = File.Create(path);
