@@ -308,7 +308,7 @@ internal sealed partial class HttpSession
         {
             return HeadOutcome.Timeout;
         }
-        catch (Exception ex) when (ex is SocketException or IOException)
+        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException)
         {
             return HeadOutcome.Closed;
         }

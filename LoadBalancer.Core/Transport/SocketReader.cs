@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace LoadBalancer.Core.Transport;
 
@@ -14,6 +15,7 @@ internal sealed class SocketReader : PipeReader
 {
     private readonly Socket _socket;
     private readonly int _segmentSize;
+    private readonly bool _zeroByteReads;
     private Segment? _head;
     private int _headStart;
     private Segment? _tail;
@@ -22,10 +24,18 @@ internal sealed class SocketReader : PipeReader
     private bool _completed;
     private int _cancelRequested;
 
-    public SocketReader(Socket socket, int segmentSize = 4096)
+    // One spare segment object, so a request-sized read costs no allocation (its array comes from the shared pool).
+    private Segment? _spare;
+
+    /// <param name="zeroByteReads">
+    /// Wait with a zero-byte receive while nothing is buffered (client connections, which idle). Backend connections
+    /// read only while a response is due, so they skip it and save the extra wake-up.
+    /// </param>
+    public SocketReader(Socket socket, int segmentSize = 4096, bool zeroByteReads = true)
     {
         _socket = socket;
         _segmentSize = segmentSize;
+        _zeroByteReads = zeroByteReads;
     }
 
     public override bool TryRead(out ReadResult result)
@@ -54,11 +64,12 @@ internal sealed class SocketReader : PipeReader
 
     private bool HasUnexamined() => !_examinedEverything && _head is not null && (_head != _tail || _headStart < _tail.End);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReceiveAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (_head is null)
+            if (_head is null && _zeroByteReads)
             {
                 // Nothing buffered: wait for readability without holding memory (the connection may idle for minutes).
                 await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
@@ -97,7 +108,9 @@ internal sealed class SocketReader : PipeReader
 
     private Segment AppendSegment()
     {
-        var segment = new Segment(ArrayPool<byte>.Shared.Rent(_segmentSize));
+        var segment = _spare ?? new Segment();
+        _spare = null;
+        segment.Reset(ArrayPool<byte>.Shared.Rent(_segmentSize));
         if (_tail is null)
         {
             _head = segment;
@@ -141,7 +154,7 @@ internal sealed class SocketReader : PipeReader
         while (_head != consumedSegment)
         {
             var next = _head!.Following;
-            _head.Return();
+            Recycle(_head);
             _head = next;
         }
 
@@ -149,7 +162,7 @@ internal sealed class SocketReader : PipeReader
         if (_head != _tail && _headStart >= _head!.End)
         {
             var next = _head.Following!;
-            _head.Return();
+            Recycle(_head);
             _head = next;
             _headStart = 0;
         }
@@ -170,11 +183,17 @@ internal sealed class SocketReader : PipeReader
         };
     }
 
+    private void Recycle(Segment segment)
+    {
+        segment.Return();
+        _spare ??= segment;
+    }
+
     private void ReleaseIfEmpty()
     {
         if (_head is not null && _head == _tail && _headStart >= _tail.End)
         {
-            _head.Return();
+            Recycle(_head);
             _head = null;
             _tail = null;
             _headStart = 0;
@@ -209,7 +228,7 @@ internal sealed class SocketReader : PipeReader
         while (_head is not null)
         {
             var next = _head.Following;
-            _head.Return();
+            Recycle(_head);
             _head = next;
         }
 
@@ -218,13 +237,16 @@ internal sealed class SocketReader : PipeReader
 
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
-        public Segment(byte[] array)
+        public byte[] Array { get; private set; } = [];
+
+        public void Reset(byte[] array)
         {
             Array = array;
             Memory = array;
+            End = 0;
+            RunningIndex = 0;
+            Next = null;
         }
-
-        public byte[] Array { get; private set; }
 
         public int End { get; set; }
 
