@@ -16,6 +16,8 @@ internal sealed partial class HttpSession
 
     // Set by the request body copy when the client's chunked framing turns out malformed; read once the response wait ends.
     private volatile bool _requestBodyInvalid;
+    private volatile bool _requestBodyTimedOut;
+    private volatile bool _requestBodyFailed;
 
     // Set by the request body copy once every body byte was taken from the client; a response may arrive a moment
     // before that copy's last send returns, and must not then be mistaken for an early answer.
@@ -37,6 +39,8 @@ internal sealed partial class HttpSession
         Task? bodyTask = null;
         HeadOutcome outcome;
         _requestBodyInvalid = false;
+        _requestBodyTimedOut = false;
+        _requestBodyFailed = false;
         _requestBodyRead = false;
         while (true)
         {
@@ -304,16 +308,17 @@ internal sealed partial class HttpSession
         {
             return HeadOutcome.Timeout;
         }
-        catch (Exception ex) when (ex is SocketException or IOException)
+        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException)
         {
             return HeadOutcome.Closed;
         }
     }
 
     /// <summary>
-    /// Copies the request body. A malformed chunked body (found only while streaming it) ends the exchange: the backend
-    /// connection is shut down so the wait for its response ends now, and the client is answered 400 (RFC 9112 section
-    /// 7.1) instead of waiting out the response-head timeout for an answer to a body the backend never got in full.
+    /// Copies the request body. If the copy fails — a malformed chunked body (found only while streaming it), a client
+    /// that stalls past body_idle, or one that goes away — the exchange ends: the backend connection is shut down so
+    /// the wait for its response ends now, and the client is answered 400 (RFC 9112 section 7.1) or 408, instead of
+    /// waiting out the response-head timeout for an answer to a body the backend never got in full.
     /// </summary>
     private async Task ForwardRequestBodyAsync(Socket backend, TimeSpan idle)
     {
@@ -321,14 +326,16 @@ internal sealed partial class HttpSession
         {
             await ForwardBodyAsync(_clientReader, backend, _requestFraming, _requestLength, _clientTimer, idle).ConfigureAwait(false);
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException || IsExpectedNetworkError(ex))
         {
-            _requestBodyInvalid = true;
+            _requestBodyInvalid = ex is InvalidDataException;
+            _requestBodyTimedOut = ex is OperationCanceledException && _clientTimer.IsCancellationRequested;
+            _requestBodyFailed = true;
             try
             {
                 backend.Shutdown(SocketShutdown.Both);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            catch (Exception shutdownError) when (shutdownError is SocketException or ObjectDisposedException)
             {
                 // The backend side is already gone: the response wait ends anyway.
             }
@@ -339,8 +346,8 @@ internal sealed partial class HttpSession
 
     private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
     {
-        var status = _bodyTooLarge ? 413 : _requestBodyInvalid ? 400 : outcome == HeadOutcome.Timeout ? 504 : 502; // tenancy: 413 for an oversized chunked body
-        SetCloseReason(_requestBodyInvalid ? CloseReason.BadRequest : outcome switch
+        var status = _bodyTooLarge ? 413 : _requestBodyInvalid ? 400 : _requestBodyTimedOut ? 408 : outcome == HeadOutcome.Timeout ? 504 : 502; // tenancy: 413 for an oversized chunked body
+        SetCloseReason(_requestBodyInvalid ? CloseReason.BadRequest : _requestBodyTimedOut ? CloseReason.BodyTimeout : _requestBodyFailed ? CloseReason.ClientReset : outcome switch
         {
             HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,
             HeadOutcome.Invalid => CloseReason.BackendInvalidResponse,
@@ -351,7 +358,12 @@ internal sealed partial class HttpSession
             Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _head.ErrorReason ?? "malformed head");
         }
 
-        OnBackendFailed(pool, connection.Backend); // health: passive check
+        // A failure the client caused (its body broke, stalled or was too large) says nothing about the backend.
+        if (!_requestBodyFailed && !_bodyTooLarge)
+        {
+            OnBackendFailed(pool, connection.Backend); // health: passive check
+        }
+
         // Never reuse a backend connection whose framing is in doubt.
         _backendConnection = null;
         connection.Backend.DecrementActive();
@@ -367,6 +379,13 @@ internal sealed partial class HttpSession
             {
                 // The backend side is gone; the body copy ends with it.
             }
+        }
+
+        if (_requestBodyTimedOut)
+        {
+            // The client timer has fired, so its token cannot bound this send; the untimed variant caps it instead.
+            await SendCannedUntimedAsync(status).ConfigureAwait(false);
+            return;
         }
 
         await SendCannedAsync(status, listener).ConfigureAwait(false);

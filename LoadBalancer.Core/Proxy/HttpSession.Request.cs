@@ -69,6 +69,15 @@ internal sealed partial class HttpSession
         _clientReader.AdvanceTo(_pendingBuffer.GetPosition(_head.HeadLength));
         _pendingBuffer = default;
         _headMemory = default;
+        if (status != 0 && CanKeepAliveAfterRefusal(status))
+        {
+            Log.RequestRejected(_logger, _id, status, "refused, connection kept");
+            ClearCloseReason();
+            await SendCannedAsync(status, listener, keepAlive: true).ConfigureAwait(false);
+            ReleaseRequestResources(reuseBackend: false);
+            return true;
+        }
+
         if (status != 0)
         {
             SetCloseReason(status == 421 ? CloseReason.UnknownTenant : CloseReason.BadRequest);
@@ -360,13 +369,29 @@ internal sealed partial class HttpSession
             Avoid = avoid,
         });
 
-    private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener)
+    /// <summary>
+    /// Refusals that leave the connection positioned at the next request: no body to skip, HTTP/1.1, and the client
+    /// did not ask to close. Limits on connections (503) and bodies (413) still close, and so does an unknown tenant (421): a
+    /// client confused about where it is talking gets no second request on the same connection.
+    /// </summary>
+    private bool CanKeepAliveAfterRefusal(int status)
+        => status is 401 or 403 or 429
+            && _requestFraming == BodyFraming.None
+            && !_clientWantsClose
+            && !_clientIsHttp10
+            && !_engine.IsDraining;
+
+    /// <summary>A refusal that keeps the connection must not leave its reason as the connection's close reason.</summary>
+    private void ClearCloseReason() => Volatile.Write(ref _closeReason, (int)CloseReason.None);
+
+    private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener, bool keepAlive = false)
     {
         try
         {
+            var response = keepAlive ? CannedResponses.ForKeepAlive(status) : CannedResponses.For(status);
             ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
-            OnResponseSent(status, CannedResponses.For(status).Length); // tenancy: usage accounting
-            await SocketIo.SendAsync(_client, CannedResponses.For(status), _clientTimer.Token).ConfigureAwait(false);
+            OnResponseSent(status, response.Length); // tenancy: usage accounting
+            await SocketIo.SendAsync(_client, response, _clientTimer.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
         {

@@ -23,7 +23,6 @@ internal sealed partial class HttpSession
 
     private readonly long _id;
     private readonly Socket _client;
-    private readonly NetworkStream _clientStream;
     private readonly PipeReader _clientReader;
     private readonly ListenerRuntime _listener;
     private readonly ProxyEngine _engine;
@@ -46,7 +45,7 @@ internal sealed partial class HttpSession
         _listener = listener;
         _engine = listener.Engine;
         _logger = _engine.Logger;
-        _clientReader = SocketIo.CreateReader(client, out _clientStream);
+        _clientReader = new SocketReader(client);
         _clientEndPoint = client.RemoteEndPoint as IPEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
@@ -85,7 +84,6 @@ internal sealed partial class HttpSession
             ReleaseRequestResources(reuseBackend: false);
             DetachTenant(); // tenancy: the connection no longer counts for its tenant
             await _clientReader.CompleteAsync().ConfigureAwait(false);
-            _clientStream.Dispose();
             SocketIo.CloseGracefully(_client);
             _clientTimer.Dispose();
             _backendTimer.Dispose();

@@ -18,21 +18,10 @@ internal static class SocketIo
         leaveOpen: true,
         useZeroByteReads: true);
 
-    /// <summary>
-    /// Backend connections read only while a request is in flight (an idle pooled one has no pending read, so holds no
-    /// buffer either way): they skip the zero-byte read and its extra wake-up.
-    /// </summary>
-    private static readonly StreamPipeReaderOptions BackendReaderOptions = new(
-        pool: MemoryPool<byte>.Shared,
-        bufferSize: 64 * 1024,
-        minimumReadSize: 4096,
-        leaveOpen: true,
-        useZeroByteReads: false);
-
-    public static PipeReader CreateReader(Socket socket, out NetworkStream stream, bool zeroByteReads = true)
+    public static PipeReader CreateReader(Socket socket, out NetworkStream stream)
     {
         stream = new NetworkStream(socket, ownsSocket: false);
-        return PipeReader.Create(stream, zeroByteReads ? ReaderOptions : BackendReaderOptions);
+        return PipeReader.Create(stream, ReaderOptions);
     }
 
     public static void Configure(Socket socket)
