@@ -344,8 +344,8 @@ internal sealed class OpenLoopGenerator
                     remaining -= read;
                 }
 
-                // lb closes the connection after each of its own refusals (401/403/413/429/503), with or without saying so.
-                if (closeAfter || close || status >= 400)
+                // lb says Connection: close on the refusals after which it closes (a body-less 401/403/429 keeps it).
+                if (closeAfter || close)
                 {
                     Dispose();
                 }
