@@ -73,9 +73,21 @@ internal sealed partial class HttpSession
         {
             Log.RequestRejected(_logger, _id, status, "refused, connection kept");
             ClearCloseReason();
-            await SendCannedAsync(status, listener, keepAlive: true).ConfigureAwait(false);
+            var response = CannedResponses.ForKeepAlive(status);
+            OnResponseSent(status, response.Length); // tenancy: usage accounting
+
+            // Account and log the request before the client can see the answer (and perhaps close at once).
             ReleaseRequestResources(reuseBackend: false);
-            return true;
+            try
+            {
+                ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
+                await SocketIo.SendAsync(_client, response, _clientTimer.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (IsExpectedNetworkError(ex))
+            {
+                return false;
+            }
         }
 
         if (status != 0)
@@ -384,11 +396,11 @@ internal sealed partial class HttpSession
     /// <summary>A refusal that keeps the connection must not leave its reason as the connection's close reason.</summary>
     private void ClearCloseReason() => Volatile.Write(ref _closeReason, (int)CloseReason.None);
 
-    private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener, bool keepAlive = false)
+    private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener)
     {
         try
         {
-            var response = keepAlive ? CannedResponses.ForKeepAlive(status) : CannedResponses.For(status);
+            var response = CannedResponses.For(status);
             ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
             OnResponseSent(status, response.Length); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, response, _clientTimer.Token).ConfigureAwait(false);
