@@ -32,6 +32,20 @@ internal static partial class SnapshotCompiler
             tenants[tenant.Name!.Value] = CompileTenant(tenant, pools[tenant.Pool!.Value], previous);
         }
 
+        foreach (var pool in pools.Values)
+        {
+            var states = new List<Tenancy.TenantState>();
+            foreach (var tenant in tenants.Values)
+            {
+                if (tenant.Pool == pool)
+                {
+                    states.Add(tenant.State);
+                }
+            }
+
+            pool.TenantStates = [.. states];
+        }
+
         var accessLog = CompileAccessLog(file.AccessLog, sourcePath, previous);
         var listeners = new List<ListenerSnapshot>(file.Listeners.Count);
         foreach (var listener in file.Listeners)

@@ -205,14 +205,50 @@ internal sealed partial class HttpSession
             return new ValueTask<BackendState?>(backend);
         }
 
+        // Once requests queue for slots, a tenant over its fair share is refused at once rather than joining (or jumping)
+        // the queue: a flooding tenant then cannot build a queue in front of the others.
+        if (pool.Slots.Waiters > 0 && OverFairShare(pool, max))
+        {
+            return new ValueTask<BackendState?>((BackendState?)null);
+        }
+
         if (backend.TryIncrementActive(max))
         {
             _requestBackend = backend;
             return new ValueTask<BackendState?>(backend);
         }
 
-        return WaitForBackendSlotAsync(pool, max);
+        return OverFairShare(pool, max) ? new ValueTask<BackendState?>((BackendState?)null) : WaitForBackendSlotAsync(pool, max);
     }
+
+    /// <summary>
+    /// A saturated pool's slots are shared evenly among the tenants with requests in flight on it, plus a slack of
+    /// <see cref="FairShareSlack"/> requests (queued ones count too), so that a tenant near its share is not refused
+    /// for a short burst. Only the overload path calls this: it walks the pool's tenants, O(tenants of the pool).
+    /// </summary>
+    private bool OverFairShare(PoolSnapshot pool, int max)
+    {
+        if (_requestTenant?.State is not { } state)
+        {
+            return false;
+        }
+
+        var active = 0;
+        foreach (var tenant in pool.TenantStates)
+        {
+            if (tenant.InFlight > 0)
+            {
+                active++;
+            }
+        }
+
+        active = Math.Max(active, 1);
+        var capacity = pool.Backends.Length * max;
+        var share = ((capacity + active - 1) / active) + FairShareSlack;
+        return state.InFlight > share;
+    }
+
+    private const int FairShareSlack = 1;
 
     private async ValueTask<BackendState?> WaitForBackendSlotAsync(PoolSnapshot pool, int max)
     {

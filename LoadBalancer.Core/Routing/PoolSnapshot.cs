@@ -30,4 +30,7 @@ public sealed partial class PoolSnapshot
 
     /// <summary>Where requests waiting for a backend slot are woken; shared by the pool's backends.</summary>
     public BackendSlots Slots { get; init; } = BackendSlots.None;
+
+    /// <summary>The live states of the tenants routed to this pool (set once while compiling), for fair sharing of its slots.</summary>
+    internal Tenancy.TenantState[] TenantStates { get; set; } = [];
 }
