@@ -168,30 +168,7 @@ internal sealed class LoadGenerator
                     }
 
                     // Head: read until CRLFCRLF.
-                    var filled = 0;
-                    int headEnd;
-                    while (true)
-                    {
-                        var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
-                        if (read == 0)
-                        {
-                            throw new SocketException((int)SocketError.ConnectionReset);
-                        }
-
-                        filled += read;
-                        headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
-                        if (headEnd >= 0)
-                        {
-                            break;
-                        }
-
-                        if (filled == buffer.Length)
-                        {
-                            throw new SocketException((int)SocketError.MessageSize);
-                        }
-                    }
-
-                    var headLength = headEnd + 4;
+                    var (filled, headLength) = await ResponseHead.ReceiveHeadAsync(socket, buffer).ConfigureAwait(false);
                     var ok = ResponseHead.TryParse(buffer.AsSpan(0, headLength), out var status, out var contentLength, out var close);
                     if (!ok)
                     {

@@ -303,30 +303,7 @@ internal sealed class OpenLoopGenerator
 
                 await socket.SendAsync(request, SocketFlags.None).ConfigureAwait(false);
                 var buffer = _buffer;
-                var filled = 0;
-                int headEnd;
-                while (true)
-                {
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        throw new SocketException((int)SocketError.ConnectionReset);
-                    }
-
-                    filled += read;
-                    headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
-                    if (headEnd >= 0)
-                    {
-                        break;
-                    }
-
-                    if (filled == buffer.Length)
-                    {
-                        throw new SocketException((int)SocketError.MessageSize);
-                    }
-                }
-
-                var headLength = headEnd + 4;
+                var (filled, headLength) = await ResponseHead.ReceiveHeadAsync(socket, buffer).ConfigureAwait(false);
                 if (!ResponseHead.TryParse(buffer.AsSpan(0, headLength), out var status, out var contentLength, out var close))
                 {
                     throw new SocketException((int)SocketError.ProtocolNotSupported);

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Buffers.Text;
 using System.Text;
 
@@ -68,5 +69,34 @@ internal static class ResponseHead
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Receives until the buffer holds a whole response head; returns the bytes received so far and the head's length
+    /// (CRLFCRLF included). EOF before the head is a reset; a head larger than the buffer is refused.
+    /// </summary>
+    public static async ValueTask<(int Filled, int HeadLength)> ReceiveHeadAsync(Socket socket, byte[] buffer)
+    {
+        var filled = 0;
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            filled += read;
+            var headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
+            if (headEnd >= 0)
+            {
+                return (filled, headEnd + 4);
+            }
+
+            if (filled == buffer.Length)
+            {
+                throw new SocketException((int)SocketError.MessageSize);
+            }
+        }
     }
 }
