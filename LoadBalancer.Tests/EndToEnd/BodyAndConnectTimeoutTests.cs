@@ -11,22 +11,8 @@ namespace LoadBalancer.Tests.EndToEnd;
 [Category("EndToEnd")]
 public sealed class BodyAndConnectTimeoutTests
 {
-    private static string Config(string backend, string poolTimeouts = "") => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        timeouts = { body_idle = "300ms" }
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.example.com"]
-        pool = "p"
-
-        [[pools]]
-        name = "p"
-        backends = [ { address = "{{backend}}" } ]
-        {{poolTimeouts}}
-        """;
+    private static string Config(string backend, string poolTimeouts = "")
+        => TestConfigs.OneTenant(backend, "timeouts = { body_idle = \"300ms\" }", poolTimeouts);
 
     [Test]
     [CancelAfter(20_000)]

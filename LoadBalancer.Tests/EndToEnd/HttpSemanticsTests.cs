@@ -11,22 +11,8 @@ namespace LoadBalancer.Tests.EndToEnd;
 [Category("EndToEnd")]
 public sealed class HttpSemanticsTests
 {
-    private static string Config(string backend, string listenerExtra = "", string poolExtra = "") => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        {{listenerExtra}}
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.example.com"]
-        pool = "p"
-
-        [[pools]]
-        name = "p"
-        backends = [ { address = "{{backend}}" } ]
-        {{poolExtra}}
-        """;
+    private static string Config(string backend, string listenerExtra = "", string poolExtra = "")
+        => TestConfigs.OneTenant(backend, listenerExtra, poolExtra);
 
     [Test]
     [CancelAfter(20_000)]

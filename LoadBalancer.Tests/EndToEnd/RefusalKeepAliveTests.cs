@@ -11,21 +11,8 @@ public sealed class RefusalKeepAliveTests
 {
     private const string Key = "refusal-test-key-0123456789";
 
-    private static string Config(string backend) => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.example.com"]
-        pool = "p"
-        access_keys = [ { id = "k", sha256 = "{{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)))}}" } ]
-
-        [[pools]]
-        name = "p"
-        backends = [ { address = "{{backend}}" } ]
-        """;
+    private static string Config(string backend)
+        => TestConfigs.OneTenant(backend, tenantExtra: $"access_keys = [ {{ id = \"k\", sha256 = \"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)))}\" }} ]");
 
     [Test]
     [CancelAfter(20_000)]

@@ -8,22 +8,8 @@ namespace LoadBalancer.Tests.EndToEnd;
 [Category("EndToEnd")]
 public sealed class SlowClientTests
 {
-    private static string Config(string backend, string timeouts) => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        timeouts = { {{timeouts}} }
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.example.com"]
-        pool = "p"
-
-        [[pools]]
-        name = "p"
-        backends = [ { address = "{{backend}}" } ]
-        timeouts = { response_head = "500ms" }
-        """;
+    private static string Config(string backend, string timeouts)
+        => TestConfigs.OneTenant(backend, $"timeouts = {{ {timeouts} }}", "timeouts = { response_head = \"500ms\" }");
 
     [Test]
     [CancelAfter(20_000)]
