@@ -205,20 +205,21 @@ internal sealed partial class HttpSession
             return new ValueTask<BackendState?>(backend);
         }
 
-        // Once requests queue for slots, a tenant over its fair share is refused at once rather than joining (or jumping)
-        // the queue: a flooding tenant then cannot build a queue in front of the others.
-        if (pool.Slots.Waiters > 0 && OverFairShare(pool, max))
+        // Once requests queue for slots, a tenant over its fair share that is not next in line is refused at once rather
+        // than joining the queue: a flooding tenant then cannot build a queue in front of the others.
+        if (pool.Slots.Waiters > 0 && OverFairShare(pool, max) && !IsNextInLine(pool))
         {
             return new ValueTask<BackendState?>((BackendState?)null);
         }
 
-        if (backend.TryIncrementActive(max))
+        // While others wait, a newcomer takes a free slot only if its tenant is the one a freed slot would go to anyway.
+        if ((pool.Slots.Waiters == 0 || IsNextInLine(pool)) && backend.TryIncrementActive(max))
         {
             _requestBackend = backend;
             return new ValueTask<BackendState?>(backend);
         }
 
-        return OverFairShare(pool, max) ? new ValueTask<BackendState?>((BackendState?)null) : WaitForBackendSlotAsync(pool, max);
+        return OverFairShare(pool, max) && !IsNextInLine(pool) ? new ValueTask<BackendState?>((BackendState?)null) : WaitForBackendSlotAsync(pool, max);
     }
 
     /// <summary>
@@ -250,16 +251,53 @@ internal sealed partial class HttpSession
 
     private const int FairShareSlack = 1;
 
+    /// <summary>
+    /// Weighted-fair hand-out of freed slots: they go to the waiting tenant with the fewest requests in flight, so a
+    /// tenant within its share is never stuck behind a flooding one. Overload path only; O(tenants of the pool).
+    /// </summary>
+    private bool IsNextInLine(PoolSnapshot pool)
+    {
+        if (_requestTenant?.State is not { } state)
+        {
+            return true;
+        }
+
+        var mine = state.InFlight;
+        foreach (var tenant in pool.TenantStates)
+        {
+            if (tenant != state && tenant.WaitingForSlot > 0 && tenant.InFlight < mine)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private async ValueTask<BackendState?> WaitForBackendSlotAsync(PoolSnapshot pool, int max)
     {
         var slots = pool.Slots;
         var deadline = Stopwatch.GetTimestamp() + (long)(pool.Timeouts.Queue.TotalSeconds * Stopwatch.Frequency);
+        var state = _requestTenant?.State;
+        state?.EnterSlotWait();
         slots.Register();
         try
         {
             while (true)
             {
                 // Registered before looking, so a release after this scan signals us (see BackendSlots).
+                if (!IsNextInLine(pool))
+                {
+                    var left = deadline - Stopwatch.GetTimestamp();
+                    if (left <= 0)
+                    {
+                        return null;
+                    }
+
+                    await slots.WaitAsync(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), _engine.AbortToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 var picked = PickBackend(pool, 0, null);
                 if (picked is not null && picked.TryIncrementActive(max))
                 {
@@ -290,6 +328,7 @@ internal sealed partial class HttpSession
         finally
         {
             slots.Unregister();
+            state?.ExitSlotWait();
         }
     }
 

@@ -17,9 +17,12 @@ public sealed class BackendSlots
 
     internal void OnReleased()
     {
-        if (Volatile.Read(ref _waiters) > 0)
+        // Every waiter re-checks: the freed slot goes to the waiting tenant with the fewest requests in flight, which
+        // need not be the first one in line (see HttpSession.WaitForBackendSlotAsync).
+        var waiters = Volatile.Read(ref _waiters);
+        if (waiters > 0)
         {
-            _signal.Release();
+            _signal.Release(waiters);
         }
     }
 

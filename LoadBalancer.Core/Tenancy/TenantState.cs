@@ -87,6 +87,15 @@ public sealed class TenantState
 
     internal void ExitInFlight() => Interlocked.Decrement(ref _inFlight);
 
+    private int _waitingForSlot;
+
+    /// <summary>Requests of this tenant waiting for a backend slot (max_connections_per_backend); overload path only.</summary>
+    internal int WaitingForSlot => Volatile.Read(ref _waitingForSlot);
+
+    internal void EnterSlotWait() => Interlocked.Increment(ref _waitingForSlot);
+
+    internal void ExitSlotWait() => Interlocked.Decrement(ref _waitingForSlot);
+
     internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
 
     internal void CountRefused(RefusalReason reason) => Interlocked.Increment(ref _refused[(int)reason]);
