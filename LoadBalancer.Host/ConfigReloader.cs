@@ -91,17 +91,19 @@ public sealed partial class ConfigReloader
         {
             if (!await _engine.ApplyAsync(loaded.Snapshot!).ConfigureAwait(false))
             {
+                loaded.Snapshot!.RevertReplacedBackendConfigs();
                 return Reject([$"{_options.ConfigPath}:1:1: lb is stopping (draining) and takes no new configuration"], trigger);
             }
         }
         catch (System.Net.Sockets.SocketException ex)
         {
+            loaded.Snapshot!.RevertReplacedBackendConfigs();
             return Reject([$"{_options.ConfigPath}:1:1: {ex.Message}"], trigger);
         }
 
         _appliedHash = hash;
         Interlocked.Increment(ref _applied);
-        var summary = SnapshotDiff.Describe(previous, loaded.Snapshot!);
+        var summary = SnapshotDiff.Describe(previous, loaded.Snapshot!, loaded.Snapshot!.ReplacedBackendConfigs);
         LogApplied(_logger, trigger, summary);
         return new ReloadResult(ReloadOutcome.Applied, [], summary);
     }

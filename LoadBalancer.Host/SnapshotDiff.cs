@@ -5,18 +5,32 @@ namespace LoadBalancer.Host;
 /// <summary>Says what a reload changed (listeners, tenants, pools, backends added/removed), for the reload log line.</summary>
 internal static class SnapshotDiff
 {
-    public static string Describe(RuntimeSnapshot before, RuntimeSnapshot after)
+    /// <param name="replaced">Live backend states the new snapshot changed (their old values), since the reload wrote them already.</param>
+    public static string Describe(RuntimeSnapshot before, RuntimeSnapshot after, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
     {
         var parts = new List<string>();
         Compare("listeners", before.Listeners.Select(l => $"{l.Name}@{l.Listen}"), after.Listeners.Select(l => $"{l.Name}@{l.Listen}"), parts);
         Compare("tenants", before.Tenants.Values.Select(t => $"{t.Name}->{t.Pool.Name}"), after.Tenants.Values.Select(t => $"{t.Name}->{t.Pool.Name}"), parts);
         Compare("pools", before.Pools.Keys, after.Pools.Keys, parts);
-        Compare("backends", Backends(before), Backends(after), parts);
+        Compare("backends", Backends(before, replaced), Backends(after, []), parts);
         return parts.Count == 0 ? "no routing change" : string.Join("; ", parts);
     }
 
-    private static IEnumerable<string> Backends(RuntimeSnapshot snapshot)
-        => snapshot.Pools.Values.SelectMany(p => p.Backends.Select(b => $"{p.Name}/{b.Config.Address}(w{b.Config.Weight})"));
+    private static IEnumerable<string> Backends(RuntimeSnapshot snapshot, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
+        => snapshot.Pools.Values.SelectMany(p => p.Backends.Select(b => $"{p.Name}/{b.Config.Address}(w{Before(b, replaced).Weight})"));
+
+    private static Backend Before(BackendState state, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
+    {
+        foreach (var (changed, previous) in replaced)
+        {
+            if (ReferenceEquals(changed, state))
+            {
+                return previous;
+            }
+        }
+
+        return state.Config;
+    }
 
     private static void Compare(string what, IEnumerable<string> before, IEnumerable<string> after, List<string> parts)
     {

@@ -21,9 +21,10 @@ internal static partial class SnapshotCompiler
     public static RuntimeSnapshot Compile(LbConfigFile file, string sourcePath, RuntimeSnapshot? previous, BalancerRegistry registry)
     {
         var pools = new Dictionary<string, PoolSnapshot>(StringComparer.Ordinal);
+        var replaced = new List<(BackendState State, Backend Previous)>();
         foreach (var pool in file.Pools)
         {
-            pools[pool.Name!.Value] = CompilePool(pool, previous, registry);
+            pools[pool.Name!.Value] = CompilePool(pool, previous, registry, replaced);
         }
 
         var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
@@ -65,6 +66,7 @@ internal static partial class SnapshotCompiler
             Tenants = tenants.ToFrozenDictionary(StringComparer.Ordinal),
             Pools = pools.ToFrozenDictionary(StringComparer.Ordinal),
             AdminEndPoint = admin,
+            ReplacedBackendConfigs = replaced,
             AdminToken = file.Admin?.Token?.Value,
             AccessLog = accessLog,
             DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
@@ -72,7 +74,7 @@ internal static partial class SnapshotCompiler
         };
     }
 
-    private static PoolSnapshot CompilePool(LbPoolSection pool, RuntimeSnapshot? previous, BalancerRegistry registry)
+    private static PoolSnapshot CompilePool(LbPoolSection pool, RuntimeSnapshot? previous, BalancerRegistry registry, List<(BackendState State, Backend Previous)> replaced)
     {
         var name = pool.Name!.Value;
         PoolSnapshot? oldPool = null;
@@ -89,7 +91,7 @@ internal static partial class SnapshotCompiler
             var address = entry.Address!.Value;
             ConfigSyntax.TryParseBackend(address, out var endPoint);
             var config = new Backend(address, endPoint, (int)(entry.Weight?.Value ?? 1));
-            states[i] = Reuse(old, config) ?? new BackendState(config);
+            states[i] = Reuse(old, config, replaced) ?? new BackendState(config);
             states[i].Slots = slots;
         }
 
@@ -136,7 +138,11 @@ internal static partial class SnapshotCompiler
     }
 
     /// <summary>Same pool and same address as written: keep the live state (connection counts, health) across the reload.</summary>
-    private static BackendState? Reuse(BackendState[] old, Backend config)
+    /// <remarks>
+    /// The new weight is written into the live state now, because the new balancers are built from it; the change is
+    /// recorded so that a reload rejected later (a listener that cannot bind, a drain) can put the old value back.
+    /// </remarks>
+    private static BackendState? Reuse(BackendState[] old, Backend config, List<(BackendState State, Backend Previous)> replaced)
     {
         foreach (var state in old)
         {
@@ -144,6 +150,7 @@ internal static partial class SnapshotCompiler
             {
                 if (state.Config != config)
                 {
+                    replaced.Add((state, state.Config));
                     state.Config = config;
                 }
 

@@ -15,6 +15,18 @@ public sealed class RuntimeSnapshot
 
     public required FrozenDictionary<string, PoolSnapshot> Pools { get; init; }
 
+    /// <summary>Backends whose weight or endpoint this snapshot changed in their live state, with the value before.</summary>
+    internal IReadOnlyList<(BackendState State, Backend Previous)> ReplacedBackendConfigs { get; init; } = [];
+
+    /// <summary>Undoes the live-state changes of a snapshot that was compiled but never published (a rejected reload).</summary>
+    internal void RevertReplacedBackendConfigs()
+    {
+        foreach (var (state, previous) in ReplacedBackendConfigs)
+        {
+            state.Config = previous;
+        }
+    }
+
     /// <summary>The admin listener's endpoint, or null when <c>[admin]</c> is absent.</summary>
     public IPEndPoint? AdminEndPoint { get; init; }
 

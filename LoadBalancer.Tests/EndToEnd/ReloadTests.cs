@@ -71,6 +71,32 @@ public sealed class ReloadTests
 
     [Test]
     [CancelAfter(20_000)]
+    public async Task AdminReload_WeightChangeWithPortInUse_RejectedWeightStaysOld_AppliedWeightIsLogged(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config($"{{ address = \"{s1.Address}\", weight = 1 }}"));
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://{lb.AdminEndPoint}/") };
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        var state = lb.Engine.Snapshots.Current.Pools["p"].Backends[0];
+
+        var extra = $"[[listeners]]\nname = \"extra\"\nlisten = \"{taken.LocalEndPoint}\"\n";
+        await lb.WriteConfigAsync(Config($"{{ address = \"{s1.Address}\", weight = 7 }}", extra));
+        using var rejected = await admin.PostAsync("reload", null, cancellationToken);
+        Assert.That((int)rejected.StatusCode, Is.EqualTo(422));
+        Assert.That(state.Config.Weight, Is.EqualTo(1), "a rejected reload leaves the live weight alone");
+
+        await lb.WriteConfigAsync(Config($"{{ address = \"{s1.Address}\", weight = 7 }}"));
+        using var applied = await admin.PostAsync("reload", null, cancellationToken);
+        var summary = await applied.Content.ReadAsStringAsync(cancellationToken);
+        Assert.That((int)applied.StatusCode, Is.EqualTo(200), summary);
+        Assert.That(state.Config.Weight, Is.EqualTo(7));
+        Assert.That(summary, Does.Contain("(w7)").And.Contain("(w1)"), "the reload log says the weight changed");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
     public async Task Reload_BackendRemoved_ItsIdlePooledConnectionIsClosed(CancellationToken cancellationToken)
     {
         await using var s1 = ScriptedBackend.Start("s1");
