@@ -14,7 +14,7 @@ internal sealed class LoadOptions
           --body LIST          response body bytes, comma-separated, e.g. 0,1024,65536 (default 0)
           --tenants N          tenants (Host names t0..tN-1.bench.test); requests walk through all of them (default 1)
           --backends N         backends in the pool, all in the bench process (default 2)
-          --peers LIST         lb,direct,haproxy,nginx; missing haproxy/nginx are skipped (default lb,direct)
+          --peers LIST         lb,direct,haproxy,nginx,yarp; missing haproxy/nginx are skipped (default lb,direct); yarp runs this bench as a YARP 2.3 peer process
           --pin                proxy on CPU 1 (taskset -c 1), generator and backends on CPU 0
           --wrk                also run wrk -t1 against each target (when installed)
           --idle N             also measure each proxy's RSS with N idle keep-alive connections (e.g. 5000)
@@ -135,9 +135,9 @@ internal sealed class LoadOptions
                         options.Peers.Clear();
                         foreach (var peer in Value().Split(',', StringSplitOptions.RemoveEmptyEntries))
                         {
-                            options.Peers.Add(peer is "lb" or "direct" or "haproxy" or "nginx"
+                            options.Peers.Add(peer is "lb" or "direct" or "haproxy" or "nginx" or "yarp"
                                 ? peer
-                                : throw new FormatException($"--peers: lb, direct, haproxy, nginx; not '{peer}'"));
+                                : throw new FormatException($"--peers: lb, direct, haproxy, nginx, yarp; not '{peer}'"));
                         }
 
                         break;

@@ -281,6 +281,23 @@ internal static class LoadRunner
                 break;
             }
 
+            case "yarp":
+            {
+                // The bench's own executable, started again as the YARP peer (its own process, pinned like the others).
+                var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the bench executable");
+                var peerArgs = new List<string>();
+                if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+                {
+                    peerArgs.Add(typeof(LoadRunner).Assembly.Location);
+                }
+
+                peerArgs.AddRange(["yarp-peer", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tenants",
+                    options.Tenants.ToString(System.Globalization.CultureInfo.InvariantCulture), "--backends", string.Join(",", backends)]);
+                var environment = new Dictionary<string, string> { ["DOTNET_TC_DelaySingleProcMultiplier"] = "1", ["DOTNET_gcServer"] = "0" };
+                process = ChildProcess.Start("yarp", self, [.. peerArgs], cpu, environment, log);
+                break;
+            }
+
             default:
                 throw new InvalidOperationException($"unknown peer {peer}");
         }
