@@ -52,60 +52,36 @@ internal static partial class TomlConfigLoader
         var file = new LbConfigFile();
         CheckKeys(root, "", RootKeys, errors);
 
-        if (root.Get("server") is { } server)
+        if (Section(root, "server", ServerKeys, errors) is { } server)
         {
-            if (server.Kind != TomlNodeKind.Table)
+            file.Server = new LbServerSection
             {
-                errors.Add(server.Position, "server", "must be a table ([server])");
-            }
-            else
-            {
-                CheckKeys(server, "server", ServerKeys, errors);
-                file.Server = new LbServerSection
-                {
-                    Path = "server",
-                    Position = server.Position,
-                    DrainTimeout = String(server, "server", "drain_timeout", required: false, errors),
-                };
-            }
+                Path = "server",
+                Position = server.Position,
+                DrainTimeout = String(server, "server", "drain_timeout", required: false, errors),
+            };
         }
 
-        if (root.Get("admin") is { } admin)
+        if (Section(root, "admin", AdminKeys, errors) is { } admin)
         {
-            if (admin.Kind != TomlNodeKind.Table)
+            file.Admin = new LbAdminSection
             {
-                errors.Add(admin.Position, "admin", "must be a table ([admin])");
-            }
-            else
-            {
-                CheckKeys(admin, "admin", AdminKeys, errors);
-                file.Admin = new LbAdminSection
-                {
-                    Path = "admin",
-                    Position = admin.Position,
-                    Listen = String(admin, "admin", "listen", required: true, errors),
-                    Token = String(admin, "admin", "token", required: false, errors),
-                };
-            }
+                Path = "admin",
+                Position = admin.Position,
+                Listen = String(admin, "admin", "listen", required: true, errors),
+                Token = String(admin, "admin", "token", required: false, errors),
+            };
         }
 
-        if (root.Get("access_log") is { } accessLog)
+        if (Section(root, "access_log", AccessLogKeys, errors) is { } accessLog)
         {
-            if (accessLog.Kind != TomlNodeKind.Table)
+            file.AccessLog = new LbAccessLogSection
             {
-                errors.Add(accessLog.Position, "access_log", "must be a table ([access_log])");
-            }
-            else
-            {
-                CheckKeys(accessLog, "access_log", AccessLogKeys, errors);
-                file.AccessLog = new LbAccessLogSection
-                {
-                    Path = "access_log",
-                    Position = accessLog.Position,
-                    Target = String(accessLog, "access_log", "path", required: true, errors),
-                    BufferLines = Integer(accessLog, "access_log", "buffer_lines", errors),
-                };
-            }
+                Path = "access_log",
+                Position = accessLog.Position,
+                Target = String(accessLog, "access_log", "path", required: true, errors),
+                BufferLines = Integer(accessLog, "access_log", "buffer_lines", errors),
+            };
         }
 
         // The data path has nothing to do without a listener, so an empty config is an error, not a no-op.
@@ -327,6 +303,24 @@ internal static partial class TomlConfigLoader
 
             yield return (item, path);
         }
+    }
+
+    /// <summary>A single <c>[name]</c> table: null when absent, or (reported) when it is not a table; its keys are checked.</summary>
+    private static TomlNode? Section(TomlNode root, string name, string[] allowed, ConfigErrorList errors)
+    {
+        if (root.Get(name) is not { } node)
+        {
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.Table)
+        {
+            errors.Add(node.Position, name, $"must be a table ([{name}])");
+            return null;
+        }
+
+        CheckKeys(node, name, allowed, errors);
+        return node;
     }
 
     private static void CheckKeys(TomlNode table, string path, string[] allowed, ConfigErrorList errors)

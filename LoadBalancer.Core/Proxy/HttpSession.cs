@@ -81,13 +81,21 @@ internal sealed partial class HttpSession
         }
         finally
         {
-            ReleaseRequestResources(reuseBackend: false);
-            DetachTenant(); // tenancy: the connection no longer counts for its tenant
-            await _clientReader.CompleteAsync().ConfigureAwait(false);
-            SocketIo.CloseGracefully(_client);
-            _clientTimer.Dispose();
-            _backendTimer.Dispose();
-            Log.ConnectionClosed(_logger, _id, CloseReason.ToString());
+            try
+            {
+                ReleaseRequestResources(reuseBackend: false);
+                DetachTenant(); // tenancy: the connection no longer counts for its tenant
+                await _clientReader.CompleteAsync().ConfigureAwait(false);
+                SocketIo.CloseGracefully(_client);
+                _clientTimer.Dispose();
+                _backendTimer.Dispose();
+                Log.ConnectionClosed(_logger, _id, CloseReason.ToString());
+            }
+            finally
+            {
+                // Counted whatever teardown did: the drain waits on this count.
+                _engine.OnSessionEnded();
+            }
         }
     }
 

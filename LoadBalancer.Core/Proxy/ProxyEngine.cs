@@ -198,21 +198,15 @@ public sealed class ProxyEngine : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _activeConnections);
-        var run = runtime.Snapshot.Protocol == ListenerProtocol.Tcp
+        // RunAsync never faults (every failure is sorted into a close reason) and calls OnSessionEnded as its last step,
+        // so its task needs no continuation: that saved an allocation held by every open connection.
+        _ = runtime.Snapshot.Protocol == ListenerProtocol.Tcp
             ? new TcpSession(accepted, runtime).RunAsync()
             : new HttpSession(accepted, runtime).RunAsync();
-        if (run.IsCompleted)
-        {
-            OnSessionEnded();
-        }
-        else
-        {
-            // RunAsync never faults (it sorts every failure into a close reason), so this only counts the end.
-            run.ContinueWith(static (_, state) => ((ProxyEngine)state!).OnSessionEnded(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
     }
 
-    private void OnSessionEnded()
+    /// <summary>Called by each session as the last thing it does.</summary>
+    internal void OnSessionEnded()
     {
         if (Interlocked.Decrement(ref _activeConnections) == 0 && IsDraining)
         {

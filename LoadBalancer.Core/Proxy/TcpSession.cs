@@ -74,15 +74,23 @@ internal sealed class TcpSession
         }
         finally
         {
-            if (_backend is { } backend)
+            try
             {
-                backend.Backend.DecrementActive();
-                backend.Dispose();
-            }
+                if (_backend is { } backend)
+                {
+                    backend.Backend.DecrementActive();
+                    backend.Dispose();
+                }
 
-            await reader.CompleteAsync().ConfigureAwait(false);
-            await stream.DisposeAsync().ConfigureAwait(false);
-            SocketIo.CloseGracefully(_client);
+                await reader.CompleteAsync().ConfigureAwait(false);
+                await stream.DisposeAsync().ConfigureAwait(false);
+                SocketIo.CloseGracefully(_client);
+            }
+            finally
+            {
+                // Counted whatever teardown did: the drain waits on this count.
+                _listener.Engine.OnSessionEnded();
+            }
         }
     }
 
