@@ -44,10 +44,10 @@ internal sealed partial class HttpSession
         _requestBodyRead = false;
         while (true)
         {
-            var sent = await TrySendAsync(connection.Socket, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
+            var sent = await TrySendAsync(connection.Channel, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
             if (sent && _requestFraming != BodyFraming.None)
             {
-                bodyTask = ForwardRequestBodyAsync(connection.Socket, listener.Timeouts.BodyIdle);
+                bodyTask = ForwardRequestBodyAsync(connection.Channel, listener.Timeouts.BodyIdle);
             }
 
             outcome = sent ? await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
@@ -186,7 +186,7 @@ internal sealed partial class HttpSession
     {
         if (!bodyTask.IsCompleted && !_requestBodyRead)
         {
-            SocketIo.Abort(connection.Socket);
+            SocketIo.Abort(connection.Channel);
             _clientReader.CancelPendingRead();
         }
 
@@ -258,7 +258,7 @@ internal sealed partial class HttpSession
         return connection;
     }
 
-    private async ValueTask<bool> TrySendAsync(Socket socket, ReadOnlyMemory<byte> data)
+    private async ValueTask<bool> TrySendAsync(SocketChannel socket, ReadOnlyMemory<byte> data)
     {
         try
         {
@@ -320,7 +320,7 @@ internal sealed partial class HttpSession
     /// the wait for its response ends now, and the client is answered 400 (RFC 9112 section 7.1) or 408, instead of
     /// waiting out the response-head timeout for an answer to a body the backend never got in full.
     /// </summary>
-    private async Task ForwardRequestBodyAsync(Socket backend, TimeSpan idle)
+    private async Task ForwardRequestBodyAsync(SocketChannel backend, TimeSpan idle)
     {
         try
         {
@@ -396,7 +396,7 @@ internal sealed partial class HttpSession
     /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ForwardBodyAsync(PipeReader reader, Socket destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
+    private async ValueTask ForwardBodyAsync(PipeReader reader, SocketChannel destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
         var remaining = length;
@@ -489,7 +489,7 @@ internal sealed partial class HttpSession
         DisarmTimer(_backendTimer);
         DisarmTimer(_clientTimer);
 
-        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Socket).ConfigureAwait(false);
+        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Channel).ConfigureAwait(false);
         SetCloseReason(CloseReason.UpgradeEnded);
     }
 }

@@ -416,7 +416,7 @@ internal sealed partial class HttpSession
     {
         try
         {
-            _client.SendTimeout = 1000;
+            _client.Socket.SendTimeout = 1000;
             await SocketIo.SendAsync(_client, CannedResponses.For(status), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))

@@ -364,7 +364,7 @@ internal sealed partial class HttpSession
     /// Counts body bytes as they are forwarded. A request body over <c>max_body_bytes</c> (chunked; Content-Length was
     /// refused up front) aborts the backend connection, so the pending response read fails and the client gets 413.
     /// </summary>
-    private void CountBodyBytes(Socket destination, long bytes)
+    private void CountBodyBytes(SocketChannel destination, long bytes)
     {
         if (ReferenceEquals(destination, _client))
         {

@@ -22,7 +22,7 @@ internal sealed partial class HttpSession
     private static long s_nextId;
 
     private readonly long _id;
-    private readonly Socket _client;
+    private readonly SocketChannel _client;
     private readonly PipeReader _clientReader;
     private readonly ListenerRuntime _listener;
     private readonly ProxyEngine _engine;
@@ -38,7 +38,7 @@ internal sealed partial class HttpSession
     private int _closeReason;
     private volatile bool _waitingForRequest;
 
-    public HttpSession(Socket client, ListenerRuntime listener)
+    public HttpSession(SocketChannel client, ListenerRuntime listener)
     {
         _id = Interlocked.Increment(ref s_nextId);
         _client = client;
@@ -46,7 +46,7 @@ internal sealed partial class HttpSession
         _engine = listener.Engine;
         _logger = _engine.Logger;
         _clientReader = new SocketReader(client);
-        _clientEndPoint = client.RemoteEndPoint as IPEndPoint;
+        _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
 
@@ -113,7 +113,7 @@ internal sealed partial class HttpSession
     {
         SetCloseReason(CloseReason.Aborted);
         SocketIo.Abort(_client);
-        SocketIo.Abort(_backendConnection?.Socket);
+        SocketIo.Abort(_backendConnection?.Channel);
     }
 
     private void SetCloseReason(CloseReason reason)

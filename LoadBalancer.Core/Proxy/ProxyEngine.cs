@@ -200,9 +200,22 @@ public sealed class ProxyEngine : IAsyncDisposable
         Interlocked.Increment(ref _activeConnections);
         // RunAsync never faults (every failure is sorted into a close reason) and calls OnSessionEnded as its last step,
         // so its task needs no continuation: that saved an allocation held by every open connection.
+        SocketChannel channel;
+        try
+        {
+            channel = SocketChannel.ForAccepted(accepted);
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // Reset before it could be registered: nothing to serve.
+            accepted.Dispose();
+            OnSessionEnded();
+            return;
+        }
+
         _ = runtime.Snapshot.Protocol == ListenerProtocol.Tcp
-            ? new TcpSession(accepted, runtime).RunAsync()
-            : new HttpSession(accepted, runtime).RunAsync();
+            ? new TcpSession(channel, runtime).RunAsync()
+            : new HttpSession(channel, runtime).RunAsync();
     }
 
     /// <summary>Called by each session as the last thing it does.</summary>

@@ -20,24 +20,24 @@ internal sealed class TcpSession
 {
     private const int MaxPeekBytes = 16 * 1024 + 5;
 
-    private readonly Socket _client;
+    private readonly SocketChannel _client;
     private readonly ListenerRuntime _listener;
     private readonly ILogger _logger;
     private readonly IPEndPoint? _clientEndPoint;
     private BackendConnection? _backend;
 
-    public TcpSession(Socket client, ListenerRuntime listener)
+    public TcpSession(SocketChannel client, ListenerRuntime listener)
     {
         _client = client;
         _listener = listener;
         _logger = listener.Engine.Logger;
-        _clientEndPoint = client.RemoteEndPoint as IPEndPoint;
+        _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
     }
 
     /// <summary>Never throws, like <see cref="HttpSession.RunAsync"/>.</summary>
     public async Task RunAsync()
     {
-        var reader = SocketIo.CreateReader(_client, out var stream);
+        var reader = new SocketReader(_client);
         using var abort = _listener.Engine.AbortToken.Register(static s => ((TcpSession)s!).Abort(), this);
         using var timer = new CancellationTokenSource();
         try
@@ -62,7 +62,7 @@ internal sealed class TcpSession
                 return;
             }
 
-            await DuplexPump.RunAsync(reader, _client, connection.Reader, connection.Socket).ConfigureAwait(false);
+            await DuplexPump.RunAsync(reader, _client, connection.Reader, connection.Channel).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -83,7 +83,6 @@ internal sealed class TcpSession
                 }
 
                 await reader.CompleteAsync().ConfigureAwait(false);
-                await stream.DisposeAsync().ConfigureAwait(false);
                 SocketIo.CloseGracefully(_client);
             }
             finally
@@ -97,7 +96,7 @@ internal sealed class TcpSession
     private void Abort()
     {
         SocketIo.Abort(_client);
-        SocketIo.Abort(_backend?.Socket);
+        SocketIo.Abort(_backend?.Channel);
     }
 
     private static async ValueTask<TenantSnapshot?> PeekSniTenantAsync(PipeReader reader, ListenerSnapshot listener, CancellationToken cancellationToken)

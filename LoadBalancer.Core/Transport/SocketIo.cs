@@ -29,6 +29,7 @@ internal static class SocketIo
         socket.NoDelay = true;
     }
 
+    /// <summary>For sockets outside the proxy engine (admin, health probes, demo backend).</summary>
     public static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
@@ -38,18 +39,25 @@ internal static class SocketIo
         }
     }
 
-    public static ValueTask SendAsync(Socket socket, in ReadOnlySequence<byte> data, CancellationToken cancellationToken)
-        => data.IsSingleSegment ? SendAsync(socket, data.First, cancellationToken) : SendMultiAsync(socket, data, cancellationToken);
+    public static ValueTask SendAsync(SocketChannel channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+        => channel.SendAsync(data, cancellationToken);
 
-    private static async ValueTask SendMultiAsync(Socket socket, ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+        => data.IsSingleSegment ? channel.SendAsync(data.First, cancellationToken) : SendMultiAsync(channel, data, cancellationToken);
+
+    private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, CancellationToken cancellationToken)
     {
         foreach (var segment in data)
         {
-            await SendAsync(socket, segment, cancellationToken).ConfigureAwait(false);
+            await channel.SendAsync(segment, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Teardown must never throw: the peer may already be gone.</summary>
+    public static void Abort(SocketChannel? channel) => channel?.Abort();
+
+    public static void CloseGracefully(SocketChannel? channel) => channel?.CloseGracefully();
+
     public static void Abort(Socket? socket)
     {
         if (socket is null)

@@ -13,7 +13,7 @@ namespace LoadBalancer.Core.Transport;
 /// </summary>
 internal sealed class SocketReader : PipeReader
 {
-    private readonly Socket _socket;
+    private readonly SocketChannel _socket;
     private readonly int _segmentSize;
     private readonly bool _zeroByteReads;
     private Segment? _head;
@@ -31,7 +31,7 @@ internal sealed class SocketReader : PipeReader
     /// Wait with a zero-byte receive while nothing is buffered (client connections, which idle). Backend connections
     /// read only while a response is due, so they skip it and save the extra wake-up.
     /// </param>
-    public SocketReader(Socket socket, int segmentSize = 4096, bool zeroByteReads = true)
+    public SocketReader(SocketChannel socket, int segmentSize = 4096, bool zeroByteReads = true)
     {
         _socket = socket;
         _segmentSize = segmentSize;
@@ -72,7 +72,7 @@ internal sealed class SocketReader : PipeReader
             if (_head is null && _zeroByteReads)
             {
                 // Nothing buffered: wait for readability without holding memory (the connection may idle for minutes).
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
             }
 
             var tail = _tail;
@@ -81,7 +81,7 @@ internal sealed class SocketReader : PipeReader
                 tail = AppendSegment();
             }
 
-            var received = await _socket.ReceiveAsync(tail.Array.AsMemory(tail.End), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            var received = await _socket.ReceiveAsync(tail.Array.AsMemory(tail.End), cancellationToken).ConfigureAwait(false);
             if (received == 0)
             {
                 _endOfStream = true;

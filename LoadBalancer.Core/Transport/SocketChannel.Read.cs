@@ -1,0 +1,195 @@
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+
+namespace LoadBalancer.Core.Transport;
+
+internal sealed partial class SocketChannel : IValueTaskSource<int>
+{
+    private const int Idle = 0;
+    private const int Waiting = 1;
+    private const int Running = 2;
+
+    private static readonly Action<object?> CancelRead = static state => ((SocketChannel)state!).OnReadCanceled();
+
+    private ManualResetValueTaskSourceCore<int> _readCore;
+    private Memory<byte> _readBuffer;
+    private CancellationToken _readToken;
+    private CancellationTokenRegistration _readCancel;
+    private int _readWaiter;
+
+    // Readiness as counts, not a flag, so that no edge is lost: the loop counts read edges, and a read that drains
+    // the socket records the count it started under. The socket may have data while the two differ.
+    private int _readEdges;
+    private int _readDrainedAt = -1;
+    private bool _readClosed;
+
+    /// <summary>
+    /// Receives into <paramref name="buffer"/>; 0 means the peer closed. An empty buffer waits until the socket is
+    /// readable, without reading (the zero-byte read that lets an idle connection hold no buffer).
+    /// </summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_loop is null)
+        {
+            return Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        while (true)
+        {
+            var edges = Volatile.Read(ref _readEdges);
+            if (edges != _readDrainedAt || Volatile.Read(ref _readClosed))
+            {
+                if (buffer.IsEmpty)
+                {
+                    return new ValueTask<int>(0);
+                }
+
+                var received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+                if (error == SocketError.Success)
+                {
+                    if (received > 0 && received < buffer.Length && !Volatile.Read(ref _readClosed))
+                    {
+                        _readDrainedAt = edges;
+                    }
+
+                    return new ValueTask<int>(received);
+                }
+
+                if (error != SocketError.WouldBlock)
+                {
+                    return ValueTask.FromException<int>(new SocketException((int)error));
+                }
+
+                _readDrainedAt = edges;
+            }
+
+            _readBuffer = buffer;
+            _readToken = cancellationToken;
+            _readCore.Reset();
+            _readCancel = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelRead, this) : default;
+
+            // Publish, then look for an edge that came in meanwhile; the loop does the mirror image (count, then look
+            // for a waiter), so one of the two always sees the other.
+            Interlocked.Exchange(ref _readWaiter, Waiting);
+            if (Volatile.Read(ref _readEdges) != edges && Interlocked.CompareExchange(ref _readWaiter, Idle, Waiting) == Waiting)
+            {
+                _readCancel.Unregister();
+                continue;
+            }
+
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                FailPendingRead(new ObjectDisposedException(nameof(Socket)));
+            }
+            else if (cancellationToken.IsCancellationRequested)
+            {
+                OnReadCanceled();
+            }
+
+            return new ValueTask<int>(this, _readCore.Version);
+        }
+    }
+
+    private void OnReadEdge()
+    {
+        Interlocked.Increment(ref _readEdges);
+        if (Volatile.Read(ref _readWaiter) == Waiting && Interlocked.CompareExchange(ref _readWaiter, Running, Waiting) == Waiting)
+        {
+            RunPendingRead();
+        }
+    }
+
+    /// <summary>On the loop thread, with the waiter owned (Running).</summary>
+    private void RunPendingRead()
+    {
+        if (_readBuffer.IsEmpty)
+        {
+            FinishRead(0, null);
+            return;
+        }
+
+        var edges = Volatile.Read(ref _readEdges);
+        int received;
+        SocketError error;
+        try
+        {
+            received = Socket.Receive(_readBuffer.Span, SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            FinishRead(0, ex);
+            return;
+        }
+
+        if (error == SocketError.Success)
+        {
+            if (received > 0 && received < _readBuffer.Length && !Volatile.Read(ref _readClosed))
+            {
+                _readDrainedAt = edges;
+            }
+
+            FinishRead(received, null);
+        }
+        else if (error == SocketError.WouldBlock)
+        {
+            // A spurious edge: wait for the next one, unless the operation was canceled meanwhile.
+            _readDrainedAt = edges;
+            Volatile.Write(ref _readWaiter, Waiting);
+            if (_readToken.IsCancellationRequested)
+            {
+                OnReadCanceled();
+            }
+        }
+        else
+        {
+            FinishRead(0, new SocketException((int)error));
+        }
+    }
+
+    private void OnReadCanceled()
+    {
+        if (_readToken.IsCancellationRequested && Interlocked.CompareExchange(ref _readWaiter, Running, Waiting) == Waiting)
+        {
+            FinishRead(0, new OperationCanceledException(_readToken));
+        }
+    }
+
+    private void FailPendingRead(Exception exception)
+    {
+        if (Interlocked.CompareExchange(ref _readWaiter, Running, Waiting) == Waiting)
+        {
+            FinishRead(0, exception);
+        }
+    }
+
+    private void FinishRead(int received, Exception? exception)
+    {
+        _readCancel.Unregister();
+        _readCancel = default;
+        _readBuffer = default;
+        _readToken = default;
+
+        // Idle before the result: the continuation runs inline and may start the next read at once.
+        Volatile.Write(ref _readWaiter, Idle);
+        if (exception is null)
+        {
+            _readCore.SetResult(received);
+        }
+        else
+        {
+            _readCore.SetException(exception);
+        }
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _readCore.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _readCore.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _readCore.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,189 @@
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Core.Transport.Epoll;
+
+namespace LoadBalancer.Core.Transport;
+
+/// <summary>
+/// A connected TCP socket and the way lb waits on it. On Linux x86-64 the socket is non-blocking and registered with
+/// an <see cref="EpollLoop"/>: reads and writes are plain syscalls, and only an operation that finds the socket drained
+/// (or full) waits for the next readiness edge, without a syscall that is known to fail first. It also holds no
+/// SocketAsyncEventArgs or .NET async context per connection, which is most of what an idle connection used to cost.
+/// Elsewhere, or with <c>LB_SOCKET_ENGINE=dotnet</c>, every call goes to the socket's own async methods.
+/// One reader and one writer at a time; <see cref="Dispose"/> may come from any thread and fails what is pending.
+/// </summary>
+internal sealed partial class SocketChannel : IDisposable
+{
+    private readonly EpollLoop? _loop;
+    private int _disposed;
+
+    private SocketChannel(Socket socket, EpollLoop? loop, bool connecting = false)
+    {
+        Socket = socket;
+        _loop = loop;
+        if (connecting)
+        {
+            // Not writable until the loop sees an edge; the first may come with the registration itself.
+            _writeBlockedAt = 0;
+        }
+
+        if (loop is not null)
+        {
+            socket.Blocking = false;
+            loop.Register(this, (int)socket.SafeHandle.DangerousGetHandle());
+        }
+    }
+
+    public Socket Socket { get; }
+
+    /// <summary>Slot and generation in the loop's table; owned by <see cref="EpollLoop"/>.</summary>
+    internal int Slot { get; set; } = -1;
+
+    internal uint Generation { get; set; }
+
+    public static SocketChannel ForAccepted(Socket socket)
+        => new(socket, EpollLoop.IsEnabled ? EpollLoop.Next() : null);
+
+    /// <summary>Connects a new socket; the caller owns the result. Throws on failure or cancellation.</summary>
+    public static async ValueTask<SocketChannel> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            SocketIo.Configure(socket);
+            if (!EpollLoop.IsEnabled)
+            {
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                return new SocketChannel(socket, null);
+            }
+
+            socket.Blocking = false;
+            var inProgress = false;
+            try
+            {
+                socket.Connect(endPoint);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                inProgress = true;
+            }
+
+            // Registered only now: a socket that has not begun to connect reports itself writable (and hung up).
+            var channel = new SocketChannel(socket, EpollLoop.Next(), connecting: inProgress);
+            if (inProgress)
+            {
+                await channel.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return channel;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async ValueTask WaitConnectedAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await StartWrite(default, onlyWait: true, cancellationToken).ConfigureAwait(false);
+            var edges = Volatile.Read(ref _writeEdges);
+            var error = (SocketError)(int)Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+            if (error != SocketError.Success)
+            {
+                throw new SocketException((int)error);
+            }
+
+            if (Socket.Poll(0, SelectMode.SelectWrite))
+            {
+                return;
+            }
+
+            _writeBlockedAt = edges;
+        }
+    }
+
+    /// <summary>Runs on the loop thread for each readiness edge of this socket.</summary>
+    internal void OnEvents(uint events)
+    {
+        if ((events & (EpollNative.In | EpollNative.ReadHup | EpollNative.Err | EpollNative.Hup)) != 0)
+        {
+            if ((events & (EpollNative.ReadHup | EpollNative.Err | EpollNative.Hup)) != 0)
+            {
+                // The peer sent FIN (or the connection failed): reads never block again, and a short read no longer
+                // means drained, since the end of stream is still to be read after the last bytes.
+                Volatile.Write(ref _readClosed, true);
+            }
+
+            OnReadEdge();
+        }
+
+        if ((events & (EpollNative.Out | EpollNative.Err | EpollNative.Hup)) != 0)
+        {
+            if ((events & (EpollNative.Err | EpollNative.Hup)) != 0)
+            {
+                Volatile.Write(ref _writeClosed, true);
+            }
+
+            OnWriteEdge();
+        }
+    }
+
+    /// <summary>A continuation threw on the loop thread: whatever it was waiting for will not come, so close.</summary>
+    internal void OnLoopFault(Exception exception)
+    {
+        _ = exception;
+        Abort();
+    }
+
+    public void Shutdown(SocketShutdown how) => Socket.Shutdown(how);
+
+    /// <summary>Resets the connection (linger 0) instead of a graceful close. Never throws.</summary>
+    public void Abort()
+    {
+        try
+        {
+            Socket.LingerState = new LingerOption(true, 0);
+        }
+        catch
+        {
+            // Best effort: the socket may already be closed.
+        }
+
+        Dispose();
+    }
+
+    /// <summary>Sends FIN after what is queued, then closes. Never throws.</summary>
+    public void CloseGracefully()
+    {
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Both);
+        }
+        catch
+        {
+            // Best effort: the peer may have reset the connection already.
+        }
+
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _loop?.Unregister(this);
+        Socket.Dispose();
+        if (_loop is not null)
+        {
+            // Closing the descriptor removed it from epoll without an edge: fail whatever still waits.
+            FailPendingRead(new SocketException((int)SocketError.OperationAborted));
+            FailPendingWrite(new SocketException((int)SocketError.OperationAborted));
+        }
+    }
+}
