@@ -46,7 +46,7 @@ internal sealed class LoadReport(LoadOptions options)
     {
         var l = r.Load;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {Busy(l.MachineBusy)}"));
+            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {MachineCpu.FormatBusy(l.MachineBusy)}"));
         if (r.Wrk is { } w)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -83,7 +83,7 @@ internal sealed class LoadReport(LoadOptions options)
         {
             var l = r.Load;
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Busy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
+                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {MachineCpu.FormatBusy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
         }
 
         if (_results.Any(r => r.Wrk is not null))
@@ -222,9 +222,6 @@ internal sealed class LoadReport(LoadOptions options)
         => Find(r, target) is { Wrk.RequestsPerSecond: > 0 } other
             ? (r.Wrk!.RequestsPerSecond / other.Wrk!.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x"
             : "";
-
-    private static string Busy(double[] busy)
-        => busy.Length == 0 ? "-" : string.Join('/', busy.Select(b => (b * 100).ToString("0", CultureInfo.InvariantCulture))) + "%";
 
     private static string Cpu(double? cores) => cores is double c ? c.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 
