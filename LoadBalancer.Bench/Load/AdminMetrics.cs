@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 
 namespace LoadBalancer.Bench.Load;
 
@@ -13,20 +11,7 @@ internal static class AdminMetrics
 {
     public static async Task<Dictionary<string, double>> ReadAsync(IPEndPoint admin)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await socket.ConnectAsync(admin, cts.Token).ConfigureAwait(false);
-        await socket.SendAsync("GET /metrics HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n"u8.ToArray(), SocketFlags.None, cts.Token).ConfigureAwait(false);
-        var response = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        int read;
-        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token).ConfigureAwait(false)) > 0)
-        {
-            response.Write(buffer, 0, read);
-        }
-
-        var text = Encoding.UTF8.GetString(response.ToArray());
-        var body = text.IndexOf("\r\n\r\n", StringComparison.Ordinal) is var end and >= 0 ? text[(end + 4)..] : "";
+        var body = (await AdminClient.SendAsync(admin, "GET", "/metrics").ConfigureAwait(false)).Body;
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in body.Split('\n'))
         {

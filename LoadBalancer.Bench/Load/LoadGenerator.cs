@@ -10,13 +10,13 @@ namespace LoadBalancer.Bench.Load;
 /// then Content-Length body bytes), records the latency, and repeats. Keep-alive reuses the connection; new-connection
 /// mode connects, sends <c>Connection: close</c>, and closes after every response. The per-request path allocates
 /// nothing in keep-alive mode (one async loop per connection, awaiting the sockets' cached ValueTask sources, and a
-/// preallocated histogram per connection); new-connection mode allocates its socket per request, as it must.
+/// preallocated histogram per connection and window); new-connection mode allocates its socket per request, as it must.
+/// Several measured windows can follow one warm-up back to back on the same connections.
 /// </summary>
 internal sealed class LoadGenerator
 {
-    private const int Warmup = 0;
-    private const int Measure = 1;
-    private const int Stop = 2;
+    // _window: the warm-up, then the index of the measured window, then (past the last window) stop.
+    private const int Warmup = -1;
 
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
 
@@ -24,7 +24,8 @@ internal sealed class LoadGenerator
     private readonly byte[][] _requests;
     private readonly bool _keepAlive;
     private readonly Worker[] _workers;
-    private int _phase;
+    private int _window;
+    private int _windowCount;
 
     /// <param name="hosts">The Host header values; successive requests on a connection walk through them.</param>
     /// <param name="extraHeader">One more header line without CRLF (e.g. the access key), or null.</param>
@@ -53,11 +54,25 @@ internal sealed class LoadGenerator
     /// <summary>Runs <paramref name="warmup"/> unmeasured, then <paramref name="duration"/> measured, then stops.</summary>
     /// <param name="targetCpuSeconds">Reads the target process's CPU seconds so far; null for an in-process target.</param>
     public async Task<LoadResult> RunAsync(TimeSpan warmup, TimeSpan duration, Func<double>? targetCpuSeconds, CancellationToken cancellationToken)
+        => (await RunWindowsAsync(warmup, [duration], targetCpuSeconds, null, cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Runs <paramref name="warmup"/> unmeasured, then each of <paramref name="windows"/> measured back to back on the
+    /// same connections (so a window can be compared with the one before it under identical load), then stops.
+    /// </summary>
+    /// <param name="duringWindow">
+    /// Started at the beginning of each window with its index and a token cancelled when the window ends (e.g. the
+    /// reloads of <c>--reload</c>); awaited before the next window's figures are taken, so it must return once cancelled.
+    /// </param>
+    public async Task<LoadResult[]> RunWindowsAsync(TimeSpan warmup, IReadOnlyList<TimeSpan> windows, Func<double>? targetCpuSeconds,
+        Func<int, CancellationToken, Task>? duringWindow, CancellationToken cancellationToken)
     {
-        Volatile.Write(ref _phase, Warmup);
+        _windowCount = windows.Count;
+        Volatile.Write(ref _window, Warmup);
         var tasks = new Task[_workers.Length];
         for (var i = 0; i < _workers.Length; i++)
         {
+            _workers[i].Prepare(windows.Count);
             tasks[i] = _workers[i].RunAsync();
         }
 
@@ -66,45 +81,85 @@ internal sealed class LoadGenerator
             await Task.Delay(warmup, cancellationToken).ConfigureAwait(false);
 
             using var self = Process.GetCurrentProcess();
-            var gcBefore = GC.CollectionCount(0);
-            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
-            var cpuBefore = self.TotalProcessorTime;
-            var targetCpuBefore = targetCpuSeconds?.Invoke() ?? 0;
-            var machineBefore = MachineCpu.Read();
-            var start = Stopwatch.GetTimestamp();
-            Volatile.Write(ref _phase, Measure);
-            await Task.Delay(duration, cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _phase, Stop);
-            var elapsed = Stopwatch.GetElapsedTime(start);
-            self.Refresh();
-            var cpu = self.TotalProcessorTime - cpuBefore;
-            var targetCpu = (targetCpuSeconds?.Invoke() ?? 0) - targetCpuBefore;
-            var machineBusy = MachineCpu.Read().BusySince(machineBefore);
-            var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
-            var gcs = GC.CollectionCount(0) - gcBefore;
-            await StopWorkersAsync(tasks).ConfigureAwait(false);
-
-            var histogram = new LatencyHistogram();
-            long requests = 0, bytes = 0, errors = 0;
-            foreach (var worker in _workers)
+            var boundaries = new Boundary[windows.Count + 1];
+            boundaries[0] = Boundary.Take(self, targetCpuSeconds);
+            for (var w = 0; w < windows.Count; w++)
             {
-                histogram.Add(worker.Histogram);
-                requests += worker.Requests;
-                bytes += worker.Bytes;
-                errors += worker.Errors;
+                Volatile.Write(ref _window, w);
+                using var windowEnd = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var side = duringWindow is null ? Task.CompletedTask : duringWindow(w, windowEnd.Token);
+
+                // Timed from the boundary, so the previous window's side task finishing late does not stretch this one.
+                var left = windows[w] - Stopwatch.GetElapsedTime(boundaries[w].Timestamp);
+                if (left > TimeSpan.Zero)
+                {
+                    await Task.Delay(left, cancellationToken).ConfigureAwait(false);
+                }
+
+                boundaries[w + 1] = Boundary.Take(self, targetCpuSeconds);
+                Volatile.Write(ref _window, w + 1);
+                await windowEnd.CancelAsync().ConfigureAwait(false);
+                await side.ConfigureAwait(false);
             }
 
-            return new LoadResult(elapsed.TotalSeconds, requests, bytes, errors, histogram,
-                GeneratorCpu: cpu.TotalSeconds / elapsed.TotalSeconds,
-                TargetCpu: targetCpuSeconds is null ? null : targetCpu / elapsed.TotalSeconds,
-                GeneratorAllocatedBytes: allocated,
-                GeneratorGen0Collections: gcs,
-                MachineBusy: machineBusy);
+            // A request that finished just after its window closed may still be adding to that window: merge after the stop.
+            await StopWorkersAsync(tasks).ConfigureAwait(false);
+            var results = new LoadResult[windows.Count];
+            for (var w = 0; w < windows.Count; w++)
+            {
+                results[w] = Collect(w, boundaries[w], boundaries[w + 1], targetCpuSeconds is not null);
+            }
+
+            return results;
         }
         finally
         {
-            Volatile.Write(ref _phase, Stop);
+            Volatile.Write(ref _window, _windowCount);
             await StopWorkersAsync(tasks).ConfigureAwait(false);
+        }
+    }
+
+    private LoadResult Collect(int window, Boundary start, Boundary end, bool hasTarget)
+    {
+        var seconds = (end.Timestamp - start.Timestamp) / (double)Stopwatch.Frequency;
+        var histogram = new LatencyHistogram();
+        long requests = 0, bytes = 0, errors = 0, notOk = 0, connects = 0;
+        foreach (var worker in _workers)
+        {
+            var stats = worker.Windows[window];
+            histogram.Add(stats.Histogram);
+            requests += stats.Requests;
+            bytes += stats.Bytes;
+            errors += stats.Errors;
+            notOk += stats.NotOk;
+            connects += stats.Connects;
+        }
+
+        return new LoadResult(seconds, requests, bytes, errors + notOk, histogram,
+            GeneratorCpu: (end.CpuSeconds - start.CpuSeconds) / seconds,
+            TargetCpu: hasTarget ? (end.TargetCpuSeconds - start.TargetCpuSeconds) / seconds : null,
+            GeneratorAllocatedBytes: end.AllocatedBytes - start.AllocatedBytes,
+            GeneratorGen0Collections: end.Gen0Collections - start.Gen0Collections,
+            MachineBusy: end.Machine.BusySince(start.Machine))
+        {
+            NotOkResponses = notOk,
+            Connects = connects,
+        };
+    }
+
+    /// <summary>What is read at the edge of a measured window; one reading ends a window and starts the next.</summary>
+    private readonly record struct Boundary(long Timestamp, double CpuSeconds, double TargetCpuSeconds, long AllocatedBytes, int Gen0Collections, MachineCpu Machine)
+    {
+        public static Boundary Take(Process self, Func<double>? targetCpuSeconds)
+        {
+            self.Refresh();
+            return new Boundary(
+                Stopwatch.GetTimestamp(),
+                self.TotalProcessorTime.TotalSeconds,
+                targetCpuSeconds?.Invoke() ?? 0,
+                GC.GetTotalAllocatedBytes(precise: false),
+                GC.CollectionCount(0),
+                MachineCpu.Read());
         }
     }
 
@@ -123,29 +178,59 @@ internal sealed class LoadGenerator
         await all.ConfigureAwait(false);
     }
 
-    /// <summary>One connection's closed loop and its own counters (merged after the run, so no sharing).</summary>
+    /// <summary>One window's counts of one connection (merged after the run, so no sharing).</summary>
+    private sealed class WindowStats
+    {
+        public LatencyHistogram Histogram { get; } = new();
+
+        public long Requests { get; set; }
+
+        public long Bytes { get; set; }
+
+        /// <summary>Connections that failed, were reset, or broke the protocol.</summary>
+        public long Errors { get; set; }
+
+        /// <summary>Complete responses whose status was not 200.</summary>
+        public long NotOk { get; set; }
+
+        /// <summary>Connections opened; with keep-alive, each one replaces a connection the target closed.</summary>
+        public long Connects { get; set; }
+    }
+
+    /// <summary>One connection's closed loop and its own counters per measured window.</summary>
     private sealed class Worker(LoadGenerator owner, int index, int bufferBytes)
     {
         private readonly byte[] _buffer = new byte[bufferBytes];
         private Socket? _socket;
 
-        public LatencyHistogram Histogram { get; } = new();
+        public WindowStats[] Windows { get; private set; } = [];
 
-        public long Requests { get; private set; }
-
-        public long Bytes { get; private set; }
-
-        public long Errors { get; private set; }
+        public void Prepare(int windows)
+        {
+            Windows = new WindowStats[windows];
+            for (var i = 0; i < windows; i++)
+            {
+                Windows[i] = new WindowStats();
+            }
+        }
 
         public void Abort() => _socket?.Dispose();
 
         public async Task RunAsync()
         {
             var requests = owner._requests;
+            var windows = Windows;
             var next = index % requests.Length;
             var buffer = _buffer;
-            while (Volatile.Read(ref owner._phase) != Stop)
+            while (true)
             {
+                // The window this request belongs to; it counts only if the window is still open when it completes.
+                var window = Volatile.Read(ref owner._window);
+                if (window >= windows.Length)
+                {
+                    break;
+                }
+
                 var request = requests[next];
                 next = next + 1 == requests.Length ? 0 : next + 1;
                 var socket = _socket;
@@ -155,10 +240,14 @@ internal sealed class LoadGenerator
                     {
                         socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                         _socket = socket;
+                        if (window >= 0)
+                        {
+                            windows[window].Connects++;
+                        }
+
                         await socket.ConnectAsync(owner._target).ConfigureAwait(false);
                     }
 
-                    var measured = Volatile.Read(ref owner._phase) == Measure;
                     var started = Stopwatch.GetTimestamp();
                     var pending = request.AsMemory();
                     while (!pending.IsEmpty)
@@ -194,17 +283,18 @@ internal sealed class LoadGenerator
                     }
 
                     var finished = Stopwatch.GetTimestamp();
-                    if (measured && Volatile.Read(ref owner._phase) == Measure)
+                    if (window >= 0 && Volatile.Read(ref owner._window) == window)
                     {
+                        var stats = windows[window];
                         if (status == 200)
                         {
-                            Requests++;
-                            Bytes += headLength + contentLength;
-                            Histogram.Record((long)((finished - started) * NanosecondsPerTick));
+                            stats.Requests++;
+                            stats.Bytes += headLength + contentLength;
+                            stats.Histogram.Record((long)((finished - started) * NanosecondsPerTick));
                         }
                         else
                         {
-                            Errors++;
+                            stats.NotOk++;
                         }
                     }
 
@@ -216,9 +306,10 @@ internal sealed class LoadGenerator
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
                 {
-                    if (Volatile.Read(ref owner._phase) == Measure)
+                    var now = Volatile.Read(ref owner._window);
+                    if (now >= 0 && now < windows.Length)
                     {
-                        Errors++;
+                        windows[now].Errors++;
                     }
 
                     _socket = null;

@@ -35,6 +35,11 @@ internal sealed class LoadOptions
                                connections (default 8; a request finding all busy opens another). A sends every other
                                request on a new connection, the rest on its own growing keep-alive pool
           --noisy-max-per-backend N  the pool's max_connections_per_backend (default 2)
+          --reload             config reload every second under load: one lb (with an [admin] listener, --no-watch),
+                               keep-alive load, body 0; after --warmup, a --seconds window without reloads, then one
+                               on the same connections while the bench rewrites lb.toml (first backend's weight 1<->2)
+                               and POSTs /reload every second; req/s, ratio, errors, new connections, reloads applied /
+                               attempted, p99. Alone, --reload skips the throughput grid (add --peers to run it too)
         """;
 
     public double Seconds { get; private set; } = 10;
@@ -81,8 +86,10 @@ internal sealed class LoadOptions
 
     public int NoisyMaxPerBackend { get; private set; } = 2;
 
-    /// <summary>The throughput grid (targets x modes x bodies) runs unless only --noisy was asked for.</summary>
-    public bool RunGrid => !Noisy || PeersGiven || Accounting;
+    public bool Reload { get; private set; }
+
+    /// <summary>The throughput grid (targets x modes x bodies) runs unless only --noisy and/or --reload were asked for.</summary>
+    public bool RunGrid => !(Noisy || Reload) || PeersGiven || Accounting;
 
     public static bool TryParse(IReadOnlyList<string> args, out LoadOptions options, out string? error)
     {
@@ -154,6 +161,7 @@ internal sealed class LoadOptions
                     case "--noisy-b-rps": options.NoisyBRps = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--noisy-b-connections": options.NoisyBConnections = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--noisy-max-per-backend": options.NoisyMaxPerBackend = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
+                    case "--reload": options.Reload = true; break;
                     default: throw new FormatException($"unknown option '{name}'");
                 }
             }

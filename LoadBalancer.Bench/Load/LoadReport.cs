@@ -21,6 +21,8 @@ internal sealed class LoadReport(LoadOptions options)
 
     public NoisyNeighbour.Result? Noisy { get; set; }
 
+    public ReloadUnderLoad.Result? Reload { get; set; }
+
     public void Add(ScenarioResult result) => _results.Add(result);
 
     public void AddIdle(string target, IdleProbe.IdleResult idle) => _idle.Add((target, idle));
@@ -40,13 +42,18 @@ internal sealed class LoadReport(LoadOptions options)
         {
             Console.WriteLine("  --accounting: lb three ways (as generated; + [access_log] to a file; + rate_limit 1e6/s and access_keys, key sent); metrics counters are always on");
         }
+
+        if (options.Reload)
+        {
+            Console.WriteLine("  --reload: one lb, keep-alive, body 0: a window without reloads, then one with lb.toml rewritten and POST /reload every second");
+        }
     }
 
     public void PrintProgress(ScenarioResult r)
     {
         var l = r.Load;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {Busy(l.MachineBusy)}"));
+            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {MachineCpu.FormatBusy(l.MachineBusy)}"));
         if (r.Wrk is { } w)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -63,7 +70,7 @@ internal sealed class LoadReport(LoadOptions options)
         var md = new StringBuilder();
         if (_results.Count == 0)
         {
-            AppendNoisy(md);
+            AppendScenarioSets(md);
             foreach (var note in Notes)
             {
                 md.AppendLine("Note: " + note);
@@ -83,7 +90,7 @@ internal sealed class LoadReport(LoadOptions options)
         {
             var l = r.Load;
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {Busy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
+                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {MachineCpu.FormatBusy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
         }
 
         if (_results.Any(r => r.Wrk is not null))
@@ -139,7 +146,7 @@ internal sealed class LoadReport(LoadOptions options)
         }
 
         AppendAccounting(md);
-        AppendNoisy(md);
+        AppendScenarioSets(md);
         if (LbPath is not null)
         {
             md.AppendLine($"lb: {LbPath} (built {File.GetLastWriteTime(Path.ChangeExtension(LbPath, ".dll")):yyyy-MM-dd HH:mm})");
@@ -153,11 +160,17 @@ internal sealed class LoadReport(LoadOptions options)
         Console.Write(md.ToString());
     }
 
-    private void AppendNoisy(StringBuilder md)
+    /// <summary>The sections of --noisy and --reload, which run on their own lb rather than as rows of the grid.</summary>
+    private void AppendScenarioSets(StringBuilder md)
     {
         if (Noisy is not null)
         {
             NoisyNeighbour.AppendMarkdown(md, Noisy, options.Pin);
+        }
+
+        if (Reload is not null)
+        {
+            ReloadUnderLoad.AppendMarkdown(md, Reload, options.Pin);
         }
     }
 
@@ -223,9 +236,6 @@ internal sealed class LoadReport(LoadOptions options)
             ? (r.Wrk!.RequestsPerSecond / other.Wrk!.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x"
             : "";
 
-    private static string Busy(double[] busy)
-        => busy.Length == 0 ? "-" : string.Join('/', busy.Select(b => (b * 100).ToString("0", CultureInfo.InvariantCulture))) + "%";
-
     private static string Cpu(double? cores) => cores is double c ? c.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 
     public async Task WriteJsonAsync(string path)
@@ -244,37 +254,7 @@ internal sealed class LoadReport(LoadOptions options)
             pinned = options.Pin,
             tcDelaySingleProcMultiplier = options.TcMultiplier ? "1" : null,
             lb = LbPath,
-            results = Ordered().Select(r => new
-            {
-                target = r.Target,
-                mode = r.Mode,
-                bodyBytes = r.BodyBytes,
-                seconds = r.Load.Seconds,
-                requests = r.Load.Requests,
-                errors = r.Load.Errors,
-                requestsPerSecond = r.Load.RequestsPerSecond,
-                mebibytesPerSecond = r.Load.MegabytesPerSecond,
-                p50Ms = r.Load.P50Ms,
-                p99Ms = r.Load.P99Ms,
-                p999Ms = r.Load.P999Ms,
-                maxMs = r.Load.Histogram.MaxNanoseconds / 1e6,
-                proxyCpuCores = r.Load.TargetCpu,
-                benchCpuCores = r.Load.GeneratorCpu,
-                benchAllocatedBytes = r.Load.GeneratorAllocatedBytes,
-                machineCpuBusy = r.Load.MachineBusy,
-                otherCores = r.Load.OtherCores,
-                ratioVsDirect = Find(r, "direct") is { Load.Requests: > 0 } d ? r.Load.RequestsPerSecond / d.Load.RequestsPerSecond : (double?)null,
-                ratioVsHaproxy = Find(r, "haproxy") is { Load.Requests: > 0 } h ? r.Load.RequestsPerSecond / h.Load.RequestsPerSecond : (double?)null,
-                lbCounters = r.Counters,
-                wrk = r.Wrk is null ? null : new
-                {
-                    requestsPerSecond = r.Wrk.RequestsPerSecond,
-                    mebibytesPerSecond = r.Wrk.MegabytesPerSecond,
-                    p50Ms = r.Wrk.P50Ms,
-                    p99Ms = r.Wrk.P99Ms,
-                    errors = r.Wrk.Errors,
-                },
-            }).ToList(),
+            results = Ordered().Select(ResultJson).ToList(),
             idle = _idle.Select(i => new
             {
                 target = i.Target,
@@ -314,9 +294,60 @@ internal sealed class LoadReport(LoadOptions options)
                     }).ToList(),
                 }).ToList(),
             },
+            reload = Reload is null ? null : new
+            {
+                connections = Reload.Connections,
+                ratio = Reload.Ratio,
+                reloadsAttempted = Reload.Attempted,
+                reloadsApplied = Reload.Applied,
+                reloadMeanMs = Reload.MeanReloadMs,
+                reloadMaxMs = Reload.MaxReloadMs,
+                firstReloadSummary = Reload.FirstSummary,
+                failures = Reload.Failures,
+                lbRequests2xx = Reload.Lb2xx,
+                lbRequestsOther = Reload.LbOther,
+                windows = new[] { (ReloadUnderLoad.WithoutReloads, Reload.Steady), (ReloadUnderLoad.WithReloads, Reload.Reloading) }
+                    .Select(w => ResultJson(new ScenarioResult($"lb, {w.Item1}", KeepAlive: true, BodyBytes: 0, w.Item2))).ToList(),
+            },
             notes = Notes,
         };
         await using var stream = File.Create(path);
         await JsonSerializer.SerializeAsync(stream, document, new JsonSerializerOptions { WriteIndented = true }).ConfigureAwait(false);
     }
+
+    /// <summary>One row of the JSON results; --reload's windows use it too, as rows of their own.</summary>
+    private object ResultJson(ScenarioResult r)
+        => new
+        {
+            target = r.Target,
+            mode = r.Mode,
+            bodyBytes = r.BodyBytes,
+            seconds = r.Load.Seconds,
+            requests = r.Load.Requests,
+            errors = r.Load.Errors,
+            notOkResponses = r.Load.NotOkResponses,
+            newConnections = r.Load.Connects,
+            requestsPerSecond = r.Load.RequestsPerSecond,
+            mebibytesPerSecond = r.Load.MegabytesPerSecond,
+            p50Ms = r.Load.P50Ms,
+            p99Ms = r.Load.P99Ms,
+            p999Ms = r.Load.P999Ms,
+            maxMs = r.Load.Histogram.MaxNanoseconds / 1e6,
+            proxyCpuCores = r.Load.TargetCpu,
+            benchCpuCores = r.Load.GeneratorCpu,
+            benchAllocatedBytes = r.Load.GeneratorAllocatedBytes,
+            machineCpuBusy = r.Load.MachineBusy,
+            otherCores = r.Load.OtherCores,
+            ratioVsDirect = Find(r, "direct") is { Load.Requests: > 0 } d ? r.Load.RequestsPerSecond / d.Load.RequestsPerSecond : (double?)null,
+            ratioVsHaproxy = Find(r, "haproxy") is { Load.Requests: > 0 } h ? r.Load.RequestsPerSecond / h.Load.RequestsPerSecond : (double?)null,
+            lbCounters = r.Counters,
+            wrk = r.Wrk is null ? null : new
+            {
+                requestsPerSecond = r.Wrk.RequestsPerSecond,
+                mebibytesPerSecond = r.Wrk.MegabytesPerSecond,
+                p50Ms = r.Wrk.P50Ms,
+                p99Ms = r.Wrk.P99Ms,
+                errors = r.Wrk.Errors,
+            },
+        };
 }

@@ -16,6 +16,12 @@ internal sealed record LoadResult(
     int GeneratorGen0Collections,
     double[] MachineBusy)
 {
+    /// <summary>Of <see cref="Errors"/>, the complete responses whose status was not 200 (the rest are connection errors).</summary>
+    public long NotOkResponses { get; init; }
+
+    /// <summary>Connections the generator opened in the window: with keep-alive, each replaces one the target closed.</summary>
+    public long Connects { get; init; }
+
     public double RequestsPerSecond => Requests / Seconds;
 
     /// <summary>Response bytes (head and body) per second, in MiB like wrk's Transfer/sec.</summary>

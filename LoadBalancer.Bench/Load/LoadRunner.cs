@@ -73,6 +73,12 @@ internal static class LoadRunner
                 cancel.Token.ThrowIfCancellationRequested();
                 report.Noisy = await NoisyNeighbour.RunAsync(options, directory, backends, cancel.Token).ConfigureAwait(false);
             }
+
+            if (options.Reload)
+            {
+                cancel.Token.ThrowIfCancellationRequested();
+                report.Reload = await ReloadUnderLoad.RunAsync(options, directory, backends, hosts, cancel.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -321,7 +327,8 @@ internal static class LoadRunner
     }
 
     /// <summary>Starts lb (pinned to <paramref name="cpu"/> when set) on <paramref name="config"/>, with the tier-up setting unless turned off.</summary>
-    internal static ChildProcess StartLb(string lb, string config, int? cpu, LoadOptions options, string log)
+    /// <param name="watch">False: <c>--no-watch</c>, so only SIGHUP and POST /reload reload (one reload per request, no file-watcher race).</param>
+    internal static ChildProcess StartLb(string lb, string config, int? cpu, LoadOptions options, string log, bool watch = true)
     {
         var environment = new Dictionary<string, string>();
         if (options.TcMultiplier)
@@ -329,7 +336,8 @@ internal static class LoadRunner
             environment[TcMultiplier] = "1";
         }
 
-        return ChildProcess.Start("lb", lb, ["--config", config], cpu, environment, log);
+        string[] arguments = watch ? ["--config", config] : ["--config", config, "--no-watch"];
+        return ChildProcess.Start("lb", lb, arguments, cpu, environment, log);
     }
 
     /// <summary>Binds port 0 and releases it: the child process gets a port the OS just said was free.</summary>

@@ -51,4 +51,8 @@ internal readonly record struct MachineCpu(long[] Busy, long[] Total)
 
         return result;
     }
+
+    /// <summary>Each CPU's busy fraction as a percentage, e.g. <c>98/47%</c>; <c>-</c> when /proc/stat was not readable.</summary>
+    public static string FormatBusy(double[] busy)
+        => busy.Length == 0 ? "-" : string.Join('/', busy.Select(b => (b * 100).ToString("0", CultureInfo.InvariantCulture))) + "%";
 }

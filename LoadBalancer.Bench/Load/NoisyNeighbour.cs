@@ -151,7 +151,7 @@ internal static class NoisyNeighbour
         var b = p.B;
         var latency = b.OkLatency;
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"  {p.Name,-12}: B scheduled {b.Scheduled} sent {b.Sent} ok {b.Ok} ({b.SuccessRate * 100:0.00}%) 503 {b.Unavailable} errors {b.Errors} p50 {latency.Percentile(0.5) / 1e6:0.00} p99 {latency.Percentile(0.99) / 1e6:0.00} ms; lb CPU {p.LbCpu:0.00}, bench CPU {p.BenchCpu:0.00}, CPUs busy {Busy(p.MachineBusy)}");
+            $"  {p.Name,-12}: B scheduled {b.Scheduled} sent {b.Sent} ok {b.Ok} ({b.SuccessRate * 100:0.00}%) 503 {b.Unavailable} errors {b.Errors} p50 {latency.Percentile(0.5) / 1e6:0.00} p99 {latency.Percentile(0.99) / 1e6:0.00} ms; lb CPU {p.LbCpu:0.00}, bench CPU {p.BenchCpu:0.00}, CPUs busy {MachineCpu.FormatBusy(p.MachineBusy)}");
         if (p.A is { } a)
         {
             line += string.Create(CultureInfo.InvariantCulture, $"; A sent {a.Sent} ok {a.Ok} 429 {a.TooMany} 503 {a.Unavailable} errors {a.Errors}");
@@ -214,11 +214,8 @@ internal static class NoisyNeighbour
     {
         var latency = p.OkLatency;
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {phase} | {tenant} | {offered:0} | {p.Sent} | {p.Ok} | {p.Ok / p.Seconds:0} | {p.TooMany} | {p.Unavailable} | {p.OtherStatus} | {p.Errors} | {p.Unsent} | {p.SuccessRate * 100:0.00}% | {latency.Percentile(0.5) / 1e6:0.00} | {latency.Percentile(0.99) / 1e6:0.00} | {latency.Percentile(0.999) / 1e6:0.00} | {latency.MaxNanoseconds / 1e6:0.00} | {p.PeakConnections} | {cpu.LbCpu:0.00} | {cpu.BenchCpu:0.00} | {Busy(cpu.MachineBusy)} |"));
+            $"| {phase} | {tenant} | {offered:0} | {p.Sent} | {p.Ok} | {p.Ok / p.Seconds:0} | {p.TooMany} | {p.Unavailable} | {p.OtherStatus} | {p.Errors} | {p.Unsent} | {p.SuccessRate * 100:0.00}% | {latency.Percentile(0.5) / 1e6:0.00} | {latency.Percentile(0.99) / 1e6:0.00} | {latency.Percentile(0.999) / 1e6:0.00} | {latency.MaxNanoseconds / 1e6:0.00} | {p.PeakConnections} | {cpu.LbCpu:0.00} | {cpu.BenchCpu:0.00} | {MachineCpu.FormatBusy(cpu.MachineBusy)} |"));
     }
-
-    private static string Busy(double[] busy)
-        => busy.Length == 0 ? "-" : string.Join('/', busy.Select(b => (b * 100).ToString("0", CultureInfo.InvariantCulture))) + "%";
 
     private static string Ratio(long value, long baseline)
         => baseline <= 0 ? "-" : (value / (double)baseline).ToString("0.00", CultureInfo.InvariantCulture) + "x";

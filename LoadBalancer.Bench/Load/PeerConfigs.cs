@@ -14,8 +14,9 @@ internal static class PeerConfigs
     /// <summary>
     /// What an lb target adds to the generated config (--accounting): an admin listener to read counters from, an
     /// access log file, and per tenant a rate limit and one access key (stored as the SHA-256 of the raw key).
+    /// --reload alternates <paramref name="FirstBackendWeight"/> so that every rewrite is a real change for lb.
     /// </summary>
-    public sealed record LbExtras(int? AdminPort = null, string? AccessLogPath = null, int? RateLimit = null, string? AccessKeySha256 = null);
+    public sealed record LbExtras(int? AdminPort = null, string? AccessLogPath = null, int? RateLimit = null, string? AccessKeySha256 = null, int FirstBackendWeight = 1);
 
     public static string Lb(int port, int tenants, IReadOnlyList<IPEndPoint> backends, LbExtras? extras = null)
     {
@@ -63,9 +64,12 @@ internal static class PeerConfigs
         toml.AppendLine("name = \"bench\"");
         toml.AppendLine("balancer = \"round-robin\"");
         toml.AppendLine("backends = [");
-        foreach (var backend in backends)
+        var firstWeight = extras?.FirstBackendWeight ?? 1;
+        for (var i = 0; i < backends.Count; i++)
         {
-            toml.AppendLine($"  {{ address = \"{backend}\" }},");
+            toml.AppendLine(i == 0 && firstWeight != 1
+                ? $"  {{ address = \"{backends[i]}\", weight = {firstWeight} }},"
+                : $"  {{ address = \"{backends[i]}\" }},");
         }
 
         toml.AppendLine("]");
