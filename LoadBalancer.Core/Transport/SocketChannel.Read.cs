@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using LoadBalancer.Core.Transport.Epoll;
 
 namespace LoadBalancer.Core.Transport;
 
@@ -49,8 +50,8 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
                     return new ValueTask<int>(0);
                 }
 
-                var received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
-                if (error == SocketError.Success)
+                var received = EpollNative.Receive(Socket.SafeHandle, buffer.Span);
+                if (received >= 0)
                 {
                     if (received > 0 && received < buffer.Length && !Volatile.Read(ref _readClosed))
                     {
@@ -60,9 +61,9 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
                     return new ValueTask<int>(received);
                 }
 
-                if (error != SocketError.WouldBlock)
+                if (received != -EpollNative.WouldBlock)
                 {
-                    return ValueTask.FromException<int>(new SocketException((int)error));
+                    return ValueTask.FromException<int>(SocketErrors.Exception(-received));
                 }
 
                 _readDrainedAt = edges;
@@ -115,10 +116,9 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
 
         var edges = Volatile.Read(ref _readEdges);
         int received;
-        SocketError error;
         try
         {
-            received = Socket.Receive(_readBuffer.Span, SocketFlags.None, out error);
+            received = EpollNative.Receive(Socket.SafeHandle, _readBuffer.Span);
         }
         catch (ObjectDisposedException ex)
         {
@@ -126,7 +126,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
             return;
         }
 
-        if (error == SocketError.Success)
+        if (received >= 0)
         {
             if (received > 0 && received < _readBuffer.Length && !Volatile.Read(ref _readClosed))
             {
@@ -135,7 +135,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
 
             FinishRead(received, null);
         }
-        else if (error == SocketError.WouldBlock)
+        else if (received == -EpollNative.WouldBlock)
         {
             // A spurious edge: wait for the next one, unless the operation was canceled meanwhile.
             _readDrainedAt = edges;
@@ -147,7 +147,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
         }
         else
         {
-            FinishRead(0, new SocketException((int)error));
+            FinishRead(0, SocketErrors.Exception(-received));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using LoadBalancer.Core.Transport.Epoll;
 
 namespace LoadBalancer.Core.Transport;
 
@@ -94,16 +95,16 @@ internal sealed partial class SocketChannel : IValueTaskSource
     {
         while (!data.IsEmpty)
         {
-            var sent = Socket.Send(data.Span, SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock)
+            var sent = EpollNative.Send(Socket.SafeHandle, data.Span);
+            if (sent == -EpollNative.WouldBlock)
             {
                 _writeBlockedAt = edges;
-                return error;
+                return SocketError.WouldBlock;
             }
 
-            if (error != SocketError.Success)
+            if (sent < 0)
             {
-                return error;
+                return (SocketError)SocketErrors.FromErrno(-sent);
             }
 
             data = data[sent..];

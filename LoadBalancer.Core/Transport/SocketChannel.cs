@@ -29,7 +29,6 @@ internal sealed partial class SocketChannel : IDisposable
 
         if (loop is not null)
         {
-            socket.Blocking = false;
             loop.Register(this, (int)socket.SafeHandle.DangerousGetHandle());
         }
     }
@@ -42,7 +41,15 @@ internal sealed partial class SocketChannel : IDisposable
     internal uint Generation { get; set; }
 
     public static SocketChannel ForAccepted(Socket socket)
-        => new(socket, EpollLoop.IsEnabled ? EpollLoop.Next() : null);
+    {
+        if (!EpollLoop.IsEnabled)
+        {
+            return new SocketChannel(socket, null);
+        }
+
+        EpollNative.SetNonBlocking(socket.SafeHandle);
+        return new SocketChannel(socket, EpollLoop.Next());
+    }
 
     /// <summary>Connects a new socket; the caller owns the result. Throws on failure or cancellation.</summary>
     public static async ValueTask<SocketChannel> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken)
@@ -57,16 +64,14 @@ internal sealed partial class SocketChannel : IDisposable
                 return new SocketChannel(socket, null);
             }
 
-            socket.Blocking = false;
-            var inProgress = false;
-            try
+            EpollNative.SetNonBlocking(socket.SafeHandle);
+            var error = EpollNative.Connect(socket.SafeHandle, endPoint.Serialize());
+            if (error != 0 && error != EpollNative.InProgress)
             {
-                socket.Connect(endPoint);
+                throw SocketErrors.Exception(error);
             }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
-            {
-                inProgress = true;
-            }
+
+            var inProgress = error != 0;
 
             // Registered only now: a socket that has not begun to connect reports itself writable (and hung up).
             var channel = new SocketChannel(socket, EpollLoop.Next(), connecting: inProgress);

@@ -62,6 +62,13 @@ internal sealed class SocketReader : PipeReader
         return TryRead(out var result) ? new ValueTask<ReadResult>(result) : ReceiveAsync(cancellationToken);
     }
 
+    /// <summary>Nothing is buffered and the stream has not ended: the next read would have to wait for the socket.</summary>
+    public bool IsDrained => _head is null && !_endOfStream && _cancelRequested == 0;
+
+    /// <summary>Waits until the socket has bytes (or has ended), holding no buffer and no pending read state.</summary>
+    public ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken)
+        => _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+
     private bool HasUnexamined() => !_examinedEverything && _head is not null && (_head != _tail || _headStart < _tail.End);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
