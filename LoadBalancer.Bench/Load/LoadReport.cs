@@ -37,7 +37,7 @@ internal sealed class LoadReport(LoadOptions options)
         Console.WriteLine(options.Pin
             ? "  pinning: proxy under test on CPU 1 (taskset -c 1); generator, backends and wrk on CPU 0"
             : "  pinning: none (everything shares all CPUs; use --pin for one core per side)");
-        Console.WriteLine($"  lb child: {TcSetting}; inline socket completions set by lb itself");
+        Console.WriteLine($"  lb child: {TcSetting}; deploy/lb.service runtime settings ({string.Join(", ", LoadRunner.LbUnitEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}); socket engine: {Environment.GetEnvironmentVariable("LB_SOCKET_ENGINE") ?? "epoll"}");
         if (options.Accounting)
         {
             Console.WriteLine("  --accounting: lb three ways (as generated; + [access_log] to a file; + rate_limit 1e6/s and access_keys, key sent); metrics counters are always on");

@@ -16,6 +16,17 @@ internal static class LoadRunner
     private const string PinnedMarker = "LB_BENCH_PINNED";
     private const string TcMultiplier = "DOTNET_TC_DelaySingleProcMultiplier";
 
+    /// <summary>
+    /// The runtime settings of deploy/lb.service (its <c>Environment=</c> line), so the bench measures lb as it is
+    /// deployed. Keep the two in step.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, string> LbUnitEnvironment = new Dictionary<string, string>
+    {
+        ["DOTNET_gcServer"] = "0",
+        ["DOTNET_TieredPGO"] = "1",
+        ["DOTNET_GCgen0size"] = "0x100000",
+    };
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (!LoadOptions.TryParse(args, out var options, out var error))
@@ -331,6 +342,12 @@ internal static class LoadRunner
     internal static ChildProcess StartLb(string lb, string config, int? cpu, LoadOptions options, string log, bool watch = true)
     {
         var environment = new Dictionary<string, string>();
+        foreach (var (key, value) in LbUnitEnvironment)
+        {
+            // The bench's own environment wins, for runs that compare a setting against the unit file's.
+            environment[key] = Environment.GetEnvironmentVariable(key) ?? value;
+        }
+
         if (options.TcMultiplier)
         {
             environment[TcMultiplier] = "1";

@@ -7,6 +7,8 @@ using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 
+using LoadBalancer.Core.Async;
+
 namespace LoadBalancer.Core.Proxy;
 
 internal sealed partial class HttpSession
@@ -24,7 +26,7 @@ internal sealed partial class HttpSession
     private volatile bool _requestBodyRead;
 
     /// <summary>Sends the routed request and streams the response back. Returns whether the client connection stays open.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ProxyRequestAsync(ListenerSnapshot listener)
     {
         var pool = _pool!;
@@ -201,7 +203,7 @@ internal sealed partial class HttpSession
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BackendConnection?> AcquireBackendAsync(PoolSnapshot pool, int firstAttempt = 0, BackendState? avoid = null) // health: retries start later
     {
         var idleMs = (long)pool.Timeouts.Idle.TotalMilliseconds;
@@ -271,7 +273,7 @@ internal sealed partial class HttpSession
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<HeadOutcome> ReadResponseHeadAsync(BackendConnection connection, TimeSpan timeout)
     {
         ArmTimer(_backendTimer, timeout);
@@ -395,7 +397,7 @@ internal sealed partial class HttpSession
     /// Copies one message body from <paramref name="reader"/> to <paramref name="destination"/> as raw bytes, delimited by
     /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask ForwardBodyAsync(PipeReader reader, SocketChannel destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);

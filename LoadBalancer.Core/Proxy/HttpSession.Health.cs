@@ -3,6 +3,8 @@ using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 
+using LoadBalancer.Core.Async;
+
 namespace LoadBalancer.Core.Proxy;
 
 // Retries and passive health on the request path. The rules:
@@ -72,7 +74,7 @@ internal sealed partial class HttpSession
     /// connection once on the same backend, else retries an idempotent body-less request on another backend, else
     /// answers 502. Returns the connection to send the request on again, or null when an answer was sent.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BackendConnection?> RetryAfterCloseAsync(ListenerSnapshot listener, PoolSnapshot pool, BackendConnection failed)
     {
         var backend = failed.Backend;

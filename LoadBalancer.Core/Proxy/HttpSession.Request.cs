@@ -9,6 +9,8 @@ using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
 using LoadBalancer.Core.Transport;
 
+using LoadBalancer.Core.Async;
+
 namespace LoadBalancer.Core.Proxy;
 
 internal sealed partial class HttpSession
@@ -43,7 +45,7 @@ internal sealed partial class HttpSession
     private byte[]? _hashKey;
     private int _hashKeyLength;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleRequestAsync()
     {
         var listener = _listener.Snapshot;
@@ -103,7 +105,7 @@ internal sealed partial class HttpSession
         return keepAlive;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<HeadOutcome> ReadRequestHeadAsync(ListenerSnapshot listener)
     {
         var timeouts = listener.Timeouts;
@@ -190,10 +192,10 @@ internal sealed partial class HttpSession
         {
             if (_headers is not null)
             {
-                ArrayPool<HeaderLine>.Shared.Return(_headers);
+                EngineBuffers.ReturnHeaders(_headers);
             }
 
-            _headers = ArrayPool<HeaderLine>.Shared.Rent(limits.MaxHeaders);
+            _headers = EngineBuffers.RentHeaders(limits.MaxHeaders);
         }
 
         _head = default;
@@ -209,10 +211,10 @@ internal sealed partial class HttpSession
         {
             if (_scratch is not null)
             {
-                ArrayPool<byte>.Shared.Return(_scratch);
+                EngineBuffers.Return(_scratch);
             }
 
-            _scratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, limits.MaxHeadBytes + 1));
+            _scratch = EngineBuffers.Rent(Math.Max(length, limits.MaxHeadBytes + 1));
         }
 
         buffer.Slice(0, length).CopyTo(_scratch);
@@ -367,10 +369,10 @@ internal sealed partial class HttpSession
 
         if (_out is not null)
         {
-            ArrayPool<byte>.Shared.Return(_out);
+            EngineBuffers.Return(_out);
         }
 
-        _out = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 4096));
+        _out = EngineBuffers.Rent(Math.Max(capacity, 4096));
     }
 
     private BackendState? PickBackend(PoolSnapshot pool, int attempt, BackendState? avoid)
@@ -446,19 +448,19 @@ internal sealed partial class HttpSession
 
         if (_headers is not null)
         {
-            ArrayPool<HeaderLine>.Shared.Return(_headers);
+            EngineBuffers.ReturnHeaders(_headers);
             _headers = null;
         }
 
         if (_scratch is not null)
         {
-            ArrayPool<byte>.Shared.Return(_scratch);
+            EngineBuffers.Return(_scratch);
             _scratch = null;
         }
 
         if (_out is not null)
         {
-            ArrayPool<byte>.Shared.Return(_out);
+            EngineBuffers.Return(_out);
             _out = null;
         }
 

@@ -182,7 +182,7 @@ internal sealed partial class HttpSession
     {
         var method = source.Slice(head.MethodStart, head.MethodLength);
         var target = source.Slice(head.TargetStart, Math.Min(head.TargetLength, AccessLogWriter.MaxTargetBytes));
-        var line = ArrayPool<byte>.Shared.Rent(method.Length + target.Length);
+        var line = EngineBuffers.Rent(method.Length + target.Length);
         method.CopyTo(line);
         target.CopyTo(line.AsSpan(method.Length));
         _logLine = line;
@@ -445,7 +445,7 @@ internal sealed partial class HttpSession
         _connectionTenant = null;
         if (_logLine is not null)
         {
-            ArrayPool<byte>.Shared.Return(_logLine);
+            EngineBuffers.Return(_logLine);
             _logLine = null;
         }
     }

@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
+using LoadBalancer.Core.Async;
+
 namespace LoadBalancer.Core.Transport;
 
 /// <summary>
@@ -15,6 +17,10 @@ internal sealed class SocketReader : PipeReader
 {
     private readonly SocketChannel _socket;
     private readonly int _segmentSize;
+
+    // Reads start with a small segment and move to the configured size only after a read filled its segment: most
+    // responses fit in 4 KiB, while a large body still moves in few large reads.
+    private bool _lastReadFilled;
     private readonly bool _zeroByteReads;
     private Segment? _head;
     private int _headStart;
@@ -71,7 +77,7 @@ internal sealed class SocketReader : PipeReader
 
     private bool HasUnexamined() => !_examinedEverything && _head is not null && (_head != _tail || _headStart < _tail.End);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReceiveAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -96,6 +102,7 @@ internal sealed class SocketReader : PipeReader
             }
             else
             {
+                _lastReadFilled = tail.End + received == tail.Array.Length;
                 tail.End += received;
             }
 
@@ -117,7 +124,7 @@ internal sealed class SocketReader : PipeReader
     {
         var segment = _spare ?? new Segment();
         _spare = null;
-        segment.Reset(ArrayPool<byte>.Shared.Rent(_segmentSize));
+        segment.Reset(EngineBuffers.Rent(_lastReadFilled ? _segmentSize : Math.Min(_segmentSize, EngineBuffers.SmallSize)));
         if (_tail is null)
         {
             _head = segment;
@@ -269,7 +276,7 @@ internal sealed class SocketReader : PipeReader
 
         public void Return()
         {
-            ArrayPool<byte>.Shared.Return(Array);
+            EngineBuffers.Return(Array);
             Array = [];
             Memory = default;
             Next = null;

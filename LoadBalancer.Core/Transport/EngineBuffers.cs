@@ -1,0 +1,56 @@
+using System.Buffers;
+using LoadBalancer.Core.Http;
+
+namespace LoadBalancer.Core.Transport;
+
+/// <summary>
+/// The proxy engine's per-request buffers: 4 KiB (client reads, heads), 64 KiB (backend reads, long heads) and header
+/// tables, each from an <see cref="ArrayCache{T}"/> sized for thousands of requests in flight. Other sizes go to the
+/// shared <see cref="ArrayPool{T}"/>.
+/// </summary>
+internal static class EngineBuffers
+{
+    public const int SmallSize = 4096;
+    public const int LargeSize = 64 * 1024;
+
+    private static readonly ArrayCache<byte> Small = new(SmallSize, perThread: 1024, shared: 8192);
+    private static readonly ArrayCache<byte> Large = new(LargeSize, perThread: 128, shared: 1024);
+    // 128 covers the default max_headers (100); larger limits rent from the shared pool.
+    private static readonly ArrayCache<HeaderLine> Headers = new(128, perThread: 1024, shared: 8192);
+
+    public static byte[] Rent(int minimumLength)
+        => minimumLength <= SmallSize ? Small.Rent()
+            : minimumLength <= LargeSize ? Large.Rent()
+            : ArrayPool<byte>.Shared.Rent(minimumLength);
+
+    public static void Return(byte[] array)
+    {
+        if (array.Length == SmallSize)
+        {
+            Small.Return(array);
+        }
+        else if (array.Length == LargeSize)
+        {
+            Large.Return(array);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
+    public static HeaderLine[] RentHeaders(int count)
+        => count <= Headers.Length ? Headers.Rent() : ArrayPool<HeaderLine>.Shared.Rent(count);
+
+    public static void ReturnHeaders(HeaderLine[] headers)
+    {
+        if (headers.Length == Headers.Length)
+        {
+            Headers.Return(headers);
+        }
+        else
+        {
+            ArrayPool<HeaderLine>.Shared.Return(headers);
+        }
+    }
+}

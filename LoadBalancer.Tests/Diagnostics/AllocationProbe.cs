@@ -1,0 +1,97 @@
+using System.Diagnostics.Tracing;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using LoadBalancer.Tests.TestSupport;
+
+namespace LoadBalancer.Tests.Diagnostics;
+
+[Explicit]
+public class AllocationProbe
+{
+    private sealed class AllocListener : EventListener
+    {
+        public readonly Dictionary<string, long> ByType = new();
+        public bool On;
+        protected override void OnEventSourceCreated(EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            {
+                EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1);
+            }
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs e)
+        {
+            if (!On || e.EventName != "GCAllocationTick_V4" || e.Payload is null) return;
+            var name = e.PayloadNames!.IndexOf("TypeName") is var i and >= 0 ? e.Payload[i]?.ToString() ?? "?" : "?";
+            lock (ByType) { ByType[name] = ByType.GetValueOrDefault(name) + 1; }
+        }
+    }
+
+    [Test]
+    public async Task KeepAliveRequests_AllocationPerRequest()
+    {
+        var backend = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        backend.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        backend.Listen(16);
+        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+        var backendThread = new Thread(() =>
+        {
+            while (true)
+            {
+                Socket s;
+                try { s = backend.Accept(); } catch { return; }
+                new Thread(() =>
+                {
+                    var buf = new byte[8192];
+                    try
+                    {
+                        while (true)
+                        {
+                            var n = s.Receive(buf);
+                            if (n == 0) return;
+                            s.Send(response);
+                        }
+                    }
+                    catch { }
+                }) { IsBackground = true }.Start();
+            }
+        }) { IsBackground = true };
+        backendThread.Start();
+        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.LocalEndPoint!.ToString()!));
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        client.Connect(lb.EndPoint());
+        var request = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: acme.example.com\r\n\r\n");
+        var rbuf = new byte[4096];
+        void Run(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                client.Send(request);
+                var got = 0;
+                while (true)
+                {
+                    got += client.Receive(rbuf, got, rbuf.Length - got, SocketFlags.None);
+                    if (rbuf.AsSpan(0, got).IndexOf("\r\n\r\n"u8) >= 0) break;
+                }
+            }
+        }
+
+        Run(5000);
+        using var listener = new AllocListener();
+        var before = GC.GetTotalAllocatedBytes(true);
+        listener.On = true;
+        const int N = 20000;
+        Run(N);
+        listener.On = false;
+        var after = GC.GetTotalAllocatedBytes(true);
+        TestContext.Out.WriteLine($"allocated per request: {(after - before) / (double)N:F1} B");
+        foreach (var (type, count) in listener.ByType.OrderByDescending(kv => kv.Value))
+        {
+            TestContext.Out.WriteLine($"  {count,6} ticks  {type}");
+        }
+
+        backend.Dispose();
+    }
+}
