@@ -17,10 +17,18 @@ internal sealed partial class SocketChannel : IDisposable
     private readonly EpollLoop? _loop;
     private int _disposed;
 
-    private SocketChannel(Socket socket, EpollLoop? loop, bool connecting = false)
+    private SocketChannel(Socket socket, EpollLoop? loop, bool accepted = false, bool connecting = false)
     {
         Socket = socket;
         _loop = loop;
+        if (accepted)
+        {
+            // Not readable until the loop reports it (the registration itself does, if the request is already
+            // there): the session's first read then runs on its loop's thread, not on the accepting thread, so
+            // its buffers are rented and returned on one thread.
+            _readDrainedAt = 0;
+        }
+
         if (connecting)
         {
             // Not writable until the loop sees an edge; the first may come with the registration itself.
@@ -48,7 +56,7 @@ internal sealed partial class SocketChannel : IDisposable
         }
 
         EpollNative.SetNonBlocking(socket.SafeHandle);
-        return new SocketChannel(socket, EpollLoop.Next());
+        return new SocketChannel(socket, EpollLoop.Next(), accepted: true);
     }
 
     /// <summary>Connects a new socket; the caller owns the result. Throws on failure or cancellation.</summary>
@@ -74,7 +82,7 @@ internal sealed partial class SocketChannel : IDisposable
             var inProgress = error != 0;
 
             // Registered only now: a socket that has not begun to connect reports itself writable (and hung up).
-            var channel = new SocketChannel(socket, EpollLoop.Next(), connecting: inProgress);
+            var channel = new SocketChannel(socket, EpollLoop.ForCurrentThread(), connecting: inProgress);
             if (inProgress)
             {
                 await channel.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);

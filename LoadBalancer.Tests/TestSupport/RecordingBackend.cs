@@ -67,9 +67,27 @@ public sealed class RecordingBackend : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when every connection accepted so far has ended (the peer closed or reset it).</summary>
-    public Task WhenConnectionsClosedAsync(CancellationToken cancellationToken)
-        => Task.WhenAll(_serving).WaitAsync(cancellationToken);
+    /// <summary>
+    /// Completes when every connection made to this backend so far has ended (the peer closed or reset it), including
+    /// one still waiting in the listen backlog: lb may finish with a connection before this backend even accepted it.
+    /// </summary>
+    public async Task WhenConnectionsClosedAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            while (_listener.Poll(0, SelectMode.SelectRead))
+            {
+                await Task.Delay(1, cancellationToken);
+            }
+
+            var serving = _serving.Count;
+            await Task.WhenAll(_serving).WaitAsync(cancellationToken);
+            if (serving == _serving.Count && !_listener.Poll(0, SelectMode.SelectRead))
+            {
+                return;
+            }
+        }
+    }
 
     /// <summary>Marks a scripted answer after which the backend closes the connection (a close-delimited body).</summary>
     public static byte[] ThenClose(byte[] response) => [.. response, .. CloseMarker];

@@ -17,6 +17,9 @@ internal sealed unsafe class EpollLoop
     private static readonly Lazy<EpollLoop[]?> Loops = new(CreateLoops);
     private static int s_next;
 
+    [ThreadStatic]
+    private static EpollLoop? t_current;
+
     private readonly int _epollFd;
     private readonly Lock _slotLock = new();
 
@@ -39,6 +42,12 @@ internal sealed unsafe class EpollLoop
     /// which always use .NET's engine).
     /// </summary>
     public static bool IsEnabled => Loops.Value is not null;
+
+    /// <summary>
+    /// The loop for a new backend connection: the caller's own loop when it runs on one, so a session's client and
+    /// backend sockets wake the same thread (no hand-over between threads per request).
+    /// </summary>
+    public static EpollLoop ForCurrentThread() => t_current ?? Next();
 
     /// <summary>The loop for a new connection: round robin, one loop per CPU this process may run on.</summary>
     public static EpollLoop Next()
@@ -121,6 +130,7 @@ internal sealed unsafe class EpollLoop
 
     private void Run()
     {
+        t_current = this;
         var events = (EpollEvent*)NativeMemory.Alloc(MaxEvents, (nuint)sizeof(EpollEvent));
         while (true)
         {
