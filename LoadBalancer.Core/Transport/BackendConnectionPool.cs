@@ -1,3 +1,5 @@
+using EpollLoopOf = LoadBalancer.Core.Transport.Epoll.EpollLoop;
+
 namespace LoadBalancer.Core.Transport;
 
 /// <summary>
@@ -23,27 +25,34 @@ internal sealed class BackendConnectionPool
             return null;
         }
 
+        // First a connection on the caller's own event loop, so the request and its response are handled by one
+        // thread (no wake-up of another loop, buffers returned where they were rented); then any.
         var now = Environment.TickCount64;
-        for (var i = 0; i < _slots.Length; i++)
+        var loop = EpollLoopOf.CurrentThread;
+        for (var pass = loop is null ? 1 : 0; pass < 2; pass++)
         {
-            if (Volatile.Read(ref _slots[i]) is null)
+            for (var i = 0; i < _slots.Length; i++)
             {
-                continue;
-            }
+                var candidate = Volatile.Read(ref _slots[i]);
+                if (candidate is null || (pass == 0 && candidate.Channel.Loop != loop))
+                {
+                    continue;
+                }
 
-            var connection = Interlocked.Exchange(ref _slots[i], null);
-            if (connection is null)
-            {
-                continue;
-            }
+                var connection = Interlocked.Exchange(ref _slots[i], null);
+                if (connection is null)
+                {
+                    continue;
+                }
 
-            Interlocked.Decrement(ref _idleCount);
-            if (now - connection.IdleSinceTicks <= maxIdleMs && (!probe || connection.LooksAlive()))
-            {
-                return connection;
-            }
+                Interlocked.Decrement(ref _idleCount);
+                if (now - connection.IdleSinceTicks <= maxIdleMs && (!probe || connection.LooksAlive()))
+                {
+                    return connection;
+                }
 
-            connection.Dispose();
+                connection.Dispose();
+            }
         }
 
         return null;

@@ -43,6 +43,9 @@ internal sealed partial class SocketChannel : IDisposable
 
     public Socket Socket { get; }
 
+    /// <summary>The event loop this socket's readiness arrives on; null with .NET's engine.</summary>
+    internal EpollLoop? Loop => _loop;
+
     /// <summary>Slot and generation in the loop's table; owned by <see cref="EpollLoop"/>.</summary>
     internal int Slot { get; set; } = -1;
 

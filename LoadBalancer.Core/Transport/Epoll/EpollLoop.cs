@@ -49,6 +49,9 @@ internal sealed unsafe class EpollLoop
     /// </summary>
     public static EpollLoop ForCurrentThread() => t_current ?? Next();
 
+    /// <summary>The loop whose thread is running, or null on any other thread.</summary>
+    public static EpollLoop? CurrentThread => t_current;
+
     /// <summary>The loop for a new connection: round robin, one loop per CPU this process may run on.</summary>
     public static EpollLoop Next()
     {
