@@ -97,7 +97,7 @@ internal sealed partial class HttpSession
             var interimLength = _head.HeadLength;
             if (!_clientIsHttp10)
             {
-                await SocketIo.SendAsync(_client, _pendingBuffer.Slice(0, interimLength), _backendTimer.Token).ConfigureAwait(false);
+                await SocketIo.SendAsync(_client, _pendingBuffer.Slice(0, interimLength), _backendTimer).ConfigureAwait(false);
             }
 
             connection.Reader.AdvanceTo(_pendingBuffer.GetPosition(interimLength));
@@ -132,14 +132,14 @@ internal sealed partial class HttpSession
             connection.Reader.AdvanceTo(afterHead.GetPosition(length));
             _pendingBuffer = default;
             OnResponseSent(_head.StatusCode, _outLength + length); // tenancy: usage accounting
-            await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength + (int)length), _backendTimer.Token).ConfigureAwait(false);
+            await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength + (int)length), _backendTimer).ConfigureAwait(false);
         }
         else
         {
             connection.Reader.AdvanceTo(afterHead.Start);
             _pendingBuffer = default;
             OnResponseSent(_head.StatusCode, _outLength); // tenancy: usage accounting
-            await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength), _backendTimer.Token).ConfigureAwait(false);
+            await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength), _backendTimer).ConfigureAwait(false);
             if (framing != BodyFraming.None)
             {
                 await ForwardBodyAsync(connection.Reader, _client, framing, length, _backendTimer, listener.Timeouts.BodyIdle).ConfigureAwait(false);
@@ -249,7 +249,7 @@ internal sealed partial class HttpSession
     private async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool)
     {
         ArmTimer(_backendTimer, pool.Timeouts.Connect);
-        var connection = await BackendConnection.ConnectAsync(backend, _backendTimer.Token).ConfigureAwait(false);
+        var connection = await BackendConnection.ConnectAsync(backend, default, _backendTimer).ConfigureAwait(false);
         if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyProtocolHeaderAsync(connection, pool.SendProxyProtocol).ConfigureAwait(false))
         {
             connection.Dispose();
@@ -282,7 +282,7 @@ internal sealed partial class HttpSession
         {
             while (true)
             {
-                var result = await reader.ReadAsync(_backendTimer.Token).ConfigureAwait(false);
+                var result = await reader.ReadAsync(_backendTimer).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 if (buffer.IsEmpty && (result.IsCompleted || result.IsCanceled))
                 {
@@ -398,14 +398,14 @@ internal sealed partial class HttpSession
     /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
-    private async ValueTask ForwardBodyAsync(PipeReader reader, SocketChannel destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
+    private async ValueTask ForwardBodyAsync(SocketReader reader, SocketChannel destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
         var remaining = length;
         while (true)
         {
             ArmTimer(timer, idle);
-            var result = await reader.ReadAsync(timer.Token).ConfigureAwait(false);
+            var result = await reader.ReadAsync(timer).ConfigureAwait(false);
             var buffer = result.Buffer;
             if (result.IsCanceled)
             {
@@ -441,7 +441,7 @@ internal sealed partial class HttpSession
             if (take > 0)
             {
                 CountBodyBytes(destination, take); // tenancy: bytes in/out, max_body_bytes for chunked bodies
-                await SocketIo.SendAsync(destination, buffer.Slice(0, take), timer.Token).ConfigureAwait(false);
+                await SocketIo.SendAsync(destination, buffer.Slice(0, take), timer).ConfigureAwait(false);
             }
 
             reader.AdvanceTo(buffer.GetPosition(take));
@@ -484,7 +484,7 @@ internal sealed partial class HttpSession
     private async ValueTask TunnelAsync(BackendConnection connection)
     {
         var head = _pendingBuffer.Slice(0, _head.HeadLength);
-        await SocketIo.SendAsync(_client, head, _backendTimer.Token).ConfigureAwait(false);
+        await SocketIo.SendAsync(_client, head, _backendTimer).ConfigureAwait(false);
         connection.Reader.AdvanceTo(head.End);
         _pendingBuffer = default;
         _headMemory = default;

@@ -20,7 +20,7 @@ internal sealed partial class HttpSession
         {
             while (true)
             {
-                var result = await _clientReader.ReadAsync(_clientTimer.Token).ConfigureAwait(false);
+                var result = await _clientReader.ReadAsync(_clientTimer).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var status = Parse(buffer, out var consumed, out var source);
                 if (status == ProxyProtocolStatus.Complete)
@@ -66,5 +66,5 @@ internal sealed partial class HttpSession
     }
 
     private ValueTask<bool> SendProxyProtocolHeaderAsync(BackendConnection connection, ProxyProtocolVersion version)
-        => connection.SendProxyProtocolHeaderAsync(version, _clientEndPoint, _backendTimer.Token);
+        => connection.SendProxyProtocolHeaderAsync(version, _clientEndPoint, default, _backendTimer);
 }

@@ -83,7 +83,7 @@ internal sealed partial class HttpSession
             try
             {
                 ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
-                await SocketIo.SendAsync(_client, response, _clientTimer.Token).ConfigureAwait(false);
+                await SocketIo.SendAsync(_client, response, _clientTimer).ConfigureAwait(false);
                 return true;
             }
             catch (Exception ex) when (IsExpectedNetworkError(ex))
@@ -122,7 +122,7 @@ internal sealed partial class HttpSession
             ArmTimer(_clientTimer, timeouts.KeepAlive);
             while (true)
             {
-                var result = await _clientReader.ReadAsync(_clientTimer.Token).ConfigureAwait(false);
+                var result = await _clientReader.ReadAsync(_clientTimer).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
@@ -405,7 +405,7 @@ internal sealed partial class HttpSession
             var response = CannedResponses.For(status);
             ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
             OnResponseSent(status, response.Length); // tenancy: usage accounting
-            await SocketIo.SendAsync(_client, response, _clientTimer.Token).ConfigureAwait(false);
+            await SocketIo.SendAsync(_client, response, _clientTimer).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
         {

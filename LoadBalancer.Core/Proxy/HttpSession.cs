@@ -83,7 +83,7 @@ internal sealed partial class HttpSession
                     ArmTimer(_clientTimer, _listener.Snapshot.Timeouts.KeepAlive);
                     try
                     {
-                        await _clientReader.WaitForDataAsync(_clientTimer.Token).ConfigureAwait(false);
+                        await _clientReader.WaitForDataAsync(_clientTimer).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (_clientTimer.IsCancellationRequested)
                     {

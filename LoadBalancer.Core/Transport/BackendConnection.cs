@@ -23,7 +23,7 @@ internal sealed class BackendConnection : IDisposable
 
     public Socket Socket => Channel.Socket;
 
-    public PipeReader Reader { get; }
+    public SocketReader Reader { get; }
 
     /// <summary>True once it served a request: a failure before any response byte may then be a stale keep-alive.</summary>
     public bool Reused { get; set; }
@@ -31,11 +31,11 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>When it went idle, in <see cref="Environment.TickCount64"/> ms.</summary>
     public long IdleSinceTicks { get; set; }
 
-    public static async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, CancellationToken cancellationToken)
+    public static async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, CancellationToken cancellationToken, DeadlineTimer? timer = null)
     {
         try
         {
-            var channel = await SocketChannel.ConnectAsync(backend.Config.EndPoint, cancellationToken).ConfigureAwait(false);
+            var channel = await SocketChannel.ConnectAsync(backend.Config.EndPoint, cancellationToken, timer).ConfigureAwait(false);
             return new BackendConnection(backend, channel);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
@@ -61,7 +61,7 @@ internal sealed class BackendConnection : IDisposable
     }
 
     /// <summary>Sends the PROXY header that tells the backend who the client is; false when the backend is gone.</summary>
-    public async ValueTask<bool> SendProxyProtocolHeaderAsync(ProxyProtocolVersion version, IPEndPoint? client, CancellationToken cancellationToken)
+    public async ValueTask<bool> SendProxyProtocolHeaderAsync(ProxyProtocolVersion version, IPEndPoint? client, CancellationToken cancellationToken, DeadlineTimer? timer = null)
     {
         var header = ArrayPool<byte>.Shared.Rent(ProxyProtocolCodec.MaxWriteLength + 64);
         try
@@ -71,7 +71,8 @@ internal sealed class BackendConnection : IDisposable
             var length = version == ProxyProtocolVersion.V1
                 ? ProxyProtocolCodec.WriteV1(header, source, target)
                 : ProxyProtocolCodec.WriteV2(header, source, target);
-            await SocketIo.SendAsync(Channel, header.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            var data = header.AsMemory(0, length);
+            await (timer is null ? Channel.SendAsync(data, cancellationToken) : Channel.SendAsync(data, timer)).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)

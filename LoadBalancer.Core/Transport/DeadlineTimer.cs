@@ -5,8 +5,11 @@ namespace LoadBalancer.Core.Transport;
 /// <summary>
 /// A per-connection timeout that is cheap to re-arm: arming writes one deadline field instead of changing a
 /// <see cref="Timer"/> (which takes the runtime's timer-queue lock; a request re-armed timers about five times).
-/// One process-wide sweep every <see cref="Resolution"/> cancels the token of every timer past its deadline, so a
-/// timeout fires up to that much late — fine for timeouts measured in hundreds of milliseconds or more.
+/// One process-wide sweep every <see cref="Resolution"/> expires every timer past its deadline, so a timeout fires up
+/// to that much late — fine for timeouts measured in hundreds of milliseconds or more.
+/// Socket operations of a <see cref="SocketChannel"/> take the timer itself: an expired timer fails the operations of
+/// the (at most two) channels that last waited on it. No CancellationTokenSource or registration is needed for that,
+/// which was about 450 bytes per idle connection; <see cref="Token"/> makes one only for callers that need a token.
 /// </summary>
 internal sealed class DeadlineTimer : IDisposable
 {
@@ -15,13 +18,37 @@ internal sealed class DeadlineTimer : IDisposable
     private static readonly ConcurrentDictionary<DeadlineTimer, byte> Live = new();
     private static readonly Timer Sweeper = new(static _ => Sweep(), null, Resolution, Resolution);
 
-    private readonly CancellationTokenSource _source = new();
+    private CancellationTokenSource? _source;
+    private SocketChannel? _watchedA;
+    private SocketChannel? _watchedB;
     private long _deadline = long.MaxValue;
     private int _registered;
+    private volatile bool _expired;
 
-    public CancellationToken Token => _source.Token;
+    /// <summary>A token cancelled when the timer expires; created on first use.</summary>
+    public CancellationToken Token
+    {
+        get
+        {
+            if (_source is null)
+            {
+                var source = new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _source, source, null) is not null)
+                {
+                    source.Dispose();
+                }
+                else if (_expired)
+                {
+                    source.Cancel();
+                }
+            }
 
-    public bool IsCancellationRequested => _source.IsCancellationRequested;
+            return _source!.Token;
+        }
+    }
+
+    /// <summary>True once the timer expired (it is never re-armed after that: the connection ends).</summary>
+    public bool IsCancellationRequested => _expired;
 
     public void Arm(TimeSpan timeout)
     {
@@ -44,6 +71,25 @@ internal sealed class DeadlineTimer : IDisposable
 
     public void Disarm() => Volatile.Write(ref _deadline, long.MaxValue);
 
+    /// <summary>Called by a channel that starts an operation bounded by this timer.</summary>
+    public void Watch(SocketChannel channel)
+    {
+        if (_watchedA == channel || _watchedB == channel)
+        {
+            return;
+        }
+
+        // The client channel comes first and stays; the second place follows the backend connection in use.
+        if (_watchedA is null)
+        {
+            _watchedA = channel;
+        }
+        else
+        {
+            _watchedB = channel;
+        }
+    }
+
     private static void Sweep()
     {
         var now = Environment.TickCount64;
@@ -52,16 +98,29 @@ internal sealed class DeadlineTimer : IDisposable
             if (now >= Volatile.Read(ref timer._deadline))
             {
                 Volatile.Write(ref timer._deadline, long.MaxValue);
-                try
-                {
-                    timer._source.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // Disposed between the read and the cancel: the connection is gone already.
-                }
+                timer.Expire();
             }
         }
+    }
+
+    private void Expire()
+    {
+        _expired = true;
+
+        // Pairs with the fence a channel operation makes after naming its timer: either the operation sees the
+        // expiry, or this sees the operation.
+        Interlocked.MemoryBarrier();
+        try
+        {
+            Volatile.Read(ref _source)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the read and the cancel: the connection is gone already.
+        }
+
+        _watchedA?.OnTimerExpired(this);
+        _watchedB?.OnTimerExpired(this);
     }
 
     public void Dispose()
@@ -71,6 +130,8 @@ internal sealed class DeadlineTimer : IDisposable
             Live.TryRemove(this, out _);
         }
 
-        _source.Dispose();
+        _watchedA = null;
+        _watchedB = null;
+        _source?.Dispose();
     }
 }

@@ -15,6 +15,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
     private ManualResetValueTaskSourceCore<int> _readCore;
     private Memory<byte> _readBuffer;
     private CancellationToken _readToken;
+    private DeadlineTimer? _readTimer;
     private CancellationTokenRegistration _readCancel;
     private int _readWaiter;
 
@@ -29,15 +30,17 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
     /// readable, without reading (the zero-byte read that lets an idle connection hold no buffer).
     /// </summary>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        if (_loop is null)
-        {
-            return Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-        }
+        => _loop is null ? Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken) : Receive(buffer, cancellationToken, null);
 
-        if (cancellationToken.IsCancellationRequested)
+    /// <summary>The same, bounded by <paramref name="timer"/>: its expiry fails the wait with OperationCanceledException.</summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, DeadlineTimer? timer)
+        => _loop is null ? Socket.ReceiveAsync(buffer, SocketFlags.None, timer?.Token ?? default) : Receive(buffer, default, timer);
+
+    private ValueTask<int> Receive(Memory<byte> buffer, CancellationToken cancellationToken, DeadlineTimer? timer)
+    {
+        if (cancellationToken.IsCancellationRequested || timer is { IsCancellationRequested: true })
         {
-            return ValueTask.FromCanceled<int>(cancellationToken);
+            return ValueTask.FromException<int>(new OperationCanceledException(cancellationToken));
         }
 
         while (true)
@@ -71,6 +74,8 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
 
             _readBuffer = buffer;
             _readToken = cancellationToken;
+            _readTimer = timer;
+            timer?.Watch(this);
             _readCore.Reset();
             _readCancel = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelRead, this) : default;
 
@@ -87,7 +92,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
             {
                 FailPendingRead(new ObjectDisposedException(nameof(Socket)));
             }
-            else if (cancellationToken.IsCancellationRequested)
+            else if (cancellationToken.IsCancellationRequested || timer is { IsCancellationRequested: true })
             {
                 OnReadCanceled();
             }
@@ -139,8 +144,8 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
         {
             // A spurious edge: wait for the next one, unless the operation was canceled meanwhile.
             _readDrainedAt = edges;
-            Volatile.Write(ref _readWaiter, Waiting);
-            if (_readToken.IsCancellationRequested)
+            Interlocked.Exchange(ref _readWaiter, Waiting);
+            if (ReadCanceled)
             {
                 OnReadCanceled();
             }
@@ -151,9 +156,11 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
         }
     }
 
+    private bool ReadCanceled => _readToken.IsCancellationRequested || Volatile.Read(ref _readTimer) is { IsCancellationRequested: true };
+
     private void OnReadCanceled()
     {
-        if (_readToken.IsCancellationRequested && Interlocked.CompareExchange(ref _readWaiter, Running, Waiting) == Waiting)
+        if (ReadCanceled && Interlocked.CompareExchange(ref _readWaiter, Running, Waiting) == Waiting)
         {
             FinishRead(0, new OperationCanceledException(_readToken));
         }
@@ -173,6 +180,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
         _readCancel = default;
         _readBuffer = default;
         _readToken = default;
+        _readTimer = null;
 
         // Idle before the result: the continuation runs inline and may start the next read at once.
         Volatile.Write(ref _readWaiter, Idle);

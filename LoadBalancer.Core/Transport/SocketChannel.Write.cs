@@ -12,6 +12,7 @@ internal sealed partial class SocketChannel : IValueTaskSource
     private ReadOnlyMemory<byte> _writeData;
     private bool _writeOnlyWaits;
     private CancellationToken _writeToken;
+    private DeadlineTimer? _writeTimer;
     private CancellationTokenRegistration _writeCancel;
     private int _writeWaiter;
 
@@ -32,6 +33,19 @@ internal sealed partial class SocketChannel : IValueTaskSource
         return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : StartWrite(data, onlyWait: false, cancellationToken);
     }
 
+    /// <summary>The same, bounded by <paramref name="timer"/>: its expiry fails the wait with OperationCanceledException.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, DeadlineTimer? timer)
+    {
+        if (_loop is null)
+        {
+            return SendWithDotnetAsync(data, timer?.Token ?? default);
+        }
+
+        return timer is { IsCancellationRequested: true }
+            ? ValueTask.FromException(new OperationCanceledException())
+            : StartWrite(data, onlyWait: false, default, timer);
+    }
+
     private async ValueTask SendWithDotnetAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
@@ -41,7 +55,7 @@ internal sealed partial class SocketChannel : IValueTaskSource
         }
     }
 
-    private ValueTask StartWrite(ReadOnlyMemory<byte> data, bool onlyWait, CancellationToken cancellationToken)
+    private ValueTask StartWrite(ReadOnlyMemory<byte> data, bool onlyWait, CancellationToken cancellationToken, DeadlineTimer? timer = null)
     {
         while (true)
         {
@@ -68,6 +82,8 @@ internal sealed partial class SocketChannel : IValueTaskSource
             _writeData = data;
             _writeOnlyWaits = onlyWait;
             _writeToken = cancellationToken;
+            _writeTimer = timer;
+            timer?.Watch(this);
             _writeCore.Reset();
             _writeCancel = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelWrite, this) : default;
             Interlocked.Exchange(ref _writeWaiter, Waiting);
@@ -81,7 +97,7 @@ internal sealed partial class SocketChannel : IValueTaskSource
             {
                 FailPendingWrite(new ObjectDisposedException(nameof(Socket)));
             }
-            else if (cancellationToken.IsCancellationRequested)
+            else if (cancellationToken.IsCancellationRequested || timer is { IsCancellationRequested: true })
             {
                 OnWriteCanceled();
             }
@@ -148,8 +164,8 @@ internal sealed partial class SocketChannel : IValueTaskSource
         }
         else if (error == SocketError.WouldBlock)
         {
-            Volatile.Write(ref _writeWaiter, Waiting);
-            if (_writeToken.IsCancellationRequested)
+            Interlocked.Exchange(ref _writeWaiter, Waiting);
+            if (WriteCanceled)
             {
                 OnWriteCanceled();
             }
@@ -160,9 +176,11 @@ internal sealed partial class SocketChannel : IValueTaskSource
         }
     }
 
+    private bool WriteCanceled => _writeToken.IsCancellationRequested || Volatile.Read(ref _writeTimer) is { IsCancellationRequested: true };
+
     private void OnWriteCanceled()
     {
-        if (_writeToken.IsCancellationRequested && Interlocked.CompareExchange(ref _writeWaiter, Running, Waiting) == Waiting)
+        if (WriteCanceled && Interlocked.CompareExchange(ref _writeWaiter, Running, Waiting) == Waiting)
         {
             FinishWrite(new OperationCanceledException(_writeToken));
         }
@@ -182,6 +200,7 @@ internal sealed partial class SocketChannel : IValueTaskSource
         _writeCancel = default;
         _writeData = default;
         _writeToken = default;
+        _writeTimer = null;
         Volatile.Write(ref _writeWaiter, Idle);
         if (exception is null)
         {

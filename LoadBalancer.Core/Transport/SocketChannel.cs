@@ -63,7 +63,7 @@ internal sealed partial class SocketChannel : IDisposable
     }
 
     /// <summary>Connects a new socket; the caller owns the result. Throws on failure or cancellation.</summary>
-    public static async ValueTask<SocketChannel> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken)
+    public static async ValueTask<SocketChannel> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken, DeadlineTimer? timer = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -71,7 +71,7 @@ internal sealed partial class SocketChannel : IDisposable
             SocketIo.Configure(socket);
             if (!EpollLoop.IsEnabled)
             {
-                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                await socket.ConnectAsync(endPoint, timer?.Token ?? cancellationToken).ConfigureAwait(false);
                 return new SocketChannel(socket, null);
             }
 
@@ -88,7 +88,7 @@ internal sealed partial class SocketChannel : IDisposable
             var channel = new SocketChannel(socket, EpollLoop.ForCurrentThread(), connecting: inProgress);
             if (inProgress)
             {
-                await channel.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+                await channel.WaitConnectedAsync(cancellationToken, timer).ConfigureAwait(false);
             }
 
             return channel;
@@ -100,11 +100,11 @@ internal sealed partial class SocketChannel : IDisposable
         }
     }
 
-    private async ValueTask WaitConnectedAsync(CancellationToken cancellationToken)
+    private async ValueTask WaitConnectedAsync(CancellationToken cancellationToken, DeadlineTimer? timer)
     {
         while (true)
         {
-            await StartWrite(default, onlyWait: true, cancellationToken).ConfigureAwait(false);
+            await StartWrite(default, onlyWait: true, cancellationToken, timer).ConfigureAwait(false);
             var edges = Volatile.Read(ref _writeEdges);
             var error = (SocketError)(int)Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
             if (error != SocketError.Success)
@@ -144,6 +144,20 @@ internal sealed partial class SocketChannel : IDisposable
             }
 
             OnWriteEdge();
+        }
+    }
+
+    /// <summary>From the timer sweep: fails the operations that <paramref name="timer"/> bounds.</summary>
+    internal void OnTimerExpired(DeadlineTimer timer)
+    {
+        if (Volatile.Read(ref _readTimer) == timer)
+        {
+            OnReadCanceled();
+        }
+
+        if (Volatile.Read(ref _writeTimer) == timer)
+        {
+            OnWriteCanceled();
         }
     }
 

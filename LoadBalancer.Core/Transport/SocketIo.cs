@@ -45,6 +45,20 @@ internal static class SocketIo
     public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, CancellationToken cancellationToken)
         => data.IsSingleSegment ? channel.SendAsync(data.First, cancellationToken) : SendMultiAsync(channel, data, cancellationToken);
 
+    public static ValueTask SendAsync(SocketChannel channel, ReadOnlyMemory<byte> data, DeadlineTimer timer)
+        => channel.SendAsync(data, timer);
+
+    public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, DeadlineTimer timer)
+        => data.IsSingleSegment ? channel.SendAsync(data.First, timer) : SendMultiAsync(channel, data, timer);
+
+    private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, DeadlineTimer timer)
+    {
+        foreach (var segment in data)
+        {
+            await channel.SendAsync(segment, timer).ConfigureAwait(false);
+        }
+    }
+
     private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, CancellationToken cancellationToken)
     {
         foreach (var segment in data)

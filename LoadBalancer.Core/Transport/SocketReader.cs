@@ -65,27 +65,34 @@ internal sealed class SocketReader : PipeReader
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
-        return TryRead(out var result) ? new ValueTask<ReadResult>(result) : ReceiveAsync(cancellationToken);
+        return TryRead(out var result) ? new ValueTask<ReadResult>(result) : ReceiveAsync(cancellationToken, null);
+    }
+
+    /// <summary>Like <see cref="ReadAsync(CancellationToken)"/>, bounded by <paramref name="timer"/> (no token needed).</summary>
+    public ValueTask<ReadResult> ReadAsync(DeadlineTimer timer)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        return TryRead(out var result) ? new ValueTask<ReadResult>(result) : ReceiveAsync(default, timer);
     }
 
     /// <summary>Nothing is buffered and the stream has not ended: the next read would have to wait for the socket.</summary>
     public bool IsDrained => _head is null && !_endOfStream && _cancelRequested == 0;
 
     /// <summary>Waits until the socket has bytes (or has ended), holding no buffer and no pending read state.</summary>
-    public ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken)
-        => _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+    public ValueTask<int> WaitForDataAsync(DeadlineTimer timer)
+        => _socket.ReceiveAsync(Memory<byte>.Empty, timer);
 
     private bool HasUnexamined() => !_examinedEverything && _head is not null && (_head != _tail || _headStart < _tail.End);
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> ReceiveAsync(CancellationToken cancellationToken)
+    private async ValueTask<ReadResult> ReceiveAsync(CancellationToken cancellationToken, DeadlineTimer? timer)
     {
         while (true)
         {
             if (_head is null && _zeroByteReads)
             {
                 // Nothing buffered: wait for readability without holding memory (the connection may idle for minutes).
-                await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                await Receive(Memory<byte>.Empty, cancellationToken, timer).ConfigureAwait(false);
             }
 
             var tail = _tail;
@@ -94,7 +101,7 @@ internal sealed class SocketReader : PipeReader
                 tail = AppendSegment();
             }
 
-            var received = await _socket.ReceiveAsync(tail.Array.AsMemory(tail.End), cancellationToken).ConfigureAwait(false);
+            var received = await Receive(tail.Array.AsMemory(tail.End), cancellationToken, timer).ConfigureAwait(false);
             if (received == 0)
             {
                 _endOfStream = true;
@@ -119,6 +126,9 @@ internal sealed class SocketReader : PipeReader
             }
         }
     }
+
+    private ValueTask<int> Receive(Memory<byte> buffer, CancellationToken cancellationToken, DeadlineTimer? timer)
+        => timer is null ? _socket.ReceiveAsync(buffer, cancellationToken) : _socket.ReceiveAsync(buffer, timer);
 
     private Segment AppendSegment()
     {
