@@ -17,7 +17,7 @@ namespace LoadBalancer.Core.Proxy;
 /// backend by RFC 9112 framing, stream the response back, repeat. Only a 101 turns the connection into a byte tunnel.
 /// All per-request state lives in fields and rented buffers, so a request costs no allocation.
 /// </summary>
-internal sealed partial class HttpSession
+internal sealed partial class HttpSession : IChannelOwner
 {
     private static long s_nextId;
 
@@ -57,8 +57,19 @@ internal sealed partial class HttpSession
     /// <summary>Never throws: every failure is sorted into a close reason here, so the accept loop need not observe it.</summary>
     public async Task RunAsync()
     {
-        using var drain = _engine.DrainToken.Register(static s => ((HttpSession)s!).OnDrain(), this);
-        using var abort = _engine.AbortToken.Register(static s => ((HttpSession)s!).OnAbort(), this);
+        // With the epoll engine the engine finds this session through its socket (Owner); .NET's engine needs tokens.
+        CancellationTokenRegistration drain = default;
+        CancellationTokenRegistration abort = default;
+        if (_client.Loop is null)
+        {
+            drain = _engine.DrainToken.Register(static s => ((HttpSession)s!).OnDrain(), this);
+            abort = _engine.AbortToken.Register(static s => ((HttpSession)s!).OnAbort(), this);
+        }
+        else
+        {
+            _client.Owner = this;
+        }
+
         try
         {
             if (_listener.Snapshot.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync().ConfigureAwait(false))
@@ -125,11 +136,20 @@ internal sealed partial class HttpSession
             }
             finally
             {
+                drain.Dispose();
+                abort.Dispose();
+
                 // Counted whatever teardown did: the drain waits on this count.
                 _engine.OnSessionEnded();
             }
         }
     }
+
+    object IChannelOwner.Engine => _engine;
+
+    void IChannelOwner.OnDrain() => OnDrain();
+
+    void IChannelOwner.OnAbort() => OnAbort();
 
     private void OnDrain()
     {

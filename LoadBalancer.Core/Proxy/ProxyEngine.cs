@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
+using LoadBalancer.Core.Transport.Epoll;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -339,6 +340,10 @@ public sealed class ProxyEngine : IAsyncDisposable
             }
 
             await _drain.CancelAsync().ConfigureAwait(false);
+            foreach (var owner in EpollLoop.OwnersOf(this))
+            {
+                owner.OnDrain();
+            }
         }
         finally
         {
@@ -353,6 +358,11 @@ public sealed class ProxyEngine : IAsyncDisposable
             {
                 Log.DrainAborted(Logger, ActiveConnections);
                 await _abort.CancelAsync().ConfigureAwait(false);
+                foreach (var owner in EpollLoop.OwnersOf(this))
+                {
+                    owner.OnAbort();
+                }
+
                 await Task.WhenAny(_allClosed.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
             }
         }

@@ -43,6 +43,9 @@ internal sealed partial class SocketChannel : IDisposable
 
     public Socket Socket { get; }
 
+    /// <summary>The session to tell when the engine drains or aborts (epoll engine only; see <see cref="IChannelOwner"/>).</summary>
+    internal IChannelOwner? Owner { get; set; }
+
     /// <summary>The event loop this socket's readiness arrives on; null with .NET's engine.</summary>
     internal EpollLoop? Loop => _loop;
 

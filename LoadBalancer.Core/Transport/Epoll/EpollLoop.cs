@@ -84,6 +84,33 @@ internal sealed unsafe class EpollLoop
         return loops;
     }
 
+    /// <summary>
+    /// Every channel of every loop whose owner belongs to <paramref name="engine"/>, collected under each loop's
+    /// table lock and called outside it (the actions close sockets, which unregisters them).
+    /// </summary>
+    public static List<IChannelOwner> OwnersOf(object engine)
+    {
+        var owners = new List<IChannelOwner>();
+        if (Loops.Value is { } loops)
+        {
+            foreach (var loop in loops)
+            {
+                lock (loop._slotLock)
+                {
+                    foreach (var channel in loop._slots)
+                    {
+                        if (channel?.Owner is { } owner && owner.Engine == engine)
+                        {
+                            owners.Add(owner);
+                        }
+                    }
+                }
+            }
+        }
+
+        return owners;
+    }
+
     /// <summary>Adds the channel's socket; from then on its readiness edges arrive on this loop's thread.</summary>
     public void Register(SocketChannel channel, int fd)
     {
