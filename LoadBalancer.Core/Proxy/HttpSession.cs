@@ -30,10 +30,9 @@ internal sealed partial class HttpSession : IChannelOwner
     private byte[] _clientIp;
     private IPEndPoint? _clientEndPoint;
 
-    // Timers as cancellation sources armed with CancelAfter per phase. A fired timer ends the connection, so each
-    // source is created once per connection and never reset.
-    private readonly DeadlineTimer _clientTimer = new();
-    private readonly DeadlineTimer _backendTimer = new();
+    // One deadline per side, re-armed per phase; a fired timer ends the connection, so neither is ever reset.
+    private readonly DeadlineTimer _clientTimer;
+    private readonly DeadlineTimer _backendTimer;
 
     private int _closeReason;
     private volatile bool _waitingForRequest;
@@ -46,6 +45,10 @@ internal sealed partial class HttpSession : IChannelOwner
         _engine = listener.Engine;
         _logger = _engine.Logger;
         _clientReader = new SocketReader(client);
+
+        // With the epoll engine the timer sweep finds these through the client socket (see IChannelOwner).
+        _clientTimer = new DeadlineTimer(sweptByOwner: client.Loop is not null);
+        _backendTimer = new DeadlineTimer(sweptByOwner: client.Loop is not null);
         _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
@@ -150,6 +153,19 @@ internal sealed partial class HttpSession : IChannelOwner
     void IChannelOwner.OnDrain() => OnDrain();
 
     void IChannelOwner.OnAbort() => OnAbort();
+
+    void IChannelOwner.CollectDue(long now, List<DeadlineTimer> due)
+    {
+        if (_clientTimer.TakeIfDue(now))
+        {
+            due.Add(_clientTimer);
+        }
+
+        if (_backendTimer.TakeIfDue(now))
+        {
+            due.Add(_backendTimer);
+        }
+    }
 
     private void OnDrain()
     {

@@ -17,6 +17,10 @@ internal sealed class DeadlineTimer : IDisposable
 
     private static readonly ConcurrentDictionary<DeadlineTimer, byte> Live = new();
     private static readonly Timer Sweeper = new(static _ => Sweep(), null, Resolution, Resolution);
+    private static readonly List<DeadlineTimer> Due = [];
+    private static int s_sweeping;
+
+    private readonly bool _sweptByOwner;
 
     private CancellationTokenSource? _source;
     private SocketChannel? _watchedA;
@@ -24,6 +28,16 @@ internal sealed class DeadlineTimer : IDisposable
     private long _deadline = long.MaxValue;
     private int _registered;
     private volatile bool _expired;
+
+    /// <param name="sweptByOwner">
+    /// The owner is a session whose client socket sits in an epoll loop's table: the sweep finds the timer through it
+    /// (<see cref="Transport.IChannelOwner.CollectDue"/>), and the timer needs no entry of its own in the live set
+    /// (about 100 bytes per connection with two timers).
+    /// </param>
+    public DeadlineTimer(bool sweptByOwner = false)
+    {
+        _sweptByOwner = sweptByOwner;
+    }
 
     /// <summary>A token cancelled when the timer expires; created on first use.</summary>
     public CancellationToken Token
@@ -62,7 +76,11 @@ internal sealed class DeadlineTimer : IDisposable
         if (_registered == 0)
         {
             _registered = 1;
-            Live.TryAdd(this, 0);
+            if (!_sweptByOwner)
+            {
+                Live.TryAdd(this, 0);
+            }
+
             GC.KeepAlive(Sweeper);
         }
 
@@ -90,16 +108,49 @@ internal sealed class DeadlineTimer : IDisposable
         }
     }
 
+    /// <summary>For the sweep: true (once) when the deadline has passed; the caller then expires the timer.</summary>
+    public bool TakeIfDue(long now)
+    {
+        if (now < Volatile.Read(ref _deadline))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _deadline, long.MaxValue);
+        return true;
+    }
+
     private static void Sweep()
     {
-        var now = Environment.TickCount64;
-        foreach (var (timer, _) in Live)
+        // Timer callbacks may overlap when one runs long; one sweep at a time is enough.
+        if (Interlocked.Exchange(ref s_sweeping, 1) != 0)
         {
-            if (now >= Volatile.Read(ref timer._deadline))
+            return;
+        }
+
+        try
+        {
+            var now = Environment.TickCount64;
+            foreach (var (timer, _) in Live)
             {
-                Volatile.Write(ref timer._deadline, long.MaxValue);
+                if (timer.TakeIfDue(now))
+                {
+                    Due.Add(timer);
+                }
+            }
+
+            Epoll.EpollLoop.CollectDue(now, Due);
+
+            // Expired outside every lock: expiry runs the waiting session's continuation.
+            foreach (var timer in Due)
+            {
                 timer.Expire();
             }
+        }
+        finally
+        {
+            Due.Clear();
+            Volatile.Write(ref s_sweeping, 0);
         }
     }
 
@@ -125,7 +176,7 @@ internal sealed class DeadlineTimer : IDisposable
 
     public void Dispose()
     {
-        if (_registered != 0)
+        if (_registered != 0 && !_sweptByOwner)
         {
             Live.TryRemove(this, out _);
         }

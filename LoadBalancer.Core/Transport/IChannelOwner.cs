@@ -12,4 +12,7 @@ internal interface IChannelOwner
     void OnDrain();
 
     void OnAbort();
+
+    /// <summary>Adds the owner's timers whose deadline passed (<see cref="DeadlineTimer.TakeIfDue"/>) to <paramref name="due"/>.</summary>
+    void CollectDue(long now, List<DeadlineTimer> due);
 }

@@ -111,6 +111,28 @@ internal sealed unsafe class EpollLoop
         return owners;
     }
 
+    /// <summary>The timer sweep's walk over every owned socket; the caller expires what it collected, outside the locks.</summary>
+    public static void CollectDue(long now, List<DeadlineTimer> due)
+    {
+        if (Loops.Value is not { } loops)
+        {
+            return;
+        }
+
+        foreach (var loop in loops)
+        {
+            lock (loop._slotLock)
+            {
+                var slots = loop._slots;
+                var end = Math.Min(loop._nextSlot, slots.Length);
+                for (var i = 0; i < end; i++)
+                {
+                    slots[i]?.Owner?.CollectDue(now, due);
+                }
+            }
+        }
+    }
+
     /// <summary>Adds the channel's socket; from then on its readiness edges arrive on this loop's thread.</summary>
     public void Register(SocketChannel channel, int fd)
     {
