@@ -165,11 +165,7 @@ internal sealed partial class SocketChannel : IDisposable
     }
 
     /// <summary>A continuation threw on the loop thread: whatever it was waiting for will not come, so close.</summary>
-    internal void OnLoopFault(Exception exception)
-    {
-        _ = exception;
-        Abort();
-    }
+    internal void OnLoopFault() => Abort();
 
     public void Shutdown(SocketShutdown how) => Socket.Shutdown(how);
 

@@ -215,10 +215,11 @@ internal sealed unsafe class EpollLoop
                 {
                     channel.OnEvents(events[i].Events);
                 }
-                catch (Exception ex)
+                catch (Exception)
                 {
-                    // A continuation must never take the loop down; the session's own handlers sort out its errors.
-                    channel.OnLoopFault(ex);
+                    // A continuation must never take the loop down. Sessions sort out their own errors, so this is
+                    // a bug; closing the socket at least ends whatever waited on it.
+                    channel.OnLoopFault();
                 }
             }
         }
