@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
+using LoadBalancer.Core.Transport;
 
 namespace LoadBalancer.Core.Async;
 
@@ -8,7 +8,7 @@ namespace LoadBalancer.Core.Async;
 /// The heap half of a suspended async method: its state machine and its result, reused. .NET's
 /// <c>PoolingAsyncValueTaskMethodBuilder</c> keeps one box per thread and one per core for each method, so with 64
 /// requests in flight nearly every suspension allocated a new box (measured: about 650 B per proxied request). These
-/// boxes go back to a per-thread stack, then a shared queue, each with room for thousands.
+/// boxes go back to an <see cref="ObjectCache{T}"/> with room for thousands.
 /// </summary>
 internal abstract class PooledBox<TResult> : IValueTaskSource<TResult>, IValueTaskSource
 {
@@ -46,14 +46,7 @@ internal abstract class PooledBox<TResult> : IValueTaskSource<TResult>, IValueTa
 internal sealed class PooledBox<TStateMachine, TResult> : PooledBox<TResult>
     where TStateMachine : IAsyncStateMachine
 {
-    private const int PerThread = 256;
-    private const int Shared = 4096;
-
-    [ThreadStatic]
-    private static Stack<PooledBox<TStateMachine, TResult>>? t_pool;
-
-    private static readonly ConcurrentQueue<PooledBox<TStateMachine, TResult>> SharedPool = new();
-    private static int s_sharedCount;
+    private static readonly ObjectCache<PooledBox<TStateMachine, TResult>> Spares = new(perThread: 32, shared: 4096);
 
     private static readonly ContextCallback RunInContext = static state => ((PooledBox<TStateMachine, TResult>)state!).StateMachine!.MoveNext();
 
@@ -66,20 +59,7 @@ internal sealed class PooledBox<TStateMachine, TResult> : PooledBox<TResult>
     public Action MoveNextAction { get; }
 
     public static PooledBox<TStateMachine, TResult> Rent()
-    {
-        if (t_pool is { } pool && pool.TryPop(out var box))
-        {
-            return box;
-        }
-
-        if (SharedPool.TryDequeue(out box))
-        {
-            Interlocked.Decrement(ref s_sharedCount);
-            return box;
-        }
-
-        return new PooledBox<TStateMachine, TResult>();
-    }
+        => Spares.TryTake(out var box) ? box : new PooledBox<TStateMachine, TResult>();
 
     private void MoveNext()
     {
@@ -97,18 +77,6 @@ internal sealed class PooledBox<TStateMachine, TResult> : PooledBox<TResult>
     {
         StateMachine = default;
         Context = null;
-        var pool = t_pool ??= new Stack<PooledBox<TStateMachine, TResult>>();
-        if (pool.Count < PerThread)
-        {
-            pool.Push(this);
-        }
-        else if (Interlocked.Increment(ref s_sharedCount) <= Shared)
-        {
-            SharedPool.Enqueue(this);
-        }
-        else
-        {
-            Interlocked.Decrement(ref s_sharedCount);
-        }
+        Spares.Give(this);
     }
 }
