@@ -145,7 +145,12 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
             // A spurious edge: wait for the next one, unless the operation was canceled meanwhile.
             _readDrainedAt = edges;
             Interlocked.Exchange(ref _readWaiter, Waiting);
-            if (ReadCanceled)
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                // Disposed while this ran (its own attempt found the operation Running): fail it here.
+                FailPendingRead(new ObjectDisposedException(nameof(Socket)));
+            }
+            else if (ReadCanceled)
             {
                 OnReadCanceled();
             }

@@ -165,7 +165,12 @@ internal sealed partial class SocketChannel : IValueTaskSource
         else if (error == SocketError.WouldBlock)
         {
             Interlocked.Exchange(ref _writeWaiter, Waiting);
-            if (WriteCanceled)
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                // Disposed while this ran (its own attempt found the operation Running): fail it here.
+                FailPendingWrite(new ObjectDisposedException(nameof(Socket)));
+            }
+            else if (WriteCanceled)
             {
                 OnWriteCanceled();
             }
