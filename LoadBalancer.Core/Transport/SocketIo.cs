@@ -72,25 +72,6 @@ internal static class SocketIo
 
     public static void CloseGracefully(SocketChannel? channel) => channel?.CloseGracefully();
 
-    public static void Abort(Socket? socket)
-    {
-        if (socket is null)
-        {
-            return;
-        }
-
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-        }
-        catch
-        {
-            // Best effort: the socket may already be closed.
-        }
-
-        socket.Dispose();
-    }
-
     public static void CloseGracefully(Socket? socket)
     {
         if (socket is null)
