@@ -21,7 +21,7 @@ internal static class DuplexPump
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    await SocketIo.SendAsync(destination, buffer, CancellationToken.None).ConfigureAwait(false);
+                    await SocketIo.SendAsync(destination, buffer, timer: null).ConfigureAwait(false);
                 }
 
                 reader.AdvanceTo(buffer.End);

@@ -264,7 +264,7 @@ internal sealed partial class HttpSession
     {
         try
         {
-            await SocketIo.SendAsync(socket, data, CancellationToken.None).ConfigureAwait(false);
+            await SocketIo.SendAsync(socket, data, timer: null).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)

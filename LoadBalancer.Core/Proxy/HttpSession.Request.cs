@@ -419,7 +419,7 @@ internal sealed partial class HttpSession
         try
         {
             _client.Socket.SendTimeout = 1000;
-            await SocketIo.SendAsync(_client, CannedResponses.For(status), CancellationToken.None).ConfigureAwait(false);
+            await SocketIo.SendAsync(_client, CannedResponses.For(status), timer: null).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
         {

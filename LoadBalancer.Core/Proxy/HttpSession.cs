@@ -84,7 +84,7 @@ internal sealed partial class HttpSession : IChannelOwner
             {
                 // Between requests the connection waits right here, in its outermost method, not inside the request
                 // handling: an idle keep-alive connection then holds one suspended method instead of four (about 540
-                // bytes each) and, with the epoll engine, no buffer and no syscall until the client sends.
+                // bytes in all) and, with the epoll engine, no buffer and no syscall until the client sends.
                 if (_clientReader.IsDrained)
                 {
                     if (_engine.IsDraining)

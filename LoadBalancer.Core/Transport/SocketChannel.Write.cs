@@ -27,7 +27,7 @@ internal sealed partial class SocketChannel : IValueTaskSource
     {
         if (_loop is null)
         {
-            return SendWithDotnetAsync(data, cancellationToken);
+            return SocketIo.SendAsync(Socket, data, cancellationToken);
         }
 
         return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : StartWrite(data, onlyWait: false, cancellationToken);
@@ -38,21 +38,12 @@ internal sealed partial class SocketChannel : IValueTaskSource
     {
         if (_loop is null)
         {
-            return SendWithDotnetAsync(data, timer?.Token ?? default);
+            return SocketIo.SendAsync(Socket, data, timer?.Token ?? default);
         }
 
         return timer is { IsCancellationRequested: true }
             ? ValueTask.FromException(new OperationCanceledException())
             : StartWrite(data, onlyWait: false, default, timer);
-    }
-
-    private async ValueTask SendWithDotnetAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        while (!data.IsEmpty)
-        {
-            var sent = await Socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            data = data[sent..];
-        }
     }
 
     private ValueTask StartWrite(ReadOnlyMemory<byte> data, bool onlyWait, CancellationToken cancellationToken, DeadlineTimer? timer = null)

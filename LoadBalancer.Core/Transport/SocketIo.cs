@@ -29,7 +29,7 @@ internal static class SocketIo
         socket.NoDelay = true;
     }
 
-    /// <summary>For sockets outside the proxy engine (admin, health probes, demo backend).</summary>
+    /// <summary>For sockets on .NET's engine: admin, health probes, the demo backend, and SocketChannel's fallback.</summary>
     public static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
@@ -39,31 +39,18 @@ internal static class SocketIo
         }
     }
 
-    public static ValueTask SendAsync(SocketChannel channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-        => channel.SendAsync(data, cancellationToken);
-
-    public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, CancellationToken cancellationToken)
-        => data.IsSingleSegment ? channel.SendAsync(data.First, cancellationToken) : SendMultiAsync(channel, data, cancellationToken);
-
-    public static ValueTask SendAsync(SocketChannel channel, ReadOnlyMemory<byte> data, DeadlineTimer timer)
+    /// <summary>Sends on a proxied socket, bounded by <paramref name="timer"/> (null: unbounded, e.g. tunnels).</summary>
+    public static ValueTask SendAsync(SocketChannel channel, ReadOnlyMemory<byte> data, DeadlineTimer? timer)
         => channel.SendAsync(data, timer);
 
-    public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, DeadlineTimer timer)
+    public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, DeadlineTimer? timer)
         => data.IsSingleSegment ? channel.SendAsync(data.First, timer) : SendMultiAsync(channel, data, timer);
 
-    private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, DeadlineTimer timer)
+    private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, DeadlineTimer? timer)
     {
         foreach (var segment in data)
         {
             await channel.SendAsync(segment, timer).ConfigureAwait(false);
-        }
-    }
-
-    private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, CancellationToken cancellationToken)
-    {
-        foreach (var segment in data)
-        {
-            await channel.SendAsync(segment, cancellationToken).ConfigureAwait(false);
         }
     }
 
