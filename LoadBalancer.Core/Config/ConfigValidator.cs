@@ -94,6 +94,7 @@ internal static partial class ConfigValidator
             CheckDuration(listener.RequestHead, TomlConfigLoader.Join(listener.Path, "timeouts.request_head"), errors);
             CheckDuration(listener.KeepAlive, TomlConfigLoader.Join(listener.Path, "timeouts.keep_alive"), errors);
             CheckDuration(listener.BodyIdle, TomlConfigLoader.Join(listener.Path, "timeouts.body_idle"), errors);
+            CheckUpgradeProtocols(listener, info, errors);
             index.Add(listener, info);
         }
 
@@ -103,6 +104,44 @@ internal static partial class ConfigValidator
         }
 
         return index;
+    }
+
+    /// <summary>
+    /// Protocols a client may switch an http listener's connection to (RFC 9110 section 7.8). h2c is refused: RFC 9113
+    /// removed the upgrade, and after it lb could not parse the connection, so later requests (maybe for other tenants)
+    /// would go unparsed to the first request's backend.
+    /// </summary>
+    private static void CheckUpgradeProtocols(LbListenerSection listener, ListenerInfo info, ConfigErrorList errors)
+    {
+        if (listener.UpgradeProtocols is not { } protocols)
+        {
+            return;
+        }
+
+        var path = TomlConfigLoader.Join(listener.Path, "upgrade_protocols");
+        if (info.Protocol == ListenerProtocol.Tcp)
+        {
+            errors.Add(listener.UpgradeProtocolsPosition, path, "applies to http listeners only (a tcp listener never reads HTTP)");
+            return;
+        }
+
+        for (var i = 0; i < protocols.Count; i++)
+        {
+            if (protocols[i] is not { } protocol)
+            {
+                continue;
+            }
+
+            var itemPath = $"{path}[{i}]";
+            if (string.Equals(protocol.Value, "h2c", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(protocol.Position, itemPath, "h2c is never allowed: RFC 9113 removed the upgrade to HTTP/2, and lb could not parse the connection after it");
+            }
+            else if (protocol.Value.Length == 0 || !protocol.Value.All(c => c < 128 && Http.HttpChars.IsTchar((byte)c)))
+            {
+                errors.Add(protocol.Position, itemPath, $"must be a protocol name (an HTTP token such as \"websocket\"), not \"{protocol.Value}\"");
+            }
+        }
     }
 
     private static void CheckListen(ConfigValue<string> listen, string path, List<(IPEndPoint EndPoint, string Path, string Text)> bound, ConfigErrorList errors)

@@ -33,4 +33,8 @@ internal sealed class LbListenerSection
     public ConfigValue<bool>? ForwardedHeaders { get; set; }
 
     public ConfigValue<bool>? TrustForwardedHeaders { get; set; }
+
+    public List<ConfigValue<string>?>? UpgradeProtocols { get; set; }
+
+    public SourcePosition UpgradeProtocolsPosition { get; set; }
 }

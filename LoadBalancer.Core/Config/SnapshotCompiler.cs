@@ -208,6 +208,9 @@ internal static partial class SnapshotCompiler
             AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
             AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
             TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,
+            UpgradeProtocols = listener.UpgradeProtocols is { } upgrade
+                ? [.. upgrade.Where(p => p is not null).Select(p => System.Text.Encoding.ASCII.GetBytes(p!.Value.ToLowerInvariant()))]
+                : ListenerSnapshot.DefaultUpgradeProtocols,
             Timeouts = new ListenerTimeouts
             {
                 RequestHead = Duration(listener.RequestHead, ListenerTimeouts.Default.RequestHead),

@@ -13,7 +13,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] AdminKeys = ["listen", "token"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
-    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers"];
+    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
     private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
     private static readonly string[] TenantKeys =
@@ -129,6 +129,9 @@ internal static partial class TomlConfigLoader
             ForwardedHeaders = Boolean(table, path, "forwarded_headers", errors),
             TrustForwardedHeaders = Boolean(table, path, "trust_forwarded_headers", errors),
         };
+
+        listener.UpgradeProtocols = StringArray(table, path, "upgrade_protocols", required: false, errors, out var upgradePosition);
+        listener.UpgradeProtocolsPosition = upgradePosition;
 
         if (InlineTable(table, path, "limits", LimitKeys, errors) is { } limits)
         {

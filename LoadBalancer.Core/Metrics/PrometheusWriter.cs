@@ -73,6 +73,15 @@ public static class PrometheusWriter
         PerBackend(text, backends, "lb_backend_active_requests", "gauge", "Requests in flight to the backend.", b => b.ActiveConnections);
         PerBackend(text, backends, "lb_backend_connect_failures_total", "counter", "Failed connects to the backend.", b => b.ConnectFailures);
         PerBackend(text, backends, "lb_backend_queued_total", "counter", "Requests that waited for a slot under max_connections_per_backend.", b => b.Queued);
+        Family(text, "lb_backend_connections_discarded_total", "counter", "Backend connections closed instead of kept for reuse, by reason.");
+        foreach (var (pool, backend) in backends)
+        {
+            for (var reason = 0; reason < DiscardReasons.Count; reason++)
+            {
+                Sample(text, "lb_backend_connections_discarded_total", [("pool", pool), ("backend", backend.Config.Address), ("reason", DiscardReasons.Name(reason))], backend.Discarded(reason));
+            }
+        }
+
         PerBackend(text, backends, "lb_backend_up", "gauge", "1 while the backend may be picked, else 0.", b => b.IsAvailable ? 1 : 0);
 
         Family(text, "lb_access_log_dropped_total", "counter", "Access-log lines dropped because the writer fell behind.");

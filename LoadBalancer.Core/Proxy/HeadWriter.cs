@@ -23,7 +23,7 @@ internal static class HeadWriter
         ReadOnlySpan<byte> source,
         in HttpMessageHead head,
         ReadOnlySpan<HeaderLine> headers,
-        bool keepUpgrade,
+        in UpgradeOffer upgrade,
         bool addForwarded,
         bool trustForwarded,
         ReadOnlySpan<byte> clientIp,
@@ -92,11 +92,13 @@ internal static class HeadWriter
             var skip = header.Kind switch
             {
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Trailer => true,
-                HeaderKind.Upgrade => !keepUpgrade,
+                // Rewritten below with only the allowed protocols (never h2c), or dropped.
+                HeaderKind.Upgrade => true,
                 HeaderKind.Host => head.AbsoluteForm,
                 // Client-supplied values are stripped unless the listener trusts its upstream, whether or not lb adds its own.
                 HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => !trustForwarded,
-                _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
+                _ => IsHttp2Settings(source.Slice(header.NameStart, header.NameLength))
+                    || (hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength))),
             };
             if (!skip && i != skipHeader)
             {
@@ -104,9 +106,9 @@ internal static class HeadWriter
             }
         }
 
-        if (keepUpgrade)
+        if (!upgrade.IsEmpty)
         {
-            writer.Write("Connection: upgrade\r\n"u8);
+            upgrade.Write(ref writer, source, headers[..head.HeaderCount]);
         }
 
         if (addForwarded)
@@ -216,6 +218,10 @@ internal static class HeadWriter
         writer.Write(digits[..length]);
         writer.Write(Crlf);
     }
+
+    /// <summary>HTTP2-Settings only ever accompanies an h2c upgrade, which lb never forwards (RFC 9113 section 3.1).</summary>
+    private static bool IsHttp2Settings(ReadOnlySpan<byte> name)
+        => name.Length == 14 && Ascii.EqualsIgnoreCase(name, "http2-settings"u8);
 
     private static bool Has(ReadOnlySpan<HeaderLine> headers, HeaderKind kind)
     {

@@ -44,6 +44,7 @@ internal sealed partial class HttpSession
         _requestBodyTimedOut = false;
         _requestBodyFailed = false;
         _requestBodyRead = false;
+        _discardReason = DiscardReason.ClientAborted;
         while (true)
         {
             var sent = await TrySendAsync(connection.Channel, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
@@ -76,7 +77,7 @@ internal sealed partial class HttpSession
             var status = _head.StatusCode;
             if (status == 101)
             {
-                if (!_upgradeRequested)
+                if (!UpgradeAnswerMatchesRequest())
                 {
                     await FailResponseAsync(HeadOutcome.Invalid, listener, connection, pool, bodyTask).ConfigureAwait(false);
                     return false;
@@ -112,7 +113,11 @@ internal sealed partial class HttpSession
 
         OnResponseHead(pool, connection.Backend, _head.StatusCode); // health: passive check (5xx counts as a failure)
         var framing = ResponseFraming(_head, _isHeadRequest);
-        var backendReusable = !_head.ConnectionClose && framing != BodyFraming.UntilClose;
+
+        // RFC 9112 section 9.3: the connection carries another request only if this response's end is certain.
+        DiscardReason? discard = _head.ConnectionClose ? DiscardReason.ConnectionClose
+            : framing == BodyFraming.UntilClose ? DiscardReason.CloseDelimited
+            : null;
         // A request body still being sent when the final answer arrives means the backend refused it early: the rest
         // of the body is unread, so the client connection cannot carry another request (it must be told so now).
         var bodyUnfinished = bodyTask is { IsCompleted: false } && !_requestBodyRead;
@@ -150,8 +155,19 @@ internal sealed partial class HttpSession
         if (bodyTask is not null && !await FinishRequestBodyAsync(bodyTask, connection).ConfigureAwait(false))
         {
             // The backend answered before taking the whole body: where the next request starts is unknown.
-            backendReusable = false;
+            discard = DiscardReason.RequestUnfinished;
             closeClient = true;
+        }
+        else if (discard is null && !connection.Reader.IsDrained)
+        {
+            // Bytes beyond the framing (after a HEAD, 204 or 304 head, or a complete body) answer no request lb sent:
+            // left on a pooled connection, they would be read as the next request's response (response splitting).
+            discard = DiscardReason.UnreadBytes;
+        }
+
+        if (discard is { } reason)
+        {
+            _discardReason = reason;
         }
 
         if (closeClient)
@@ -159,9 +175,13 @@ internal sealed partial class HttpSession
             SetCloseReason(framing == BodyFraming.UntilClose ? CloseReason.CloseDelimitedResponse : _engine.IsDraining ? CloseReason.Draining : CloseReason.ClientRequestedClose);
         }
 
-        ReleaseRequestResources(backendReusable);
+        ReleaseRequestResources(reuseBackend: discard is null);
         return !closeClient;
     }
+
+    /// <summary>A 101 must switch to a protocol lb forwarded in the request's Upgrade field (RFC 9110 section 15.2.2).</summary>
+    private bool UpgradeAnswerMatchesRequest()
+        => !_upgrade.IsEmpty && _upgrade.Accepts(_headMemory.Span, _headers.AsSpan(0, _head.HeaderCount));
 
     private static BodyFraming ResponseFraming(in HttpMessageHead head, bool isHeadRequest)
     {
@@ -369,7 +389,9 @@ internal sealed partial class HttpSession
         // Never reuse a backend connection whose framing is in doubt.
         _backendConnection = null;
         connection.Backend.DecrementActive();
-        connection.Dispose();
+        connection.Discard(_requestBodyFailed || _bodyTooLarge ? DiscardReason.RequestUnfinished
+            : outcome == HeadOutcome.Timeout ? DiscardReason.ResponseTimeout
+            : DiscardReason.InvalidResponse);
         if (bodyTask is not null)
         {
             _clientReader.CancelPendingRead();
@@ -405,7 +427,16 @@ internal sealed partial class HttpSession
         while (true)
         {
             ArmTimer(timer, idle);
-            var result = await reader.ReadAsync(timer).ConfigureAwait(false);
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(timer).ConfigureAwait(false);
+            }
+            catch (Exception) when (NoteReadFailure(reader, timer))
+            {
+                throw;
+            }
+
             var buffer = result.Buffer;
             if (result.IsCanceled)
             {
@@ -423,7 +454,15 @@ internal sealed partial class HttpSession
                     done = remaining == 0;
                     break;
                 case BodyFraming.Chunked:
-                    take = WalkChunks(ref decoder, buffer, out done);
+                    try
+                    {
+                        take = WalkChunks(ref decoder, buffer, out done);
+                    }
+                    catch (InvalidDataException) when (NoteReadFailure(reader, timer))
+                    {
+                        throw;
+                    }
+
                     break;
                 default:
                     take = buffer.Length;
@@ -452,9 +491,24 @@ internal sealed partial class HttpSession
 
             if (result.IsCompleted)
             {
+                NoteReadFailure(reader, timer);
                 throw new IOException("The peer closed the connection in the middle of a body.");
             }
         }
+    }
+
+    /// <summary>
+    /// For an exception filter: a response body that broke off, timed out or turned malformed leaves the backend
+    /// connection with unknown framing. Records why it is closed; never catches (returns false).
+    /// </summary>
+    private bool NoteReadFailure(SocketReader reader, DeadlineTimer timer)
+    {
+        if (reader != _clientReader)
+        {
+            _discardReason = timer.IsCancellationRequested ? DiscardReason.ResponseTimeout : DiscardReason.InvalidResponse;
+        }
+
+        return false;
     }
 
     private static long WalkChunks(ref ChunkedDecoder decoder, in ReadOnlySequence<byte> buffer, out bool done)
@@ -491,7 +545,17 @@ internal sealed partial class HttpSession
         DisarmTimer(_backendTimer);
         DisarmTimer(_clientTimer);
 
-        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Channel).ConfigureAwait(false);
-        SetCloseReason(CloseReason.UpgradeEnded);
+        try
+        {
+            await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Channel).ConfigureAwait(false);
+            SetCloseReason(CloseReason.UpgradeEnded);
+        }
+        finally
+        {
+            // The tunnel used the connection up: closed, but not a discard (it was never going back to the pool).
+            _backendConnection = null;
+            connection.Backend.DecrementActive();
+            connection.Dispose();
+        }
     }
 }

@@ -83,7 +83,7 @@ internal sealed partial class HttpSession
             // A keep-alive connection the backend closed while it sat idle: the request was never seen. Not a failure.
             _staleReplayed = true;
             _backendConnection = null;
-            failed.Dispose();
+            failed.Discard(DiscardReason.BackendClosed);
             var fresh = await ConnectAsync(backend, pool).ConfigureAwait(false);
             if (fresh is not null)
             {
@@ -107,7 +107,7 @@ internal sealed partial class HttpSession
 
         _backendConnection = null;
         backend.DecrementActive();
-        failed.Dispose();
+        failed.Discard(DiscardReason.BackendClosed);
         OnBackendFailed(pool, backend);
         return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
     }

@@ -35,11 +35,15 @@ internal sealed partial class HttpSession
     private ReadOnlyMemory<byte> _headMemory;
     private ReadOnlySequence<byte> _pendingBuffer;
     private BackendConnection? _backendConnection;
+
+    // Why the backend connection is closed if the exchange ends without reaching the reuse decision: set as the
+    // exchange learns (a backend read fails, a body breaks); a client that goes away is the default.
+    private DiscardReason _discardReason;
     private PoolSnapshot? _pool;
     private BodyFraming _requestFraming;
     private long _requestLength;
     private bool _isHeadRequest;
-    private bool _upgradeRequested;
+    private UpgradeOffer _upgrade;
     private bool _clientWantsClose;
     private bool _clientIsHttp10;
     private byte[]? _hashKey;
@@ -241,7 +245,7 @@ internal sealed partial class HttpSession
         _clientIsHttp10 = head.MinorVersion == 0;
         _clientWantsClose = head.ConnectionClose;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
-        _upgradeRequested = head.Upgrade;
+        _upgrade = head.Upgrade ? UpgradeOffer.From(source, headers, listener.UpgradeProtocols) : UpgradeOffer.None;
         _requestFraming = head.Chunked ? BodyFraming.Chunked : head.ContentLength > 0 ? BodyFraming.ContentLength : BodyFraming.None;
         _requestLength = head.ContentLength;
 
@@ -283,7 +287,7 @@ internal sealed partial class HttpSession
             source,
             head,
             _headers,
-            keepUpgrade: _upgradeRequested,
+            _upgrade,
             addForwarded: listener.AddForwardedHeaders,
             trustForwarded: listener.TrustForwardedHeaders,
             _clientIp,
@@ -427,6 +431,10 @@ internal sealed partial class HttpSession
         }
     }
 
+    /// <summary>
+    /// Ends the request: accounting, then the backend connection goes back to its pool when <paramref name="reuseBackend"/>
+    /// (the response ended exactly at its framing), else it is closed and counted under <see cref="_discardReason"/>.
+    /// </summary>
     private void ReleaseRequestResources(bool reuseBackend)
     {
         EndRequest(); // tenancy: usage accounting and access log for the request that ends here
@@ -435,14 +443,18 @@ internal sealed partial class HttpSession
         {
             _backendConnection = null;
             connection.Backend.DecrementActive();
-            // A connection that carried a PROXY header speaks for one client only: never share it.
-            if (reuseBackend && _pool?.SendProxyProtocol is null or ProxyProtocolVersion.None)
+            if (!reuseBackend)
+            {
+                connection.Discard(_discardReason);
+            }
+            else if (_pool?.SendProxyProtocol is null or ProxyProtocolVersion.None)
             {
                 connection.Backend.IdleConnections.Return(connection);
             }
             else
             {
-                connection.Dispose();
+                // A connection that carried a PROXY header speaks for one client only: never share it.
+                connection.Discard(DiscardReason.ProxyProtocol);
             }
         }
 

@@ -6,6 +6,7 @@ public sealed partial class BackendState
     private long _requests;
     private long _connectFailures;
     private long _queued;
+    private readonly long[] _discarded = new long[DiscardReasons.Count];
 
     /// <summary>The pool's slot signal; set by the snapshot compiler (a backend belongs to one pool).</summary>
     internal BackendSlots Slots { get; set; } = BackendSlots.None;
@@ -17,6 +18,11 @@ public sealed partial class BackendState
 
     /// <summary>Requests that had to wait for a slot of this pool because every backend was at its cap.</summary>
     public long Queued => Interlocked.Read(ref _queued);
+
+    /// <summary>Backend connections closed instead of kept, for <paramref name="reason"/> (a <see cref="DiscardReason"/>).</summary>
+    public long Discarded(int reason) => Interlocked.Read(ref _discarded[reason]);
+
+    internal void CountDiscarded(DiscardReason reason) => Interlocked.Increment(ref _discarded[(int)reason]);
 
     internal void CountRequest() => Interlocked.Increment(ref _requests);
 

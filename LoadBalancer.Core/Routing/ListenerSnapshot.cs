@@ -42,6 +42,14 @@ public sealed class ListenerSnapshot
     /// </summary>
     public bool TrustForwardedHeaders { get; init; }
 
+    /// <summary>
+    /// Protocols an <c>Upgrade</c> request may ask for, lower-cased ASCII (<c>upgrade_protocols</c>, default websocket).
+    /// Other tokens are stripped before the request goes on; never h2c.
+    /// </summary>
+    public byte[][] UpgradeProtocols { get; init; } = DefaultUpgradeProtocols;
+
+    internal static readonly byte[][] DefaultUpgradeProtocols = ["websocket"u8.ToArray()];
+
     /// <summary>The access log of the snapshot this listener belongs to, or null when disabled.</summary>
     public Metrics.AccessLogWriter? AccessLog { get; init; }
 }

@@ -7,7 +7,7 @@ using LoadBalancer.Core.Routing;
 namespace LoadBalancer.Core.Transport;
 
 /// <summary>A keep-alive connection to one backend, owned by one session at a time or idle in its backend's pool.</summary>
-internal sealed class BackendConnection : IDisposable
+internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
 {
     private BackendConnection(BackendState backend, SocketChannel channel)
     {
@@ -44,19 +44,42 @@ internal sealed class BackendConnection : IDisposable
         }
     }
 
+    /// <summary>The pool slot it idles in, or -1; lets the idle watcher take it out without a scan.</summary>
+    internal int PoolSlot { get; set; } = -1;
+
     /// <summary>
     /// An idle keep-alive connection that has anything to read was closed by the backend (or sent garbage):
     /// either way it must not carry a request. One non-blocking poll, no data consumed.
     /// </summary>
-    public bool LooksAlive()
+    public bool LooksAlive() => !Channel.PollReadable();
+
+    /// <summary>Why an idle connection that turned readable must go: bytes from the backend, or its close.</summary>
+    public DiscardReason IdleReadableReason()
     {
         try
         {
-            return !Socket.Poll(0, SelectMode.SelectRead);
+            return Socket.Available > 0 ? DiscardReason.UnsolicitedData : DiscardReason.BackendClosed;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            return false;
+            return DiscardReason.BackendClosed;
+        }
+    }
+
+    /// <summary>Closes the connection instead of keeping it, counted by <paramref name="reason"/>.</summary>
+    public void Discard(DiscardReason reason)
+    {
+        Backend.CountDiscarded(reason);
+        Dispose();
+    }
+
+    void IIdleReadWatcher.OnReadableWhileIdle()
+    {
+        // On the loop thread: the backend sent something (or closed) while no request was outstanding. Whatever it
+        // is can answer no request, so the connection leaves the pool now, not when the next request rents it.
+        if (Backend.IdleConnections.TryTake(this))
+        {
+            Discard(IdleReadableReason());
         }
     }
 

@@ -101,12 +101,48 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
         }
     }
 
+    /// <summary>Set while the socket idles in a pool: a read edge with no read pending is reported to it.</summary>
+    internal IIdleReadWatcher? IdleWatcher { get; set; }
+
+    /// <summary>
+    /// Whether a receive could return something now (bytes, end of stream or an error). With the epoll engine this is
+    /// the readiness bookkeeping, with no syscall when the last read drained the socket and no edge came since; a
+    /// differing count is confirmed with one poll, since an edge may have announced bytes a later read already took.
+    /// With .NET's engine it is always the poll.
+    /// </summary>
+    internal bool MayBeReadable()
+    {
+        if (_loop is not null && !Volatile.Read(ref _readClosed) && Volatile.Read(ref _readEdges) == _readDrainedAt)
+        {
+            return false;
+        }
+
+        return PollReadable();
+    }
+
+    /// <summary>One non-blocking poll: readable, hung up or failed all count (none of them may carry a request).</summary>
+    internal bool PollReadable()
+    {
+        try
+        {
+            return Socket.Poll(0, System.Net.Sockets.SelectMode.SelectRead);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
     private void OnReadEdge()
     {
         Interlocked.Increment(ref _readEdges);
         if (Volatile.Read(ref _readWaiter) == Waiting && Interlocked.CompareExchange(ref _readWaiter, Running, Waiting) == Waiting)
         {
             RunPendingRead();
+        }
+        else if (IdleWatcher is { } watcher)
+        {
+            watcher.OnReadableWhileIdle();
         }
     }
 

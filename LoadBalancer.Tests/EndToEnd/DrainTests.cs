@@ -25,6 +25,7 @@ public sealed class DrainTests
             [[listeners]]
             name = "web"
             listen = "127.0.0.1:0"
+            upgrade_protocols = ["echo"]   # the scripted backend's tunnel protocol; only listed protocols are forwarded
 
             [[tenants]]
             name = "t"
