@@ -162,7 +162,7 @@ internal sealed partial class HttpSession
         {
             // Bytes beyond the framing (after a HEAD, 204 or 304 head, or a complete body) answer no request lb sent:
             // left on a pooled connection, they would be read as the next request's response (response splitting).
-            discard = DiscardReason.UnreadBytes;
+            discard = connection.Reader.HasBufferedBytes ? DiscardReason.UnreadBytes : DiscardReason.BackendClosed;
         }
 
         if (discard is { } reason)

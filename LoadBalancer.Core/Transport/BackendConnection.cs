@@ -53,12 +53,15 @@ internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
     /// </summary>
     public bool LooksAlive() => !Channel.PollReadable();
 
-    /// <summary>Why an idle connection that turned readable must go: bytes from the backend, or its close.</summary>
-    public DiscardReason IdleReadableReason()
+    /// <summary>
+    /// Why a connection that turned readable must go: bytes from the backend (beyond the response just relayed, or
+    /// sent while it idled with no request outstanding), or its close.
+    /// </summary>
+    public DiscardReason ReadableReason(bool idle)
     {
         try
         {
-            return Socket.Available > 0 ? DiscardReason.UnsolicitedData : DiscardReason.BackendClosed;
+            return Socket.Available == 0 ? DiscardReason.BackendClosed : idle ? DiscardReason.UnsolicitedData : DiscardReason.UnreadBytes;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
@@ -79,7 +82,7 @@ internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
         // is can answer no request, so the connection leaves the pool now, not when the next request rents it.
         if (Backend.IdleConnections.TryTake(this))
         {
-            Discard(IdleReadableReason());
+            Discard(ReadableReason(idle: true));
         }
     }
 

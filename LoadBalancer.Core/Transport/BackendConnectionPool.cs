@@ -61,7 +61,7 @@ internal sealed class BackendConnectionPool
 
                 if (ReadableSinceReturn(connection, loop, probe))
                 {
-                    connection.Discard(connection.IdleReadableReason());
+                    connection.Discard(connection.ReadableReason(idle: true));
                     continue;
                 }
 
@@ -105,7 +105,7 @@ internal sealed class BackendConnectionPool
         var channel = connection.Channel;
         if (channel.Loop is not null && channel.MayBeReadable())
         {
-            connection.Discard(DiscardReason.UnreadBytes);
+            connection.Discard(connection.ReadableReason(idle: false));
             return;
         }
 
@@ -128,7 +128,7 @@ internal sealed class BackendConnectionPool
                 }
                 else if (channel.Loop is not null && channel.MayBeReadable() && TryTake(connection))
                 {
-                    connection.Discard(connection.IdleReadableReason());
+                    connection.Discard(connection.ReadableReason(idle: false));
                 }
 
                 return;
@@ -180,7 +180,7 @@ internal sealed class BackendConnectionPool
             var expired = now - connection.IdleSinceTicks > maxIdleMs;
             if ((expired || !connection.LooksAlive()) && TryTake(connection))
             {
-                connection.Discard(expired ? DiscardReason.Expired : connection.IdleReadableReason());
+                connection.Discard(expired ? DiscardReason.Expired : connection.ReadableReason(idle: true));
                 closed++;
             }
         }

@@ -75,6 +75,9 @@ internal sealed class SocketReader : PipeReader
         return TryRead(out var result) ? new ValueTask<ReadResult>(result) : ReceiveAsync(default, timer);
     }
 
+    /// <summary>Bytes were received that the caller has not consumed yet.</summary>
+    public bool HasBufferedBytes => _head is not null;
+
     /// <summary>Nothing is buffered and the stream has not ended: the next read would have to wait for the socket.</summary>
     public bool IsDrained => _head is null && !_endOfStream && _cancelRequested == 0;
 
