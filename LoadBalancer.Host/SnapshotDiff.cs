@@ -1,23 +1,219 @@
+using System.Globalization;
+using LoadBalancer.Core.Config;
 using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
 
 namespace LoadBalancer.Host;
 
-/// <summary>Says what a reload changed (listeners, tenants, pools, backends added/removed), for the reload log line.</summary>
+/// <summary>
+/// Says what a reload changed, for the reload log line and the answer to <c>POST /reload</c>: listeners, tenants, pools
+/// and backends added or removed, and every setting that changed on the ones kept, named by its lb.toml key, e.g.
+/// <c>tenant acme: rate_limit none -> { requests_per_second = 100, burst = 100 }; pool p: health.interval 2s -> 5s</c>.
+/// </summary>
+/// <remarks>
+/// Each listener, tenant and pool is rendered as an ordered list of (key, value) pairs and the lists are compared, so
+/// a setting added to a snapshot type shows up here by adding one line to its renderer. Off the data path: LINQ is fine.
+/// </remarks>
 internal static class SnapshotDiff
 {
+    private const string None = "none";
+
     /// <param name="replaced">Live backend states the new snapshot changed (their old values), since the reload wrote them already.</param>
     public static string Describe(RuntimeSnapshot before, RuntimeSnapshot after, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
     {
         var parts = new List<string>();
-        Compare("listeners", before.Listeners.Select(l => $"{l.Name}@{l.Listen}"), after.Listeners.Select(l => $"{l.Name}@{l.Listen}"), parts);
-        Compare("tenants", before.Tenants.Values.Select(t => $"{t.Name}->{t.Pool.Name}"), after.Tenants.Values.Select(t => $"{t.Name}->{t.Pool.Name}"), parts);
-        Compare("pools", before.Pools.Keys, after.Pools.Keys, parts);
-        Compare("backends", Backends(before, replaced), Backends(after, []), parts);
-        return parts.Count == 0 ? "no routing change" : string.Join("; ", parts);
+        Settings("server", Server(before), Server(after), parts);
+        Entities("listener", before.Listeners.ToDictionary(l => l.Name), after.Listeners.ToDictionary(l => l.Name), Listener, parts);
+        Entities("tenant", before.Tenants, after.Tenants, t => Tenant(t, before.Listeners), parts, t => Tenant(t, after.Listeners));
+        Entities("pool", before.Pools, after.Pools, p => Pool(p, replaced), parts, p => Pool(p, []));
+        return parts.Count == 0 ? "no change" : string.Join("; ", parts);
     }
 
-    private static IEnumerable<string> Backends(RuntimeSnapshot snapshot, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
-        => snapshot.Pools.Values.SelectMany(p => p.Backends.Select(b => $"{p.Name}/{b.Config.Address}(w{Before(b, replaced).Weight})"));
+    private static void Entities<T>(
+        string what,
+        IReadOnlyDictionary<string, T> before,
+        IReadOnlyDictionary<string, T> after,
+        Func<T, List<(string Key, string Value)>> render,
+        List<string> parts,
+        Func<T, List<(string Key, string Value)>>? renderAfter = null)
+    {
+        renderAfter ??= render;
+        var added = after.Keys.Where(k => !before.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var removed = before.Keys.Where(k => !after.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        if (added.Count > 0)
+        {
+            parts.Add($"{what}s added: {string.Join(", ", added)}");
+        }
+
+        if (removed.Count > 0)
+        {
+            parts.Add($"{what}s removed: {string.Join(", ", removed)}");
+        }
+
+        foreach (var name in after.Keys.Where(before.ContainsKey).Order(StringComparer.Ordinal))
+        {
+            Settings($"{what} {name}", render(before[name]), renderAfter(after[name]), parts);
+        }
+    }
+
+    /// <summary>
+    /// Appends <c>label: key old -> new, ...</c> for every key whose value differs. A key on one side only is a
+    /// sub-entry (<c>backend ADDRESS</c>) added or removed, or a setting that appears with its section (<c>health.*</c>).
+    /// </summary>
+    private static void Settings(string label, List<(string Key, string Value)> before, List<(string Key, string Value)> after, List<string> parts)
+    {
+        var old = before.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
+        var changes = new List<string>();
+        foreach (var (key, value) in after)
+        {
+            if (!old.Remove(key, out var previous))
+            {
+                changes.Add(IsEntry(key) ? $"{key} added ({value})" : $"{key} {None} -> {value}");
+            }
+            else if (!string.Equals(previous, value, StringComparison.Ordinal))
+            {
+                changes.Add($"{key} {previous} -> {value}{Note(key)}");
+            }
+        }
+
+        foreach (var (key, value) in old)
+        {
+            changes.Add(IsEntry(key) ? $"{key} removed" : $"{key} {value} -> {None}");
+        }
+
+        if (changes.Count > 0)
+        {
+            parts.Add($"{label}: {string.Join(", ", changes)}");
+        }
+    }
+
+    private static bool IsEntry(string key) => key.StartsWith("backend ", StringComparison.Ordinal);
+
+    private static string Note(string key) => key.StartsWith("admin.", StringComparison.Ordinal) ? " (read at start: applies after a restart)" : "";
+
+    private static List<(string, string)> Server(RuntimeSnapshot s) =>
+    [
+        ("server.drain_timeout", Duration(s.DrainTimeout)),
+        ("admin.listen", s.AdminEndPoint?.ToString() ?? None),
+        ("admin.token", s.AdminToken is null ? None : "set"),
+        ("access_log.path", s.AccessLog?.Target ?? None),
+        ("access_log.buffer_lines", s.AccessLog?.Capacity.ToString(CultureInfo.InvariantCulture) ?? None),
+    ];
+
+    private static List<(string, string)> Listener(ListenerSnapshot l) =>
+    [
+        ("listen", l.Listen),
+        ("protocol", l.Protocol == ListenerProtocol.Tcp ? "tcp" : "http"),
+        ("tenant_key", TenantKey(l)),
+        ("default_tenant", l.DefaultTenant?.Name ?? None),
+        ("limits.max_head_bytes", Number(l.Limits.MaxHeadBytes)),
+        ("limits.max_headers", Number(l.Limits.MaxHeaders)),
+        ("timeouts.request_head", Duration(l.Timeouts.RequestHead)),
+        ("timeouts.keep_alive", Duration(l.Timeouts.KeepAlive)),
+        ("timeouts.body_idle", Duration(l.Timeouts.BodyIdle)),
+        ("accept_proxy_protocol", Flag(l.AcceptProxyProtocol)),
+        ("forwarded_headers", Flag(l.AddForwardedHeaders)),
+        ("trust_forwarded_headers", Flag(l.TrustForwardedHeaders)),
+    ];
+
+    private static List<(string, string)> Tenant(TenantSnapshot t, IReadOnlyList<ListenerSnapshot> listeners)
+    {
+        var matches = new SortedSet<string>(StringComparer.Ordinal);
+        var served = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var listener in listeners)
+        {
+            foreach (var (match, tenant) in listener.Tenants.Matches())
+            {
+                if (string.Equals(tenant.Name, t.Name, StringComparison.Ordinal))
+                {
+                    matches.Add(match);
+                    served.Add(listener.Name);
+                }
+            }
+
+            if (listener.DefaultTenant is { } fallback && string.Equals(fallback.Name, t.Name, StringComparison.Ordinal))
+            {
+                served.Add(listener.Name);
+            }
+        }
+
+        return
+        [
+            ("pool", t.Pool.Name),
+            ("match", List(matches)),
+            ("listeners", List(served)),
+            ("rate_limit", t.RateLimiter is { } bucket ? $"{{ requests_per_second = {bucket.RequestsPerSecond}, burst = {bucket.Burst} }}" : None),
+            ("max_connections", Limit(t.MaxConnections, 0)),
+            ("max_in_flight", Limit(t.MaxInFlight, 0)),
+            ("max_body_bytes", Limit(t.MaxBodyBytes, -1)),
+            ("access_keys", Keys(t.AccessKeys)),
+            ("access_key_header", t.AccessKeyHeader),
+        ];
+    }
+
+    /// <summary>Counted and named by id, never by hash: a key swapped under the same id reads as a changed count-and-ids line.</summary>
+    private static string Keys(AccessKey[] keys)
+    {
+        if (keys.Length == 0)
+        {
+            return None;
+        }
+
+        // The hash prefix only tells "same id, new key" apart from "unchanged"; it is no secret (lb logs no key).
+        var ids = keys.Select(k => k.Id).Order(StringComparer.Ordinal);
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(keys.OrderBy(k => k.Id, StringComparer.Ordinal).SelectMany(k => k.Sha256).ToArray()))[..8];
+        return $"{keys.Length} {(keys.Length == 1 ? "key" : "keys")} ({string.Join(", ", ids)}; set {fingerprint})";
+    }
+
+    private static List<(string, string)> Pool(PoolSnapshot p, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
+    {
+        var settings = new List<(string, string)>
+        {
+            ("balancer", p.BalancerName),
+            ("hash_on", p.BalancerName == "weighted-hash" ? HashOn(p) : "-"),
+            ("timeouts.connect", Duration(p.Timeouts.Connect)),
+            ("timeouts.response_head", Duration(p.Timeouts.ResponseHead)),
+            ("timeouts.idle", Duration(p.Timeouts.Idle)),
+            ("timeouts.queue", Duration(p.Timeouts.Queue)),
+            ("send_proxy_protocol", p.SendProxyProtocol switch { ProxyProtocolVersion.V1 => "v1", ProxyProtocolVersion.V2 => "v2", _ => None }),
+            ("max_connections_per_backend", Limit(p.MaxConnectionsPerBackend, 0)),
+            ("retries.attempts", Number(p.Retries.Attempts)),
+            ("retries.budget", p.Retries.Budget.ToString(CultureInfo.InvariantCulture)),
+            ("outlier.consecutive_failures", Number(p.Outlier.ConsecutiveFailures)),
+            ("outlier.base_ejection", Duration(p.Outlier.BaseEjection)),
+            ("outlier.max_ejected_share", p.Outlier.MaxEjectedShare.ToString(CultureInfo.InvariantCulture)),
+            ("slow_start", p.SlowStart > TimeSpan.Zero ? Duration(p.SlowStart) : "off"),
+            ("health.all_down", p.AllDown == AllDownPolicy.TryAll ? "try-all" : "fail"),
+        };
+
+        if (p.HealthCheck is { } health)
+        {
+            settings.Add(("health.type", health.Kind == HealthCheckKind.Http ? "http" : "tcp"));
+            if (health.Kind == HealthCheckKind.Http)
+            {
+                settings.Add(("health.path", health.Path));
+                settings.Add(("health.expect", health.ExpectMin == health.ExpectMax ? Number(health.ExpectMin) : $"{health.ExpectMin}-{health.ExpectMax}"));
+            }
+
+            settings.Add(("health.interval", Duration(health.Interval)));
+            settings.Add(("health.timeout", Duration(health.Timeout)));
+            settings.Add(("health.rise", Number(health.Rise)));
+            settings.Add(("health.fall", Number(health.Fall)));
+        }
+        else
+        {
+            settings.Add(("health", "off"));
+        }
+
+        // One entry per backend, keyed by address: weight changes read "backend A weight 1 -> 2".
+        foreach (var backend in p.Backends)
+        {
+            var config = Before(backend, replaced);
+            settings.Add(($"backend {config.Address}", $"weight {config.Weight}"));
+        }
+
+        return settings;
+    }
 
     private static Backend Before(BackendState state, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
     {
@@ -32,20 +228,30 @@ internal static class SnapshotDiff
         return state.Config;
     }
 
-    private static void Compare(string what, IEnumerable<string> before, IEnumerable<string> after, List<string> parts)
+    private static string TenantKey(ListenerSnapshot l) => l.TenantKey switch
     {
-        var old = before.ToHashSet(StringComparer.Ordinal);
-        var now = after.ToHashSet(StringComparer.Ordinal);
-        var added = now.Except(old).Order().ToList();
-        var removed = old.Except(now).Order().ToList();
-        if (added.Count > 0)
-        {
-            parts.Add($"{what} added: {string.Join(", ", added)}");
-        }
+        TenantKeyKind.Header => $"header:{l.TenantHeader}",
+        TenantKeyKind.PathPrefix => "path-prefix",
+        TenantKeyKind.Sni => "sni",
+        _ when l.Protocol == ListenerProtocol.Tcp => None,
+        _ => "host",
+    };
 
-        if (removed.Count > 0)
-        {
-            parts.Add($"{what} removed: {string.Join(", ", removed)}");
-        }
-    }
+    private static string HashOn(PoolSnapshot p) => p.HashOn switch
+    {
+        HashSource.Header => $"header:{p.HashName}",
+        HashSource.Cookie => $"cookie:{p.HashName}",
+        HashSource.Path => "path",
+        _ => "client-ip",
+    };
+
+    private static string List(IEnumerable<string> items) => $"[{string.Join(", ", items)}]";
+
+    private static string Limit(long value, long unlimited) => value == unlimited ? "unlimited" : Number(value);
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Flag(bool value) => value ? "true" : "false";
+
+    private static string Duration(TimeSpan value) => ConfigSyntax.FormatDuration(value);
 }

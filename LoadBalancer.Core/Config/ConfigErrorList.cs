@@ -4,6 +4,7 @@ namespace LoadBalancer.Core.Config;
 internal sealed class ConfigErrorList(string file)
 {
     private readonly List<ConfigError> _errors = [];
+    private readonly HashSet<string> _misspelled = new(StringComparer.Ordinal);
 
     public string File => file;
 
@@ -13,4 +14,16 @@ internal sealed class ConfigErrorList(string file)
 
     public void Add(SourcePosition position, string path, string message) =>
         _errors.Add(new ConfigError(file, position.Line, position.Column, path, message));
+
+    /// <summary>Records that an unknown key looked like a misspelling of <paramref name="path"/> (checked before required keys).</summary>
+    public void AddMisspelling(string path) => _misspelled.Add(path);
+
+    /// <summary>A missing required key, unless an unknown key in the same table was reported as its misspelling.</summary>
+    public void AddRequired(SourcePosition position, string path, string message = "is required")
+    {
+        if (!_misspelled.Contains(path))
+        {
+            Add(position, path, message);
+        }
+    }
 }

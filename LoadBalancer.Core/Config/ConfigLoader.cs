@@ -28,6 +28,16 @@ public static class ConfigLoader
         return LoadText(text, path, previous, registry);
     }
 
+    /// <summary>
+    /// An error found after loading (a listen address in use), positioned at the value of <paramref name="configPath"/>
+    /// (e.g. <c>listeners[0].listen</c>) in <paramref name="text"/>; at 1:1 when the text does not have it.
+    /// </summary>
+    public static ConfigError ErrorAt(string text, string file, string configPath, string message)
+    {
+        var position = TomlConfigLoader.Find(text, configPath) ?? SourcePosition.Start;
+        return new ConfigError(file, position.Line, position.Column, configPath, message);
+    }
+
     /// <summary>Loads config text; <paramref name="path"/> only names it in errors and in the snapshot.</summary>
     public static ConfigLoadResult LoadText(string text, string path, RuntimeSnapshot? previous = null, BalancerRegistry? registry = null)
     {

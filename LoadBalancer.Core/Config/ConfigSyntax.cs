@@ -66,6 +66,20 @@ internal static class ConfigSyntax
         return true;
     }
 
+    /// <summary>A duration as lb.toml writes it, in the largest unit that divides it: <c>"30s"</c>, <c>"250ms"</c>, <c>"2m"</c>.</summary>
+    public static string FormatDuration(TimeSpan duration)
+    {
+        var ms = (long)duration.TotalMilliseconds;
+        return ms switch
+        {
+            0 => "0s",
+            _ when ms % 3_600_000 == 0 => $"{ms / 3_600_000}h",
+            _ when ms % 60_000 == 0 => $"{ms / 60_000}m",
+            _ when ms % 1000 == 0 => $"{ms / 1000}s",
+            _ => $"{ms}ms",
+        };
+    }
+
     public static bool TryParseDuration(string value, out TimeSpan duration)
     {
         duration = default;

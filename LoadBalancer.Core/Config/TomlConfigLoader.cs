@@ -30,6 +30,13 @@ internal static partial class TomlConfigLoader
     /// <summary>Returns null when the text is not valid TOML: the tree of a broken file is partial, and reading it would only add noise.</summary>
     public static LbConfigFile? Load(string text, ConfigErrorList errors)
     {
+        // Syntax first, on its own: TOML's table rules (a key defined twice) are only checked on a file that parses,
+        // since on a broken one they would mostly report what the broken part made of the rest.
+        if (ReportSyntaxErrors(text, errors))
+        {
+            return null;
+        }
+
         var document = SyntaxParser.Parse(text, errors.File, validate: true);
         if (document.HasErrors)
         {
@@ -88,7 +95,7 @@ internal static partial class TomlConfigLoader
         var listeners = root.Get("listeners");
         if (listeners is null)
         {
-            errors.Add(SourcePosition.Start, "listeners", "at least one [[listeners]] is required");
+            errors.AddRequired(SourcePosition.Start, "listeners", "at least one [[listeners]] is required");
         }
         else if (listeners is { Kind: TomlNodeKind.Array, Items.Count: 0 })
         {
@@ -179,7 +186,7 @@ internal static partial class TomlConfigLoader
             tenant.Burst = Integer(rateLimit, rateLimitPath, "burst", errors);
             if (rateLimit.Get("requests_per_second") is null)
             {
-                errors.Add(rateLimit.Position, Join(rateLimitPath, "requests_per_second"), "is required");
+                errors.AddRequired(rateLimit.Position, Join(rateLimitPath, "requests_per_second"));
             }
         }
 
@@ -236,7 +243,7 @@ internal static partial class TomlConfigLoader
         var backends = table.Get("backends");
         if (backends is null)
         {
-            errors.Add(table.Position, backendsPath, "is required");
+            errors.AddRequired(table.Position, backendsPath);
         }
         else if (backends.Kind != TomlNodeKind.Array)
         {
@@ -332,7 +339,17 @@ internal static partial class TomlConfigLoader
         {
             if (System.Array.IndexOf(allowed, entry.Key) < 0)
             {
-                errors.Add(entry.KeyPosition, Join(path, entry.Key), $"unknown key (expected one of: {string.Join(", ", allowed)})");
+                var keyPath = Join(path, entry.Key);
+                if (KeySuggestion.Closest(entry.Key, allowed) is { } suggestion)
+                {
+                    // "is required" for the key it stands for would be the same mistake reported twice.
+                    errors.AddMisspelling(Join(path, suggestion));
+                    errors.Add(entry.KeyPosition, keyPath, $"unknown key, did you mean `{suggestion}`?");
+                }
+                else
+                {
+                    errors.Add(entry.KeyPosition, keyPath, $"unknown key (expected one of: {string.Join(", ", allowed)})");
+                }
             }
         }
     }
@@ -362,7 +379,7 @@ internal static partial class TomlConfigLoader
         {
             if (required)
             {
-                errors.Add(table.Position, Join(path, key), "is required");
+                errors.AddRequired(table.Position, Join(path, key));
             }
 
             return null;
@@ -421,7 +438,7 @@ internal static partial class TomlConfigLoader
         {
             if (required)
             {
-                errors.Add(table.Position, Join(path, key), "is required");
+                errors.AddRequired(table.Position, Join(path, key));
             }
 
             return null;

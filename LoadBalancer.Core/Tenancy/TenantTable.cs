@@ -51,6 +51,20 @@ public sealed class TenantTable
 
     public TenantKeyKind Kind => _kind;
 
+    /// <summary>The configured match values (normalized, wildcards as <c>*.domain</c>) with their tenants: for reload diffs, off the request path.</summary>
+    public IEnumerable<(string Match, TenantSnapshot Tenant)> Matches()
+    {
+        foreach (var (key, tenant) in _exact.Dictionary)
+        {
+            yield return (key, tenant);
+        }
+
+        foreach (var (key, tenant) in _wildcard.Dictionary)
+        {
+            yield return ("*" + key, tenant);
+        }
+    }
+
     public int Count => _count;
 
     /// <summary>Normalizes a configured match value the same way request keys are normalized.</summary>
