@@ -14,13 +14,22 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
 {
     private AdminServer? _server;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Binds the admin endpoint, if configured and not bound yet; throws when the address is taken.</summary>
+    public void Bind()
     {
         var endPoint = engine.Snapshots.Current.AdminEndPoint;
-        if (endPoint is not null)
+        if (endPoint is not null && _server is null)
         {
             _server = AdminServer.Start(endPoint, HandleAsync, token: engine.Snapshots.Current.AdminToken, logger);
-            logger.LogInformation("Admin endpoint listening on {EndPoint}", _server.EndPoint);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Bind();
+        if (_server is not null)
+        {
+            HostLog.AdminListening(logger, _server.EndPoint);
         }
 
         return Task.CompletedTask;
@@ -60,6 +69,7 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
         if (_server is not null)
         {
             await _server.DisposeAsync().ConfigureAwait(false);
+            _server = null;
         }
     }
 }

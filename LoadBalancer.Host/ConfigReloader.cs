@@ -98,7 +98,10 @@ public sealed partial class ConfigReloader
         catch (System.Net.Sockets.SocketException ex)
         {
             loaded.Snapshot!.RevertReplacedBackendConfigs();
-            return Reject([$"{_options.ConfigPath}:1:1: {ex.Message}"], trigger);
+
+            // Listeners kept with the same address are bound by this lb: only new or moved ones can have failed.
+            var failure = StartupBinder.ListenerFailure(_options.ConfigPath, loaded.Snapshot!, ex, l => !previous.Listeners.Any(p => p.Name == l.Name && p.Listen == l.Listen));
+            return Reject([failure], trigger);
         }
 
         _appliedHash = hash;

@@ -5,7 +5,7 @@ using LoadBalancer.Core.Tenancy;
 namespace LoadBalancer.Host;
 
 /// <summary>
-/// The <c>lb</c> command line: <c>lb [--config PATH] [--demo]</c> runs, <c>lb check [--config PATH]</c> validates,
+/// The <c>lb</c> command line: <c>lb [--config PATH] [--demo] [--no-watch] [--log-format F] [--log-level L]</c> runs, <c>lb check [--config PATH]</c> validates,
 /// <c>lb key new [--id ID]</c> prints a fresh access key and its hash line.
 /// </summary>
 internal static class LbCommandLine
@@ -28,12 +28,32 @@ internal static class LbCommandLine
             Description = "Do not reload when the config file changes (SIGHUP and POST /reload still do)",
         };
 
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Console log format: simple (one line per entry), json (JSON lines), systemd (journal); default: systemd under systemd, else simple",
+            DefaultValueFactory = _ => "auto",
+        };
+        logFormat.AcceptOnlyFromAmong("auto", "simple", "json", "systemd");
+
+        var logLevel = new Option<string>("--log-level")
+        {
+            Description = "Lowest level logged: trace, debug (also why each request was refused), information, warning, error, critical, none",
+            DefaultValueFactory = _ => "information",
+        };
+        logLevel.AcceptOnlyFromAmong("trace", "debug", "information", "warning", "error", "critical", "none");
+
         var root = new RootCommand("lb: a multi-tenant L4/L7 load balancer");
         root.Options.Add(config);
         root.Options.Add(demo);
         root.Options.Add(noWatch);
+        root.Options.Add(logFormat);
+        root.Options.Add(logLevel);
         root.SetAction((parse, cancellationToken) => LbRunner.RunAsync(
-            new LbOptions(Path.GetFullPath(parse.GetValue(config)!), parse.GetValue(demo), WatchConfig: !parse.GetValue(noWatch)),
+            new LbOptions(Path.GetFullPath(parse.GetValue(config)!), parse.GetValue(demo), WatchConfig: !parse.GetValue(noWatch))
+            {
+                LogFormat = Enum.Parse<LogFormat>(parse.GetValue(logFormat)!, ignoreCase: true),
+                LogLevel = Enum.Parse<Microsoft.Extensions.Logging.LogLevel>(parse.GetValue(logLevel)!, ignoreCase: true),
+            },
             cancellationToken));
 
         var check = new Command("check", "Validate the configuration and exit (0: valid, 1: errors printed as PATH:LINE:COL: message)");

@@ -38,15 +38,34 @@ public static class LbRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onStopSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, onStopSignal);
 
-        using var host = CreateHost(options, loaded.Snapshot!);
+        var host = CreateHost(options, loaded.Snapshot!);
         try
         {
-            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            // Bind every socket before the host starts, so that a port in use is the first and only thing printed:
+            // positioned in lb.toml, with no stack trace, no admin line and no drain before it.
+            if (await StartupBinder.BindAsync(host.Services, options.ConfigPath).ConfigureAwait(false) is { } error)
+            {
+                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+                return 1;
+            }
+
+            try
+            {
+                await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                // Only what binds after the engine (the --demo backends) can get here.
+                await Console.Error.WriteLineAsync($"{options.ConfigPath}: cannot listen: {ex.Message}").ConfigureAwait(false);
+                return 1;
+            }
+
+            HostLog.Started(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LoadBalancer.Host"), Environment.ProcessId, loaded.Summary);
+            await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (System.Net.Sockets.SocketException ex)
+        finally
         {
-            await Console.Error.WriteLineAsync($"{options.ConfigPath}: cannot listen: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false);
         }
 
         return 0;
@@ -66,7 +85,7 @@ public static class LbRunner
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Services.AddSystemd();
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        ConfigureLogging(builder.Logging, options);
         logging?.Invoke(builder.Logging);
 
         // The drain is bounded by [server] drain_timeout (up to 24h), not by the host's default 30 s stop timeout.
@@ -88,8 +107,47 @@ public static class LbRunner
         // that /healthz answers 503 "draining" to upstream health checks for as long as the drain runs.
         builder.Services.AddSingleton<AdminService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminService>());
-        builder.Services.AddHostedService<LoadBalancerService>();
+        builder.Services.AddSingleton<LoadBalancerService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadBalancerService>());
         builder.Services.AddHostedService<ConfigReloadService>();
         return builder.Build();
+    }
+
+    /// <summary>
+    /// The console formatter of <c>--log-format</c>, all Microsoft.Extensions.Logging's own: SimpleConsole on one line
+    /// per entry (with a UTC timestamp), JsonConsole (one object per line), or the systemd journal format, which
+    /// AddSystemd picks under systemd for <see cref="LogFormat.Auto"/>. The hosting lifetime's status lines
+    /// (content root, environment, "Application started") are left out: lb logs its own startup line.
+    /// </summary>
+    private static void ConfigureLogging(ILoggingBuilder logging, LbOptions options)
+    {
+        var format = options.LogFormat == LogFormat.Auto
+            ? (SystemdHelpers.IsSystemdService() ? LogFormat.Systemd : LogFormat.Simple)
+            : options.LogFormat;
+        switch (format)
+        {
+            case LogFormat.Json:
+                logging.AddJsonConsole(o =>
+                {
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                    o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+                });
+                break;
+            case LogFormat.Systemd:
+                logging.AddSystemdConsole();
+                break;
+            default:
+                logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                });
+                break;
+        }
+
+        logging.SetMinimumLevel(options.LogLevel);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 }

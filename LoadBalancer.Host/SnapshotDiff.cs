@@ -68,11 +68,11 @@ internal static class SnapshotDiff
         {
             if (!old.Remove(key, out var previous))
             {
-                changes.Add(IsEntry(key) ? $"{key} added ({value})" : $"{key} {None} -> {value}");
+                changes.Add(IsEntry(key) ? $"{key} added (weight {value})" : $"{key} {None} -> {value}");
             }
             else if (!string.Equals(previous, value, StringComparison.Ordinal))
             {
-                changes.Add($"{key} {previous} -> {value}{Note(key)}");
+                changes.Add(IsEntry(key) ? $"{key} weight {previous} -> {value}" : $"{key} {previous} -> {value}{Note(key)}");
             }
         }
 
@@ -205,11 +205,11 @@ internal static class SnapshotDiff
             settings.Add(("health", "off"));
         }
 
-        // One entry per backend, keyed by address: weight changes read "backend A weight 1 -> 2".
+        // One entry per backend, keyed by address, valued by weight: "backend A weight 1 -> 2", "backend B added (weight 1)".
         foreach (var backend in p.Backends)
         {
             var config = Before(backend, replaced);
-            settings.Add(($"backend {config.Address}", $"weight {config.Weight}"));
+            settings.Add(($"backend {config.Address}", Number(config.Weight)));
         }
 
         return settings;

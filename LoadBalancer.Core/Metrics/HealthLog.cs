@@ -20,8 +20,17 @@ internal static partial class HealthLog
     [LoggerMessage(EventId = 1404, Level = LogLevel.Information, Message = "Backend {Backend} of pool {Pool} {Action} by the admin API ({InFlight} requests in flight)")]
     public static partial void AdminAction(ILogger logger, string backend, string pool, string action, int inFlight);
 
+    /// <summary>Nothing when no pool has a <c>health</c> check: "0 backends checked" is noise to an operator who configured none.</summary>
+    public static void ChecksApplied(ILogger logger, int checkers)
+    {
+        if (checkers > 0)
+        {
+            ChecksRunning(logger, checkers);
+        }
+    }
+
     [LoggerMessage(EventId = 1405, Level = LogLevel.Information, Message = "Health checks: {Checkers} backends checked after applying a snapshot")]
-    public static partial void ChecksApplied(ILogger logger, int checkers);
+    private static partial void ChecksRunning(ILogger logger, int checkers);
 
     [LoggerMessage(EventId = 1406, Level = LogLevel.Debug, Message = "Pool {Pool}: no backend available, panic mode (all_down = try-all) sends to {Backend}")]
     public static partial void Panic(ILogger logger, string pool, string backend);

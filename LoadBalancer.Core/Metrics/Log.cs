@@ -29,11 +29,31 @@ internal static partial class Log
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: invalid response ({Reason})")]
     public static partial void BackendInvalidResponse(ILogger logger, string backend, string pool, string reason);
 
-    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Draining: waiting up to {Timeout} for {Connections} connections")]
-    public static partial void Draining(ILogger logger, TimeSpan timeout, int connections);
+    /// <summary>"waiting up to 30s for 1 connection", as lb.toml writes durations; Debug when nothing is open (a start that failed, a test).</summary>
+    public static void Draining(ILogger logger, TimeSpan timeout, int connections)
+    {
+        if (connections == 0)
+        {
+            DrainingNothing(logger);
+        }
+        else
+        {
+            Draining(logger, Config.ConfigSyntax.FormatDuration(timeout), connections, Connections(connections));
+        }
+    }
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Drain timeout: aborting {Connections} connections")]
-    public static partial void DrainAborted(ILogger logger, int connections);
+    public static void DrainAborted(ILogger logger, int connections) => DrainAborted(logger, connections, Connections(connections));
+
+    private static string Connections(int count) => count == 1 ? "connection" : "connections";
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Draining: waiting up to {Timeout} for {Connections} {Unit}")]
+    private static partial void Draining(ILogger logger, string timeout, int connections, string unit);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Drain timeout: cutting {Connections} {Unit}")]
+    private static partial void DrainAborted(ILogger logger, int connections, string unit);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Debug, Message = "Draining: no connection open")]
+    private static partial void DrainingNothing(ILogger logger);
 
     [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Reload removed {Count} backends: they get no new requests, and their idle connections are closed")]
     public static partial void BackendsRetired(ILogger logger, int count);

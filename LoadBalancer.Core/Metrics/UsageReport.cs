@@ -1,5 +1,7 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
 
@@ -12,6 +14,14 @@ namespace LoadBalancer.Core.Metrics;
 /// </summary>
 public static class UsageReport
 {
+    // Relaxed escaping: people read these documents, served as application/json and never embedded in HTML, so a quote
+    // stays `\"` rather than `\u0022` (and `+`, `<`, `'` stay as they are).
+    private static readonly JsonSerializerOptions Options = new(UsageJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly JsonTypeInfo<UsageDocument> UsageInfo = (JsonTypeInfo<UsageDocument>)Options.GetTypeInfo(typeof(UsageDocument));
+
+    private static readonly JsonTypeInfo<TenantsDocument> TenantsInfo = (JsonTypeInfo<TenantsDocument>)Options.GetTypeInfo(typeof(TenantsDocument));
+
     public static string Usage(RuntimeSnapshot snapshot, LbMetrics metrics)
     {
         var document = new UsageDocument
@@ -20,7 +30,7 @@ public static class UsageReport
             Generated = DateTimeOffset.UtcNow,
             Tenants = [.. snapshot.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal).Select(TenantUsageOf)],
         };
-        return JsonSerializer.Serialize(document, UsageJsonContext.Default.UsageDocument);
+        return JsonSerializer.Serialize(document, UsageInfo);
     }
 
     public static string Tenants(RuntimeSnapshot snapshot, LbMetrics metrics)
@@ -65,7 +75,7 @@ public static class UsageReport
             });
         }
 
-        return JsonSerializer.Serialize(new TenantsDocument { Tenants = list }, UsageJsonContext.Default.TenantsDocument);
+        return JsonSerializer.Serialize(new TenantsDocument { Tenants = list }, TenantsInfo);
     }
 
     private static TenantUsage TenantUsageOf(TenantSnapshot tenant)

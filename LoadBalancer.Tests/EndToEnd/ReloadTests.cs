@@ -54,7 +54,7 @@ public sealed class ReloadTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That((int)rejected.StatusCode, Is.EqualTo(422), body);
-            Assert.That(body, Does.Contain($"{lb.ConfigPath}:1:1: listener \"extra\" cannot listen on {taken.LocalEndPoint}"));
+            Assert.That(body, Does.Contain($"{lb.ConfigPath}:9:10: listeners[1].listen: cannot listen on {taken.LocalEndPoint}: address already in use"));
             Assert.That(lb.Engine.Snapshots.Current, Is.SameAs(before));
             Assert.That(lb.Engine.GetListenerEndPoint("extra"), Is.Null);
             Assert.That(lb.EndPoint(), Is.EqualTo(web));
@@ -92,8 +92,38 @@ public sealed class ReloadTests
         var summary = await applied.Content.ReadAsStringAsync(cancellationToken);
         Assert.That((int)applied.StatusCode, Is.EqualTo(200), summary);
         Assert.That(state.Config.Weight, Is.EqualTo(7));
-        Assert.That(summary, Does.Contain("(w7)").And.Contain("(w1)"), "the reload log says the weight changed");
+        Assert.That(summary, Is.EqualTo($"pool p: backend {s1.Address} weight 1 -> 7\n"), "the reload log says the weight changed");
     }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task AdminReload_LimitsHealthTimeoutsKeysAndBackends_EachChangedSettingIsNamed(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var s2 = ScriptedBackend.Start("s2");
+        const string hash = "0000000000000000000000000000000000000000000000000000000000000000";
+        string Tenant(string extra) => $"rate_limit = {{ requests_per_second = 100 }}\n{extra}";
+        await using var lb = await LbTestHost.StartAsync(WithTenantLines(Config(Backend(s1), poolTimeouts: "health = { interval = \"2s\" }"), Tenant("")));
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://{lb.AdminEndPoint}/") };
+
+        var changed = Config(
+            $"{Backend(s1)}, {{ address = \"{s2.Address}\", weight = 3 }}",
+            poolTimeouts: "health = { interval = \"5s\" }\ntimeouts = { connect = \"250ms\" }\nmax_connections_per_backend = 8");
+        await lb.WriteConfigAsync(WithTenantLines(changed, Tenant($"max_in_flight = 50\naccess_keys = [ {{ id = \"billing\", sha256 = \"{hash}\" }} ]")
+            .Replace("requests_per_second = 100", "requests_per_second = 200, burst = 400", StringComparison.Ordinal)));
+        using var applied = await admin.PostAsync("reload", null, cancellationToken);
+        var summary = await applied.Content.ReadAsStringAsync(cancellationToken);
+
+        Assert.That((int)applied.StatusCode, Is.EqualTo(200), summary);
+        Assert.That(summary, Is.EqualTo(
+            "tenant t: rate_limit { requests_per_second = 100, burst = 100 } -> { requests_per_second = 200, burst = 400 }, "
+            + "max_in_flight unlimited -> 50, access_keys none -> 1 key (billing; set " + summary.Split("set ")[1][..8] + "); "
+            + $"pool p: timeouts.connect 3s -> 250ms, max_connections_per_backend unlimited -> 8, health.interval 2s -> 5s, backend {s2.Address} added (weight 3)\n"));
+    }
+
+    /// <summary>The fixture's config with extra lines in its one tenant.</summary>
+    private static string WithTenantLines(string config, string lines)
+        => config.Replace("pool = \"p\"\n", $"pool = \"p\"\n{lines}\n", StringComparison.Ordinal);
 
     [Test]
     [CancelAfter(20_000)]

@@ -42,21 +42,10 @@ public sealed partial class LbProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts lb and waits until "Application started" (every listener is bound by then).</summary>
+    /// <summary>Starts lb and waits for its "lb started" line (every listener is bound by then).</summary>
     public static async Task<LbProcess> StartAsync(string configPath, CancellationToken cancellationToken, string? notifySocket = null, params string[] arguments)
     {
-        var executable = Environment.GetEnvironmentVariable("LB_EXECUTABLE");
-        var info = new ProcessStartInfo(string.IsNullOrEmpty(executable) ? "dotnet" : Path.GetFullPath(executable))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (string.IsNullOrEmpty(executable))
-        {
-            info.ArgumentList.Add(typeof(LbRunner).Assembly.Location);
-        }
-
+        var info = StartInfo();
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         foreach (var argument in arguments)
@@ -64,7 +53,6 @@ public sealed partial class LbProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        info.Environment.Remove("NOTIFY_SOCKET");
         if (notifySocket is not null)
         {
             info.Environment["NOTIFY_SOCKET"] = notifySocket;
@@ -79,6 +67,69 @@ public sealed partial class LbProcess : IAsyncDisposable
         lb._process.BeginErrorReadLine();
         await lb._started.Task.WaitAsync(cancellationToken);
         return lb;
+    }
+
+    /// <summary>Runs lb with <paramref name="arguments"/> (e.g. <c>check --config PATH</c>) to its exit: the exit code and every line it wrote.</summary>
+    public static async Task<(int ExitCode, IReadOnlyList<string> Lines)> RunToExitAsync(CancellationToken cancellationToken, params string[] arguments)
+    {
+        var info = StartInfo();
+
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = new Process { StartInfo = info };
+        var lines = new List<string>();
+        DataReceivedEventHandler collect = (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+            }
+        };
+        process.OutputDataReceived += collect;
+        process.ErrorDataReceived += collect;
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            // Waits for the end of both redirected streams too.
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw;
+        }
+
+        lock (lines)
+        {
+            return (process.ExitCode, lines.ToList());
+        }
+    }
+
+    /// <summary>The built lb (or LB_EXECUTABLE), output redirected, without the test runner's NOTIFY_SOCKET.</summary>
+    private static ProcessStartInfo StartInfo()
+    {
+        var executable = Environment.GetEnvironmentVariable("LB_EXECUTABLE");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(executable) ? "dotnet" : Path.GetFullPath(executable))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (string.IsNullOrEmpty(executable))
+        {
+            info.ArgumentList.Add(typeof(LbRunner).Assembly.Location);
+        }
+
+        info.Environment.Remove("NOTIFY_SOCKET");
+        return info;
     }
 
     public IPEndPoint EndPoint(string listener = "web")
@@ -144,13 +195,13 @@ public sealed partial class LbProcess : IAsyncDisposable
                 _listeners[match.Groups[1].Value] = IPEndPoint.Parse(match.Groups[2].Value);
             }
         }
-        else if (line.Contains("Application started", StringComparison.Ordinal))
+        else if (line.Contains("lb started (pid", StringComparison.Ordinal))
         {
             _started.TrySetResult();
         }
     }
 
-    [GeneratedRegex(@"Listener (\S+) \(\w+\) listening on (\S+)")]
+    [GeneratedRegex(@"Listener (\w[\w.-]*) \(\w+\) listening on (\[[0-9a-fA-F:.]+\]:\d+|[0-9.]+:\d+)")]
     private static partial Regex ListenerLine();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -195,7 +195,8 @@ public sealed class TenancyConfigTests
     [Test]
     public void LoadText_UnknownTenantKey_ListsTheNewKeys()
     {
-        var error = SingleError(Toml("max_conections = 3"), "tenants[0].max_conections", 12, 1, "unknown key");
+        // A near miss gets a suggestion instead of the list (ConfigErrorReportingTests).
+        var error = SingleError(Toml("connection_limit = 3"), "tenants[0].connection_limit", 12, 1, "unknown key");
         Assert.That(error.Message, Does.Contain("max_connections").And.Contain("access_key_header"));
     }
 }
