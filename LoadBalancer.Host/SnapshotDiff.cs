@@ -114,6 +114,7 @@ internal static class SnapshotDiff
         ("accept_proxy_protocol", Flag(l.AcceptProxyProtocol)),
         ("forwarded_headers", Flag(l.AddForwardedHeaders)),
         ("trust_forwarded_headers", Flag(l.TrustForwardedHeaders)),
+        ("upgrade_protocols", List(l.UpgradeProtocols.Select(p => System.Text.Encoding.ASCII.GetString(p)))),
     ];
 
     private static List<(string, string)> Tenant(TenantSnapshot t, IReadOnlyList<ListenerSnapshot> listeners)
