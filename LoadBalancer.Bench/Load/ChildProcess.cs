@@ -15,6 +15,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
 
+    public const int SigHup = 1;
+
     private readonly Process _process;
 
     private ChildProcess(string name, Process process, string logPath)
@@ -36,11 +38,14 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <param name="environment">Variables to set for the child; an empty value removes an inherited one.</param>
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, int? cpu,
         IReadOnlyDictionary<string, string> environment, string logPath)
     {
-        // sh execs the program (through taskset when pinning), so the pid we hold is the program's own.
-        var command = new StringBuilder("exec ");
+        // sh execs the program (through taskset when pinning), so the pid we hold is the program's own. The fd limit
+        // is raised first where allowed (root): 10,000 idle connections plus their backend side need more than the
+        // machine's usual 20,000 hard limit leaves a proxy such as HAProxy, which sizes maxconn from it.
+        var command = new StringBuilder("ulimit -n 65536 2>/dev/null; exec ");
         if (cpu is int core)
         {
             command.Append("taskset -c ").Append(core).Append(' ');
@@ -58,7 +63,14 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         info.ArgumentList.Add(command.ToString());
         foreach (var (key, value) in environment)
         {
-            info.Environment[key] = value;
+            if (value.Length == 0)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {fileName}");
@@ -117,17 +129,26 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         throw new TimeoutException($"{Name} did not answer 200 on {endPoint} within {timeout.TotalSeconds:0} s (last: {last}):\n{LogTail()}");
     }
 
-    /// <summary>nginx: report the worker (the only child of the master), which does all the proxying.</summary>
+    /// <summary>
+    /// nginx: report the worker, which does all the proxying. Waits until the master has exactly one child, so after a
+    /// reload (SIGHUP) it is the new worker rather than the old one that is shutting down.
+    /// </summary>
     public void UseWorkerChild(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        string[] children = [];
+        while (true)
         {
             var path = $"/proc/{Pid}/task/{Pid}/children";
-            var children = File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
-            if (children.Length > 0)
+            children = File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+            if (children.Length == 1 || (children.Length > 1 && DateTime.UtcNow >= deadline))
             {
-                WorkerPid = int.Parse(children[0], System.Globalization.CultureInfo.InvariantCulture);
+                WorkerPid = int.Parse(children[^1], System.Globalization.CultureInfo.InvariantCulture);
+                return;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
                 return;
             }
 
@@ -187,6 +208,9 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
+
+    /// <summary>Sends <paramref name="signal"/> to the started process (e.g. <see cref="SigHup"/>: nginx reloads its config).</summary>
+    public void Signal(int signal) => _ = Kill(_process.Id, signal);
 
     /// <summary>SIGTERM (nginx and lb shut down cleanly and take their children with them), then SIGKILL after 5 s.</summary>
     public async ValueTask DisposeAsync()

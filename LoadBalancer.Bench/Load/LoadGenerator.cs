@@ -48,6 +48,9 @@ internal sealed class LoadGenerator
         }
     }
 
+    /// <summary>Reads the CPU seconds of backends that are their own processes (nginx), for <see cref="LoadResult.BackendCpu"/>.</summary>
+    public Func<double>? BackendCpuSeconds { get; init; }
+
     public static byte[] BuildRequest(string host, bool keepAlive, string? extraHeader = null)
         => Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n{(extraHeader is null ? "" : extraHeader + "\r\n")}{(keepAlive ? "" : "Connection: close\r\n")}\r\n");
 
@@ -82,7 +85,7 @@ internal sealed class LoadGenerator
 
             using var self = Process.GetCurrentProcess();
             var boundaries = new Boundary[windows.Count + 1];
-            boundaries[0] = Boundary.Take(self, targetCpuSeconds);
+            boundaries[0] = Boundary.Take(self, targetCpuSeconds, BackendCpuSeconds);
             for (var w = 0; w < windows.Count; w++)
             {
                 Volatile.Write(ref _window, w);
@@ -96,7 +99,7 @@ internal sealed class LoadGenerator
                     await Task.Delay(left, cancellationToken).ConfigureAwait(false);
                 }
 
-                boundaries[w + 1] = Boundary.Take(self, targetCpuSeconds);
+                boundaries[w + 1] = Boundary.Take(self, targetCpuSeconds, BackendCpuSeconds);
                 Volatile.Write(ref _window, w + 1);
                 await windowEnd.CancelAsync().ConfigureAwait(false);
                 await side.ConfigureAwait(false);
@@ -144,19 +147,21 @@ internal sealed class LoadGenerator
         {
             NotOkResponses = notOk,
             Connects = connects,
+            BackendCpu = (end.BackendCpuSeconds - start.BackendCpuSeconds) / seconds,
         };
     }
 
     /// <summary>What is read at the edge of a measured window; one reading ends a window and starts the next.</summary>
-    private readonly record struct Boundary(long Timestamp, double CpuSeconds, double TargetCpuSeconds, long AllocatedBytes, int Gen0Collections, MachineCpu Machine)
+    private readonly record struct Boundary(long Timestamp, double CpuSeconds, double TargetCpuSeconds, double BackendCpuSeconds, long AllocatedBytes, int Gen0Collections, MachineCpu Machine)
     {
-        public static Boundary Take(Process self, Func<double>? targetCpuSeconds)
+        public static Boundary Take(Process self, Func<double>? targetCpuSeconds, Func<double>? backendCpuSeconds)
         {
             self.Refresh();
             return new Boundary(
                 Stopwatch.GetTimestamp(),
                 self.TotalProcessorTime.TotalSeconds,
                 targetCpuSeconds?.Invoke() ?? 0,
+                backendCpuSeconds?.Invoke() ?? 0,
                 GC.GetTotalAllocatedBytes(precise: false),
                 GC.CollectionCount(0),
                 MachineCpu.Read());

@@ -13,11 +13,19 @@ internal sealed class LoadOptions
           --mode M             keepalive | newconn | both (default keepalive)
           --body LIST          response body bytes, comma-separated, e.g. 0,1024,65536 (default 0)
           --tenants N          tenants (Host names t0..tN-1.bench.test); requests walk through all of them (default 1)
-          --backends N         backends in the pool, all in the bench process (default 2)
+          --backends KIND|N    nginx: one nginx process per backend (1 worker, keep-alive, body 0 = "hello\n"; the default
+                               when nginx is installed); lean: the bench's in-process backends (fixed response; the
+                               default otherwise, and always for --noisy and --reload); N: backends in the pool
+                               (default 2). Give it twice for both, e.g. --backends lean --backends 3
           --peers LIST         lb,direct,haproxy,nginx,yarp; missing haproxy/nginx are skipped (default lb,direct); yarp runs this bench as a YARP 2.3 peer process
           --pin                proxy on CPU 1 (taskset -c 1), generator and backends on CPU 0
           --wrk                also run wrk -t1 against each target (when installed)
-          --idle N             also measure each proxy's RSS with N idle keep-alive connections (e.g. 5000)
+          --idle N             also measure each proxy's memory per idle keep-alive connection, on a fresh proxy: one
+                               connection sends 200 requests and closes, 2 s settle, RSS; then N connections opened one
+                               after another (one GET each, response read, left open), 2 s settle, RSS; then N more, 2 s,
+                               RSS. Reports (RSS at N - before) / N and the slope from N to 2N (e.g. 5000)
+          --dotnet-warmup N    warm-up seconds for the .NET targets (lb, yarp) instead of --warmup (outside check: 20)
+          --no-unit-env        start lb without deploy/lb.service's Environment= settings (runtimeconfig only)
           --lb PATH            the lb binary (default artifacts/publish/lb, published first when missing or stale)
           --no-tc-multiplier   do not set DOTNET_TC_DelaySingleProcMultiplier=1 for the lb child
           --json PATH          also write the results as JSON
@@ -55,6 +63,17 @@ internal sealed class LoadOptions
     public int Tenants { get; private set; } = 1;
 
     public int Backends { get; private set; } = 2;
+
+    public const string BackendsNginx = "nginx";
+
+    public const string BackendsLean = "lean";
+
+    /// <summary>nginx, lean, or null: nginx when installed, else lean.</summary>
+    public string? BackendKind { get; private set; }
+
+    public double? DotnetWarmup { get; private set; }
+
+    public bool UnitEnvironment { get; private set; } = true;
 
     public List<string> Peers { get; } = ["lb", "direct"];
 
@@ -136,7 +155,17 @@ internal sealed class LoadOptions
 
                         break;
                     case "--tenants": options.Tenants = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
-                    case "--backends": options.Backends = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
+                    case "--backends":
+                        switch (Value())
+                        {
+                            case (BackendsNginx or BackendsLean) and var kind: options.BackendKind = kind; break;
+                            case var count when int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n): options.Backends = (int)Positive(n, name); break;
+                            case var other: throw new FormatException($"--backends: nginx, lean or a count, not '{other}'");
+                        }
+
+                        break;
+                    case "--dotnet-warmup": options.DotnetWarmup = Math.Max(0, double.Parse(Value(), CultureInfo.InvariantCulture)); break;
+                    case "--no-unit-env": options.UnitEnvironment = false; break;
                     case "--peers":
                         options.PeersGiven = true;
                         options.Peers.Clear();

@@ -16,6 +16,12 @@ internal sealed class LoadReport(LoadOptions options)
 
     public string? LbPath { get; set; }
 
+    /// <summary>The runtime settings the (last) lb child ran with, see <see cref="LbRuntimeSettings"/>.</summary>
+    public string? LbSettings { get; set; }
+
+    /// <summary>Which backends the grid ran on (<see cref="BackendSet.Description"/>).</summary>
+    public string? Backends { get; set; }
+
     /// <summary>Target names in run order (with --accounting the lb peer is three targets).</summary>
     public List<string> TargetOrder { get; } = [];
 
@@ -27,17 +33,25 @@ internal sealed class LoadReport(LoadOptions options)
 
     public void AddIdle(string target, IdleProbe.IdleResult idle) => _idle.Add((target, idle));
 
+    private string UnitSetting => options.UnitEnvironment
+        ? $"deploy/lb.service's environment ({string.Join(", ", LoadRunner.LbUnitEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))})"
+        : "without deploy/lb.service's environment (--no-unit-env: runtimeconfig only)";
+
     private string TcSetting => options.TcMultiplier ? "DOTNET_TC_DelaySingleProcMultiplier=1 set" : "DOTNET_TC_DelaySingleProcMultiplier not set (default tier-up delay)";
 
     public void PrintHeader()
     {
         Console.WriteLine($"lb load bench, {_started:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} CPU(s) visible to the bench, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}");
         Console.WriteLine($"  generator: built-in closed loop, {options.Connections} connections, {options.Warmup:0.#} s warm-up + {options.Seconds:0.#} s measured per scenario");
-        Console.WriteLine($"  backends: {options.Backends} lean in-process HTTP/1.1 backends (fixed response), tenants: {options.Tenants}");
+        Console.WriteLine($"  backends: {Backends ?? "(none: no throughput grid)"}; tenants: {options.Tenants}");
         Console.WriteLine(options.Pin
             ? "  pinning: proxy under test on CPU 1 (taskset -c 1); generator, backends and wrk on CPU 0"
             : "  pinning: none (everything shares all CPUs; use --pin for one core per side)");
-        Console.WriteLine($"  lb child: {TcSetting}; deploy/lb.service runtime settings ({string.Join(", ", LoadRunner.LbUnitEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}); socket engine: {Environment.GetEnvironmentVariable("LB_SOCKET_ENGINE") ?? "epoll"}");
+        Console.WriteLine($"  lb child: {TcSetting}; {UnitSetting}; socket engine: {Environment.GetEnvironmentVariable("LB_SOCKET_ENGINE") ?? "epoll"}");
+        if (options.DotnetWarmup is double dotnetWarmup)
+        {
+            Console.WriteLine($"  .NET targets (lb, yarp): {dotnetWarmup:0.#} s warm-up before their first scenario");
+        }
         if (options.Accounting)
         {
             Console.WriteLine("  --accounting: lb three ways (as generated; + [access_log] to a file; + rate_limit 1e6/s and access_keys, key sent); metrics counters are always on");
@@ -53,7 +67,7 @@ internal sealed class LoadReport(LoadOptions options)
     {
         var l = r.Load;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}  CPUs busy {MachineCpu.FormatBusy(l.MachineBusy)}"));
+            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}{(l.BackendCpu > 0 ? $"  backends CPU {Cpu(l.BackendCpu)}" : "")}  CPUs busy {MachineCpu.FormatBusy(l.MachineBusy)}"));
         if (r.Wrk is { } w)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -82,7 +96,13 @@ internal sealed class LoadReport(LoadOptions options)
 
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up; {options.Tenants} tenant(s), {options.Backends} backend(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting})"));
+            $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up{(options.DotnetWarmup is double dw ? $" ({dw:0.#} s before a .NET target's first scenario)" : "")}; {options.Tenants} tenant(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting}, {UnitSetting})"));
+        md.AppendLine();
+        md.AppendLine($"Backends: {Backends}.");
+        if (LbSettings is not null)
+        {
+            md.AppendLine($"lb ran with: {LbSettings}.");
+        }
         md.AppendLine();
         md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | CPUs busy | other cores | vs direct | vs haproxy |");
         md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
@@ -111,12 +131,17 @@ internal sealed class LoadReport(LoadOptions options)
         if (_idle.Count > 0)
         {
             md.AppendLine();
-            md.AppendLine("| target | idle keep-alive connections | RSS before KiB | RSS after KiB | KiB per idle connection |");
-            md.AppendLine("|---|--:|--:|--:|--:|");
+            md.AppendLine("Idle keep-alive connections on a fresh proxy: one connection sends 200 requests and closes, 2 s, RSS (before);");
+            md.AppendLine("N connections opened one after another, one GET each, left open, 2 s, RSS; N more, 2 s, RSS.");
+            md.AppendLine();
+            md.AppendLine("| target | RSS before KiB | open | RSS KiB | KiB per idle connection | open | RSS KiB | slope KiB per connection | vs haproxy |");
+            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+            var haproxyIdle = _idle.FirstOrDefault(i => i.Target == "haproxy").Idle;
             foreach (var (target, idle) in _idle)
             {
+                var versus = haproxyIdle is { KibPerConnection: > 0 } h ? (idle.KibPerConnection / h.KibPerConnection).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "";
                 md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {target} | {idle.Opened} | {idle.RssBeforeKib} | {idle.RssAfterKib} | {idle.KibPerConnection:0.00} |"));
+                    $"| {target} | {idle.RssBeforeKib} | {idle.Opened} | {idle.RssAfterKib} | {idle.KibPerConnection:0.00} | {idle.OpenedDouble} | {idle.RssDoubleKib} | {idle.SlopeKib:0.00} | {versus} |"));
             }
         }
 
@@ -127,7 +152,7 @@ internal sealed class LoadReport(LoadOptions options)
         md.AppendLine("~1.00 while pinned to one core is the bottleneck. CPUs busy: how busy each CPU was (all processes on the machine,");
         md.AppendLine("from /proc/stat), so 'proxy CPU 0.50, CPUs busy .../100%' means other work took half the proxy's core.");
         md.AppendLine("other cores: CPU used by everything else (all busy time minus proxy and bench; includes some kernel network work).");
-        md.AppendLine("direct = the generator straight to one backend.");
+        md.AppendLine("direct = the generator straight to one backend. nginx backends' CPU is neither bench CPU nor other cores (printed per scenario above).");
         // Direct rows leave CPU 1 free, and other work on a shared machine takes it: that does not slow the direct run.
         var proxied = _results.Where(r => r.Load.TargetCpu is not null).ToList();
         var noisiest = proxied.Count == 0 ? 0 : proxied.Max(r => r.Load.OtherCores);
@@ -250,7 +275,8 @@ internal sealed class LoadReport(LoadOptions options)
             warmupSeconds = options.Warmup,
             seconds = options.Seconds,
             tenants = options.Tenants,
-            backends = options.Backends,
+            backends = Backends,
+            lbRuntimeSettings = LbSettings,
             pinned = options.Pin,
             tcDelaySingleProcMultiplier = options.TcMultiplier ? "1" : null,
             lb = LbPath,
@@ -262,6 +288,9 @@ internal sealed class LoadReport(LoadOptions options)
                 rssBeforeKib = i.Idle.RssBeforeKib,
                 rssAfterKib = i.Idle.RssAfterKib,
                 kibPerConnection = i.Idle.KibPerConnection,
+                connectionsDoubled = i.Idle.OpenedDouble,
+                rssDoubledKib = i.Idle.RssDoubleKib,
+                slopeKibPerConnection = i.Idle.SlopeKib,
             }).ToList(),
             noisy = Noisy is null ? null : new
             {
@@ -335,6 +364,7 @@ internal sealed class LoadReport(LoadOptions options)
             maxMs = r.Load.Histogram.MaxNanoseconds / 1e6,
             proxyCpuCores = r.Load.TargetCpu,
             benchCpuCores = r.Load.GeneratorCpu,
+            backendCpuCores = r.Load.BackendCpu,
             benchAllocatedBytes = r.Load.GeneratorAllocatedBytes,
             machineCpuBusy = r.Load.MachineBusy,
             otherCores = r.Load.OtherCores,

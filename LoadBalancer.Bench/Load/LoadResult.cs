@@ -22,13 +22,16 @@ internal sealed record LoadResult(
     /// <summary>Connections the generator opened in the window: with keep-alive, each replaces one the target closed.</summary>
     public long Connects { get; init; }
 
+    /// <summary>CPU use in cores of backends that run as their own processes (nginx); 0 for in-process ones.</summary>
+    public double BackendCpu { get; init; }
+
     public double RequestsPerSecond => Requests / Seconds;
 
     /// <summary>Response bytes (head and body) per second, in MiB like wrk's Transfer/sec.</summary>
     public double MegabytesPerSecond => Bytes / Seconds / (1024 * 1024);
 
-    /// <summary>Cores used by everything else on the machine: all CPUs' busy time minus the bench and the proxy.</summary>
-    public double OtherCores => MachineBusy.Length == 0 ? 0 : Math.Max(0, MachineBusy.Sum() - GeneratorCpu - (TargetCpu ?? 0));
+    /// <summary>Cores used by everything else on the machine: all CPUs' busy time minus the bench, its backends and the proxy.</summary>
+    public double OtherCores => MachineBusy.Length == 0 ? 0 : Math.Max(0, MachineBusy.Sum() - GeneratorCpu - BackendCpu - (TargetCpu ?? 0));
 
     public double P50Ms => Histogram.Percentile(0.50) / 1e6;
 

@@ -17,13 +17,12 @@ internal static class LoadRunner
     private const string TcMultiplier = "DOTNET_TC_DelaySingleProcMultiplier";
 
     /// <summary>
-    /// The runtime settings of deploy/lb.service (its <c>Environment=</c> line), so the bench measures lb as it is
-    /// deployed. Keep the two in step.
+    /// The runtime settings of deploy/lb.service's <c>Environment=</c> line, so the bench measures lb as it is deployed
+    /// (keep the two in step). Only what has no runtimeconfig form is there: workstation non-concurrent GC and
+    /// TieredPGO are runtimeconfig properties in LoadBalancer.Host.csproj, so every way of starting lb gets them.
     /// </summary>
     internal static readonly IReadOnlyDictionary<string, string> LbUnitEnvironment = new Dictionary<string, string>
     {
-        ["DOTNET_gcServer"] = "0",
-        ["DOTNET_TieredPGO"] = "1",
         ["DOTNET_GCgen0size"] = "0x100000",
     };
 
@@ -50,14 +49,19 @@ internal static class LoadRunner
 
         var report = new LoadReport(options);
         var directory = Directory.CreateTempSubdirectory("lb-bench-").FullName;
-        var backends = new List<BenchBackend>();
+        BackendSet? backends = null;
+        List<BenchBackend> lean = [];
         try
         {
-            for (var i = 0; i < options.Backends; i++)
+            if (options.RunGrid)
             {
-                var backend = BenchBackend.Start(options.BodySizes[0]);
-                backend.SetDelay(options.BackendDelayMs ?? 0);
-                backends.Add(backend);
+                backends = await BackendSet.StartAsync(options, directory, report.Notes).ConfigureAwait(false);
+                report.Backends = backends.Description;
+            }
+
+            if (options.Noisy || options.Reload)
+            {
+                lean = BackendSet.StartLean(options);
             }
 
             var hosts = Enumerable.Range(0, options.Tenants).Select(PeerConfigs.TenantHost).ToList();
@@ -75,20 +79,20 @@ internal static class LoadRunner
                 foreach (var target in targets)
                 {
                     cancel.Token.ThrowIfCancellationRequested();
-                    await RunTargetAsync(target, options, directory, backends, hosts, wrk, report, cancel.Token).ConfigureAwait(false);
+                    await RunTargetAsync(target, options, directory, backends!, hosts, wrk, report, cancel.Token).ConfigureAwait(false);
                 }
             }
 
             if (options.Noisy)
             {
                 cancel.Token.ThrowIfCancellationRequested();
-                report.Noisy = await NoisyNeighbour.RunAsync(options, directory, backends, cancel.Token).ConfigureAwait(false);
+                report.Noisy = await NoisyNeighbour.RunAsync(options, directory, lean, cancel.Token).ConfigureAwait(false);
             }
 
             if (options.Reload)
             {
                 cancel.Token.ThrowIfCancellationRequested();
-                report.Reload = await ReloadUnderLoad.RunAsync(options, directory, backends, hosts, cancel.Token).ConfigureAwait(false);
+                report.Reload = await ReloadUnderLoad.RunAsync(options, directory, lean, hosts, cancel.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -103,7 +107,12 @@ internal static class LoadRunner
         }
         finally
         {
-            foreach (var backend in backends)
+            if (backends is not null)
+            {
+                await backends.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var backend in lean)
             {
                 await backend.DisposeAsync().ConfigureAwait(false);
             }
@@ -153,9 +162,9 @@ internal static class LoadRunner
         return targets;
     }
 
-    private static async Task RunTargetAsync(Target target, LoadOptions options, string directory, List<BenchBackend> backends, List<string> hosts, string? wrk, LoadReport report, CancellationToken cancellationToken)
+    private static async Task RunTargetAsync(Target target, LoadOptions options, string directory, BackendSet backends, List<string> hosts, string? wrk, LoadReport report, CancellationToken cancellationToken)
     {
-        var endPoints = backends.Select(b => b.EndPoint).ToList();
+        var endPoints = backends.EndPoints.ToList();
         await using var child = await StartPeerAsync(target, options, directory, endPoints, report).ConfigureAwait(false);
         if (child is null && target.Peer != "direct")
         {
@@ -169,22 +178,24 @@ internal static class LoadRunner
         }
 
         var admin = target.Extras?.AdminPort is int adminPort ? new IPEndPoint(IPAddress.Loopback, adminPort) : null;
+        // A .NET target's first scenario may warm up longer (--dotnet-warmup; the outside check gives 20 s): tier-1
+        // code and dynamic PGO arrive during it, and the process stays warm for the scenarios after it.
+        var firstWarmup = target.Peer is "lb" or "yarp" ? options.DotnetWarmup ?? options.Warmup : options.Warmup;
+        var first = true;
         foreach (var keepAlive in options.KeepAliveModes)
         {
             foreach (var body in options.BodySizes)
             {
-                foreach (var backend in backends)
-                {
-                    backend.SetBodyBytes(body);
-                }
+                await backends.SetBodyBytesAsync(body).ConfigureAwait(false);
 
                 var before = admin is null ? null : await AdminMetrics.ReadAsync(admin).ConfigureAwait(false);
-                var generator = new LoadGenerator(endPoint, hosts, options.Connections, keepAlive, body, target.ExtraHeader);
+                var generator = new LoadGenerator(endPoint, hosts, options.Connections, keepAlive, body, target.ExtraHeader) { BackendCpuSeconds = backends.CpuSeconds };
                 var result = await generator.RunAsync(
-                    TimeSpan.FromSeconds(options.Warmup),
+                    TimeSpan.FromSeconds(first ? firstWarmup : options.Warmup),
                     TimeSpan.FromSeconds(options.Seconds),
                     child is null ? null : child.Process.CpuSeconds,
                     cancellationToken).ConfigureAwait(false);
+                first = false;
                 var scenario = new ScenarioResult(target.Name, keepAlive, body, result);
                 if (admin is not null && before is not null)
                 {
@@ -219,20 +230,16 @@ internal static class LoadRunner
     /// <summary>
     /// Memory per idle connection is measured on a freshly started proxy, before the load scenarios: after them, a
     /// garbage-collected proxy has grown its heap and would place the new connections' objects in pages it already
-    /// holds, reporting less than a cold start pays. A 2 s, 8-connection warm-up first compiles the request path.
+    /// holds, reporting less than a cold start pays. <see cref="IdleProbe"/> primes it with 200 requests itself.
     /// </summary>
-    private static async Task MeasureIdleAsync(RunningPeer child, List<string> hosts, List<BenchBackend> backends, LoadOptions options, LoadReport report, CancellationToken cancellationToken)
+    private static async Task MeasureIdleAsync(RunningPeer child, List<string> hosts, BackendSet backends, LoadOptions options, LoadReport report, CancellationToken cancellationToken)
     {
-        foreach (var backend in backends)
-        {
-            backend.SetBodyBytes(0);
-        }
-
-        var warm = new LoadGenerator(child.EndPoint, hosts, 8, keepAlive: true, bodyBytes: 0);
-        await warm.RunAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), null, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        await backends.SetBodyBytesAsync(0).ConfigureAwait(false);
         var idle = await IdleProbe.MeasureAsync(child.Process, child.EndPoint, hosts[0], options.Idle).ConfigureAwait(false);
         report.AddIdle(child.Process.Name, idle);
-        Console.WriteLine($"  {child.Process.Name}: {idle.Opened} idle keep-alive connections: RSS {idle.RssBeforeKib} -> {idle.RssAfterKib} KiB = {idle.KibPerConnection:0.00} KiB each");
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"  {child.Process.Name}: RSS {idle.RssBeforeKib} KiB, {idle.Opened} idle keep-alive connections {idle.RssAfterKib} KiB = {idle.KibPerConnection:0.00} KiB each; {idle.OpenedDouble} open {idle.RssDoubleKib} KiB: slope {idle.SlopeKib:0.00} KiB per connection"));
     }
 
     /// <summary>A started proxy and the address the generator should use.</summary>
@@ -263,6 +270,8 @@ internal static class LoadRunner
                 var config = Path.Combine(directory, target.Name + ".toml");
                 await File.WriteAllTextAsync(config, PeerConfigs.Lb(port, options.Tenants, backends, target.Extras)).ConfigureAwait(false);
                 process = StartLb(lb, config, cpu, options, log);
+                report.LbSettings = LbRuntimeSettings.Describe(lb, process.Pid);
+                Console.WriteLine($"lb runtime settings: {report.LbSettings}");
                 break;
             }
 
@@ -345,13 +354,11 @@ internal static class LoadRunner
         foreach (var (key, value) in LbUnitEnvironment)
         {
             // The bench's own environment wins, for runs that compare a setting against the unit file's.
-            environment[key] = Environment.GetEnvironmentVariable(key) ?? value;
+            environment[key] = options.UnitEnvironment ? Environment.GetEnvironmentVariable(key) ?? value : "";
         }
 
-        if (options.TcMultiplier)
-        {
-            environment[TcMultiplier] = "1";
-        }
+        // Empty removes the variable: the pinned bench has it in its own environment, which the child would inherit.
+        environment[TcMultiplier] = options.TcMultiplier ? "1" : "";
 
         string[] arguments = watch ? ["--config", config] : ["--config", config, "--no-watch"];
         return ChildProcess.Start("lb", lb, arguments, cpu, environment, log);
