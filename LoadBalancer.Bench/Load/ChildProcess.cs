@@ -42,10 +42,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, int? cpu,
         IReadOnlyDictionary<string, string> environment, string logPath)
     {
-        // sh execs the program (through taskset when pinning), so the pid we hold is the program's own. The fd limit
-        // is raised first where allowed (root): 10,000 idle connections plus their backend side need more than the
-        // machine's usual 20,000 hard limit leaves a proxy such as HAProxy, which sizes maxconn from it.
-        var command = new StringBuilder("ulimit -n 65536 2>/dev/null; exec ");
+        // sh execs the program (through taskset when pinning), so the pid we hold is the program's own.
+        var command = new StringBuilder("exec ");
         if (cpu is int core)
         {
             command.Append("taskset -c ").Append(core).Append(' ');
@@ -186,6 +184,21 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
 
         return 0;
+    }
+
+    /// <summary>The hard limit on open files (RLIMIT_NOFILE) the children inherit, from /proc/self/limits.</summary>
+    public static int OpenFilesLimit()
+    {
+        foreach (var line in File.ReadLines("/proc/self/limits"))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return int.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var hard) ? hard : 1024 * 1024;
+            }
+        }
+
+        return 1024;
     }
 
     public string LogTail(int lines = 20)

@@ -62,7 +62,10 @@ internal static class IdleProbe
         }
     }
 
-    /// <summary>Opens <paramref name="count"/> connections one after another; a refused or failed one is left out.</summary>
+    /// <summary>
+    /// Opens <paramref name="count"/> connections one after another. The first that fails ends the phase: the proxy
+    /// is at its connection limit (HAProxy's maxconn, or the fd limit), and the figures divide by what did open.
+    /// </summary>
     private static async Task OpenAsync(List<Socket> sockets, int count, IPEndPoint endPoint, byte[] request, byte[] buffer)
     {
         for (var i = 0; i < count; i++)
@@ -77,7 +80,8 @@ internal static class IdleProbe
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
-                // Counted by its absence: Opened says how many the figure is divided by.
+                Console.WriteLine($"  idle probe: connection {sockets.Count + 1} failed ({ex.Message}); stopping at {sockets.Count} open");
+                return;
             }
             finally
             {

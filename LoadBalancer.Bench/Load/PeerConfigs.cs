@@ -127,11 +127,14 @@ internal static class PeerConfigs
     /// <summary>HAProxy: one thread, http-reuse safe, Host looked up in a map file (the usual many-tenant idiom).</summary>
     public static string HaProxy(int port, string mapPath, IReadOnlyList<IPEndPoint> backends)
     {
+        // HAProxy counts 2 fds per connection and refuses to start when maxconn does not fit the fd limit; --idle N
+        // opens 2N client connections, so take as many as the limit allows (this machine's 20,000: 9,900).
+        var maxConnections = Math.Clamp((ChildProcess.OpenFilesLimit() - 200) / 2, 1000, 30000);
         var cfg = new StringBuilder();
-        cfg.AppendLine($"""
+        cfg.AppendLine($$"""
             global
                 nbthread 1
-                maxconn 9000   # each connection needs 2 fds; the bench machine's hard limit is 20000
+                maxconn {{maxConnections}}
 
             defaults
                 mode http
@@ -142,8 +145,8 @@ internal static class PeerConfigs
                 http-reuse safe
 
             frontend bench
-                bind 127.0.0.1:{port}
-                use_backend %[req.hdr(host),lower,map_str({mapPath})]
+                bind 127.0.0.1:{{port}}
+                use_backend %[req.hdr(host),lower,map_str({{mapPath}})]
                 default_backend unknown_tenant
 
             backend unknown_tenant
