@@ -50,20 +50,28 @@ public sealed partial class ConsoleOutputTests
         return path;
     }
 
-    [Test]
+    // `listen = "..."` of [[listeners]] is line 9 and that of [admin] line 5; the values start at column 10.
+    [TestCase("listeners[0].listen", 9)]
+    [TestCase("admin.listen", 5)]
     [CancelAfter(30_000)]
-    public async Task PortInUse_PrintsOnePositionedLine_NoStackTraceNoAdminNoDrain_Exits1(CancellationToken cancellationToken)
+    public async Task PortInUse_PrintsOnePositionedLine_NoStackTraceNoAdminNoDrain_Exits1(string taken, int line, CancellationToken cancellationToken)
     {
-        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        taken.Listen();
-        var path = await WriteAsync(Config(taken.LocalEndPoint!.ToString()!, "127.0.0.1:9"), cancellationToken);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen();
+        var address = socket.LocalEndPoint!.ToString()!;
+        var toml = Config(taken == "admin.listen" ? "127.0.0.1:0" : address, "127.0.0.1:9");
+        if (taken == "admin.listen")
+        {
+            toml = toml.Replace("[admin]\nlisten = \"127.0.0.1:0\"", $"[admin]\nlisten = \"{address}\"", StringComparison.Ordinal);
+        }
+
+        var path = await WriteAsync(toml, cancellationToken);
 
         var (exitCode, lines) = await LbProcess.RunToExitAsync(cancellationToken, "--config", path);
 
-        // `listen = "..."` of [[listeners]] is line 9; the value starts at column 10.
         Assert.That(exitCode, Is.EqualTo(1));
-        Assert.That(lines, Is.EqualTo(new[] { $"{path}:9:10: listeners[0].listen: cannot listen on {taken.LocalEndPoint}: address already in use" }));
+        Assert.That(lines, Is.EqualTo(new[] { $"{path}:{line}:10: {taken}: cannot listen on {address}: address already in use" }));
     }
 
     [Test]
@@ -130,6 +138,20 @@ public sealed partial class ConsoleOutputTests
             Assert.That(entries.Single(e => e.GetProperty("EventId").GetInt32() == 2100).GetProperty("State").GetProperty("Summary").GetString(),
                 Is.EqualTo($"{path}: OK: 1 listener, 1 tenant, 1 pool, 1 backend"));
         }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task LogFormatSystemd_EveryLineHasAJournalPriority(CancellationToken cancellationToken)
+    {
+        var path = await WriteAsync(Config("127.0.0.1:0", "127.0.0.1:9"), cancellationToken);
+        await using var lb = await LbProcess.StartAsync(path, cancellationToken, null, "--no-watch", "--log-format", "systemd");
+        lb.Signal(LbProcess.SIGTERM);
+        Assert.That(await lb.WaitForExitAsync(cancellationToken), Is.Zero, lb.Output);
+
+        // <6> is informational (sd-daemon.h); the journal adds the timestamp itself.
+        Assert.That(lb.Output.Split('\n'), Has.All.Match(@"^<[0-7]>[\w.]+\[\d+\] \S"));
+        Assert.That(lb.Output, Does.Contain($"<6>LoadBalancer.Host[2100] lb started (pid {lb.Id}): {path}: OK:"));
     }
 
     // "2026-12-02T19:51:30.323Z info: LoadBalancer.Engine[1000] Listener web (http) listening on 127.0.0.1:8080"
