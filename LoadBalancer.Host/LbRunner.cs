@@ -92,7 +92,10 @@ public static class LbRunner
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new SnapshotHolder(snapshot));
-        builder.Services.AddSingleton(sp => new Core.Proxy.ProxyEngine(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<ILoggerFactory>()));
+        // LB_SOCKET_ENGINE is read here, once: the engine is chosen at startup and passed in. The container disposes it
+        // after the proxy engine that uses it (reverse order of creation), which stops its loop threads.
+        builder.Services.AddSingleton(_ => Core.Engine.SocketEngine.FromEnvironment());
+        builder.Services.AddSingleton(sp => new Core.Proxy.ProxyEngine(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<Core.Engine.SocketEngine>(), sp.GetRequiredService<ILoggerFactory>()));
         if (options.Demo)
         {
             builder.Services.AddHostedService<DemoBackendsService>();

@@ -269,7 +269,7 @@ internal sealed partial class HttpSession
     private async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool)
     {
         ArmTimer(_backendTimer, pool.Timeouts.Connect);
-        var connection = await BackendConnection.ConnectAsync(backend, default, _backendTimer).ConfigureAwait(false);
+        var connection = await _engine.Sockets.ConnectAsync(backend, default, _backendTimer).ConfigureAwait(false);
         if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyProtocolHeaderAsync(connection, pool.SendProxyProtocol).ConfigureAwait(false))
         {
             connection.Dispose();

@@ -46,9 +46,9 @@ internal sealed partial class HttpSession : IChannelOwner
         _logger = _engine.Logger;
         _clientReader = new SocketReader(client);
 
-        // With the epoll engine the timer sweep finds these through the client socket (see IChannelOwner).
-        _clientTimer = new DeadlineTimer(sweptByOwner: client.Loop is not null);
-        _backendTimer = new DeadlineTimer(sweptByOwner: client.Loop is not null);
+        // The engine's sweep finds these through this session (see IChannelOwner), on either socket engine.
+        _clientTimer = _engine.Sockets.CreateSessionTimer();
+        _backendTimer = _engine.Sockets.CreateSessionTimer();
         _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
@@ -60,19 +60,8 @@ internal sealed partial class HttpSession : IChannelOwner
     /// <summary>Never throws: every failure is sorted into a close reason here, so the accept loop need not observe it.</summary>
     public async Task RunAsync()
     {
-        // With the epoll engine the engine finds this session through its socket (Owner); .NET's engine needs tokens.
-        CancellationTokenRegistration drain = default;
-        CancellationTokenRegistration abort = default;
-        if (_client.Loop is null)
-        {
-            drain = _engine.DrainToken.Register(static s => ((HttpSession)s!).OnDrain(), this);
-            abort = _engine.AbortToken.Register(static s => ((HttpSession)s!).OnAbort(), this);
-        }
-        else
-        {
-            _client.Owner = this;
-        }
-
+        // Drain, abort and the timer sweep reach this session through the engine's walk, whichever socket engine runs.
+        _engine.Sockets.Attach(_client, this);
         try
         {
             if (_listener.Snapshot.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync().ConfigureAwait(false))
@@ -139,8 +128,7 @@ internal sealed partial class HttpSession : IChannelOwner
             }
             finally
             {
-                drain.Dispose();
-                abort.Dispose();
+                _engine.Sockets.Detach(this);
 
                 // Counted whatever teardown did: the drain waits on this count.
                 _engine.OnSessionEnded();
@@ -190,16 +178,7 @@ internal sealed partial class HttpSession : IChannelOwner
     private static bool IsExpectedNetworkError(Exception ex)
         => ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException;
 
-    private static byte[] FormatClientIp(IPEndPoint? remote)
-    {
-        if (remote is null)
-        {
-            return "unknown"u8.ToArray();
-        }
-
-        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        return Encoding.ASCII.GetBytes(address.ToString());
-    }
+    private static byte[] FormatClientIp(IPEndPoint? remote) => ClientAddress.Format(remote);
 
     private static void ArmTimer(DeadlineTimer timer, TimeSpan timeout) => timer.Arm(timeout);
 

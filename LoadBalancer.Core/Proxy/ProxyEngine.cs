@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
-using LoadBalancer.Core.Transport.Epoll;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -23,15 +22,20 @@ public sealed class ProxyEngine : IAsyncDisposable
     private readonly Dictionary<string, ActiveListener> _listeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyLock = new(1, 1);
     private readonly CancellationTokenSource _drain = new();
+
+    // Cancelled when the drain timeout cuts what is left; only waits that no socket bounds use it (a queued request's
+    // wait for a backend slot). Sessions themselves are reached through the engine's walk.
     private readonly CancellationTokenSource _abort = new();
     private readonly ConcurrentDictionary<Task, byte> _acceptLoops = new();
     private int _activeConnections;
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _sweeper;
 
-    public ProxyEngine(SnapshotHolder holder, ILoggerFactory? loggerFactory = null)
+    /// <param name="sockets">The socket engine (loops, timers, the session walk); the caller creates it and disposes it after this.</param>
+    public ProxyEngine(SnapshotHolder holder, Engine.SocketEngine sockets, ILoggerFactory? loggerFactory = null)
     {
         _holder = holder;
+        Sockets = sockets;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LoadBalancer.Engine");
         Health = new Health.HealthMonitor(Logger); // health
     }
@@ -41,9 +45,10 @@ public sealed class ProxyEngine : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
-    public SnapshotHolder Snapshots => _holder;
+    /// <summary>The loops, the timer sweep and the session walk every connection of this engine uses.</summary>
+    public Engine.SocketEngine Sockets { get; }
 
-    internal CancellationToken DrainToken => _drain.Token;
+    public SnapshotHolder Snapshots => _holder;
 
     internal CancellationToken AbortToken => _abort.Token;
 
@@ -204,7 +209,7 @@ public sealed class ProxyEngine : IAsyncDisposable
         SocketChannel channel;
         try
         {
-            channel = SocketChannel.ForAccepted(accepted);
+            channel = Sockets.Accept(accepted);
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
         {
@@ -340,7 +345,7 @@ public sealed class ProxyEngine : IAsyncDisposable
             }
 
             await _drain.CancelAsync().ConfigureAwait(false);
-            foreach (var owner in EpollLoop.OwnersOf(this))
+            foreach (var owner in Sockets.OwnersOf(this))
             {
                 owner.OnDrain();
             }
@@ -358,7 +363,7 @@ public sealed class ProxyEngine : IAsyncDisposable
             {
                 Log.DrainAborted(Logger, ActiveConnections);
                 await _abort.CancelAsync().ConfigureAwait(false);
-                foreach (var owner in EpollLoop.OwnersOf(this))
+                foreach (var owner in Sockets.OwnersOf(this))
                 {
                     owner.OnAbort();
                 }

@@ -16,38 +16,61 @@ namespace LoadBalancer.Core.Proxy;
 /// ClientHello, which is forwarded unchanged), pick and connect a backend (other backends on failure), then splice
 /// bytes both ways until both sides close. TLS is never terminated.
 /// </summary>
-internal sealed class TcpSession
+internal sealed class TcpSession : IChannelOwner
 {
     private const int MaxPeekBytes = 16 * 1024 + 5;
 
     private readonly SocketChannel _client;
     private readonly ListenerRuntime _listener;
+    private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
     private readonly IPEndPoint? _clientEndPoint;
+    private readonly byte[] _clientIp;
+    private readonly DeadlineTimer _timer;
     private BackendConnection? _backend;
 
     public TcpSession(SocketChannel client, ListenerRuntime listener)
     {
         _client = client;
         _listener = listener;
-        _logger = listener.Engine.Logger;
+        _engine = listener.Engine;
+        _logger = _engine.Logger;
         _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
+        _clientIp = ClientAddress.Format(_clientEndPoint);
+        _timer = _engine.Sockets.CreateSessionTimer();
+    }
+
+    object IChannelOwner.Engine => _engine;
+
+    /// <summary>A tunnel has no request boundary to stop at: it runs until the drain timeout aborts it.</summary>
+    void IChannelOwner.OnDrain()
+    {
+    }
+
+    void IChannelOwner.OnAbort() => Abort();
+
+    void IChannelOwner.CollectDue(long now, List<DeadlineTimer> due)
+    {
+        if (_timer.TakeIfDue(now))
+        {
+            due.Add(_timer);
+        }
     }
 
     /// <summary>Never throws, like <see cref="HttpSession.RunAsync"/>.</summary>
     public async Task RunAsync()
     {
         var reader = new SocketReader(_client);
-        using var abort = _listener.Engine.AbortToken.Register(static s => ((TcpSession)s!).Abort(), this);
-        using var timer = new CancellationTokenSource();
+        _engine.Sockets.Attach(_client, this);
         try
         {
             var listener = _listener.Snapshot;
             var tenant = listener.DefaultTenant;
             if (listener.TenantKey == TenantKeyKind.Sni)
             {
-                timer.CancelAfter(listener.Timeouts.RequestHead);
-                tenant = await PeekSniTenantAsync(reader, listener, timer.Token).ConfigureAwait(false);
+                _timer.Arm(listener.Timeouts.RequestHead);
+                tenant = await PeekSniTenantAsync(reader, listener, _timer).ConfigureAwait(false);
+                _timer.Disarm();
             }
 
             if (tenant is null)
@@ -55,8 +78,7 @@ internal sealed class TcpSession
                 return;
             }
 
-            var pool = tenant.Pool;
-            var connection = await ConnectAsync(pool, timer).ConfigureAwait(false);
+            var connection = await ConnectAsync(tenant.Pool).ConfigureAwait(false);
             if (connection is null)
             {
                 return;
@@ -84,11 +106,14 @@ internal sealed class TcpSession
 
                 await reader.CompleteAsync().ConfigureAwait(false);
                 SocketIo.CloseGracefully(_client);
+                _timer.Dispose();
             }
             finally
             {
+                _engine.Sockets.Detach(this);
+
                 // Counted whatever teardown did: the drain waits on this count.
-                _listener.Engine.OnSessionEnded();
+                _engine.OnSessionEnded();
             }
         }
     }
@@ -99,11 +124,11 @@ internal sealed class TcpSession
         SocketIo.Abort(_backend?.Channel);
     }
 
-    private static async ValueTask<TenantSnapshot?> PeekSniTenantAsync(PipeReader reader, ListenerSnapshot listener, CancellationToken cancellationToken)
+    private static async ValueTask<TenantSnapshot?> PeekSniTenantAsync(SocketReader reader, ListenerSnapshot listener, DeadlineTimer timer)
     {
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var result = await reader.ReadAsync(timer).ConfigureAwait(false);
             var buffer = result.Buffer;
             var tenant = FindTenant(buffer, listener, out var complete);
             if (complete || result.IsCompleted || buffer.Length >= MaxPeekBytes)
@@ -144,29 +169,45 @@ internal sealed class TcpSession
         }
     }
 
-    private async ValueTask<BackendConnection?> ConnectAsync(PoolSnapshot pool, CancellationTokenSource timer)
+    /// <summary>
+    /// Pick, slot and connect, with the rules of the HTTP side: the client address hashed as L7 hashes it (one client,
+    /// one backend, through either), <c>max_connections_per_backend</c> counted per tunnel (a full backend is skipped
+    /// like a failed one), retries on other backends, and passive health.
+    /// </summary>
+    private async ValueTask<BackendConnection?> ConnectAsync(PoolSnapshot pool)
     {
         BackendState? avoid = null;
-        var key = _clientEndPoint?.Address.ToString() ?? "";
+        var max = pool.MaxConnectionsPerBackend;
         for (var attempt = 0; attempt < pool.MaxTries; attempt++) // health: retries.attempts
         {
-            var backend = pool.CompletePick(Pick(pool, key, attempt, avoid), attempt, avoid, _logger); // health: budget, all_down
+            var picked = pool.Balancer.Pick(new PickContext { HashKey = _clientIp, Attempt = attempt, Avoid = avoid });
+            var backend = pool.CompletePick(picked, attempt, avoid, _logger); // health: budget, all_down
             if (backend is null)
             {
                 return null;
             }
 
-            backend.IncrementActive();
-            timer.CancelAfter(pool.Timeouts.Connect);
-            var connection = await BackendConnection.ConnectAsync(backend, timer.Token).ConfigureAwait(false);
+            if (max == 0)
+            {
+                backend.IncrementActive();
+            }
+            else if (!backend.TryIncrementActive(max))
+            {
+                // At its cap: the next attempt goes elsewhere; with every backend full the connection is refused.
+                avoid = backend;
+                continue;
+            }
+
+            _timer.Arm(pool.Timeouts.Connect);
+            var connection = await _engine.Sockets.ConnectAsync(backend, default, _timer).ConfigureAwait(false);
             if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None
-                && !await connection.SendProxyProtocolHeaderAsync(pool.SendProxyProtocol, _clientEndPoint, timer.Token).ConfigureAwait(false))
+                && !await connection.SendProxyProtocolHeaderAsync(pool.SendProxyProtocol, _clientEndPoint, default, _timer).ConfigureAwait(false))
             {
                 connection.Dispose();
                 connection = null;
             }
 
-            timer.CancelAfter(Timeout.InfiniteTimeSpan);
+            _timer.Disarm();
             if (connection is not null)
             {
                 backend.RecordSuccess(); // health: L4 has no status code, a connect is its success
@@ -181,12 +222,5 @@ internal sealed class TcpSession
         }
 
         return null;
-    }
-
-    private static BackendState? Pick(PoolSnapshot pool, string clientIp, int attempt, BackendState? avoid)
-    {
-        Span<byte> key = stackalloc byte[64];
-        var length = System.Text.Encoding.ASCII.GetBytes(clientIp.AsSpan(0, Math.Min(clientIp.Length, 64)), key);
-        return pool.Balancer.Pick(new PickContext { HashKey = key[..length], Attempt = attempt, Avoid = avoid });
     }
 }

@@ -9,7 +9,7 @@ namespace LoadBalancer.Core.Transport;
 /// <summary>A keep-alive connection to one backend, owned by one session at a time or idle in its backend's pool.</summary>
 internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
 {
-    private BackendConnection(BackendState backend, SocketChannel channel)
+    internal BackendConnection(BackendState backend, SocketChannel channel)
     {
         Backend = backend;
         Channel = channel;
@@ -30,19 +30,6 @@ internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
 
     /// <summary>When it went idle, in <see cref="Environment.TickCount64"/> ms.</summary>
     public long IdleSinceTicks { get; set; }
-
-    public static async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, CancellationToken cancellationToken, DeadlineTimer? timer = null)
-    {
-        try
-        {
-            var channel = await SocketChannel.ConnectAsync(backend.Config.EndPoint, cancellationToken, timer).ConfigureAwait(false);
-            return new BackendConnection(backend, channel);
-        }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
-        {
-            return null;
-        }
-    }
 
     /// <summary>The pool slot it idles in, or -1; lets the idle watcher take it out without a scan.</summary>
     internal int PoolSlot { get; set; } = -1;

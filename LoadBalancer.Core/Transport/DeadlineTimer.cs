@@ -1,11 +1,9 @@
-using System.Collections.Concurrent;
-
 namespace LoadBalancer.Core.Transport;
 
 /// <summary>
 /// A per-connection timeout that is cheap to re-arm: arming writes one deadline field instead of changing a
 /// <see cref="Timer"/> (which takes the runtime's timer-queue lock; a request re-armed timers about five times).
-/// One process-wide sweep every <see cref="Resolution"/> expires every timer past its deadline, so a timeout fires up
+/// The engine's sweep (<see cref="TimerSweep"/>) every <see cref="Resolution"/> expires every timer past its deadline, so a timeout fires up
 /// to that much late — fine for timeouts measured in hundreds of milliseconds or more.
 /// Socket operations of a <see cref="SocketChannel"/> take the timer itself: an expired timer fails the operations of
 /// the (at most two) channels that last waited on it. No CancellationTokenSource or registration is needed for that,
@@ -15,11 +13,7 @@ internal sealed class DeadlineTimer : IDisposable
 {
     public static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(25);
 
-    private static readonly ConcurrentDictionary<DeadlineTimer, byte> Live = new();
-    private static readonly Timer Sweeper = new(static _ => Sweep(), null, Resolution, Resolution);
-    private static readonly List<DeadlineTimer> Due = [];
-    private static int s_sweeping;
-
+    private readonly TimerSweep _sweep;
     private readonly bool _sweptByOwner;
 
     private CancellationTokenSource? _source;
@@ -29,13 +23,15 @@ internal sealed class DeadlineTimer : IDisposable
     private int _registered;
     private volatile bool _expired;
 
+    /// <param name="sweep">The engine's sweep (see <see cref="TimerSweep"/>).</param>
     /// <param name="sweptByOwner">
-    /// The owner is a session whose client socket sits in an epoll loop's table: the sweep finds the timer through it
-    /// (<see cref="Transport.IChannelOwner.CollectDue"/>), and the timer needs no entry of its own in the live set
+    /// The owner is a session the engine walks: the sweep finds the timer through it
+    /// (<see cref="Transport.IChannelOwner.CollectDue"/>), and the timer needs no entry of its own in the standalone set
     /// (about 100 bytes per connection with two timers).
     /// </param>
-    public DeadlineTimer(bool sweptByOwner = false)
+    public DeadlineTimer(TimerSweep sweep, bool sweptByOwner = false)
     {
+        _sweep = sweep;
         _sweptByOwner = sweptByOwner;
     }
 
@@ -78,10 +74,8 @@ internal sealed class DeadlineTimer : IDisposable
             _registered = 1;
             if (!_sweptByOwner)
             {
-                Live.TryAdd(this, 0);
+                _sweep.Add(this);
             }
-
-            GC.KeepAlive(Sweeper);
         }
 
         Volatile.Write(ref _deadline, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
@@ -120,41 +114,7 @@ internal sealed class DeadlineTimer : IDisposable
         return true;
     }
 
-    private static void Sweep()
-    {
-        // Timer callbacks may overlap when one runs long; one sweep at a time is enough.
-        if (Interlocked.Exchange(ref s_sweeping, 1) != 0)
-        {
-            return;
-        }
-
-        try
-        {
-            var now = Environment.TickCount64;
-            foreach (var (timer, _) in Live)
-            {
-                if (timer.TakeIfDue(now))
-                {
-                    Due.Add(timer);
-                }
-            }
-
-            Epoll.EpollLoop.CollectDue(now, Due);
-
-            // Expired outside every lock: expiry runs the waiting session's continuation.
-            foreach (var timer in Due)
-            {
-                timer.Expire();
-            }
-        }
-        finally
-        {
-            Due.Clear();
-            Volatile.Write(ref s_sweeping, 0);
-        }
-    }
-
-    private void Expire()
+    internal void Expire()
     {
         _expired = true;
 
@@ -178,7 +138,7 @@ internal sealed class DeadlineTimer : IDisposable
     {
         if (_registered != 0 && !_sweptByOwner)
         {
-            Live.TryRemove(this, out _);
+            _sweep.Remove(this);
         }
 
         _watchedA = null;

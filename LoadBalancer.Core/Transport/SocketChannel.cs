@@ -54,25 +54,29 @@ internal sealed partial class SocketChannel : IDisposable
 
     internal uint Generation { get; set; }
 
-    public static SocketChannel ForAccepted(Socket socket)
+    /// <summary>An accepted socket, registered with <paramref name="loop"/> (null: .NET's socket engine).</summary>
+    public static SocketChannel ForAccepted(Socket socket, EpollLoop? loop)
     {
-        if (!EpollLoop.IsEnabled)
+        if (loop is null)
         {
             return new SocketChannel(socket, null);
         }
 
         EpollNative.SetNonBlocking(socket.SafeHandle);
-        return new SocketChannel(socket, EpollLoop.Next(), accepted: true);
+        return new SocketChannel(socket, loop, accepted: true);
     }
 
-    /// <summary>Connects a new socket; the caller owns the result. Throws on failure or cancellation.</summary>
-    public static async ValueTask<SocketChannel> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken, DeadlineTimer? timer = null)
+    /// <summary>
+    /// Connects a new socket, registered with <paramref name="loop"/> (null: .NET's socket engine); the caller owns
+    /// the result. Throws on failure or cancellation.
+    /// </summary>
+    public static async ValueTask<SocketChannel> ConnectAsync(EpollLoop? loop, EndPoint endPoint, CancellationToken cancellationToken, DeadlineTimer? timer = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             SocketIo.Configure(socket);
-            if (!EpollLoop.IsEnabled)
+            if (loop is null)
             {
                 await socket.ConnectAsync(endPoint, timer?.Token ?? cancellationToken).ConfigureAwait(false);
                 return new SocketChannel(socket, null);
@@ -88,7 +92,7 @@ internal sealed partial class SocketChannel : IDisposable
             var inProgress = error != 0;
 
             // Registered only now: a socket that has not begun to connect reports itself writable (and hung up).
-            var channel = new SocketChannel(socket, EpollLoop.ForCurrentThread(), connecting: inProgress);
+            var channel = new SocketChannel(socket, loop, connecting: inProgress);
             if (inProgress)
             {
                 await channel.WaitConnectedAsync(cancellationToken, timer).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Net;
 using LoadBalancer.Core.Config;
+using LoadBalancer.Core.Engine;
 using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Proxy;
 using LoadBalancer.Core.Routing;
@@ -26,7 +27,7 @@ public sealed class TestLb : IAsyncDisposable
     {
         var loaded = ConfigLoader.LoadText(toml, path);
         Assert.That(loaded.Success, Is.True, () => string.Join("\n", loaded.Errors));
-        var engine = new ProxyEngine(new SnapshotHolder(loaded.Snapshot!));
+        var engine = new ProxyEngine(new SnapshotHolder(loaded.Snapshot!), SocketEngine.FromEnvironment());
         await engine.StartAsync();
         return new TestLb(engine);
     }
@@ -47,6 +48,7 @@ public sealed class TestLb : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Engine.DisposeAsync();
+        Engine.Sockets.Dispose();
         await _accessLog.DisposeAsync();
     }
 }

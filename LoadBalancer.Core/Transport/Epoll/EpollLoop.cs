@@ -7,21 +7,24 @@ namespace LoadBalancer.Core.Transport.Epoll;
 /// once; each readiness edge runs the socket's waiting operation, and so the session's continuation, right on this
 /// thread. Unlike .NET's own socket engine, a <see cref="SocketChannel"/> remembers that its last read drained the
 /// socket and waits for the next edge instead of trying a receive that is bound to fail with EAGAIN: that saved two
-/// of the six syscalls of a proxied keep-alive request.
+/// of the six syscalls of a proxied keep-alive request. Loops belong to an engine (Engine/SocketEngine), which
+/// creates them and stops their threads when it is disposed; nothing here is static but the thread's own loop.
 /// </summary>
-internal sealed unsafe class EpollLoop
+internal sealed unsafe class EpollLoop : IDisposable
 {
     private const int MaxEvents = 256;
     private const uint Interest = EpollNative.In | EpollNative.Out | EpollNative.ReadHup | EpollNative.EdgeTriggered;
-
-    private static readonly Lazy<EpollLoop[]?> Loops = new(CreateLoops);
-    private static int s_next;
+    private const ulong WakeUp = ulong.MaxValue;
+    private const int EventFdNonBlockCloExec = 0x800 | 0x80000;
 
     [ThreadStatic]
     private static EpollLoop? t_current;
 
     private readonly int _epollFd;
+    private readonly int _wakeFd;
+    private readonly Thread _thread;
     private readonly Lock _slotLock = new();
+    private volatile bool _stopping;
 
     // Registered channels by slot. The epoll data word carries slot and generation, so an edge still queued for a
     // channel that closed (and whose slot went to a new one) is recognised and dropped.
@@ -30,105 +33,62 @@ internal sealed unsafe class EpollLoop
     private int _nextSlot;
     private uint _generation;
 
-    private EpollLoop(int epollFd, int index)
+    public EpollLoop(object owner, int index)
     {
-        _epollFd = epollFd;
-        var thread = new Thread(Run) { IsBackground = true, Name = $"lb-epoll-{index}" };
-        thread.UnsafeStart();
+        Owner = owner;
+        _epollFd = EpollNative.epoll_create1(EpollNative.CloExec);
+        if (_epollFd < 0)
+        {
+            throw new InvalidOperationException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        _wakeFd = EpollNative.eventfd(0, EventFdNonBlockCloExec);
+        var wake = new EpollEvent { Events = EpollNative.In, Data = WakeUp };
+        if (_wakeFd < 0 || EpollNative.epoll_ctl(_epollFd, EpollNative.CtlAdd, _wakeFd, &wake) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            EpollNative.close(_epollFd);
+            throw new InvalidOperationException($"eventfd failed: errno {errno}");
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = $"lb-epoll-{index}" };
+        _thread.UnsafeStart();
     }
 
-    /// <summary>
-    /// Linux on x86-64 unless <c>LB_SOCKET_ENGINE=dotnet</c> (kept for comparison runs, and for other platforms,
-    /// which always use .NET's engine).
-    /// </summary>
-    public static bool IsEnabled => Loops.Value is not null;
-
-    /// <summary>
-    /// The loop for a new backend connection: the caller's own loop when it runs on one, so a session's client and
-    /// backend sockets wake the same thread (no hand-over between threads per request).
-    /// </summary>
-    public static EpollLoop ForCurrentThread() => t_current ?? Next();
+    /// <summary>The engine this loop belongs to.</summary>
+    public object Owner { get; }
 
     /// <summary>The loop whose thread is running, or null on any other thread.</summary>
     public static EpollLoop? CurrentThread => t_current;
 
-    /// <summary>The loop for a new connection: round robin, one loop per CPU this process may run on.</summary>
-    public static EpollLoop Next()
-    {
-        var loops = Loops.Value!;
-        var index = (uint)Interlocked.Increment(ref s_next) % (uint)loops.Length;
-        return loops[index];
-    }
-
-    private static EpollLoop[]? CreateLoops()
-    {
-        if (!OperatingSystem.IsLinux()
-            || RuntimeInformation.ProcessArchitecture != Architecture.X64
-            || string.Equals(Environment.GetEnvironmentVariable("LB_SOCKET_ENGINE"), "dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        var loops = new EpollLoop[Math.Max(1, Environment.ProcessorCount)];
-        for (int i = 0; i < loops.Length; i++)
-        {
-            var fd = EpollNative.epoll_create1(EpollNative.CloExec);
-            if (fd < 0)
-            {
-                throw new InvalidOperationException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-            }
-
-            loops[i] = new EpollLoop(fd, i);
-        }
-
-        return loops;
-    }
-
     /// <summary>
-    /// Every channel of every loop whose owner belongs to <paramref name="engine"/>, collected under each loop's
-    /// table lock and called outside it (the actions close sockets, which unregisters them).
+    /// Every channel's owner (the session it serves), collected under the table lock and returned for the caller to
+    /// act on outside it (the actions close sockets, which unregisters them).
     /// </summary>
-    public static List<IChannelOwner> OwnersOf(object engine)
+    public void CollectOwners(List<IChannelOwner> owners)
     {
-        var owners = new List<IChannelOwner>();
-        if (Loops.Value is { } loops)
+        lock (_slotLock)
         {
-            foreach (var loop in loops)
+            foreach (var channel in _slots)
             {
-                lock (loop._slotLock)
+                if (channel?.Owner is { } owner)
                 {
-                    foreach (var channel in loop._slots)
-                    {
-                        if (channel?.Owner is { } owner && owner.Engine == engine)
-                        {
-                            owners.Add(owner);
-                        }
-                    }
+                    owners.Add(owner);
                 }
             }
         }
-
-        return owners;
     }
 
-    /// <summary>The timer sweep's walk over every owned socket; the caller expires what it collected, outside the locks.</summary>
-    public static void CollectDue(long now, List<DeadlineTimer> due)
+    /// <summary>The timer sweep's walk over every owned socket; the caller expires what it collected, outside the lock.</summary>
+    public void CollectDue(long now, List<DeadlineTimer> due)
     {
-        if (Loops.Value is not { } loops)
+        lock (_slotLock)
         {
-            return;
-        }
-
-        foreach (var loop in loops)
-        {
-            lock (loop._slotLock)
+            var slots = _slots;
+            var end = Math.Min(_nextSlot, slots.Length);
+            for (var i = 0; i < end; i++)
             {
-                var slots = loop._slots;
-                var end = Math.Min(loop._nextSlot, slots.Length);
-                for (var i = 0; i < end; i++)
-                {
-                    slots[i]?.Owner?.CollectDue(now, due);
-                }
+                slots[i]?.Owner?.CollectDue(now, due);
             }
         }
     }
@@ -136,6 +96,7 @@ internal sealed unsafe class EpollLoop
     /// <summary>Adds the channel's socket; from then on its readiness edges arrive on this loop's thread.</summary>
     public void Register(SocketChannel channel, int fd)
     {
+        ObjectDisposedException.ThrowIf(_stopping, this);
         ulong data;
         lock (_slotLock)
         {
@@ -180,48 +141,99 @@ internal sealed unsafe class EpollLoop
         }
     }
 
+    /// <summary>
+    /// Stops the thread (woken through the eventfd) and aborts channels still registered, so whatever waits on them
+    /// fails instead of waiting for edges that no thread would deliver.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        EpollNative.Signal(_wakeFd);
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join(TimeSpan.FromSeconds(5));
+        }
+
+        List<SocketChannel> left = [];
+        lock (_slotLock)
+        {
+            foreach (var channel in _slots)
+            {
+                if (channel is not null)
+                {
+                    left.Add(channel);
+                }
+            }
+        }
+
+        foreach (var channel in left)
+        {
+            channel.Abort();
+        }
+    }
+
     private void Run()
     {
         t_current = this;
         var events = (EpollEvent*)NativeMemory.Alloc(MaxEvents, (nuint)sizeof(EpollEvent));
-        while (true)
+        try
         {
-            var count = EpollNative.epoll_wait(_epollFd, events, MaxEvents, -1);
-            if (count < 0)
+            while (!_stopping)
             {
-                if (Marshal.GetLastPInvokeError() == EpollNative.Interrupted)
+                var count = EpollNative.epoll_wait(_epollFd, events, MaxEvents, -1);
+                if (count < 0)
                 {
-                    continue;
+                    if (Marshal.GetLastPInvokeError() == EpollNative.Interrupted)
+                    {
+                        continue;
+                    }
+
+                    // The epoll descriptor itself failed: nothing sensible is left to do on this loop.
+                    return;
                 }
 
-                // The epoll descriptor itself failed: nothing sensible is left to do on this loop.
-                return;
+                for (int i = 0; i < count; i++)
+                {
+                    var data = events[i].Data;
+                    if (data == WakeUp)
+                    {
+                        continue;
+                    }
+
+                    var slot = (int)(uint)data;
+
+                    // Read the table per event: a registration may have grown it since the wait returned.
+                    var slots = Volatile.Read(ref _slots);
+                    var channel = slot < slots.Length ? Volatile.Read(ref slots[slot]) : null;
+                    if (channel is null || channel.Generation != (uint)(data >> 32))
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        channel.OnEvents(events[i].Events);
+                    }
+                    catch (Exception)
+                    {
+                        // A continuation must never take the loop down. Sessions sort out their own errors, so this is
+                        // a bug; closing the socket at least ends whatever waited on it.
+                        channel.OnLoopFault();
+                    }
+                }
             }
-
-            for (int i = 0; i < count; i++)
-            {
-                var data = events[i].Data;
-                var slot = (int)(uint)data;
-
-                // Read the table per event: a registration may have grown it since the wait returned.
-                var slots = Volatile.Read(ref _slots);
-                var channel = slot < slots.Length ? Volatile.Read(ref slots[slot]) : null;
-                if (channel is null || channel.Generation != (uint)(data >> 32))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    channel.OnEvents(events[i].Events);
-                }
-                catch (Exception)
-                {
-                    // A continuation must never take the loop down. Sessions sort out their own errors, so this is
-                    // a bug; closing the socket at least ends whatever waited on it.
-                    channel.OnLoopFault();
-                }
-            }
+        }
+        finally
+        {
+            NativeMemory.Free(events);
+            EpollNative.close(_wakeFd);
+            EpollNative.close(_epollFd);
+            t_current = null;
         }
     }
 }

@@ -110,6 +110,23 @@ internal static unsafe partial class EpollNative
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int epoll_wait(int epfd, EpollEvent* events, int maxEvents, int timeout);
+
+    /// <summary>eventfd(2): the loop's wake-up, so that disposing an engine ends its loop threads.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int eventfd(uint initial, int flags);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int fd, byte* buffer, nint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    /// <summary>Adds one to an eventfd counter, which makes it readable.</summary>
+    public static void Signal(int eventFd)
+    {
+        ulong one = 1;
+        Write(eventFd, (byte*)&one, sizeof(ulong));
+    }
 }
 
 /// <summary>

@@ -22,7 +22,7 @@ public sealed class IdlePooledConnectionTests
         Assert.That(ResponseSafetyRig.Describe(await client.ReadResponseAsync(cancellationToken)), Is.EqualTo("200 ok"));
         await rig.Backend.ScriptDone.WaitAsync(cancellationToken);
 
-        if (LoadBalancer.Core.Transport.Epoll.EpollLoop.IsEnabled)
+        if (rig.Lb.Engine.Sockets.UsesEpoll)
         {
             // The FIN's edge alone takes the connection out of the pool; no request is needed to notice.
             Assert.That(await rig.WaitForDiscardedAsync(["backend_closed"], 1, cancellationToken), Is.EqualTo(1));
@@ -46,7 +46,7 @@ public sealed class IdlePooledConnectionTests
         Assert.That(ResponseSafetyRig.Describe(await client.ReadResponseAsync(cancellationToken)), Is.EqualTo("200 ok"));
         await rig.Backend.ScriptDone.WaitAsync(cancellationToken);
 
-        if (LoadBalancer.Core.Transport.Epoll.EpollLoop.IsEnabled)
+        if (rig.Lb.Engine.Sockets.UsesEpoll)
         {
             await rig.Backend.WhenDirtyConnectionsClosedAsync(cancellationToken);
             Assert.That(await rig.WaitForDiscardedAsync(["unsolicited_data"], 1, cancellationToken), Is.EqualTo(1));

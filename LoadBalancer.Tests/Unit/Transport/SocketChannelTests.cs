@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using LoadBalancer.Core.Engine;
 using LoadBalancer.Core.Transport;
 
 namespace LoadBalancer.Tests.Unit.Transport;
@@ -12,24 +13,30 @@ namespace LoadBalancer.Tests.Unit.Transport;
 public sealed class SocketChannelTests
 {
     private Socket _listener = null!;
+    private SocketEngine _engine = null!;
 
     [SetUp]
     public void SetUp()
     {
+        _engine = SocketEngine.FromEnvironment();
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(16);
     }
 
     [TearDown]
-    public void TearDown() => _listener.Dispose();
+    public void TearDown()
+    {
+        _listener.Dispose();
+        _engine.Dispose();
+    }
 
     private async Task<(SocketChannel Channel, Socket Peer)> AcceptPairAsync(CancellationToken cancellationToken)
     {
         var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var accept = _listener.AcceptAsync(cancellationToken);
         await peer.ConnectAsync(_listener.LocalEndPoint!, cancellationToken);
-        return (SocketChannel.ForAccepted(await accept), peer);
+        return (_engine.Accept(await accept), peer);
     }
 
     [Test]
@@ -82,7 +89,7 @@ public sealed class SocketChannelTests
         var (channel, peer) = await AcceptPairAsync(cancellationToken);
         using var _ = channel;
         using var __ = peer;
-        using var timer = new DeadlineTimer();
+        using var timer = _engine.CreateTimer();
         timer.Arm(TimeSpan.FromMilliseconds(100));
 
         Assert.That(async () => await channel.ReceiveAsync(new byte[16], timer), Throws.InstanceOf<OperationCanceledException>());
@@ -131,6 +138,6 @@ public sealed class SocketChannelTests
         var port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _listener.Dispose();
 
-        Assert.That(async () => await SocketChannel.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken), Throws.InstanceOf<SocketException>());
+        Assert.That(async () => await _engine.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken), Throws.InstanceOf<SocketException>());
     }
 }
