@@ -8,10 +8,10 @@ namespace LoadBalancer.Core.Proxy;
 internal static class DuplexPump
 {
     /// <summary>Runs both directions until each side has closed (half-closes are passed on), or one fails (both are aborted).</summary>
-    public static Task RunAsync(PipeReader clientReader, SocketChannel client, PipeReader backendReader, SocketChannel backend)
+    public static Task RunAsync(PipeReader clientReader, IConnection client, PipeReader backendReader, IConnection backend)
         => Task.WhenAll(PumpAsync(clientReader, backend), PumpAsync(backendReader, client));
 
-    public static async Task PumpAsync(PipeReader reader, SocketChannel destination)
+    public static async Task PumpAsync(PipeReader reader, IConnection destination)
     {
         try
         {

@@ -12,7 +12,7 @@ namespace LoadBalancer.Core.Transport;
 /// Elsewhere, or with <c>LB_SOCKET_ENGINE=dotnet</c>, every call goes to the socket's own async methods.
 /// One reader and one writer at a time; <see cref="Dispose"/> may come from any thread and fails what is pending.
 /// </summary>
-internal sealed partial class SocketChannel : IDisposable
+internal sealed partial class SocketChannel : IConnection, IDisposable
 {
     private readonly EpollLoop? _loop;
     private int _disposed;
@@ -42,6 +42,8 @@ internal sealed partial class SocketChannel : IDisposable
     }
 
     public Socket Socket { get; }
+
+    public IPEndPoint? RemoteEndPoint => Socket.RemoteEndPoint as IPEndPoint;
 
     /// <summary>The session to tell when the engine drains or aborts (epoll engine only; see <see cref="IChannelOwner"/>).</summary>
     internal IChannelOwner? Owner { get; set; }

@@ -40,13 +40,13 @@ internal static class SocketIo
     }
 
     /// <summary>Sends on a proxied socket, bounded by <paramref name="timer"/> (null: unbounded, e.g. tunnels).</summary>
-    public static ValueTask SendAsync(SocketChannel channel, ReadOnlyMemory<byte> data, DeadlineTimer? timer)
+    public static ValueTask SendAsync(IConnection channel, ReadOnlyMemory<byte> data, DeadlineTimer? timer)
         => channel.SendAsync(data, timer);
 
-    public static ValueTask SendAsync(SocketChannel channel, in ReadOnlySequence<byte> data, DeadlineTimer? timer)
+    public static ValueTask SendAsync(IConnection channel, in ReadOnlySequence<byte> data, DeadlineTimer? timer)
         => data.IsSingleSegment ? channel.SendAsync(data.First, timer) : SendMultiAsync(channel, data, timer);
 
-    private static async ValueTask SendMultiAsync(SocketChannel channel, ReadOnlySequence<byte> data, DeadlineTimer? timer)
+    private static async ValueTask SendMultiAsync(IConnection channel, ReadOnlySequence<byte> data, DeadlineTimer? timer)
     {
         foreach (var segment in data)
         {
@@ -55,9 +55,9 @@ internal static class SocketIo
     }
 
     /// <summary>Teardown must never throw: the peer may already be gone.</summary>
-    public static void Abort(SocketChannel? channel) => channel?.Abort();
+    public static void Abort(IConnection? channel) => channel?.Abort();
 
-    public static void CloseGracefully(SocketChannel? channel) => channel?.CloseGracefully();
+    public static void CloseGracefully(IConnection? channel) => channel?.CloseGracefully();
 
     public static void CloseGracefully(Socket? socket)
     {

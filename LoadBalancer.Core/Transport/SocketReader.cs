@@ -8,14 +8,14 @@ using LoadBalancer.Core.Async;
 namespace LoadBalancer.Core.Transport;
 
 /// <summary>
-/// A <see cref="PipeReader"/> straight over a socket, for client connections. Unlike the stream-based reader, it
+/// A <see cref="PipeReader"/> straight over a connection (client or backend side). Unlike the stream-based reader, it
 /// returns every buffer once its bytes are consumed — including the last, partly filled one — and waits for data
 /// with a zero-byte receive while it holds nothing, so an idle keep-alive connection holds no buffer at all.
 /// Single reader; only <see cref="CancelPendingRead"/> may be called from another thread.
 /// </summary>
 internal sealed class SocketReader : PipeReader
 {
-    private readonly SocketChannel _socket;
+    private readonly IConnection _socket;
     private readonly int _segmentSize;
 
     // Reads start with a small segment and move to the configured size only after a read filled its segment: most
@@ -37,7 +37,7 @@ internal sealed class SocketReader : PipeReader
     /// Wait with a zero-byte receive while nothing is buffered (client connections, which idle). Backend connections
     /// read only while a response is due, so they skip it and save the extra wake-up.
     /// </param>
-    public SocketReader(SocketChannel socket, int segmentSize = 4096, bool zeroByteReads = true)
+    public SocketReader(IConnection socket, int segmentSize = 4096, bool zeroByteReads = true)
     {
         _socket = socket;
         _segmentSize = segmentSize;
