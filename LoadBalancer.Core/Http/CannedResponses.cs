@@ -7,6 +7,10 @@ public static class CannedResponses
 {
     private static readonly byte[][] ByStatus = Build(close: true);
     private static readonly byte[][] ByStatusKeepAlive = Build(close: false);
+    private static readonly byte[] ContinueBytes = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+
+    /// <summary>The interim answer lb sends itself when the backend is known to speak only HTTP/1.0.</summary>
+    public static ReadOnlyMemory<byte> Continue => ContinueBytes;
 
     /// <summary>The full response bytes for one of lb's own error statuses (falls back to 500).</summary>
     public static ReadOnlyMemory<byte> For(int status)

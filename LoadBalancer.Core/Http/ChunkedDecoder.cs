@@ -151,6 +151,46 @@ public struct ChunkedDecoder
         return ChunkedStatus.NeedMore;
     }
 
+    /// <summary>
+    /// Like <see cref="Advance"/>, but stops at the start and at the end of each chunk's data, so a caller can take
+    /// the content out of the framing (de-chunking, for an HTTP/1.0 client). Each call consumes either framing only
+    /// (<paramref name="content"/> is 0) or chunk data only (<paramref name="content"/> equals <paramref name="consumed"/>):
+    /// the data run goes in one step, framing bytes one at a time through <see cref="Advance"/> (they are few).
+    /// Status as for <see cref="Advance"/>; call again while NeedMore and bytes are left.
+    /// </summary>
+    public ChunkedStatus AdvanceContent(ReadOnlySpan<byte> data, out int consumed, out int content)
+    {
+        if (_state == State.Data)
+        {
+            int take = (int)Math.Min(_remaining, data.Length);
+            _remaining -= take;
+            if (_remaining == 0)
+            {
+                _state = State.DataCr;
+            }
+
+            consumed = take;
+            content = take;
+            return ChunkedStatus.NeedMore;
+        }
+
+        content = 0;
+        int i = 0;
+        while (i < data.Length && _state != State.Data)
+        {
+            var status = Advance(data.Slice(i, 1), out var one);
+            i += one;
+            if (status != ChunkedStatus.NeedMore)
+            {
+                consumed = i;
+                return status;
+            }
+        }
+
+        consumed = i;
+        return _state >= State.Done ? (_state == State.Done ? ChunkedStatus.Done : ChunkedStatus.Invalid) : ChunkedStatus.NeedMore;
+    }
+
     private bool CountTrailer(int bytes)
     {
         _trailerBytes += bytes;

@@ -58,7 +58,7 @@ internal static class HeadWriter
             }
 
             writer.Write((byte)' ');
-            writer.Write(Version(head));
+            writer.Write(Http11Line);
             writer.Write("Host: "u8);
             writer.Write(authority);
             writer.Write(Crlf);
@@ -67,7 +67,16 @@ internal static class HeadWriter
         {
             // The request line ends in "HTTP/1.x" CRLF (the parser checked): everything before it is kept.
             writer.Write(source[head.MethodStart..(lineEnd - 10)]);
-            writer.Write(Version(head));
+            if (Has(headers[..head.HeaderCount], HeaderKind.Host))
+            {
+                writer.Write(Http11Line);
+            }
+            else
+            {
+                // Only HTTP/1.0 may omit Host. HTTP/1.1 requires one, and the empty Host of RFC 9112 section 3.2 is
+                // refused (400) by nginx among others, so such a request stays HTTP/1.0 and asks for keep-alive itself.
+                writer.Write("HTTP/1.0\r\nConnection: keep-alive\r\n"u8);
+            }
         }
 
         var hasConnectionOptions = HasConnectionOptions(source, headers[..head.HeaderCount]);
@@ -133,14 +142,20 @@ internal static class HeadWriter
         return writer.Written;
     }
 
-    /// <summary>Writes a final response head with hop-by-hop fields replaced by lb's own Connection decision.</summary>
+    /// <summary>
+    /// Writes a final response head with hop-by-hop fields replaced by lb's own Connection decision. With
+    /// <paramref name="dechunk"/> (a chunked response to an HTTP/1.0 client, which cannot parse chunked framing) the
+    /// Transfer-Encoding and Trailer fields are dropped: the body goes de-chunked and close-delimited, so the caller
+    /// passes <paramref name="closeClient"/> true.
+    /// </summary>
     public static int WriteResponse(
         ReadOnlySpan<byte> source,
         in HttpMessageHead head,
         ReadOnlySpan<HeaderLine> headers,
         bool closeClient,
         bool clientIsHttp10,
-        Span<byte> destination)
+        Span<byte> destination,
+        bool dechunk = false)
     {
         var writer = new SpanWriter(destination);
         var lineEnd = head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
@@ -165,6 +180,7 @@ internal static class HeadWriter
             var skip = header.Kind switch
             {
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection => true,
+                HeaderKind.TransferEncoding or HeaderKind.Trailer => dechunk,
                 _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
             };
             if (!skip)
@@ -188,10 +204,10 @@ internal static class HeadWriter
 
     /// <summary>
     /// The version lb forwards with CRLF: its own, HTTP/1.1 (RFC 9110 section 2.5: an intermediary sends its own
-    /// version, so an HTTP/1.2 request goes on as HTTP/1.1), except that HTTP/1.0 requests stay HTTP/1.0.
+    /// version). An HTTP/1.0 request thus reaches the backend as HTTP/1.1 on a keep-alive connection; the response is
+    /// fitted back to the 1.0 client (see <see cref="WriteResponse"/>). The one exception is a 1.0 request without Host.
     /// </summary>
-    private static ReadOnlySpan<byte> Version(in HttpMessageHead head)
-        => head.MinorVersion == 0 ? "HTTP/1.0\r\n"u8 : "HTTP/1.1\r\n"u8;
+    private static ReadOnlySpan<byte> Http11Line => "HTTP/1.1\r\n"u8;
 
     /// <summary>"Transfer-Encoding: chunked" or "Content-Length: N" (the parser refuses requests with both).</summary>
     private static void WriteFraming(ref SpanWriter writer, in HttpMessageHead head)

@@ -45,11 +45,21 @@ internal sealed partial class HttpSession
         _requestBodyFailed = false;
         _requestBodyRead = false;
         _discardReason = DiscardReason.ClientAborted;
+        var continueSent = false;
         while (true)
         {
             var sent = await TrySendAsync(connection.Channel, _out.AsMemory(0, _outLength)).ConfigureAwait(false);
             if (sent && _requestFraming != BodyFraming.None)
             {
+                if (_expectContinue && !continueSent && connection.Backend.AnswersHttp10)
+                {
+                    // An HTTP/1.0 backend never sends 100 Continue: the client would hold its body back until its own
+                    // expect timeout. lb answers for it (RFC 9110 section 10.1.1), once, right after the head went out.
+                    continueSent = true;
+                    ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
+                    await SocketIo.SendAsync(_client, CannedResponses.Continue, _clientTimer).ConfigureAwait(false);
+                }
+
                 bodyTask = ForwardRequestBodyAsync(connection.Channel, listener.Timeouts.BodyIdle);
             }
 
@@ -112,7 +122,12 @@ internal sealed partial class HttpSession
         }
 
         OnResponseHead(pool, connection.Backend, _head.StatusCode); // health: passive check (5xx counts as a failure)
+        connection.Backend.NoteResponseVersion(_head.MinorVersion);
         var framing = ResponseFraming(_head, _isHeadRequest);
+
+        // An HTTP/1.0 client cannot parse chunked framing: the body goes to it de-chunked and ends with the connection.
+        // The backend side is still read to the chunked end, so its connection stays reusable.
+        var dechunk = _clientIsHttp10 && framing == BodyFraming.Chunked;
 
         // RFC 9112 section 9.3: the connection carries another request only if this response's end is certain.
         DiscardReason? discard = _head.ConnectionClose ? DiscardReason.ConnectionClose
@@ -121,11 +136,11 @@ internal sealed partial class HttpSession
         // A request body still being sent when the final answer arrives means the backend refused it early: the rest
         // of the body is unread, so the client connection cannot carry another request (it must be told so now).
         var bodyUnfinished = bodyTask is { IsCompleted: false } && !_requestBodyRead;
-        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || _engine.IsDraining || bodyUnfinished;
+        var closeClient = _clientWantsClose || framing == BodyFraming.UntilClose || dechunk || _engine.IsDraining || bodyUnfinished;
         var length = _head.ContentLength;
 
         RentOut(_head.HeadLength + 64);
-        _outLength = HeadWriter.WriteResponse(_headMemory.Span, _head, _headers, closeClient, _clientIsHttp10, _out);
+        _outLength = HeadWriter.WriteResponse(_headMemory.Span, _head, _headers, closeClient, _clientIsHttp10, _out, dechunk);
         var afterHead = _pendingBuffer.Slice(_head.HeadLength);
         _headMemory = default;
 
@@ -145,7 +160,11 @@ internal sealed partial class HttpSession
             _pendingBuffer = default;
             OnResponseSent(_head.StatusCode, _outLength); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength), _backendTimer).ConfigureAwait(false);
-            if (framing != BodyFraming.None)
+            if (dechunk)
+            {
+                await ForwardDechunkedAsync(connection.Reader, _backendTimer, listener.Timeouts.BodyIdle).ConfigureAwait(false);
+            }
+            else if (framing != BodyFraming.None)
             {
                 await ForwardBodyAsync(connection.Reader, _client, framing, length, _backendTimer, listener.Timeouts.BodyIdle).ConfigureAwait(false);
             }
@@ -172,7 +191,7 @@ internal sealed partial class HttpSession
 
         if (closeClient)
         {
-            SetCloseReason(framing == BodyFraming.UntilClose ? CloseReason.CloseDelimitedResponse : _engine.IsDraining ? CloseReason.Draining : CloseReason.ClientRequestedClose);
+            SetCloseReason(framing == BodyFraming.UntilClose || dechunk ? CloseReason.CloseDelimitedResponse : _engine.IsDraining ? CloseReason.Draining : CloseReason.ClientRequestedClose);
         }
 
         ReleaseRequestResources(reuseBackend: discard is null);
@@ -426,23 +445,8 @@ internal sealed partial class HttpSession
         var remaining = length;
         while (true)
         {
-            ArmTimer(timer, idle);
-            ReadResult result;
-            try
-            {
-                result = await reader.ReadAsync(timer).ConfigureAwait(false);
-            }
-            catch (Exception) when (NoteReadFailure(reader, timer))
-            {
-                throw;
-            }
-
+            var result = await ReadBodyBytesAsync(reader, timer, idle).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (result.IsCanceled)
-            {
-                reader.AdvanceTo(buffer.Start);
-                throw new OperationCanceledException();
-            }
 
             long take;
             bool done;
@@ -495,6 +499,113 @@ internal sealed partial class HttpSession
                 throw new IOException("The peer closed the connection in the middle of a body.");
             }
         }
+    }
+
+    /// <summary>One read of body bytes under the body-idle deadline; a cancelled read (the exchange is over) throws.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> ReadBodyBytesAsync(SocketReader reader, DeadlineTimer timer, TimeSpan idle)
+    {
+        ArmTimer(timer, idle);
+        ReadResult result;
+        try
+        {
+            result = await reader.ReadAsync(timer).ConfigureAwait(false);
+        }
+        catch (Exception) when (NoteReadFailure(reader, timer))
+        {
+            throw;
+        }
+
+        if (result.IsCanceled)
+        {
+            reader.AdvanceTo(result.Buffer.Start);
+            throw new OperationCanceledException();
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Copies a chunked response body to an HTTP/1.0 client as its bare content (trailers dropped): chunk data is
+    /// gathered in <see cref="_out"/> (free once the head is sent) and sent when it fills or the read buffer is used up.
+    /// The connection close ends the body for the client (the head said Connection: close).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
+    private async ValueTask ForwardDechunkedAsync(SocketReader reader, DeadlineTimer timer, TimeSpan idle)
+    {
+        var decoder = default(ChunkedDecoder);
+        var staging = _out!;
+        while (true)
+        {
+            var result = await ReadBodyBytesAsync(reader, timer, idle).ConfigureAwait(false);
+            var buffer = result.Buffer;
+
+            var (taken, staged, done) = TakeContent(ref decoder, buffer, staging, out var invalid);
+            if (invalid)
+            {
+                NoteReadFailure(reader, timer);
+                throw new InvalidDataException("Malformed chunked body.");
+            }
+
+            if (staged > 0)
+            {
+                CountBodyBytes(_client, staged); // tenancy: bytes out
+                await SocketIo.SendAsync(_client, staging.AsMemory(0, staged), timer).ConfigureAwait(false);
+            }
+
+            reader.AdvanceTo(buffer.GetPosition(taken));
+            if (done)
+            {
+                return;
+            }
+
+            if (result.IsCompleted && taken == buffer.Length)
+            {
+                NoteReadFailure(reader, timer);
+                throw new IOException("The peer closed the connection in the middle of a body.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Walks <paramref name="buffer"/> with the decoder, copying chunk data into <paramref name="staging"/> until it is
+    /// full: returns the bytes of the buffer taken, the content bytes staged, and whether the body ended.
+    /// </summary>
+    private static (long Taken, int Staged, bool Done) TakeContent(ref ChunkedDecoder decoder, in ReadOnlySequence<byte> buffer, byte[] staging, out bool invalid)
+    {
+        long taken = 0;
+        var staged = 0;
+        invalid = false;
+        foreach (var segment in buffer)
+        {
+            var span = segment.Span;
+            while (!span.IsEmpty)
+            {
+                var room = staging.Length - staged;
+                if (room == 0)
+                {
+                    return (taken, staged, false);
+                }
+
+                var status = decoder.AdvanceContent(span[..Math.Min(span.Length, room)], out var consumed, out var content);
+                span.Slice(consumed - content, content).CopyTo(staging.AsSpan(staged));
+                staged += content;
+                taken += consumed;
+                span = span[consumed..];
+                if (status == ChunkedStatus.Done)
+                {
+                    return (taken, staged, true);
+                }
+
+                if (status == ChunkedStatus.Invalid)
+                {
+                    invalid = true;
+                    return (taken, staged, false);
+                }
+            }
+        }
+
+        return (taken, staged, false);
     }
 
     /// <summary>

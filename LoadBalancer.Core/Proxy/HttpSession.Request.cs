@@ -46,6 +46,7 @@ internal sealed partial class HttpSession
     private UpgradeOffer _upgrade;
     private bool _clientWantsClose;
     private bool _clientIsHttp10;
+    private bool _expectContinue;
     private byte[]? _hashKey;
     private int _hashKeyLength;
 
@@ -244,6 +245,7 @@ internal sealed partial class HttpSession
 
         _clientIsHttp10 = head.MinorVersion == 0;
         _clientWantsClose = head.ConnectionClose;
+        _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
         _upgrade = head.Upgrade ? UpgradeOffer.From(source, headers, listener.UpgradeProtocols) : UpgradeOffer.None;
         _requestFraming = head.Chunked ? BodyFraming.Chunked : head.ContentLength > 0 ? BodyFraming.ContentLength : BodyFraming.None;

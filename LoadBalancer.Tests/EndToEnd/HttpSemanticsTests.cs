@@ -165,7 +165,7 @@ public sealed class HttpSemanticsTests
         Assert.That(response!.Status, Is.EqualTo(200));
         Assert.That(response.Header("Connection"), Is.EqualTo("close"));
         Assert.That(await client.IsClosedByPeerAsync(cancellationToken), Is.True);
-        Assert.That(backend.Requests.Single().RequestLine, Is.EqualTo("GET / HTTP/1.0"));
+        Assert.That(backend.Requests.Single().RequestLine, Is.EqualTo("GET / HTTP/1.1"), "lb speaks HTTP/1.1 to backends whatever the client version");
     }
 
     [Test]

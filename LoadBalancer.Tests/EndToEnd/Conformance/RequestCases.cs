@@ -281,17 +281,18 @@ public static class RequestCases
         yield return Refused("pipelined request after a 400 reaches nobody", Pipelining, Sent(GetA + "Host: beta.example.com\r\n") + Sent(GetB));
         yield return Refused("pipelined request after a 505 reaches nobody", Pipelining, Sent("GET / HTTP/2.0\r\nHost: acme.example.com\r\n") + Sent(GetB), 505);
 
-        // HTTP/1.0 and Connection: close.
+        // HTTP/1.0 and Connection: close. An HTTP/1.0 request goes to the backend as HTTP/1.1 (RFC 9110 section 2.5),
+        // so the backend connection is keep-alive; the client connection follows the client's own Connection choice.
         yield return new RequestCase("Connection: close, later request never sent on", Http10,
             Sent(GetA + "Connection: close\r\n") + Sent(GetB), Ok200A, Closed: true, ToA: Got(GetA, HostA));
         yield return new RequestCase("HTTP/1.0 closes after one response", Http10,
-            Sent("GET / HTTP/1.0\r\nHost: acme.example.com\r\n") + Sent(GetB), Ok200A, Closed: true, ToA: Got("GET / HTTP/1.0\r\nHost: acme.example.com\r\n", HostA));
+            Sent("GET / HTTP/1.0\r\nHost: acme.example.com\r\n") + Sent(GetB), Ok200A, Closed: true, ToA: Got("GET / HTTP/1.1\r\nHost: acme.example.com\r\n", HostA));
         yield return new RequestCase("HTTP/1.0 with a body", Http10,
             Sent("POST /p HTTP/1.0\r\nHost: acme.example.com\r\nContent-Length: 5\r\n", "hello"), Ok200A, Closed: true,
-            ToA: Got("POST /p HTTP/1.0\r\nHost: acme.example.com\r\nContent-Length: 5\r\n", HostA, "hello"));
+            ToA: Got("POST /p HTTP/1.1\r\nHost: acme.example.com\r\nContent-Length: 5\r\n", HostA, "hello"));
         yield return Ok("HTTP/1.0 keep-alive, pipelined", Http10,
             Sent("GET / HTTP/1.0\r\nHost: acme.example.com\r\nConnection: keep-alive\r\n") + Sent("GET /2 HTTP/1.0\r\nHost: beta.example.com\r\nConnection: keep-alive\r\n"),
-            Got("GET / HTTP/1.0\r\nHost: acme.example.com\r\n", HostA), Got("GET /2 HTTP/1.0\r\nHost: beta.example.com\r\n", HostB), "200 a", "200 b");
+            Got("GET / HTTP/1.1\r\nHost: acme.example.com\r\n", HostA), Got("GET /2 HTTP/1.1\r\nHost: beta.example.com\r\n", HostB), "200 a", "200 b");
         yield return Refused("HTTP/1.0 without Host matches no tenant", Http10, Sent("GET / HTTP/1.0\r\n"), 421);
 
         // Expect: 100-continue is end to end: forwarded as is (the interim response is the backend's to send).

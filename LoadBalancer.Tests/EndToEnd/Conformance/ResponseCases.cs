@@ -41,7 +41,7 @@ public static class ResponseCases
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "100", "103", "200 ok");
         yield return new ResponseCase("1xx not sent to an HTTP/1.0 client", Interim,
             "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ["200 ok"], ClientClosed: false,
-            BackendReused: false, Request: "GET / HTTP/1.0\r\nHost: acme.example.com\r\nConnection: keep-alive\r\n\r\n");
+            BackendReused: true, Request: "GET / HTTP/1.0\r\nHost: acme.example.com\r\nConnection: keep-alive\r\n\r\n");
         yield return Bad("interim response with malformed head", "HTTP/1.1 103 Early Hints\r\nLink : </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 
         yield return Good("204 with Content-Length has no body", NoBody, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", "204");
@@ -54,6 +54,9 @@ public static class ResponseCases
 
         yield return new ResponseCase("no framing: body until close", CloseDelimited, "HTTP/1.1 200 OK\r\n\r\nuntil the end", ["200 until the end"],
             ClientClosed: true, BackendReused: false, BackendCloses: true);
+        yield return new ResponseCase("chunked to an HTTP/1.0 client: de-chunked, close-delimited, trailers dropped", CloseDelimited,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X\r\n\r\n2\r\nok\r\n3;e=1\r\n 10\r\n0\r\nX: y\r\n\r\n", ["200 ok 10"],
+            ClientClosed: true, BackendReused: true, Request: "GET / HTTP/1.0\r\nHost: acme.example.com\r\nConnection: keep-alive\r\n\r\n");
         yield return new ResponseCase("HTTP/1.0 response without Content-Length", CloseDelimited, "HTTP/1.0 200 OK\r\n\r\nold style", ["200 old style"],
             ClientClosed: true, BackendReused: false, BackendCloses: true);
         yield return new ResponseCase("Transfer-Encoding not ending in chunked: body until close", CloseDelimited,

@@ -7,7 +7,7 @@ namespace LoadBalancer.Tests.Unit.Http;
 [TestFixture]
 public sealed class ChunkedDecoderTests
 {
-    private static IEnumerable<TestCaseData> ValidBodies() =>
+    internal static IEnumerable<TestCaseData> ValidBodies() =>
         HttpHeadCorpus.ValidChunkedBodies.Select(b => new TestCaseData(b).SetArgDisplayNames(Http1HeadParserRequestTests.Escape(b)));
 
     private static TestCaseData Bad(string name, string body) => new TestCaseData(body).SetArgDisplayNames(name);
