@@ -34,6 +34,7 @@ internal static class LbRuntimeSettings
             foreach (var property in properties.EnumerateObject())
             {
                 if (property.Name.StartsWith("System.GC.", StringComparison.Ordinal) || property.Name.StartsWith("System.Runtime.Tiered", StringComparison.Ordinal)
+                    || property.Name.StartsWith("System.Threading.ThreadPool.", StringComparison.Ordinal)
                     || !property.Name.StartsWith("System.", StringComparison.Ordinal))
                 {
                     settings.Add($"{property.Name}={property.Value}");
