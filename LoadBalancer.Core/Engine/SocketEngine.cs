@@ -8,7 +8,7 @@ using LoadBalancer.Core.Transport.Epoll;
 namespace LoadBalancer.Core.Engine;
 
 /// <summary>
-/// The one engine object: it owns the event loops (or none, on .NET's engine), the timer sweep, and the walk over every
+/// The one engine object: it owns the event loops (or none, on .NET's engine), the timer sweeps, and the walk over every
 /// session that drain, abort and the sweep use, the same way on both engines. The host creates it and passes it in;
 /// nothing about it is static, so tests create and dispose engines, and disposing one stops its loop threads.
 /// </summary>
@@ -37,7 +37,8 @@ public sealed class SocketEngine : IDisposable
             _owners = new ConcurrentDictionary<IChannelOwner, byte>(ReferenceEqualityComparer.Instance);
         }
 
-        Timers = new TimerSweep(CollectDue);
+        // With loops, each sweeps its own sessions' timers on its thread; only .NET's engine needs the sweep's timer.
+        Timers = new TimerSweep(_loops is null ? CollectDue : null);
     }
 
     public SocketEngineKind Kind { get; }
@@ -149,16 +150,6 @@ public sealed class SocketEngine : IDisposable
 
     private void CollectDue(long now, List<DeadlineTimer> due)
     {
-        if (_loops is not null)
-        {
-            foreach (var loop in _loops)
-            {
-                loop.CollectDue(now, due);
-            }
-
-            return;
-        }
-
         foreach (var (owner, _) in _owners!)
         {
             owner.CollectDue(now, due);

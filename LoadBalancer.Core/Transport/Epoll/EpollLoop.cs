@@ -33,6 +33,12 @@ internal sealed unsafe class EpollLoop : IDisposable
     private int _nextSlot;
     private uint _generation;
 
+    // The loop expires its own sessions' timers: an epoll_wait timeout instead of a thread-pool timer, which woke a
+    // pool worker on the proxy's core 40 times a second (and that worker then spun in sched_yield, about 1.4 per
+    // request, measured with strace under wrk on nginx backends).
+    private readonly List<DeadlineTimer> _due = [];
+    private long _nextSweep;
+
     public EpollLoop(object owner, int index)
     {
         Owner = owner;
@@ -79,8 +85,32 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
-    /// <summary>The timer sweep's walk over every owned socket; the caller expires what it collected, outside the lock.</summary>
-    public void CollectDue(long now, List<DeadlineTimer> due)
+    /// <summary>On the loop thread: expires the due timers of this loop's sessions, outside the table lock.</summary>
+    private void SweepTimers(long now)
+    {
+        CollectDue(now, _due);
+        try
+        {
+            foreach (var timer in _due)
+            {
+                try
+                {
+                    timer.Expire();
+                }
+                catch (Exception)
+                {
+                    // Expiry runs a continuation; like an event's, it must never take the loop down.
+                }
+            }
+        }
+        finally
+        {
+            _due.Clear();
+        }
+    }
+
+    /// <summary>Adds the due timers of every owned socket of this loop (under the table lock; the caller expires them).</summary>
+    private void CollectDue(long now, List<DeadlineTimer> due)
     {
         lock (_slotLock)
         {
@@ -183,9 +213,11 @@ internal sealed unsafe class EpollLoop : IDisposable
         var events = (EpollEvent*)NativeMemory.Alloc(MaxEvents, (nuint)sizeof(EpollEvent));
         try
         {
+            var resolution = (int)DeadlineTimer.Resolution.TotalMilliseconds;
+            _nextSweep = Environment.TickCount64 + resolution;
             while (!_stopping)
             {
-                var count = EpollNative.epoll_wait(_epollFd, events, MaxEvents, -1);
+                var count = EpollNative.epoll_wait(_epollFd, events, MaxEvents, resolution);
                 if (count < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == EpollNative.Interrupted)
@@ -225,6 +257,13 @@ internal sealed unsafe class EpollLoop : IDisposable
                         // a bug; closing the socket at least ends whatever waited on it.
                         channel.OnLoopFault();
                     }
+                }
+
+                var now = Environment.TickCount64;
+                if (now >= _nextSweep)
+                {
+                    _nextSweep = now + resolution;
+                    SweepTimers(now);
                 }
             }
         }
