@@ -26,9 +26,9 @@ internal static class HeadErrors
     public const string ContentLengthWithTransferEncoding = "both Content-Length and Transfer-Encoding";
     public const string TransferEncodingInHttp10 = "Transfer-Encoding in an HTTP/1.0 message";
     public const string InvalidConnection = "malformed Connection";
-    public const string MissingHost = "missing Host";
-    public const string DuplicateHost = "more than one Host";
-    public const string InvalidHost = "invalid Host";
+    public const string MissingHost = "missing Host header field";
+    public const string DuplicateHost = "more than one Host header field";
+    public const string InvalidHost = "invalid Host header value";
     public const string UserInfo = "userinfo in authority";
     public const string InvalidAbsoluteForm = "invalid absolute-form target";
     public const string InvalidAuthorityForm = "invalid authority-form target";

@@ -281,6 +281,7 @@ internal sealed partial class HttpSession
 
         var status = avoid is null ? 503 : 502;
         SetCloseReason(avoid is null ? CloseReason.NoBackend : CloseReason.BackendConnectFailed);
+        _replyCause = avoid is null ? LocalReplies.NoBackend : LocalReplies.BackendUnreachable;
         await SendCannedAsync(status, _listener.Snapshot).ConfigureAwait(false);
         return null;
     }
@@ -387,7 +388,16 @@ internal sealed partial class HttpSession
 
     private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
     {
-        var status = _bodyTooLarge ? 413 : _requestBodyInvalid ? 400 : _requestBodyTimedOut ? 408 : outcome == HeadOutcome.Timeout ? 504 : 502; // tenancy: 413 for an oversized chunked body
+        _replyCause = _bodyTooLarge ? LocalReplies.BodyTooLarge // tenancy: 413 for an oversized chunked body
+            : _requestBodyInvalid ? LocalReplies.BadChunkedBody
+            : _requestBodyTimedOut ? LocalReplies.BodyTimeout
+            : outcome switch
+            {
+                HeadOutcome.Timeout => LocalReplies.BackendTimeout,
+                HeadOutcome.Invalid => LocalReplies.BackendInvalid,
+                _ => LocalReplies.BackendClosed,
+            };
+        var status = _replyCause.Status;
         SetCloseReason(_requestBodyInvalid ? CloseReason.BadRequest : _requestBodyTimedOut ? CloseReason.BodyTimeout : _requestBodyFailed ? CloseReason.ClientReset : outcome switch
         {
             HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,

@@ -47,6 +47,12 @@ internal sealed partial class HttpSession
     private bool _clientWantsClose;
     private bool _clientIsHttp10;
     private bool _expectContinue;
+
+    // lb's own answer to this request, when it gives one: the cause, whether the client accepts JSON, and (for a 421,
+    // which names request bytes) the answer already encoded at the start of _out.
+    private LocalReplyCause? _replyCause;
+    private bool _wantsJson;
+    private int _replyLength;
     private byte[]? _hashKey;
     private int _hashKeyLength;
 
@@ -54,6 +60,9 @@ internal sealed partial class HttpSession
     private async ValueTask<bool> HandleRequestAsync()
     {
         var listener = _listener.Snapshot;
+        _replyCause = null;
+        _wantsJson = false;
+        _replyLength = 0;
         var outcome = await ReadRequestHeadAsync(listener).ConfigureAwait(false);
         switch (outcome)
         {
@@ -63,9 +72,11 @@ internal sealed partial class HttpSession
             case HeadOutcome.Timeout:
                 return false;
             case HeadOutcome.Invalid:
+                // The parser's constant reason names the rule ("more than one Host header field"); the head's own
+                // fields (Accept included) are not trusted, so the answer is text/plain.
                 SetCloseReason(CloseReason.BadRequest);
-                Log.RequestRejected(_logger, _id, _head.ErrorStatus, _head.ErrorReason ?? "invalid");
-                await SendCannedAsync(_head.ErrorStatus == 0 ? 400 : _head.ErrorStatus, listener).ConfigureAwait(false);
+                _replyCause = LocalReplies.ForHeadError(_head.ErrorStatus, _head.ErrorReason);
+                await SendCannedAsync(_replyCause.Status, listener).ConfigureAwait(false);
                 return false;
         }
 
@@ -78,12 +89,13 @@ internal sealed partial class HttpSession
         _headMemory = default;
         if (status != 0 && CanKeepAliveAfterRefusal(status))
         {
-            Log.RequestRejected(_logger, _id, status, "refused, connection kept");
             ClearCloseReason();
-            var response = CannedResponses.ForKeepAlive(status);
+            var response = LocalReplyBytes(status, close: false);
             OnResponseSent(status, response.Length); // tenancy: usage accounting
 
-            // Account and log the request before the client can see the answer (and perhaps close at once).
+            // Account and log the request before the client can see the answer (and perhaps close at once); an
+            // answer encoded into _out keeps that buffer until it is sent.
+            var owned = DetachReplyBuffer(response);
             ReleaseRequestResources(reuseBackend: false);
             try
             {
@@ -95,12 +107,18 @@ internal sealed partial class HttpSession
             {
                 return false;
             }
+            finally
+            {
+                if (owned is not null)
+                {
+                    EngineBuffers.Return(owned);
+                }
+            }
         }
 
         if (status != 0)
         {
             SetCloseReason(status == 421 ? CloseReason.UnknownTenant : CloseReason.BadRequest);
-            Log.RequestRejected(_logger, _id, status, status == 421 ? "unknown tenant" : "refused");
             await SendCannedAsync(status, listener).ConfigureAwait(false);
             return false;
         }
@@ -181,6 +199,7 @@ internal sealed partial class HttpSession
             }
 
             SetCloseReason(CloseReason.RequestHeadTimeout);
+            _replyCause = LocalReplies.RequestHeadTimeout;
             await SendCannedUntimedAsync(408).ConfigureAwait(false);
             return HeadOutcome.Timeout;
         }
@@ -244,6 +263,7 @@ internal sealed partial class HttpSession
         var headers = _headers.AsSpan(0, head.HeaderCount);
 
         _clientIsHttp10 = head.MinorVersion == 0;
+        _wantsJson = AcceptsJson(source, headers);
         _clientWantsClose = head.ConnectionClose;
         _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
@@ -253,6 +273,7 @@ internal sealed partial class HttpSession
 
         if (head.Method == Http.HttpMethod.Connect)
         {
+            _replyCause = LocalReplies.MethodNotAllowed;
             return 405;
         }
 
@@ -265,6 +286,7 @@ internal sealed partial class HttpSession
         var tenant = listener.Tenants.Find(key) ?? listener.DefaultTenant;
         if (tenant is null)
         {
+            EncodeUnknownTenant(listener.TenantKey, key);
             return 421;
         }
 
@@ -296,6 +318,57 @@ internal sealed partial class HttpSession
             _out,
             skipHeader: _keyHeaderIndex); // tenancy: the access key never reaches the backend
         return 0;
+    }
+
+    /// <summary>
+    /// Encodes the 421 now, naming the key that was seen (sanitized and capped by the encoder), while the head's bytes
+    /// are at hand: into the pooled output buffer, nothing else.
+    /// </summary>
+    private void EncodeUnknownTenant(TenantKeyKind kind, ReadOnlySpan<byte> key)
+    {
+        var cause = kind switch
+        {
+            TenantKeyKind.PathPrefix => LocalReplies.UnknownPath,
+            TenantKeyKind.Header => LocalReplies.UnknownHeaderKey,
+            _ => LocalReplies.UnknownHost,
+        };
+        _replyCause = cause;
+        RentOut(Http1ReplyEncoder.MaxLength);
+        _replyLength = Http1ReplyEncoder.Write(new LocalReply(cause, key), _wantsJson, close: true, _out);
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+        {
+            Log.LocalReply(_logger, _id, 421, cause.Code, cause.Detail, " " + Http1ReplyEncoder.SanitizedSubject(key));
+        }
+    }
+
+    /// <summary>Accept lists application/json (a client of an API, asking for errors it can parse).</summary>
+    private static bool AcceptsJson(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers)
+    {
+        foreach (ref readonly var header in headers)
+        {
+            if (header.NameLength == 6
+                && Ascii.EqualsIgnoreCase(source.Slice(header.NameStart, 6), "accept"u8)
+                && ContainsJson(source.Slice(header.ValueStart, header.ValueLength)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool ContainsJson(ReadOnlySpan<byte> value)
+    {
+        const int Length = 16; // "application/json"
+        for (var i = 0; i + Length <= value.Length; i++)
+        {
+            if (Ascii.EqualsIgnoreCase(value.Slice(i, Length), "application/json"u8))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void CaptureHashKey(PoolSnapshot pool, ReadOnlySpan<byte> source, in HttpMessageHead head, ReadOnlySpan<HeaderLine> headers)
@@ -404,11 +477,49 @@ internal sealed partial class HttpSession
     /// <summary>A refusal that keeps the connection must not leave its reason as the connection's close reason.</summary>
     private void ClearCloseReason() => Volatile.Write(ref _closeReason, (int)CloseReason.None);
 
+    /// <summary>
+    /// lb's own answer for <paramref name="status"/>: the 421 encoded at routing time, a 401 with its challenge, or the
+    /// recorded cause's constant form (no encoding work: the flood path). Logged at Debug with the cause.
+    /// </summary>
+    private ReadOnlyMemory<byte> LocalReplyBytes(int status, bool close)
+    {
+        if (_replyLength > 0 && _out is not null)
+        {
+            // Logged where it was encoded, with the host seen.
+            return _out.AsMemory(0, _replyLength);
+        }
+
+        var cause = _replyCause is { } recorded && recorded.Status == status ? recorded : LocalReplies.ForStatus(status);
+        Log.LocalReply(_logger, _id, status, cause.Code, cause.Detail, "");
+        if (status == 401 && _requestTenant is { } tenant)
+        {
+            // RFC 9110 section 11.6.1: a 401 carries WWW-Authenticate, naming what this tenant expects (config only).
+            RentOut(Http1ReplyEncoder.MaxLength);
+            var length = Http1ReplyEncoder.Write(new LocalReply(cause, default, tenant.AccessKeyIsBearer ? default : tenant.AccessKeyHeader, tenant.AccessKeyIsBearer), _wantsJson, close, _out);
+            return _out.AsMemory(0, length);
+        }
+
+        return Http1ReplyEncoder.Constant(cause, _wantsJson, close);
+    }
+
+    /// <summary>When <paramref name="reply"/> lives in _out, takes that buffer out of the request's resources (the caller returns it after the send).</summary>
+    private byte[]? DetachReplyBuffer(ReadOnlyMemory<byte> reply)
+    {
+        var owned = _out;
+        if (owned is null || !System.Runtime.InteropServices.MemoryMarshal.TryGetArray(reply, out var segment) || !ReferenceEquals(segment.Array, owned))
+        {
+            return null;
+        }
+
+        _out = null;
+        return owned;
+    }
+
     private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener)
     {
         try
         {
-            var response = CannedResponses.For(status);
+            var response = LocalReplyBytes(status, close: true);
             ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
             OnResponseSent(status, response.Length); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, response, _clientTimer).ConfigureAwait(false);
@@ -425,7 +536,7 @@ internal sealed partial class HttpSession
         try
         {
             _client.Socket.SendTimeout = 1000;
-            await SocketIo.SendAsync(_client, CannedResponses.For(status), timer: null).ConfigureAwait(false);
+            await SocketIo.SendAsync(_client, LocalReplyBytes(status, close: true), timer: null).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
         {

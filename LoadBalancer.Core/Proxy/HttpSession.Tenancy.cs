@@ -70,7 +70,7 @@ internal sealed partial class HttpSession
         {
             if (!state.TryAttachConnection(tenant.MaxConnections))
             {
-                return Refuse(state, RefusalReason.MaxConnections, CloseReason.TenantOverLimit, 503);
+                return Refuse(state, RefusalReason.MaxConnections, CloseReason.TenantOverLimit, LocalReplies.MaxConnections);
             }
 
             _connectionTenant?.DetachConnection();
@@ -82,7 +82,9 @@ internal sealed partial class HttpSession
             var status = CheckAccessKey(tenant, source, headers);
             if (status != 0)
             {
-                return Refuse(state, status == 401 ? RefusalReason.MissingKey : RefusalReason.InvalidKey, CloseReason.Unauthorized, status);
+                return status == 401
+                    ? Refuse(state, RefusalReason.MissingKey, CloseReason.Unauthorized, LocalReplies.MissingKey)
+                    : Refuse(state, RefusalReason.InvalidKey, CloseReason.Unauthorized, LocalReplies.InvalidKey);
             }
         }
 
@@ -90,28 +92,30 @@ internal sealed partial class HttpSession
         {
             state.CountRateLimited();
             SetCloseReason(CloseReason.RateLimited);
+            _replyCause = LocalReplies.RateLimited;
             return 429;
         }
 
         if (_maxBodyBytes >= 0 && head.ContentLength > _maxBodyBytes)
         {
-            return Refuse(state, RefusalReason.BodyTooLarge, CloseReason.BodyTooLarge, 413);
+            return Refuse(state, RefusalReason.BodyTooLarge, CloseReason.BodyTooLarge, LocalReplies.BodyTooLarge);
         }
 
         if (!state.TryEnterInFlight(tenant.MaxInFlight))
         {
-            return Refuse(state, RefusalReason.MaxInFlight, CloseReason.TenantOverLimit, 503);
+            return Refuse(state, RefusalReason.MaxInFlight, CloseReason.TenantOverLimit, LocalReplies.MaxInFlight);
         }
 
         _inFlight = true;
         return 0;
     }
 
-    private int Refuse(TenantState state, RefusalReason reason, CloseReason closeReason, int status)
+    private int Refuse(TenantState state, RefusalReason reason, CloseReason closeReason, LocalReplyCause cause)
     {
         state.CountRefused(reason);
         SetCloseReason(closeReason);
-        return status;
+        _replyCause = cause;
+        return cause.Status;
     }
 
     /// <summary>
@@ -340,6 +344,7 @@ internal sealed partial class HttpSession
         }
 
         SetCloseReason(CloseReason.BackendBusy);
+        _replyCause = LocalReplies.PoolBusy;
         await SendCannedAsync(503, _listener.Snapshot).ConfigureAwait(false);
     }
 
