@@ -42,7 +42,37 @@ public static partial class Http1HeadParser
             return NoHeadEnd(data, start, limits.MaxHeadBytes, isRequest: true, ref head);
         }
 
-        return ParseRequestHead(data[..headLength], start, limits, ref head, headers);
+        HeadParseStatus status = ParseRequestHead(data[..headLength], start, limits, ref head, headers);
+        if (status == HeadParseStatus.Invalid && head.ErrorStatus != 400 && HasBareLineEnd(data[start..headLength]))
+        {
+            // A client that sends the head in pieces gets 400 for the bare CR/LF (NoHeadEnd) before the whole head
+            // exists; judging a complete head must not answer 505 or 431 instead (found by fuzzing, issue 19).
+            return Fail(ref head, 400, HeadErrors.BareLf);
+        }
+
+        return status;
+    }
+
+    /// <summary>A CR not followed by LF or an LF not preceded by CR (error path only).</summary>
+    private static bool HasBareLineEnd(ReadOnlySpan<byte> h)
+    {
+        for (int i = h.IndexOfAny((byte)'\r', (byte)'\n'); i >= 0; i = NextLineEnd(h, i))
+        {
+            if (h[i] == (byte)'\n' || i + 1 == h.Length || h[i + 1] != (byte)'\n')
+            {
+                return true;
+            }
+
+            i++;
+        }
+
+        return false;
+
+        static int NextLineEnd(ReadOnlySpan<byte> h, int i)
+        {
+            int k = h[(i + 1)..].IndexOfAny((byte)'\r', (byte)'\n');
+            return k < 0 ? -1 : i + 1 + k;
+        }
     }
 
     /// <summary>
