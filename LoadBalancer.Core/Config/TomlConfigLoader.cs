@@ -1,3 +1,4 @@
+using Tomlyn;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 
@@ -32,12 +33,24 @@ internal static partial class TomlConfigLoader
     {
         // Syntax first, on its own: TOML's table rules (a key defined twice) are only checked on a file that parses,
         // since on a broken one they would mostly report what the broken part made of the rest.
-        if (ReportSyntaxErrors(text, errors))
+        DocumentSyntax document;
+        try
         {
+            if (ReportSyntaxErrors(text, errors))
+            {
+                return null;
+            }
+
+            document = SyntaxParser.Parse(text, errors.File, validate: true);
+        }
+        catch (TomlException e)
+        {
+            // Tomlyn throws instead of reporting a diagnostic for nesting past its depth limit (found by fuzzing,
+            // issue 19); the loader's contract is every error as a value, never a throw.
+            errors.Add(SourcePosition.Start, "", e.Message);
             return null;
         }
 
-        var document = SyntaxParser.Parse(text, errors.File, validate: true);
         if (document.HasErrors)
         {
             foreach (var diagnostic in document.Diagnostics)
