@@ -96,20 +96,11 @@ public static class ProxyProtocolCodec
             return ProxyProtocolStatus.Invalid;
         }
 
-        Span<char> text = stackalloc char[64];
-        var addressBytes = line[parts[1]];
-        if (addressBytes.Length > text.Length)
-        {
-            return ProxyProtocolStatus.Invalid;
-        }
-
-        for (var i = 0; i < addressBytes.Length; i++)
-        {
-            text[i] = (char)addressBytes[i];
-        }
-
-        if (!IPAddress.TryParse(text[..addressBytes.Length], out var address)
-            || (address.AddressFamily == AddressFamily.InterNetwork) != isV4
+        // Both addresses in the form inet_pton takes (spec section 2.1), so lb reads the header as HAProxy writes
+        // and checks it; IPAddress.TryParse alone also takes "1", "0x7f.0.0.1", "010.0.0.1", zones and brackets
+        // (found by fuzzing, issue 19). The destination is only validated: lb knows its own address.
+        if (!TryParseAddress(line[parts[1]], isV4, out var address)
+            || !TryParseAddress(line[parts[2]], isV4, out _)
             || !TryParsePort(line[parts[3]], out var port)
             || !TryParsePort(line[parts[4]], out _))
         {
@@ -120,8 +111,51 @@ public static class ProxyProtocolCodec
         return ProxyProtocolStatus.Complete;
     }
 
+    /// <summary>0..65535 in plain decimal: no sign (Utf8Parser alone takes "-0" and "+1"), no leading zero.</summary>
     private static bool TryParsePort(ReadOnlySpan<byte> text, out int port)
-        => Utf8Parser.TryParse(text, out port, out var used) && used == text.Length && text.Length <= 5 && port is >= 0 and <= 65535 && (text.Length == 1 || text[0] != (byte)'0');
+    {
+        port = 0;
+        return text.Length is >= 1 and <= 5 && text.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0
+            && (text.Length == 1 || text[0] != (byte)'0')
+            && Utf8Parser.TryParse(text, out port, out _) && port <= 65535;
+    }
+
+    /// <summary>TCP4: four decimal octets without leading zeros. TCP6: hex digits, ':' and '.' only (no zone, no brackets).</summary>
+    private static bool TryParseAddress(ReadOnlySpan<byte> bytes, bool isV4, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (bytes.IsEmpty || bytes.Length > 45 || (isV4 && !IsDottedQuad(bytes)) || (!isV4 && bytes.IndexOfAnyExcept(V6Chars) >= 0))
+        {
+            return false;
+        }
+
+        Span<char> text = stackalloc char[45];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            text[i] = (char)bytes[i];
+        }
+
+        return IPAddress.TryParse(text[..bytes.Length], out address)
+            && (address.AddressFamily == AddressFamily.InterNetwork) == isV4;
+    }
+
+    private static readonly System.Buffers.SearchValues<byte> V6Chars = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF:."u8);
+
+    private static bool IsDottedQuad(ReadOnlySpan<byte> text)
+    {
+        var parts = 0;
+        foreach (var range in text.Split((byte)'.'))
+        {
+            var part = text[range];
+            if (++parts > 4 || part.Length is 0 or > 3 || part.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
+                || (part.Length > 1 && part[0] == (byte)'0') || (part.Length == 3 && part.SequenceCompareTo("255"u8) > 0))
+            {
+                return false;
+            }
+        }
+
+        return parts == 4;
+    }
 
     private static ProxyProtocolStatus TryReadV2(ReadOnlySpan<byte> data, out int consumed, out IPEndPoint? source)
     {
