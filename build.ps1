@@ -7,10 +7,15 @@
 #            needs clang and zlib1g-dev); otherwise the JIT runtime with dynamic PGO
 #   install  publish (honours -Aot), then install the binary under -Prefix (default /usr/local), lb.toml into
 #            -ConfigDir (kept if present) and deploy/lb.service into /etc/systemd/system; needs root
+#   fuzz     one LoadBalancer.Fuzz target under libFuzzer: fuzz -Target NAME -Seconds N (names: fuzz -Target list;
+#            needs clang and libclang-rt-14-dev); new inputs in artifacts/fuzz/corpus, findings in artifacts/fuzz/findings
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'bench', 'publish', 'install')]
-    [string] $Target = 'build',
+    [ValidateSet('build', 'test', 'bench', 'publish', 'install', 'fuzz')]
+    [string] $Task = 'build',
+    # The fuzz target's name. Before `fuzz` existed this named the task; `-Target test` still means the test task.
+    [string] $Target = '',
+    [int] $Seconds = 60,
     [string] $Configuration = 'Release',
     [string[]] $BenchArgs = @(),
     [string] $Prefix = '/usr/local',
@@ -20,6 +25,9 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
+if (-not $PSBoundParameters.ContainsKey('Task') -and $Target -in @('build', 'test', 'bench', 'publish', 'install')) {
+    $Task = $Target
+}
 
 function Invoke-Dotnet {
     & dotnet @args
@@ -42,11 +50,17 @@ function Invoke-Publish {
     Write-Host "published: artifacts/publish/lb$(if ($Aot) { ' (Native AOT)' })"
 }
 
-switch ($Target) {
+switch ($Task) {
     'build' { Invoke-Dotnet build LoadBalancer.sln -c $Configuration }
     'test' { Invoke-Dotnet test LoadBalancer.sln -c $Configuration }
     'bench' { Invoke-Dotnet run -c Release --project LoadBalancer.Bench -- @BenchArgs }
     'publish' { Invoke-Publish }
+    'fuzz' {
+        if (-not $Target) { throw 'fuzz needs -Target NAME (or -Target list)' }
+        $fuzzArgs = if ($Target -eq 'list') { @('list') } else { @($Target, $Seconds) }
+        & bash LoadBalancer.Fuzz/fuzz.sh @fuzzArgs
+        if ($LASTEXITCODE -ne 0) { throw "fuzz $Target failed with exit code $LASTEXITCODE (see artifacts/fuzz/findings/$Target)" }
+    }
     'install' {
         Invoke-Publish
         New-Item -ItemType Directory -Force -Path "$Prefix/lib/lb", "$Prefix/bin", $ConfigDir | Out-Null
