@@ -388,7 +388,7 @@ internal sealed partial class HttpSession
 
     private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
     {
-        _replyCause = _bodyTooLarge ? LocalReplies.BodyTooLarge // tenancy: 413 for an oversized chunked body
+        _replyCause = _exchange.BodyTooLarge ? LocalReplies.BodyTooLarge // tenancy: 413 for an oversized chunked body
             : _requestBodyInvalid ? LocalReplies.BadChunkedBody
             : _requestBodyTimedOut ? LocalReplies.BodyTimeout
             : outcome switch
@@ -410,7 +410,7 @@ internal sealed partial class HttpSession
         }
 
         // A failure the client caused (its body broke, stalled or was too large) says nothing about the backend.
-        if (!_requestBodyFailed && !_bodyTooLarge)
+        if (!_requestBodyFailed && !_exchange.BodyTooLarge)
         {
             OnBackendFailed(pool, connection.Backend); // health: passive check
         }
@@ -418,7 +418,7 @@ internal sealed partial class HttpSession
         // Never reuse a backend connection whose framing is in doubt.
         _backendConnection = null;
         connection.Backend.DecrementActive();
-        connection.Discard(_requestBodyFailed || _bodyTooLarge ? DiscardReason.RequestUnfinished
+        connection.Discard(_requestBodyFailed || _exchange.BodyTooLarge ? DiscardReason.RequestUnfinished
             : outcome == HeadOutcome.Timeout ? DiscardReason.ResponseTimeout
             : DiscardReason.InvalidResponse);
         if (bodyTask is not null)

@@ -316,7 +316,7 @@ internal sealed partial class HttpSession
             trustForwarded: listener.TrustForwardedHeaders,
             _clientIp,
             _out,
-            skipHeader: _keyHeaderIndex); // tenancy: the access key never reaches the backend
+            skipHeader: _exchange.KeyHeaderIndex); // tenancy: the access key never reaches the backend
         return 0;
     }
 
@@ -491,7 +491,7 @@ internal sealed partial class HttpSession
 
         var cause = _replyCause is { } recorded && recorded.Status == status ? recorded : LocalReplies.ForStatus(status);
         Log.LocalReply(_logger, _id, status, cause.Code, cause.Detail, "");
-        if (status == 401 && _requestTenant is { } tenant)
+        if (status == 401 && _exchange.Tenant is { } tenant)
         {
             // RFC 9110 section 11.6.1: a 401 carries WWW-Authenticate, naming what this tenant expects (config only).
             RentOut(Http1ReplyEncoder.MaxLength);

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Transport;
+
+namespace LoadBalancer.Core.Proxy;
+
+internal sealed partial class ProxyExchange
+{
+    /// <summary>
+    /// Starts the request for <paramref name="tenant"/> and runs admission, before anything is sent to a backend.
+    /// <paramref name="connectionTenant"/> is the tenant the connection counts for (max_connections): its latest
+    /// request's, moved here when this request is another tenant's. A refusal is counted here; the caller answers it.
+    /// </summary>
+    public Admission Admit(
+        TenantSnapshot tenant,
+        ListenerSnapshot listener,
+        in HttpMessageHead head,
+        ReadOnlySpan<byte> source,
+        ReadOnlySpan<HeaderLine> headers,
+        ref TenantState? connectionTenant)
+    {
+        var state = tenant.State;
+        Tenant = tenant;
+        _started = Stopwatch.GetTimestamp();
+        _responseStatus = 0;
+        _bytesIn = head.HeadLength;
+        _bytesOut = 0;
+        _bodyBytes = 0;
+        _maxBodyBytes = tenant.MaxBodyBytes;
+        BodyTooLarge = false;
+        KeyHeaderIndex = -1;
+        Key = null;
+        Backend = null;
+        _accessLog = listener.AccessLog;
+        if (_accessLog is not null)
+        {
+            CaptureRequestLine(source, head);
+        }
+
+        if (!ReferenceEquals(state, connectionTenant))
+        {
+            if (!state.TryAttachConnection(tenant.MaxConnections))
+            {
+                return Refuse(state, RefusalReason.MaxConnections, CloseReason.TenantOverLimit, LocalReplies.MaxConnections);
+            }
+
+            connectionTenant?.DetachConnection();
+            connectionTenant = state;
+        }
+
+        if (tenant.AccessKeys.Length > 0)
+        {
+            var status = CheckAccessKey(tenant, source, headers);
+            if (status != 0)
+            {
+                return status == 401
+                    ? Refuse(state, RefusalReason.MissingKey, CloseReason.Unauthorized, LocalReplies.MissingKey)
+                    : Refuse(state, RefusalReason.InvalidKey, CloseReason.Unauthorized, LocalReplies.InvalidKey);
+            }
+        }
+
+        if (tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
+        {
+            state.CountRateLimited();
+            return Admission.Refused(LocalReplies.RateLimited, CloseReason.RateLimited);
+        }
+
+        if (_maxBodyBytes >= 0 && head.ContentLength > _maxBodyBytes)
+        {
+            return Refuse(state, RefusalReason.BodyTooLarge, CloseReason.BodyTooLarge, LocalReplies.BodyTooLarge);
+        }
+
+        if (!state.TryEnterInFlight(tenant.MaxInFlight))
+        {
+            return Refuse(state, RefusalReason.MaxInFlight, CloseReason.TenantOverLimit, LocalReplies.MaxInFlight);
+        }
+
+        _inFlight = true;
+        return Admission.Admitted;
+    }
+
+    private static Admission Refuse(TenantState state, RefusalReason reason, CloseReason closeReason, LocalReplyCause cause)
+    {
+        state.CountRefused(reason);
+        return Admission.Refused(cause, closeReason);
+    }
+
+    /// <summary>
+    /// 0 when a configured key was presented, 401 when none was (or the header is ambiguous), 403 when it matches no key.
+    /// The key is hashed into a stack buffer and compared with every configured hash in constant time, without an early
+    /// exit, so neither the key nor which entry matched shows in the timing.
+    /// </summary>
+    private int CheckAccessKey(TenantSnapshot tenant, ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers)
+    {
+        var index = -1;
+        for (var i = 0; i < headers.Length; i++)
+        {
+            if (Ascii.EqualsIgnoreCase(source.Slice(headers[i].NameStart, headers[i].NameLength), tenant.AccessKeyHeader))
+            {
+                if (index >= 0)
+                {
+                    return 401;
+                }
+
+                index = i;
+            }
+        }
+
+        if (index < 0)
+        {
+            return 401;
+        }
+
+        var key = source.Slice(headers[index].ValueStart, headers[index].ValueLength);
+        if (tenant.AccessKeyIsBearer)
+        {
+            if (key.Length <= 7 || !Ascii.EqualsIgnoreCase(key[..7], "Bearer "u8))
+            {
+                return 401;
+            }
+
+            key = key[7..].Trim((byte)' ');
+        }
+
+        if (key.IsEmpty)
+        {
+            return 401;
+        }
+
+        // The header is stripped before forwarding whatever the outcome; only the key id goes further.
+        KeyHeaderIndex = index;
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(key, hash);
+        AccessKey? match = null;
+        foreach (var candidate in tenant.AccessKeys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(hash, candidate.Sha256))
+            {
+                match = candidate;
+            }
+        }
+
+        if (match is null)
+        {
+            return 403;
+        }
+
+        Key = match;
+        return 0;
+    }
+
+    private void CaptureRequestLine(ReadOnlySpan<byte> source, in HttpMessageHead head)
+    {
+        var method = source.Slice(head.MethodStart, head.MethodLength);
+        var target = source.Slice(head.TargetStart, Math.Min(head.TargetLength, Metrics.AccessLogWriter.MaxTargetBytes));
+        var line = EngineBuffers.Rent(method.Length + target.Length);
+        method.CopyTo(line);
+        target.CopyTo(line.AsSpan(method.Length));
+        _logLine = line;
+        _logMethodLength = method.Length;
+        _logTargetLength = target.Length;
+        _startedUtc = DateTime.UtcNow.Ticks;
+    }
+}
