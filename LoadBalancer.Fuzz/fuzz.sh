@@ -80,7 +80,8 @@ case "${1:-}" in
   ''|-h|--help) sed -n '2,9p' "$0"; exit 2 ;;
   *)
     target="$1"; seconds="${2:-60}"; shift 2 || shift $#
-    prepare
+    # LB_FUZZ_SKIP_PREPARE=1 reuses the instrumented build, e.g. for a second target started beside a first one.
+    [[ -n "${LB_FUZZ_SKIP_PREPARE:-}" ]] || prepare
     run "$target" "$seconds" "$@"
     ;;
 esac

@@ -43,30 +43,35 @@ public static partial class Http1HeadParser
         }
 
         HeadParseStatus status = ParseRequestHead(data[..headLength], start, limits, ref head, headers);
-        if (status == HeadParseStatus.Invalid && head.ErrorStatus != 400 && HasBareLineEnd(data[start..headLength]))
+        if (status == HeadParseStatus.Invalid && head.ErrorStatus != 400 && BareLineEnd(data[start..headLength]) is { } reason)
         {
             // A client that sends the head in pieces gets 400 for the bare CR/LF (NoHeadEnd) before the whole head
             // exists; judging a complete head must not answer 505 or 431 instead (found by fuzzing, issue 19).
-            return Fail(ref head, 400, HeadErrors.BareLf);
+            return Fail(ref head, 400, reason);
         }
 
         return status;
     }
 
-    /// <summary>A CR not followed by LF or an LF not preceded by CR (error path only).</summary>
-    private static bool HasBareLineEnd(ReadOnlySpan<byte> h)
+    /// <summary>The reason for the first CR not followed by LF or LF not preceded by CR, or null (error path only).</summary>
+    private static string? BareLineEnd(ReadOnlySpan<byte> h)
     {
         for (int i = h.IndexOfAny((byte)'\r', (byte)'\n'); i >= 0; i = NextLineEnd(h, i))
         {
-            if (h[i] == (byte)'\n' || i + 1 == h.Length || h[i + 1] != (byte)'\n')
+            if (h[i] == (byte)'\n')
             {
-                return true;
+                return HeadErrors.BareLf;
+            }
+
+            if (i + 1 == h.Length || h[i + 1] != (byte)'\n')
+            {
+                return HeadErrors.BareCr;
             }
 
             i++;
         }
 
-        return false;
+        return null;
 
         static int NextLineEnd(ReadOnlySpan<byte> h, int i)
         {
