@@ -33,4 +33,23 @@ public sealed class ConfigFuzzFindingsTests
 
         Assert.That(result.Success, Is.False);
     }
+
+    // config target, "no exception escapes": a basic string whose backslash is the last character of the text (a file
+    // cut short mid-write) makes Tomlyn's lexer format "end of file" as a code point and throw
+    // ArgumentOutOfRangeException. The escapes beside it were already errors and stay so.
+    [TestCase("a = \"\\", TestName = "LoadText_BackslashAtEndOfText_IsAnErrorNotAnException")]
+    [TestCase("\"\\", TestName = "LoadText_BackslashAtEndOfTextInKey_IsAnErrorNotAnException")]
+    [TestCase("a = \"\"\"\\", TestName = "LoadText_BackslashAtEndOfTextInMultilineString_IsAnErrorNotAnException")]
+    [TestCase("a = \"\\uD800\"\n", TestName = "LoadText_SurrogateEscape_IsAnError")]
+    [TestCase("a = \"\\U00110000\"\n", TestName = "LoadText_EscapePastUnicode_IsAnError")]
+    public void LoadText_BrokenEscape_IsAnError(string text)
+    {
+        var result = ConfigLoader.LoadText(text, "lb.toml");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Success, Is.False);
+            Assert.That(result.Errors, Is.Not.Empty);
+        });
+    }
 }
