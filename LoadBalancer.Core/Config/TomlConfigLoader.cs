@@ -43,11 +43,12 @@ internal static partial class TomlConfigLoader
 
             document = SyntaxParser.Parse(text, errors.File, validate: true);
         }
-        catch (TomlException e)
+        catch (Exception e) when (e is TomlException or ArgumentOutOfRangeException)
         {
-            // Tomlyn throws instead of reporting a diagnostic for nesting past its depth limit (found by fuzzing,
-            // issue 19); the loader's contract is every error as a value, never a throw.
-            errors.Add(SourcePosition.Start, "", e.Message);
+            // Tomlyn throws instead of reporting a diagnostic for nesting past its depth limit (TomlException) and for
+            // a backslash that is the text's last character (ArgumentOutOfRangeException while it formats end of file
+            // as a code point); both found by fuzzing (issue 19). The loader's contract is every error as a value.
+            errors.Add(SourcePosition.Start, "", $"invalid TOML: {e.Message}");
             return null;
         }
 
