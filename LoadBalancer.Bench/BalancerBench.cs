@@ -31,7 +31,7 @@ public class BalancerBench
             backends[i] = new BackendState(config);
             for (var c = 0; c < i % 7; c++)
             {
-                backends[i].IncrementActive();
+                backends[i].EnterInFlight();
             }
         }
 

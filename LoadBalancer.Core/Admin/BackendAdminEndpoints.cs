@@ -71,7 +71,7 @@ public static class BackendAdminEndpoints
 
         if (logger is not null)
         {
-            HealthLog.AdminAction(logger, backend.Config.Address, pool.Name, drain ? "drained" : "enabled", backend.ActiveConnections);
+            HealthLog.AdminAction(logger, backend.Config.Address, pool.Name, drain ? "drained" : "enabled", backend.InFlight);
         }
 
         return AdminResponse.Json(200, Json(writer => WriteBackend(writer, backend)));
@@ -138,7 +138,7 @@ public static class BackendAdminEndpoints
         writer.WriteBoolean("drained", backend.IsDrained);
         writer.WriteNumber("weight", backend.Weight);
         writer.WriteNumber("effective_weight", Math.Round(backend.EffectiveWeight, 3));
-        writer.WriteNumber("in_flight", backend.ActiveConnections);
+        writer.WriteNumber("in_flight", backend.InFlight);
         writer.WriteNumber("consecutive_failures", backend.ConsecutiveFailures);
         writer.WriteNumber("ejections", backend.Ejections);
         writer.WriteNumber("ejection_remaining_ms", (long)backend.EjectionRemaining.TotalMilliseconds);

@@ -3,12 +3,12 @@ using LoadBalancer.Core.Routing;
 namespace LoadBalancer.Core.Balancing;
 
 // Algorithm: weighted least-connections (HAProxy's fwlc keys servers by in-flight / weight). Pick the available
-// backend with the smallest ActiveConnections / Weight, compared by cross-multiplication (a1 * w2 < a2 * w1, in long)
+// backend with the smallest InFlight (requests in flight) / Weight, compared by cross-multiplication (a1 * w2 < a2 * w1, in long)
 // so there is no division and no rounding. Ties go to the first backend met, and the scan starts one place later on
 // every pick, so equally loaded backends take turns instead of the first one absorbing every burst.
 // Cost per pick: one Interlocked.Increment plus one pass over N backends (a volatile bool and an int each).
 // State read: the immutable backend and weight arrays, the rotation counter, each backend's IsAvailable and
-// ActiveConnections. The counts are read without a snapshot, so concurrent picks can both see the same minimum;
+// InFlight. The counts are read without a snapshot, so concurrent picks can both see the same minimum;
 // that is inherent to lock-free least-connections and evens out as the picked requests are counted.
 // Slow start: a ramping backend takes part in a pick only for a share of picks equal to its ramp (a hash of the
 // rotation ticket); it is still returned when nothing else is eligible.
@@ -61,7 +61,7 @@ internal sealed class LeastConnectionsBalancer : IBalancer
                 }
                 else if (b != avoid)
                 {
-                    long active = b.ActiveConnections;
+                    long active = b.InFlight;
                     long weight = entry.Weight;
                     if (bestIndex < 0 || active * bestWeight < bestActive * weight)
                     {

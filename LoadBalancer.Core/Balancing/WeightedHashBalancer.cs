@@ -21,7 +21,7 @@ namespace LoadBalancer.Core.Balancing;
 // of the in-flight requests; its keys then spill clockwise. Off (0) by default.
 // Cost per pick: XxHash3 of the key, one bucket-table load and a binary search over that bucket's 2-4 points;
 // a short clockwise walk when the owner is out; with bounded load, one extra O(N) pass to total the in-flight counts.
-// State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and ActiveConnections
+// State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and InFlight
 // with bounded load), the rotation counter for empty keys.
 // Slow start: a ramping owner keeps a key only when the key hash's low bits fall inside its ramp, else the walk goes
 // on clockwise; as the ramp grows the backend regains a growing, fixed subset of its keys.
@@ -181,7 +181,7 @@ internal sealed class WeightedHashBalancer : IBalancer
             {
                 if (b.IsAvailable)
                 {
-                    totalActive += b.ActiveConnections;
+                    totalActive += b.InFlight;
                 }
             }
 
@@ -206,7 +206,7 @@ internal sealed class WeightedHashBalancer : IBalancer
                 if (b.IsAvailable && b != context.Avoid)
                 {
                     // A ramping owner outside its share for this key is passed like an overloaded one.
-                    if (b.AcceptsPick(draw) && (!bounded || UnderBound(b.ActiveConnections, weights[ownerIndex], totalActive, totalWeight)))
+                    if (b.AcceptsPick(draw) && (!bounded || UnderBound(b.InFlight, weights[ownerIndex], totalActive, totalWeight)))
                     {
                         return b;
                     }
@@ -239,7 +239,7 @@ internal sealed class WeightedHashBalancer : IBalancer
             for (var k = 0; k < n; k++)
             {
                 var b = backends[i];
-                if (b.IsAvailable && b != context.Avoid && UnderBound(b.ActiveConnections, _weights[i], totalActive, totalWeight))
+                if (b.IsAvailable && b != context.Avoid && UnderBound(b.InFlight, _weights[i], totalActive, totalWeight))
                 {
                     return b;
                 }

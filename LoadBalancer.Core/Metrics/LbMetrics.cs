@@ -31,7 +31,7 @@ public sealed class LbMetrics : IDisposable
         _meter.CreateObservableCounter("lb.rate_limited", () => PerTenant(s => s.RateLimited), "{request}", "Requests answered 429 by the tenant's rate_limit");
         _meter.CreateObservableCounter("lb.refused", ObserveRefused, "{request}", "Requests lb answered itself (401, 403, 413, 503) by reason");
         _meter.CreateObservableCounter("lb.backend.requests", () => PerBackend(b => b.Requests), "{request}", "Requests answered through each backend");
-        _meter.CreateObservableUpDownCounter("lb.backend.active", () => PerBackend(b => (long)b.ActiveConnections), "{request}", "Requests in flight per backend");
+        _meter.CreateObservableUpDownCounter("lb.backend.active", () => PerBackend(b => (long)b.InFlight), "{request}", "Requests in flight per backend");
         _meter.CreateObservableCounter("lb.backend.connect_failures", () => PerBackend(b => b.ConnectFailures), "{failure}", "Failed connects per backend");
         _meter.CreateObservableCounter("lb.access_log.dropped", () => _holder.Current.AccessLog?.Dropped ?? 0, "{line}", "Access-log lines dropped because the writer fell behind");
     }

@@ -68,7 +68,7 @@ public static class UsageReport
                     Address = b.Config.Address,
                     Weight = b.Weight,
                     Healthy = b.IsAvailable,
-                    Active = b.ActiveConnections,
+                    Active = b.InFlight,
                     Requests = b.Requests,
                     ConnectFailures = b.ConnectFailures,
                 })],

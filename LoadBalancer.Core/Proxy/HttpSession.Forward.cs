@@ -272,7 +272,7 @@ internal sealed partial class HttpSession
                 return connection;
             }
 
-            backend.DecrementActive();
+            backend.ExitInFlight();
             Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
             OnConnectFailed(backend); // tenancy: per-backend connect failures
             OnConnectFailed(pool, backend); // health: passive check
@@ -417,7 +417,7 @@ internal sealed partial class HttpSession
 
         // Never reuse a backend connection whose framing is in doubt.
         _backendConnection = null;
-        connection.Backend.DecrementActive();
+        connection.Backend.ExitInFlight();
         connection.Discard(_requestBodyFailed || _exchange.BodyTooLarge ? DiscardReason.RequestUnfinished
             : outcome == HeadOutcome.Timeout ? DiscardReason.ResponseTimeout
             : DiscardReason.InvalidResponse);
@@ -675,7 +675,7 @@ internal sealed partial class HttpSession
         {
             // The tunnel used the connection up: closed, but not a discard (it was never going back to the pool).
             _backendConnection = null;
-            connection.Backend.DecrementActive();
+            connection.Backend.ExitInFlight();
             connection.Dispose();
         }
     }

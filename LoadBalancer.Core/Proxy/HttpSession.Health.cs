@@ -91,7 +91,7 @@ internal sealed partial class HttpSession
                 return fresh;
             }
 
-            backend.DecrementActive();
+            backend.ExitInFlight();
             Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
             OnConnectFailed(pool, backend);
 
@@ -106,7 +106,7 @@ internal sealed partial class HttpSession
         }
 
         _backendConnection = null;
-        backend.DecrementActive();
+        backend.ExitInFlight();
         failed.Discard(DiscardReason.BackendClosed);
         OnBackendFailed(pool, backend);
         return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);

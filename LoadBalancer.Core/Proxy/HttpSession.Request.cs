@@ -555,7 +555,7 @@ internal sealed partial class HttpSession
         if (connection is not null)
         {
             _backendConnection = null;
-            connection.Backend.DecrementActive();
+            connection.Backend.ExitInFlight();
             if (!reuseBackend)
             {
                 connection.Discard(_discardReason);

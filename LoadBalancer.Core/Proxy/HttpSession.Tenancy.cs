@@ -49,7 +49,7 @@ internal sealed partial class HttpSession
         var max = pool.MaxConnectionsPerBackend;
         if (max == 0)
         {
-            backend.IncrementActive();
+            backend.EnterInFlight();
             _exchange.Backend = backend;
             return new ValueTask<BackendState?>(backend);
         }
@@ -62,7 +62,7 @@ internal sealed partial class HttpSession
         }
 
         // While others wait, a newcomer takes a free slot only if its tenant is the one a freed slot would go to anyway.
-        if ((pool.Slots.Waiters == 0 || IsNextInLine(pool)) && backend.TryIncrementActive(max))
+        if ((pool.Slots.Waiters == 0 || IsNextInLine(pool)) && backend.TryEnterInFlight(max))
         {
             _exchange.Backend = backend;
             return new ValueTask<BackendState?>(backend);
@@ -148,7 +148,7 @@ internal sealed partial class HttpSession
                 }
 
                 var picked = PickBackend(pool, 0, null);
-                if (picked is not null && picked.TryIncrementActive(max))
+                if (picked is not null && picked.TryEnterInFlight(max))
                 {
                     picked.CountQueued();
                     _exchange.Backend = picked;
@@ -157,7 +157,7 @@ internal sealed partial class HttpSession
 
                 foreach (var candidate in pool.Backends)
                 {
-                    if (candidate.IsAvailable && candidate.TryIncrementActive(max))
+                    if (candidate.IsAvailable && candidate.TryEnterInFlight(max))
                     {
                         candidate.CountQueued();
                         _exchange.Backend = candidate;

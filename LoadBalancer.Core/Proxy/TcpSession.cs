@@ -100,7 +100,7 @@ internal sealed class TcpSession : IChannelOwner
             {
                 if (_backend is { } backend)
                 {
-                    backend.Backend.DecrementActive();
+                    backend.Backend.ExitInFlight();
                     backend.Dispose();
                 }
 
@@ -189,9 +189,9 @@ internal sealed class TcpSession : IChannelOwner
 
             if (max == 0)
             {
-                backend.IncrementActive();
+                backend.EnterInFlight();
             }
-            else if (!backend.TryIncrementActive(max))
+            else if (!backend.TryEnterInFlight(max))
             {
                 // At its cap: the next attempt goes elsewhere; with every backend full the connection is refused.
                 avoid = backend;
@@ -215,7 +215,7 @@ internal sealed class TcpSession : IChannelOwner
                 return connection;
             }
 
-            backend.DecrementActive();
+            backend.ExitInFlight();
             Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
             pool.RecordFailure(backend, _logger); // health: passive check
             avoid = backend;

@@ -6,7 +6,7 @@ namespace LoadBalancer.Core.Routing;
 /// </summary>
 public sealed partial class BackendState
 {
-    private int _activeConnections;
+    private int _inFlight;
     private int _retired;
 
     public BackendState(Backend config) => Config = config;
@@ -16,8 +16,11 @@ public sealed partial class BackendState
 
     public int Weight => Config.Weight;
 
-    /// <summary>Requests currently assigned to this backend (in flight); what least-connections balances on.</summary>
-    public int ActiveConnections => Volatile.Read(ref _activeConnections);
+    /// <summary>
+    /// Requests currently assigned to this backend (in flight; an L4 tunnel counts as one for its lifetime): what
+    /// least-connections balances on and <c>max_connections_per_backend</c> caps. Exported as lb_backend_active_requests.
+    /// </summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>
     /// True once a reload removed this backend from every pool. Requests already on it finish, but a connection that
@@ -39,22 +42,22 @@ public sealed partial class BackendState
         IdleConnections.CloseIdle(0);
     }
 
-    public int IncrementActive() => Interlocked.Increment(ref _activeConnections);
+    public int EnterInFlight() => Interlocked.Increment(ref _inFlight);
 
-    public int DecrementActive()
+    public int ExitInFlight()
     {
-        var active = Interlocked.Decrement(ref _activeConnections);
+        var active = Interlocked.Decrement(ref _inFlight);
         Slots.OnReleased();
         return active;
     }
 
     /// <summary>Takes one in-flight slot if fewer than <paramref name="max"/> are taken (lock-free).</summary>
-    public bool TryIncrementActive(int max)
+    public bool TryEnterInFlight(int max)
     {
-        var current = Volatile.Read(ref _activeConnections);
+        var current = Volatile.Read(ref _inFlight);
         while (current < max)
         {
-            var seen = Interlocked.CompareExchange(ref _activeConnections, current + 1, current);
+            var seen = Interlocked.CompareExchange(ref _inFlight, current + 1, current);
             if (seen == current)
             {
                 return true;

@@ -368,7 +368,7 @@ public sealed class FailoverTests
             }
 
             Assert.That(slow.Requests, Has.Count.EqualTo(1));
-            Assert.That(r.ActiveConnections, Is.EqualTo(1));
+            Assert.That(r.InFlight, Is.EqualTo(1));
 
             using (var drained = await adminClient.PostAsync($"api/pools/p/backends/{slow.Address}/drain", null, cancellationToken))
             {

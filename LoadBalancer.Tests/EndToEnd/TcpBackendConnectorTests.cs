@@ -95,7 +95,7 @@ public sealed class TcpBackendConnectorTests
         await using var third = await OpenTunnelAsync(lb, cancellationToken);
         await third.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n", cancellationToken);
         Assert.That(await third.IsClosedByPeerAsync(cancellationToken), Is.True, "every backend at its cap: the tunnel is refused");
-        Assert.That(lb.Snapshot.Pools["p"].Backends.Select(b => b.ActiveConnections), Is.EqualTo(new[] { 1, 1 }));
+        Assert.That(lb.Snapshot.Pools["p"].Backends.Select(b => b.InFlight), Is.EqualTo(new[] { 1, 1 }));
     }
 
     private static Task<RawHttpConnection> OpenTunnelAsync(TestLb lb, CancellationToken cancellationToken)

@@ -259,7 +259,7 @@ public sealed partial class TenancyTests
         var refused = await SendAsync(lb, Get("globex.example.com"), cancellationToken);
         Assert.That(refused!.Status, Is.EqualTo(503));
         Assert.That(lb.Snapshot.Tenants["globex"].State.Refused((int)RefusalReason.BackendBusy), Is.EqualTo(1));
-        Assert.That(lb.Snapshot.Pools["p"].Backends[0].ActiveConnections, Is.EqualTo(1));
+        Assert.That(lb.Snapshot.Pools["p"].Backends[0].InFlight, Is.EqualTo(1));
 
         backend.Release();
         Assert.That((await first)!.Status, Is.EqualTo(200));

@@ -47,9 +47,9 @@ public class BalancerConcurrencyTests
                         continue;
                     }
 
-                    picked!.IncrementActive();
+                    picked!.EnterInFlight();
                     Interlocked.Increment(ref counts[index]);
-                    picked.DecrementActive();
+                    picked.ExitInFlight();
                 }
             });
             workers[t].Start();
@@ -64,7 +64,7 @@ public class BalancerConcurrencyTests
         {
             Assert.That(failures, Is.Zero);
             Assert.That(counts.Sum(), Is.EqualTo(Threads * PicksPerThread));
-            Assert.That(backends.Select(b => b.ActiveConnections), Is.All.Zero);
+            Assert.That(backends.Select(b => b.InFlight), Is.All.Zero);
         }
     }
 }

@@ -62,13 +62,13 @@ public class LeastConnectionsBalancerTests
         for (var i = 0; i < Requests; i++)
         {
             var picked = balancer.Pick(default)!;
-            picked.IncrementActive();
+            picked.EnterInFlight();
             inFlight.Add(picked);
             counts[TestBackends.IndexOf(backends, picked)]++;
             if (inFlight.Count > InFlight)
             {
                 var done = random.Next(inFlight.Count);
-                inFlight[done].DecrementActive();
+                inFlight[done].ExitInFlight();
                 inFlight[done] = inFlight[^1];
                 inFlight.RemoveAt(inFlight.Count - 1);
             }
@@ -136,7 +136,7 @@ public class LeastConnectionsBalancerTests
     {
         for (var i = 0; i < count; i++)
         {
-            backend.IncrementActive();
+            backend.EnterInFlight();
         }
     }
 }

@@ -168,7 +168,7 @@ public class WeightedHashBalancerTests
         var owner = new WeightedHashBalancer(backends).Pick(new PickContext { HashKey = key })!;
         for (var i = 0; i < 10; i++)
         {
-            owner.IncrementActive();
+            owner.EnterInFlight();
         }
 
         var unbounded = new WeightedHashBalancer(backends);
@@ -187,7 +187,7 @@ public class WeightedHashBalancerTests
         var backends = TestBackends.WithWeights(1, 1, 1);
         foreach (var b in backends)
         {
-            b.IncrementActive();
+            b.EnterInFlight();
         }
 
         var plain = new WeightedHashBalancer(backends);

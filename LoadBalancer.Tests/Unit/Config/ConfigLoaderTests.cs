@@ -139,7 +139,7 @@ public sealed class ConfigLoaderTests
     {
         var first = Load(TwoBackends).Snapshot!;
         var kept = first.Pools["p"].Backends[0];
-        kept.IncrementActive();
+        kept.EnterInFlight();
         kept.IsAvailable = false;
 
         var changed = TwoBackends
@@ -151,7 +151,7 @@ public sealed class ConfigLoaderTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(backends[0], Is.SameAs(kept));
-            Assert.That(backends[0].ActiveConnections, Is.EqualTo(1));
+            Assert.That(backends[0].InFlight, Is.EqualTo(1));
             Assert.That(backends[0].IsAvailable, Is.False);
             Assert.That(backends[0].Weight, Is.EqualTo(5));
             Assert.That(backends[1], Is.Not.SameAs(first.Pools["p"].Backends[1]));
