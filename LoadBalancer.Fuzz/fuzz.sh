@@ -73,7 +73,7 @@ case "${1:-}" in
     ;;
   merge)
     target="$2"
-    prepare
+    [[ -n "${LB_FUZZ_SKIP_PREPARE:-}" ]] || prepare
     LB_FUZZ_DLL="$bin/LoadBalancer.Fuzz.dll" LB_FUZZ_TARGET="$target" \
       "$driver" -merge=1 -max_len="$(max_len "$target")" "$here/corpus/$target" "$out/corpus/$target"
     ;;
