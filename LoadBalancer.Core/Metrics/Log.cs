@@ -20,9 +20,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} failed unexpectedly")]
     public static partial void ConnectionFailed(ILogger logger, long connectionId, Exception exception);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: rejected request with {Status}: {Reason}")]
-    public static partial void RequestRejected(ILogger logger, long connectionId, int status, string reason);
-
     [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: connect failed")]
     public static partial void BackendConnectFailed(ILogger logger, string backend, string pool);
 
