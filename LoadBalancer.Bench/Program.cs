@@ -23,6 +23,11 @@ public static class Program
             return await LoadRunner.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
+        if (args.Length > 0 && args[0] == "scale")
+        {
+            return await ScaleRun.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
         if (args.Length > 0 && args[0] == "yarp-peer")
         {
             return await YarpPeer.RunAsync(args[1..]).ConfigureAwait(false);
