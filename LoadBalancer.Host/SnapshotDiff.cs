@@ -24,7 +24,9 @@ internal static class SnapshotDiff
         var parts = new List<string>();
         Settings("server", Server(before), Server(after), parts);
         Entities("listener", before.Listeners.ToDictionary(l => l.Name), after.Listeners.ToDictionary(l => l.Name), Listener, parts);
-        Entities("tenant", before.Tenants, after.Tenants, t => Tenant(t, before.Listeners), parts, t => Tenant(t, after.Listeners));
+        var servedBefore = Served(before.Listeners);
+        var servedAfter = Served(after.Listeners);
+        Entities("tenant", before.Tenants, after.Tenants, t => Tenant(t, servedBefore), parts, t => Tenant(t, servedAfter));
         Entities("pool", before.Pools, after.Pools, p => Pool(p, replaced), parts, p => Pool(p, []));
         return parts.Count == 0 ? "no change" : string.Join("; ", parts);
     }
@@ -117,27 +119,44 @@ internal static class SnapshotDiff
         ("upgrade_protocols", List(l.UpgradeProtocols.Select(p => System.Text.Encoding.ASCII.GetString(p)))),
     ];
 
-    private static List<(string, string)> Tenant(TenantSnapshot t, IReadOnlyList<ListenerSnapshot> listeners)
+    /// <summary>
+    /// Per tenant name, its match values and the listeners serving it, from one walk of the listeners' tables: asking
+    /// each tenant to walk every table was quadratic (10,000 tenants took seconds).
+    /// </summary>
+    private static Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)> Served(IReadOnlyList<ListenerSnapshot> listeners)
     {
-        var matches = new SortedSet<string>(StringComparer.Ordinal);
-        var served = new SortedSet<string>(StringComparer.Ordinal);
+        var served = new Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)>(StringComparer.Ordinal);
+        (SortedSet<string> Matches, SortedSet<string> Listeners) Of(string tenant)
+        {
+            if (!served.TryGetValue(tenant, out var entry))
+            {
+                served[tenant] = entry = (new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal));
+            }
+
+            return entry;
+        }
+
         foreach (var listener in listeners)
         {
             foreach (var (match, tenant) in listener.Tenants.Matches())
             {
-                if (string.Equals(tenant.Name, t.Name, StringComparison.Ordinal))
-                {
-                    matches.Add(match);
-                    served.Add(listener.Name);
-                }
+                var entry = Of(tenant.Name);
+                entry.Matches.Add(match);
+                entry.Listeners.Add(listener.Name);
             }
 
-            if (listener.DefaultTenant is { } fallback && string.Equals(fallback.Name, t.Name, StringComparison.Ordinal))
+            if (listener.DefaultTenant is { } fallback)
             {
-                served.Add(listener.Name);
+                Of(fallback.Name).Listeners.Add(listener.Name);
             }
         }
 
+        return served;
+    }
+
+    private static List<(string, string)> Tenant(TenantSnapshot t, Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)> servedBy)
+    {
+        var (matches, served) = servedBy.TryGetValue(t.Name, out var entry) ? entry : (new SortedSet<string>(), new SortedSet<string>());
         return
         [
             ("pool", t.Pool.Name),

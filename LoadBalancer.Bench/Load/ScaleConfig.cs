@@ -30,7 +30,8 @@ internal static class ScaleConfig
             """);
         for (var i = 0; i < tenants; i++)
         {
-            var rate = i == tenants - 1 && changedRateLimit > 0 ? changedRateLimit : 1000 + i % 100;
+            // Tenant 0 carries the bench client's traffic: its limit must never be what the client measures.
+            var rate = i == 0 ? 500_000 : i == tenants - 1 && changedRateLimit > 0 ? changedRateLimit : 1000 + i % 100;
             toml.Append(CultureInfo.InvariantCulture, $"""
 
                 [[tenants]]

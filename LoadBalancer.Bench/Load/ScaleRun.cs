@@ -18,6 +18,7 @@ internal static class ScaleRun
     {
         var tenants = 10_000;
         var reloads = 20;
+        var profile = false;
         var rest = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
@@ -25,8 +26,15 @@ internal static class ScaleRun
             {
                 case "--tenants": tenants = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--reloads": reloads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--profile": profile = true; break;
                 default: rest.Add(args[i]); break;
             }
+        }
+
+        if (profile)
+        {
+            ScaleProfile.Run(tenants, rounds: 3);
+            return 0;
         }
 
         if (!LoadOptions.TryParse(rest, out var options, out var error))

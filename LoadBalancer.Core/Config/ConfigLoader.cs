@@ -45,6 +45,24 @@ public static class ConfigLoader
         ArgumentNullException.ThrowIfNull(path);
         registry ??= BalancerRegistry.Default;
 
+        // A valid file (what every start and reload should be) is read once, by the fast event parser. Any error found
+        // on that path sends the text down the syntax-tree path, which finds and positions every error as before.
+        if (TomlConfigLoader.TryLoadFast(text, path) is { } quick)
+        {
+            var found = new ConfigErrorList(path);
+            ConfigValidator.Validate(quick, registry, found);
+            if (found.Count == 0)
+            {
+                return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(quick, path, previous, registry));
+            }
+        }
+
+        return LoadThroughSyntaxTree(text, path, previous, registry);
+    }
+
+    /// <summary>The path every text took before the fast one, and still takes when that one finds anything wrong; tests compare the two.</summary>
+    internal static ConfigLoadResult LoadThroughSyntaxTree(string text, string path, RuntimeSnapshot? previous, BalancerRegistry registry)
+    {
         var errors = new ConfigErrorList(path);
         var file = TomlConfigLoader.Load(text, errors);
         if (file is not null)
