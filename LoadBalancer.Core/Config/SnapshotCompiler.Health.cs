@@ -56,17 +56,11 @@ internal static partial class SnapshotCompiler
                 MaxEjectedShare = pool.OutlierMaxEjectedShare?.Value ?? OutlierSettings.Default.MaxEjectedShare,
             };
 
-    /// <summary>The same pool's budget from the previous snapshot, so a reload does not hand out a fresh window.</summary>
-    private static RetryBudget CarryRetryBudget(LbPoolSection pool, RuntimeSnapshot? previous, RetrySettings retries)
-    {
-        if (previous is not null && previous.Pools.TryGetValue(pool.Name!.Value, out var old))
-        {
-            old.RetryBudget.Ratio = retries.Budget;
-            return old.RetryBudget;
-        }
-
-        return new RetryBudget(retries.Budget, TimeProvider.System);
-    }
+    /// <summary>
+    /// The same pool's live state from the previous snapshot, so a reload hands out no fresh retry window and requests
+    /// waiting for a backend slot are still woken by releases. Read only: compiling changes nothing that is live.
+    /// </summary>
+    private static PoolState CarryPoolState(PoolSnapshot? oldPool) => oldPool?.State ?? new PoolState(new RetryBudget(TimeProvider.System));
 
     /// <summary>Backend states carry the pool's slow_start themselves: the ramp is read by balancers, per backend.</summary>
     private static void ApplySlowStart(BackendState[] states, LbPoolSection pool)

@@ -84,9 +84,9 @@ internal static partial class SnapshotCompiler
         previous?.Pools.TryGetValue(name, out oldPool);
         BackendState[] old = oldPool?.Backends ?? [];
         var maxPerBackend = (int)(pool.MaxConnectionsPerBackend?.Value ?? 0);
-        // Kept across reloads like the backend states, so requests waiting for a slot are still woken by releases.
-        var slots = maxPerBackend == 0 ? BackendSlots.None
-            : oldPool is not null && oldPool.Slots != BackendSlots.None ? oldPool.Slots : new BackendSlots();
+        var retries = CompileRetries(pool); // health
+        var state = CarryPoolState(oldPool);
+        var slots = state.Slots;
         var states = new BackendState[pool.Backends!.Count];
         for (var i = 0; i < states.Length; i++)
         {
@@ -99,7 +99,6 @@ internal static partial class SnapshotCompiler
         }
 
         ApplySlowStart(states, pool); // health: slow_start lives on each BackendState
-        var retries = CompileRetries(pool); // health
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
         string? hashName = null;
@@ -127,7 +126,6 @@ internal static partial class SnapshotCompiler
             Retries = retries,
             Outlier = CompileOutlier(pool),
             SlowStart = Duration(pool.SlowStart, TimeSpan.Zero),
-            RetryBudget = CarryRetryBudget(pool, previous, retries),
             Timeouts = new PoolTimeouts
             {
                 Connect = Duration(pool.Connect, PoolTimeouts.Default.Connect),
@@ -136,7 +134,7 @@ internal static partial class SnapshotCompiler
                 Queue = Duration(pool.Queue, PoolTimeouts.Default.Queue),
             },
             MaxConnectionsPerBackend = maxPerBackend,
-            Slots = slots,
+            State = state,
         };
     }
 

@@ -20,20 +20,11 @@ internal sealed class RetryBudget
     private readonly int[] _retries = new int[Buckets];
     private long _retriesTotal;
     private long _retriesDenied;
-    private double _ratio;
 
-    public RetryBudget(double ratio, TimeProvider clock)
+    public RetryBudget(TimeProvider clock)
     {
-        _ratio = ratio;
         _clock = clock;
         Array.Fill(_seconds, long.MinValue);
-    }
-
-    /// <summary>Retries as a share of requests; a reload may change it on a carried-over budget.</summary>
-    public double Ratio
-    {
-        get => Volatile.Read(ref _ratio);
-        set => Volatile.Write(ref _ratio, value);
     }
 
     /// <summary>Retries granted since start.</summary>
@@ -45,8 +36,11 @@ internal sealed class RetryBudget
     /// <summary>Counts a first try.</summary>
     public void OnRequest() => Interlocked.Increment(ref _requests[Enter()]);
 
-    /// <summary>Takes one retry from the budget; false (and counted as denied) when it is spent.</summary>
-    public bool TryRetry()
+    /// <summary>
+    /// Takes one retry from the budget; false (and counted as denied) when it is spent. The ratio comes from the
+    /// caller's snapshot, so compiling a reload (or a dry run of one) never changes the live budget.
+    /// </summary>
+    public bool TryRetry(double ratio)
     {
         var bucket = Enter();
         var now = Volatile.Read(ref _seconds[bucket]);
@@ -61,7 +55,7 @@ internal sealed class RetryBudget
             }
         }
 
-        if (retries >= MinRetries + (Ratio * requests))
+        if (retries >= MinRetries + (ratio * requests))
         {
             Interlocked.Increment(ref _retriesDenied);
             return false;

@@ -7,8 +7,6 @@ namespace LoadBalancer.Core.Routing;
 /// <summary>The resilience part of a pool: health checks, retries, outlier ejection, slow start, panic mode.</summary>
 public sealed partial class PoolSnapshot
 {
-    private int _panicRotation = -1;
-
     /// <summary>Active health check, or null when the pool has none.</summary>
     public HealthCheckSettings? HealthCheck { get; init; }
 
@@ -21,8 +19,8 @@ public sealed partial class PoolSnapshot
     /// <summary>Ramp of a backend coming back; zero = off.</summary>
     public TimeSpan SlowStart { get; init; }
 
-    /// <summary>The pool's retry budget (live counters; carried over reloads with the pool name).</summary>
-    internal RetryBudget RetryBudget { get; init; } = new(RetrySettings.Default.Budget, TimeProvider.System);
+    /// <summary>The pool's retry budget (live counters in <see cref="State"/>, carried over reloads with the pool name).</summary>
+    internal RetryBudget RetryBudget => State.RetryBudget;
 
     /// <summary>Tries per request or connection: 1 + retries.attempts, at most one per backend.</summary>
     internal int MaxTries => Math.Max(1, Math.Min(1 + Retries.Attempts, Backends.Length));
@@ -50,7 +48,7 @@ public sealed partial class PoolSnapshot
 
         if (picked is not null && attempt > 0)
         {
-            if (!RetryBudget.TryRetry())
+            if (!RetryBudget.TryRetry(Retries.Budget))
             {
                 return null;
             }
@@ -92,7 +90,7 @@ public sealed partial class PoolSnapshot
             }
         }
 
-        var start = (int)((uint)Interlocked.Increment(ref _panicRotation) % (uint)n);
+        var start = State.NextPanicStart(n);
         for (var k = 0; k < n; k++)
         {
             var b = backends[(start + k) % n];

@@ -2,7 +2,10 @@ using LoadBalancer.Core.Balancing;
 
 namespace LoadBalancer.Core.Routing;
 
-/// <summary>A pool as compiled into one snapshot: its backends' live states and its balancer over them.</summary>
+/// <summary>
+/// A pool as compiled into one snapshot: immutable once published. What requests change lives in <see cref="State"/>
+/// and in each <see cref="BackendState"/>, both carried across reloads.
+/// </summary>
 public sealed partial class PoolSnapshot
 {
     public required string Name { get; init; }
@@ -28,9 +31,15 @@ public sealed partial class PoolSnapshot
     /// <summary>Requests in flight per backend (<c>max_connections_per_backend</c>); 0 means unlimited.</summary>
     public int MaxConnectionsPerBackend { get; init; }
 
-    /// <summary>Where requests waiting for a backend slot are woken; shared by the pool's backends.</summary>
-    public BackendSlots Slots { get; init; } = BackendSlots.None;
+    /// <summary>The pool's live state (retry budget, slot waiters), the same object across reloads.</summary>
+    public PoolState State { get; init; } = new(new Health.RetryBudget(TimeProvider.System));
 
-    /// <summary>The live states of the tenants routed to this pool (set once while compiling), for fair sharing of its slots.</summary>
+    /// <summary>Where requests waiting for a backend slot are woken; shared by the pool's backends.</summary>
+    public BackendSlots Slots => State.Slots;
+
+    /// <summary>
+    /// The live states of the tenants routed to this pool, for fair sharing of its slots. Assigned once by the compiler,
+    /// before the snapshot is published (tenants are compiled against their pool, so it cannot be an init).
+    /// </summary>
     internal Tenancy.TenantState[] TenantStates { get; set; } = [];
 }

@@ -106,7 +106,8 @@ public sealed class HealthConfigTests
         first.Pools["p"].Backends[0].Drain();
         var second = ConfigLoader.LoadText(Head + "retries = { budget = 0.5 }\nslow_start = \"5s\"\n", FileName, first).Snapshot!;
         Assert.That(second.Pools["p"].RetryBudget, Is.SameAs(first.Pools["p"].RetryBudget));
-        Assert.That(second.Pools["p"].RetryBudget.Ratio, Is.EqualTo(0.5));
+        Assert.That(second.Pools["p"].Retries.Budget, Is.EqualTo(0.5));
+        Assert.That(first.Pools["p"].Retries.Budget, Is.EqualTo(0.2), "compiling a reload must not change the live snapshot's ratio");
         Assert.That(second.Pools["p"].Backends[0].IsDrained, Is.True);
         Assert.That(second.Pools["p"].Backends[0].SlowStart, Is.EqualTo(TimeSpan.FromSeconds(5)));
     }

@@ -9,8 +9,8 @@ public sealed class RetryBudgetTests
     [Test]
     public void TryRetry_NoTraffic_AllowsTheFloorOnly()
     {
-        var budget = new RetryBudget(0.2, new ManualClock());
-        var granted = Enumerable.Range(0, 50).Count(_ => budget.TryRetry());
+        var budget = new RetryBudget(new ManualClock());
+        var granted = Enumerable.Range(0, 50).Count(_ => budget.TryRetry(0.2));
         Assert.That(granted, Is.EqualTo(RetryBudget.MinRetries));
         Assert.That(budget.RetriesDenied, Is.EqualTo(50 - RetryBudget.MinRetries));
     }
@@ -19,14 +19,14 @@ public sealed class RetryBudgetTests
     public void TryRetry_FullOutage_RetriesStayWithinTheRatio()
     {
         var clock = new ManualClock();
-        var budget = new RetryBudget(0.2, clock);
+        var budget = new RetryBudget(clock);
         var granted = 0;
         for (var i = 0; i < 1000; i++)
         {
             budget.OnRequest();
             for (var attempt = 0; attempt < 2; attempt++)
             {
-                if (budget.TryRetry())
+                if (budget.TryRetry(0.2))
                 {
                     granted++;
                 }
@@ -47,11 +47,11 @@ public sealed class RetryBudgetTests
     public void TryRetry_WindowSlides_OldRetriesStopCounting()
     {
         var clock = new ManualClock();
-        var budget = new RetryBudget(0, clock);
-        Assert.That(Enumerable.Range(0, 20).Count(_ => budget.TryRetry()), Is.EqualTo(RetryBudget.MinRetries));
+        var budget = new RetryBudget(clock);
+        Assert.That(Enumerable.Range(0, 20).Count(_ => budget.TryRetry(0)), Is.EqualTo(RetryBudget.MinRetries));
         clock.Advance(TimeSpan.FromSeconds(5));
-        Assert.That(budget.TryRetry(), Is.False);
+        Assert.That(budget.TryRetry(0), Is.False);
         clock.Advance(TimeSpan.FromSeconds(6));
-        Assert.That(budget.TryRetry(), Is.True);
+        Assert.That(budget.TryRetry(0), Is.True);
     }
 }
