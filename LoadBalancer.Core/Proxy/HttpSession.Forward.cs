@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Proxy.Upstream;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 
@@ -242,62 +243,51 @@ internal sealed partial class HttpSession
         }
     }
 
+    /// <summary>
+    /// A backend connection for the routed request through the connector (pick, health, slot, reuse or connect, retries
+    /// on connect failures), or null once lb's own answer (502, 503) is sent.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BackendConnection?> AcquireBackendAsync(PoolSnapshot pool, int firstAttempt = 0, BackendState? avoid = null) // health: retries start later
     {
-        var idleMs = (long)pool.Timeouts.Idle.TotalMilliseconds;
-        var attempts = MaxTries(pool); // health: 1 + retries.attempts, at most one per backend
-        for (var attempt = firstAttempt; attempt < attempts; attempt++) // health
+        if (firstAttempt == 0)
         {
-            var backend = PickWithHealth(pool, attempt, avoid); // health: budget, all_down (HttpSession.Health.cs)
-            if (backend is null)
-            {
-                break;
-            }
+            StartTries(); // health: what may be retried (HttpSession.Health.cs)
+        }
 
-            // tenancy: takes a slot on the backend (bounded wait under max_connections_per_backend, then 503)
-            backend = await EnterBackendAsync(pool, backend).ConfigureAwait(false);
-            if (backend is null)
-            {
-                await RefuseBackendBusyAsync().ConfigureAwait(false);
-                return null;
-            }
+        var connection = await _connector.AcquireAsync(new UpstreamRequest
+        {
+            Pool = pool,
+            Tenant = _exchange.Tenant?.State,
+            HashKey = _hashKey is null ? default : _hashKey.AsMemory(0, _hashKeyLength),
+            Client = _clientEndPoint,
+            MayReuse = true,
 
             // A request without a body can be replayed on a fresh connection if the pooled one turns out stale, so only
             // requests with a body pay for the liveness poll.
-            var connection = backend.IdleConnections.Rent(idleMs, probe: _requestFraming != BodyFraming.None) ?? await ConnectAsync(backend, pool).ConfigureAwait(false);
-            if (connection is not null)
-            {
-                _backendConnection = connection;
-                return connection;
-            }
-
-            backend.ExitInFlight();
-            Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
-            OnConnectFailed(backend); // tenancy: per-backend connect failures
-            OnConnectFailed(pool, backend); // health: passive check
-            avoid = backend;
-        }
-
-        var status = avoid is null ? 503 : 502;
-        SetCloseReason(avoid is null ? CloseReason.NoBackend : CloseReason.BackendConnectFailed);
-        _replyCause = avoid is null ? LocalReplies.NoBackend : LocalReplies.BackendUnreachable;
-        await SendCannedAsync(status, _listener.Snapshot).ConfigureAwait(false);
-        return null;
-    }
-
-    private async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool)
-    {
-        ArmTimer(_backendTimer, pool.Timeouts.Connect);
-        var connection = await _engine.Sockets.ConnectAsync(backend, default, _backendTimer).ConfigureAwait(false);
-        if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyProtocolHeaderAsync(connection, pool.SendProxyProtocol).ConfigureAwait(false))
+            ProbePooled = _requestFraming != BodyFraming.None,
+            FirstAttempt = firstAttempt,
+            Avoid = avoid,
+        }).ConfigureAwait(false);
+        _attempt = _connector.Attempt;
+        _exchange.Backend = connection?.Backend;
+        if (connection is not null)
         {
-            connection.Dispose();
-            connection = null;
+            _backendConnection = connection;
+            return connection;
         }
 
-        DisarmTimer(_backendTimer);
-        return connection;
+        if (_connector.Failure == UpstreamFailure.Busy)
+        {
+            await RefuseBackendBusyAsync().ConfigureAwait(false);
+            return null;
+        }
+
+        var unreachable = _connector.Failure == UpstreamFailure.Unreachable;
+        SetCloseReason(unreachable ? CloseReason.BackendConnectFailed : CloseReason.NoBackend);
+        _replyCause = unreachable ? LocalReplies.BackendUnreachable : LocalReplies.NoBackend;
+        await SendCannedAsync(_replyCause.Status, _listener.Snapshot).ConfigureAwait(false);
+        return null;
     }
 
     private async ValueTask<bool> TrySendAsync(SocketChannel socket, ReadOnlyMemory<byte> data)

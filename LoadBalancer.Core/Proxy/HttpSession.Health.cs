@@ -20,7 +20,7 @@ namespace LoadBalancer.Core.Proxy;
 // All of it is fields and Interlocked counters: nothing here allocates or locks.
 internal sealed partial class HttpSession
 {
-    /// <summary>Attempt number of the backend the current request is on (0 = first try).</summary>
+    /// <summary>Attempt number of the backend the current request is on (0 = first try), as the connector last reported.</summary>
     private int _attempt;
 
     /// <summary>The stale-pooled-connection replay of this request has been used.</summary>
@@ -34,24 +34,12 @@ internal sealed partial class HttpSession
     private static bool IsIdempotent(Http.HttpMethod method)
         => method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;
 
-    /// <summary>
-    /// The balancer's pick plus health rules (<see cref="PoolSnapshot.CompletePick"/>: budget, all_down). Called by
-    /// AcquireBackendAsync while <see cref="_head"/> still holds the request head.
-    /// </summary>
-    private BackendState? PickWithHealth(PoolSnapshot pool, int attempt, BackendState? avoid)
+    /// <summary>A new request's first try: it may be re-sent elsewhere after a reset only when idempotent and body-less.</summary>
+    private void StartTries()
     {
-        if (attempt == 0)
-        {
-            _staleReplayed = false;
-            _retryable = IsIdempotent(_head.Method) && _requestFraming == BodyFraming.None;
-        }
-
-        _attempt = attempt;
-        return pool.CompletePick(PickBackend(pool, attempt, avoid), attempt, avoid, _logger);
+        _staleReplayed = false;
+        _retryable = IsIdempotent(_head.Method) && _requestFraming == BodyFraming.None;
     }
-
-    /// <summary>A connect to <paramref name="backend"/> failed (its in-flight count is already released).</summary>
-    private void OnConnectFailed(PoolSnapshot pool, BackendState backend) => pool.RecordFailure(backend, _logger);
 
     /// <summary>Passive health: a reset, response timeout, invalid head or 5xx from the backend.</summary>
     private void OnBackendFailed(PoolSnapshot pool, BackendState backend) => pool.RecordFailure(backend, _logger);
@@ -84,16 +72,15 @@ internal sealed partial class HttpSession
             _staleReplayed = true;
             _backendConnection = null;
             failed.Discard(DiscardReason.BackendClosed);
-            var fresh = await ConnectAsync(backend, pool).ConfigureAwait(false);
+            var fresh = await _connector.ConnectAsync(backend, pool, _clientEndPoint).ConfigureAwait(false);
             if (fresh is not null)
             {
                 _backendConnection = fresh;
                 return fresh;
             }
 
-            backend.ExitInFlight();
-            Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
-            OnConnectFailed(pool, backend);
+            _exchange.Backend = null;
+            _connector.OnConnectFailed(pool, backend);
 
             // Nothing was delivered: like any failed connect, any method may go to another backend.
             return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);

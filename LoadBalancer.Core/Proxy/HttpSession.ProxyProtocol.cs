@@ -64,7 +64,4 @@ internal sealed partial class HttpSession
         buffer.Slice(0, length).CopyTo(copy);
         return ProxyProtocolCodec.TryRead(copy[..length], out consumed, out source);
     }
-
-    private ValueTask<bool> SendProxyProtocolHeaderAsync(BackendConnection connection, ProxyProtocolVersion version)
-        => connection.SendProxyProtocolHeaderAsync(version, _clientEndPoint, default, _backendTimer);
 }

@@ -454,14 +454,6 @@ internal sealed partial class HttpSession
         _out = EngineBuffers.Rent(Math.Max(capacity, 4096));
     }
 
-    private BackendState? PickBackend(PoolSnapshot pool, int attempt, BackendState? avoid)
-        => pool.Balancer.Pick(new PickContext
-        {
-            HashKey = _hashKey is null ? default : _hashKey.AsSpan(0, _hashKeyLength),
-            Attempt = attempt,
-            Avoid = avoid,
-        });
-
     /// <summary>
     /// Refusals that leave the connection positioned at the next request: no body to skip, HTTP/1.1, and the client
     /// did not ask to close. Limits on connections (503) and bodies (413) still close, and so does an unknown tenant (421): a

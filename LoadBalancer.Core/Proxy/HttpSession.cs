@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Proxy.Upstream;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,7 @@ internal sealed partial class HttpSession : IChannelOwner
     // One deadline per side, re-armed per phase; a fired timer ends the connection, so neither is ever reset.
     private readonly DeadlineTimer _clientTimer;
     private readonly DeadlineTimer _backendTimer;
+    private readonly BackendConnector _connector;
 
     private int _closeReason;
     private volatile bool _waitingForRequest;
@@ -49,6 +51,7 @@ internal sealed partial class HttpSession : IChannelOwner
         // The engine's sweep finds these through this session (see IChannelOwner), on either socket engine.
         _clientTimer = _engine.Sockets.CreateSessionTimer();
         _backendTimer = _engine.Sockets.CreateSessionTimer();
+        _connector = new BackendConnector(_engine, _backendTimer);
         _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Core.Balancing;
 using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Proxy.Upstream;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
 using LoadBalancer.Core.Transport;
@@ -27,6 +28,7 @@ internal sealed class TcpSession : IChannelOwner
     private readonly IPEndPoint? _clientEndPoint;
     private readonly byte[] _clientIp;
     private readonly DeadlineTimer _timer;
+    private readonly BackendConnector _connector;
     private BackendConnection? _backend;
 
     public TcpSession(SocketChannel client, ListenerRuntime listener)
@@ -38,6 +40,7 @@ internal sealed class TcpSession : IChannelOwner
         _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
         _clientIp = ClientAddress.Format(_clientEndPoint);
         _timer = _engine.Sockets.CreateSessionTimer();
+        _connector = new BackendConnector(_engine, _timer);
     }
 
     object IChannelOwner.Engine => _engine;
@@ -78,7 +81,7 @@ internal sealed class TcpSession : IChannelOwner
                 return;
             }
 
-            var connection = await ConnectAsync(tenant.Pool).ConfigureAwait(false);
+            var connection = await ConnectAsync(tenant).ConfigureAwait(false);
             if (connection is null)
             {
                 return;
@@ -170,57 +173,25 @@ internal sealed class TcpSession : IChannelOwner
     }
 
     /// <summary>
-    /// Pick, slot and connect, with the rules of the HTTP side: the client address hashed as L7 hashes it (one client,
-    /// one backend, through either), <c>max_connections_per_backend</c> counted per tunnel (a full backend is skipped
-    /// like a failed one), retries on other backends, and passive health.
+    /// Pick, slot and connect through the same connector as HTTP requests: the client address hashed as L7 hashes it
+    /// (one client, one backend, through either), <c>max_connections_per_backend</c> counted per tunnel with the same
+    /// queue and fair share, retries on other backends, and passive health.
     /// </summary>
-    private async ValueTask<BackendConnection?> ConnectAsync(PoolSnapshot pool)
+    private async ValueTask<BackendConnection?> ConnectAsync(TenantSnapshot tenant)
     {
-        BackendState? avoid = null;
-        var max = pool.MaxConnectionsPerBackend;
-        for (var attempt = 0; attempt < pool.MaxTries; attempt++) // health: retries.attempts
+        var connection = await _connector.AcquireAsync(new UpstreamRequest
         {
-            var picked = pool.Balancer.Pick(new PickContext { HashKey = _clientIp, Attempt = attempt, Avoid = avoid });
-            var backend = pool.CompletePick(picked, attempt, avoid, _logger); // health: budget, all_down
-            if (backend is null)
-            {
-                return null;
-            }
-
-            if (max == 0)
-            {
-                backend.EnterInFlight();
-            }
-            else if (!backend.TryEnterInFlight(max))
-            {
-                // At its cap: the next attempt goes elsewhere; with every backend full the connection is refused.
-                avoid = backend;
-                continue;
-            }
-
-            _timer.Arm(pool.Timeouts.Connect);
-            var connection = await _engine.Sockets.ConnectAsync(backend, default, _timer).ConfigureAwait(false);
-            if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None
-                && !await connection.SendProxyProtocolHeaderAsync(pool.SendProxyProtocol, _clientEndPoint, default, _timer).ConfigureAwait(false))
-            {
-                connection.Dispose();
-                connection = null;
-            }
-
-            _timer.Disarm();
-            if (connection is not null)
-            {
-                backend.RecordSuccess(); // health: L4 has no status code, a connect is its success
-                _backend = connection;
-                return connection;
-            }
-
-            backend.ExitInFlight();
-            Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
-            pool.RecordFailure(backend, _logger); // health: passive check
-            avoid = backend;
+            Pool = tenant.Pool,
+            Tenant = tenant.State,
+            HashKey = _clientIp,
+            Client = _clientEndPoint,
+        }).ConfigureAwait(false);
+        if (connection is not null)
+        {
+            connection.Backend.RecordSuccess(); // health: L4 has no status code, a connect is its success
+            _backend = connection;
         }
 
-        return null;
+        return connection;
     }
 }

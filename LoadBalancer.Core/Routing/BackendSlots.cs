@@ -18,7 +18,7 @@ public sealed class BackendSlots
     internal void OnReleased()
     {
         // Every waiter re-checks: the freed slot goes to the waiting tenant with the fewest requests in flight, which
-        // need not be the first one in line (see HttpSession.WaitForBackendSlotAsync).
+        // need not be the first one in line (see BackendConnector.WaitForBackendSlotAsync).
         var waiters = Volatile.Read(ref _waiters);
         if (waiters > 0)
         {
