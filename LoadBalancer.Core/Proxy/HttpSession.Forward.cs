@@ -290,7 +290,7 @@ internal sealed partial class HttpSession
         return null;
     }
 
-    private async ValueTask<bool> TrySendAsync(SocketChannel socket, ReadOnlyMemory<byte> data)
+    private async ValueTask<bool> TrySendAsync(IConnection socket, ReadOnlyMemory<byte> data)
     {
         try
         {
@@ -352,7 +352,7 @@ internal sealed partial class HttpSession
     /// the wait for its response ends now, and the client is answered 400 (RFC 9112 section 7.1) or 408, instead of
     /// waiting out the response-head timeout for an answer to a body the backend never got in full.
     /// </summary>
-    private async Task ForwardRequestBodyAsync(SocketChannel backend, TimeSpan idle)
+    private async Task ForwardRequestBodyAsync(IConnection backend, TimeSpan idle)
     {
         try
         {
@@ -439,7 +439,7 @@ internal sealed partial class HttpSession
     /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
-    private async ValueTask ForwardBodyAsync(SocketReader reader, SocketChannel destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
+    private async ValueTask ForwardBodyAsync(SocketReader reader, IConnection destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
         var remaining = length;

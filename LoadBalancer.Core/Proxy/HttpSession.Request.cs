@@ -17,6 +17,8 @@ internal sealed partial class HttpSession
 {
     private const int MaxHashKeyBytes = 512;
 
+    private static readonly TimeSpan LateAnswerTimeout = TimeSpan.FromSeconds(1);
+
     private enum HeadOutcome
     {
         Complete,
@@ -522,13 +524,16 @@ internal sealed partial class HttpSession
         }
     }
 
-    /// <summary>For answers after the client timer has fired (408): bounded by the socket send buffer, not a timer.</summary>
+    /// <summary>
+    /// For answers after the client timer has fired (408): the backend timer, idle by then, bounds the send instead,
+    /// to the second the answer needs to fit in the socket's send buffer.
+    /// </summary>
     private async ValueTask SendCannedUntimedAsync(int status)
     {
         try
         {
-            _client.Socket.SendTimeout = 1000;
-            await SocketIo.SendAsync(_client, LocalReplyBytes(status, close: true), timer: null).ConfigureAwait(false);
+            ArmTimer(_backendTimer, LateAnswerTimeout);
+            await SocketIo.SendAsync(_client, LocalReplyBytes(status, close: true), _backendTimer).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
         {

@@ -23,7 +23,10 @@ internal sealed partial class HttpSession : IChannelOwner
     private static long s_nextId;
 
     private readonly long _id;
-    private readonly SocketChannel _client;
+    // The transport the codec reads and writes (the channel itself today, a TLS stream over it later); the channel is
+    // only what the engine finds the session by.
+    private readonly SocketChannel _channel;
+    private readonly IConnection _client;
     private readonly SocketReader _clientReader;
     private readonly ListenerRuntime _listener;
     private readonly ProxyEngine _engine;
@@ -42,6 +45,7 @@ internal sealed partial class HttpSession : IChannelOwner
     public HttpSession(SocketChannel client, ListenerRuntime listener)
     {
         _id = Interlocked.Increment(ref s_nextId);
+        _channel = client;
         _client = client;
         _listener = listener;
         _engine = listener.Engine;
@@ -52,7 +56,7 @@ internal sealed partial class HttpSession : IChannelOwner
         _clientTimer = _engine.Sockets.CreateSessionTimer();
         _backendTimer = _engine.Sockets.CreateSessionTimer();
         _connector = new BackendConnector(_engine, _backendTimer);
-        _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
+        _clientEndPoint = _client.RemoteEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
 
@@ -64,7 +68,7 @@ internal sealed partial class HttpSession : IChannelOwner
     public async Task RunAsync()
     {
         // Drain, abort and the timer sweep reach this session through the engine's walk, whichever socket engine runs.
-        _engine.Sockets.Attach(_client, this);
+        _engine.Sockets.Attach(_channel, this);
         try
         {
             if (_listener.Snapshot.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync().ConfigureAwait(false))

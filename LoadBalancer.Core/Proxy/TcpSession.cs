@@ -25,8 +25,8 @@ internal sealed class TcpSession : IChannelOwner
     private readonly ListenerRuntime _listener;
     private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
-    private readonly IPEndPoint? _clientEndPoint;
-    private readonly byte[] _clientIp;
+    private IPEndPoint? _clientEndPoint;
+    private byte[] _clientIp;
     private readonly DeadlineTimer _timer;
     private readonly BackendConnector _connector;
     private BackendConnection? _backend;
@@ -37,7 +37,7 @@ internal sealed class TcpSession : IChannelOwner
         _listener = listener;
         _engine = listener.Engine;
         _logger = _engine.Logger;
-        _clientEndPoint = client.Socket.RemoteEndPoint as IPEndPoint;
+        _clientEndPoint = client.RemoteEndPoint;
         _clientIp = ClientAddress.Format(_clientEndPoint);
         _timer = _engine.Sockets.CreateSessionTimer();
         _connector = new BackendConnector(_engine, _timer);
@@ -68,6 +68,11 @@ internal sealed class TcpSession : IChannelOwner
         try
         {
             var listener = _listener.Snapshot;
+            if (listener.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync(reader, listener).ConfigureAwait(false))
+            {
+                return;
+            }
+
             var tenant = listener.DefaultTenant;
             if (listener.TenantKey == TenantKeyKind.Sni)
             {
@@ -125,6 +130,29 @@ internal sealed class TcpSession : IChannelOwner
     {
         SocketIo.Abort(_client);
         SocketIo.Abort(_backend?.Channel);
+    }
+
+    /// <summary>
+    /// The accept-time PROXY step, as on HTTP listeners: the header's source becomes the client address that is hashed
+    /// and sent on to backends; a missing or bad header (or none within timeouts.request_head) closes the connection.
+    /// </summary>
+    private async ValueTask<bool> ReadProxyProtocolHeaderAsync(SocketReader reader, ListenerSnapshot listener)
+    {
+        _timer.Arm(listener.Timeouts.RequestHead);
+        var (status, source) = await ProxyProtocolHeaderReader.ReadAsync(reader, _timer).ConfigureAwait(false);
+        _timer.Disarm();
+        if (status != ProxyProtocolStatus.Complete)
+        {
+            return false;
+        }
+
+        if (source is not null)
+        {
+            _clientEndPoint = source;
+            _clientIp = ClientAddress.Format(source);
+        }
+
+        return true;
     }
 
     private static async ValueTask<TenantSnapshot?> PeekSniTenantAsync(SocketReader reader, ListenerSnapshot listener, DeadlineTimer timer)

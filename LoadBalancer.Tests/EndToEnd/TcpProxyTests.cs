@@ -1,3 +1,4 @@
+using System.Text;
 using LoadBalancer.Tests.TestSupport;
 
 namespace LoadBalancer.Tests.EndToEnd;
@@ -39,6 +40,54 @@ public sealed class TcpProxyTests
             Assert.That(response.BodyText, Does.Contain($"GET /l4/{i} host=whatever.invalid"));
         }
     }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task TcpListener_AcceptProxyProtocol_HeaderIsConsumed_AndItsAddressGoesOn(CancellationToken cancellationToken)
+    {
+        // The PROXY step runs at accept time for every protocol: on a tunnel too, the header is taken off the stream and
+        // its source is the client address the backend is told about (here in lb's own PROXY header).
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await TestLb.StartAsync(TunnelConfig(backend.Address));
+        await using var client = await lb.ConnectAsync(cancellationToken, "l4");
+        await client.SendAsync("PROXY TCP4 198.51.100.7 10.0.0.1 40000 80\r\nGET /t HTTP/1.1\r\nHost: acme.example.com\r\n\r\n", cancellationToken);
+        await backend.WaitForRequestsAsync(1, cancellationToken);
+        var raw = Encoding.Latin1.GetString(backend.Requests.First().Raw);
+        Assert.That(raw, Does.StartWith("PROXY TCP4 198.51.100.7 "));
+        Assert.That(raw.Split("PROXY").Length - 1, Is.EqualTo(1), "the client's header must not be forwarded as data");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task TcpListener_AcceptProxyProtocol_MissingHeader_ClosesWithoutConnecting(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await TestLb.StartAsync(TunnelConfig(backend.Address));
+        await using var client = await lb.ConnectAsync(cancellationToken, "l4");
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: acme.example.com\r\n\r\n", cancellationToken);
+        Assert.That(await client.IsClosedByPeerAsync(cancellationToken), Is.True);
+        Assert.That(backend.Requests, Is.Empty);
+    }
+
+    private static string TunnelConfig(string backend) => $$"""
+        [[listeners]]
+        name = "l4"
+        listen = "127.0.0.1:0"
+        protocol = "tcp"
+        default_tenant = "t"
+        accept_proxy_protocol = true
+
+        [[tenants]]
+        name = "t"
+        match = ["unused.example.com"]
+        pool = "p"
+        listeners = []
+
+        [[pools]]
+        name = "p"
+        send_proxy_protocol = "v1"
+        backends = [ { address = "{{backend}}" } ]
+        """;
 
     [Test]
     [CancelAfter(30_000)]
