@@ -1,6 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Bench;
 

@@ -3,11 +3,12 @@ using System.Net;
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Bench;
 
 /// <summary>
-/// The accounting every request pays at its end (HttpSession.EndRequest): the tenant's CountRequest (status class,
+/// The accounting every request pays at its end (Http1Connection.EndRequest): the tenant's CountRequest (status class,
 /// bytes both ways, latency histogram) plus the backend's request count, and the histogram record alone. Metrics
 /// have no off switch, so this is their whole per-request cost; Allocated must read 0 B. One thread, so these are
 /// uncontended Interlocked adds: under load, connections of one tenant on other cores share these cache lines.

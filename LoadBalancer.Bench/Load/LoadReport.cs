@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Bench.Load;
 
@@ -236,7 +237,7 @@ internal sealed class LoadReport(LoadOptions options)
         md.AppendLine("(the token bucket runs on every request and never refuses) and access_keys with one key, which the generator");
         md.AppendLine("sends as Authorization: Bearer (lb hashes it with SHA-256 and compares in constant time, then strips it).");
         md.AppendLine("Metrics counters are always on in lb (no switch): their cost is inside (a). A true 'metrics off' row would need lb");
-        md.AppendLine("to skip the per-request counting (HttpSession.EndRequest: TenantState.CountRequest, the latency histogram, key and");
+        md.AppendLine("to skip the per-request counting (Http1Connection.EndRequest: TenantState.CountRequest, the latency histogram, key and");
         md.AppendLine("backend counters; a few Interlocked adds per request) behind a setting, which would also empty /api/usage (billing).");
         md.AppendLine("lb counters (2xx, 429, key-admitted, log lines/dropped) are deltas over the scenario, warm-up included; log MiB is");
         md.AppendLine("the access log's size at the end (a dropped line is not written, so dropped > 0 makes (b) look cheaper than it is).");

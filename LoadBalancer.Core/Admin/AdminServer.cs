@@ -8,6 +8,7 @@ using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Transport;
 using Microsoft.Extensions.Logging;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Core.Admin;
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Transport;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Core.Demo;
 

@@ -5,6 +5,7 @@ using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Core.Health;
 

@@ -1,3 +1,4 @@
+using LoadBalancer.Core.Http1;
 namespace LoadBalancer.Core.Http;
 
 /// <summary>

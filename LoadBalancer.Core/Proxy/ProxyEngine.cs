@@ -6,6 +6,7 @@ using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Core.Proxy;
 
@@ -221,7 +222,7 @@ public sealed class ProxyEngine : IAsyncDisposable
 
         _ = runtime.Snapshot.Protocol == ListenerProtocol.Tcp
             ? new TcpSession(channel, runtime).RunAsync()
-            : new HttpSession(channel, runtime).RunAsync();
+            : new Http1Connection(channel, runtime).RunAsync();
     }
 
     /// <summary>Called by each session as the last thing it does.</summary>

@@ -1,13 +1,14 @@
 using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Core.Proxy;
 
 /// <summary>
 /// One request's tenancy, whatever protocol carried it: admission (connections, access key, rate limit, body size,
 /// in-flight), and its accounting (status class, bytes, latency, key and backend usage, the access-log line). It knows
-/// no socket and no codec: the connection (<see cref="HttpSession"/> today, an HTTP/2 stream later) hands it the
+/// no socket and no codec: the connection (<see cref="Http1Connection"/> today, an HTTP/2 stream later) hands it the
 /// request's facts and the bytes it moved, and acts on its decisions, so admission is tested without sockets. One per
 /// connection, reset per request; everything it touches is Interlocked on the tenant's or backend's own state, and
 /// it allocates nothing per request (the access log rents its one buffer).

@@ -9,6 +9,7 @@ using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
 using LoadBalancer.Core.Transport;
 using Microsoft.Extensions.Logging;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Core.Proxy;
 
@@ -60,7 +61,7 @@ internal sealed class TcpSession : IChannelOwner
         }
     }
 
-    /// <summary>Never throws, like <see cref="HttpSession.RunAsync"/>.</summary>
+    /// <summary>Never throws, like <see cref="Http1Connection.RunAsync"/>.</summary>
     public async Task RunAsync()
     {
         var reader = new SocketReader(_client);

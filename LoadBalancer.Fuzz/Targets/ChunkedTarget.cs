@@ -1,5 +1,6 @@
 using System.Buffers;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Fuzz.Targets;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Fuzz.Reference;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Fuzz.Targets;
 

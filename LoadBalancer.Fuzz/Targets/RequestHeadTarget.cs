@@ -1,5 +1,6 @@
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Fuzz.Targets;
 
@@ -7,7 +8,7 @@ namespace LoadBalancer.Fuzz.Targets;
 /// Http1HeadParser.TryParseRequest. Properties: the structure of a Complete head holds (offsets in range, CRLF line
 /// ends, framing values usable); parsing allocates nothing; every split point gives the whole-input outcome (so every
 /// proper prefix of a valid head is Incomplete, never Invalid); tighter limits never turn a reject into an accept;
-/// and the head lb forwards (HeadWriter) parses again to the same method, authority and framing.
+/// and the head lb forwards (Http1HeadWriter) parses again to the same method, authority and framing.
 /// </summary>
 internal static class RequestHeadTarget
 {
@@ -52,8 +53,8 @@ internal static class RequestHeadTarget
     private static void Reencode(ReadOnlySpan<byte> data, in HttpMessageHead head)
     {
         ReadOnlySpan<byte> clientIp = "203.0.113.7"u8;
-        int capacity = head.HeadLength + (2 * head.AuthorityLength) + clientIp.Length + HeadWriter.MaxRequestGrowth;
-        int written = HeadWriter.WriteRequest(data, head, Headers, UpgradeOffer.None, addForwarded: true, trustForwarded: false, clientIp, Forwarded.AsSpan(0, capacity));
+        int capacity = head.HeadLength + (2 * head.AuthorityLength) + clientIp.Length + Http1HeadWriter.MaxRequestGrowth;
+        int written = Http1HeadWriter.WriteRequest(data, head, Headers, UpgradeOffer.None, addForwarded: true, trustForwarded: false, clientIp, Forwarded.AsSpan(0, capacity));
         ReadOnlySpan<byte> forwarded = Forwarded.AsSpan(0, written);
         var limits = new HttpLimits { MaxHeadBytes = capacity, MaxHeaders = Scratch.Length };
         var back = default(HttpMessageHead);

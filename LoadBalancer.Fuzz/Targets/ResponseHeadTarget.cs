@@ -1,10 +1,11 @@
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Fuzz.Targets;
 
 /// <summary>
-/// Http1HeadParser.TryParseResponse: the request target's properties, with HeadWriter.WriteResponse as the encoder
+/// Http1HeadParser.TryParseResponse: the request target's properties, with Http1HeadWriter.WriteResponse as the encoder
 /// (the head the client gets must carry the same status and framing).
 /// </summary>
 internal static class ResponseHeadTarget
@@ -47,7 +48,7 @@ internal static class ResponseHeadTarget
 
     private static void Reencode(ReadOnlySpan<byte> data, in HttpMessageHead head)
     {
-        int written = HeadWriter.WriteResponse(data, head, Headers, closeClient: false, clientIsHttp10: false, Forwarded);
+        int written = Http1HeadWriter.WriteResponse(data, head, Headers, closeClient: false, clientIsHttp10: false, Forwarded);
         ReadOnlySpan<byte> forwarded = Forwarded.AsSpan(0, written);
         var limits = new HttpLimits { MaxHeadBytes = Forwarded.Length, MaxHeaders = Scratch.Length };
         var back = default(HttpMessageHead);

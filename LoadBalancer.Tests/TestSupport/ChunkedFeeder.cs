@@ -1,4 +1,5 @@
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.TestSupport;
 

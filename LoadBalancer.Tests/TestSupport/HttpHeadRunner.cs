@@ -1,5 +1,6 @@
 using System.Text;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.TestSupport;
 

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.TestSupport;
 

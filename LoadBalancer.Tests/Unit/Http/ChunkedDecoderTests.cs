@@ -1,6 +1,7 @@
 using LoadBalancer.Core.Http;
 using LoadBalancer.Tests.TestSupport;
 using NUnit.Framework;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.Unit.Http;
 

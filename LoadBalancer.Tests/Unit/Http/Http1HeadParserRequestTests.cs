@@ -2,6 +2,7 @@ using NUnit.Framework;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Tests.TestSupport;
 using HttpMethod = LoadBalancer.Core.Http.HttpMethod;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.Unit.Http;
 

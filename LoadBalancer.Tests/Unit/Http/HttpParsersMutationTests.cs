@@ -2,6 +2,7 @@ using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Tests.TestSupport;
 using NUnit.Framework;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.Unit.Http;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.Unit.Proxy;
 
@@ -16,8 +17,8 @@ public sealed class HeadWriterSkipTests
         Assert.That(Http1HeadParser.TryParseRequest(source, HttpLimits.Default, ref head, headers), Is.EqualTo(HeadParseStatus.Complete));
         var output = new byte[1024];
 
-        var written = HeadWriter.WriteRequest(source, head, headers, UpgradeOffer.None, addForwarded: false, trustForwarded: false, "127.0.0.1"u8, output, skipHeader: 1);
-        var unchanged = HeadWriter.WriteRequest(source, head, headers, UpgradeOffer.None, addForwarded: false, trustForwarded: false, "127.0.0.1"u8, output.AsSpan(512));
+        var written = Http1HeadWriter.WriteRequest(source, head, headers, UpgradeOffer.None, addForwarded: false, trustForwarded: false, "127.0.0.1"u8, output, skipHeader: 1);
+        var unchanged = Http1HeadWriter.WriteRequest(source, head, headers, UpgradeOffer.None, addForwarded: false, trustForwarded: false, "127.0.0.1"u8, output.AsSpan(512));
 
         Assert.That(Encoding.ASCII.GetString(output, 0, written), Is.EqualTo("GET /x HTTP/1.1\r\nHost: a.example\r\nX-Keep: 1\r\n\r\n"));
         Assert.That(Encoding.ASCII.GetString(output, 512, unchanged), Does.Contain("Authorization: Bearer secret\r\n"));

@@ -3,6 +3,7 @@ using System.Text.Json;
 using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Proxy;
 using NUnit.Framework;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.Unit.Proxy;
 

@@ -5,6 +5,7 @@ using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Proxy;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Http1;
 
 namespace LoadBalancer.Tests.Unit.Proxy;
 

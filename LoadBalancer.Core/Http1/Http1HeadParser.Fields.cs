@@ -1,6 +1,7 @@
 using System.Text;
+using LoadBalancer.Core.Http;
 
-namespace LoadBalancer.Core.Http;
+namespace LoadBalancer.Core.Http1;
 
 public static partial class Http1HeadParser
 {

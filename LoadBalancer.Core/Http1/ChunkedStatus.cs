@@ -1,4 +1,5 @@
-namespace LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http;
+namespace LoadBalancer.Core.Http1;
 
 public enum ChunkedStatus
 {

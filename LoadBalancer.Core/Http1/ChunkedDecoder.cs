@@ -1,4 +1,5 @@
-namespace LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// Walks a chunked body (RFC 9112 section 7.1) so the proxy can forward it as raw bytes: it reads only chunk-size

@@ -8,14 +8,15 @@ using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
 using LoadBalancer.Core.Transport;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// Tenancy on the data path, as the connection sees it: it hands each request to its <see cref="ProxyExchange"/>
 /// (admission and accounting, protocol-free) and applies the decision. Called from a few marked lines in the other parts.
 /// </summary>
-internal sealed partial class HttpSession
+internal sealed partial class Http1Connection
 {
     // The tenant this connection counts for (max_connections): the tenant of its latest request.
     private TenantState? _connectionTenant;

@@ -10,10 +10,11 @@ using LoadBalancer.Core.Tenancy;
 using LoadBalancer.Core.Transport;
 
 using LoadBalancer.Core.Async;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
-internal sealed partial class HttpSession
+internal sealed partial class Http1Connection
 {
     private const int MaxHashKeyBytes = 512;
 
@@ -307,9 +308,9 @@ internal sealed partial class HttpSession
             CaptureHashKey(pool, source, head, headers);
         }
 
-        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + HeadWriter.MaxRequestGrowth;
+        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + Http1HeadWriter.MaxRequestGrowth;
         RentOut(capacity);
-        _outLength = HeadWriter.WriteRequest(
+        _outLength = Http1HeadWriter.WriteRequest(
             source,
             head,
             _headers,

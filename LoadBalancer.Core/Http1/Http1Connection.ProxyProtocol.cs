@@ -1,8 +1,10 @@
 using LoadBalancer.Core.Transport;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
-internal sealed partial class HttpSession
+internal sealed partial class Http1Connection
 {
     /// <summary>
     /// The accept-time PROXY step (<see cref="ProxyProtocolHeaderReader"/>) on listeners with <c>accept_proxy_protocol</c>.

@@ -1,15 +1,16 @@
 using System.Globalization;
 using System.Text;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// Writes the head lb forwards, from a parsed head: hop-by-hop fields removed (RFC 9110 section 7.6.1), the Host made
 /// to agree with an absolute-form target, X-Forwarded-* appended. Works on spans only; the caller sizes the output
 /// with <see cref="MaxRequestGrowth"/>.
 /// </summary>
-internal static class HeadWriter
+internal static class Http1HeadWriter
 {
     /// <summary>Bytes a forwarded request head can grow by, beyond twice the authority (Host line and X-Forwarded-Host).</summary>
     public const int MaxRequestGrowth = 256;

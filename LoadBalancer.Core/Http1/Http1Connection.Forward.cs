@@ -9,10 +9,11 @@ using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 
 using LoadBalancer.Core.Async;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
-internal sealed partial class HttpSession
+internal sealed partial class Http1Connection
 {
     /// <summary>Backends may send bigger heads than clients (many Set-Cookie lines); lb still caps them.</summary>
     private static readonly HttpLimits ResponseLimits = new() { MaxHeadBytes = 64 * 1024, MaxHeaders = 256 };
@@ -70,7 +71,7 @@ internal sealed partial class HttpSession
                 break;
             }
 
-            connection = await RetryAfterCloseAsync(listener, pool, connection).ConfigureAwait(false); // health: stale replay, else retry elsewhere (HttpSession.Health.cs)
+            connection = await RetryAfterCloseAsync(listener, pool, connection).ConfigureAwait(false); // health: stale replay, else retry elsewhere (Http1Connection.Health.cs)
             if (connection is null)
             {
                 return false;
@@ -141,7 +142,7 @@ internal sealed partial class HttpSession
         var length = _head.ContentLength;
 
         RentOut(_head.HeadLength + 64);
-        _outLength = HeadWriter.WriteResponse(_headMemory.Span, _head, _headers, closeClient, _clientIsHttp10, _out, dechunk);
+        _outLength = Http1HeadWriter.WriteResponse(_headMemory.Span, _head, _headers, closeClient, _clientIsHttp10, _out, dechunk);
         var afterHead = _pendingBuffer.Slice(_head.HeadLength);
         _headMemory = default;
 
@@ -252,7 +253,7 @@ internal sealed partial class HttpSession
     {
         if (firstAttempt == 0)
         {
-            StartTries(); // health: what may be retried (HttpSession.Health.cs)
+            StartTries(); // health: what may be retried (Http1Connection.Health.cs)
         }
 
         var connection = await _connector.AcquireAsync(new UpstreamRequest

@@ -4,8 +4,10 @@ using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 
 using LoadBalancer.Core.Async;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
 // Retries and passive health on the request path. The rules:
 //  - A failed connect never delivered anything: any request may go to another backend (Avoid = the failed one,
@@ -18,7 +20,7 @@ namespace LoadBalancer.Core.Proxy;
 //  - Every retry takes one unit of the pool's RetryBudget; a spent budget answers 502 at once.
 //  - Connect failures, resets, timeouts and 5xx count towards outlier ejection; any answer below 500 resets it.
 // All of it is fields and Interlocked counters: nothing here allocates or locks.
-internal sealed partial class HttpSession
+internal sealed partial class Http1Connection
 {
     /// <summary>Attempt number of the backend the current request is on (0 = first try), as the connector last reported.</summary>
     private int _attempt;

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using LoadBalancer.Core.Http;
+using HttpMethod = LoadBalancer.Core.Http.HttpMethod;
 
-namespace LoadBalancer.Core.Http;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// Strict RFC 9112 head parser over one contiguous buffer. Allocation-free. It rejects rather than repairs anything that

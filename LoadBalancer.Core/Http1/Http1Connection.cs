@@ -10,15 +10,16 @@ using LoadBalancer.Core.Proxy.Upstream;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
 using Microsoft.Extensions.Logging;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// One client connection on an HTTP listener: read a head, route it by its own tenant key, forward head and body to a
 /// backend by RFC 9112 framing, stream the response back, repeat. Only a 101 turns the connection into a byte tunnel.
 /// All per-request state lives in fields and rented buffers, so a request costs no allocation.
 /// </summary>
-internal sealed partial class HttpSession : IChannelOwner
+internal sealed partial class Http1Connection : IChannelOwner
 {
     private static long s_nextId;
 
@@ -42,7 +43,7 @@ internal sealed partial class HttpSession : IChannelOwner
     private int _closeReason;
     private volatile bool _waitingForRequest;
 
-    public HttpSession(SocketChannel client, ListenerRuntime listener)
+    public Http1Connection(SocketChannel client, ListenerRuntime listener)
     {
         _id = Interlocked.Increment(ref s_nextId);
         _channel = client;

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// Encodes a <see cref="LocalReply"/> as an HTTP/1.1 response: <c>text/plain</c> ("503 Service Unavailable: the

@@ -1,7 +1,8 @@
 using System.Text;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Proxy;
 
-namespace LoadBalancer.Core.Proxy;
+namespace LoadBalancer.Core.Http1;
 
 /// <summary>
 /// Which of a listener's <c>upgrade_protocols</c> a request's <c>Upgrade</c> field names, as a bit mask over that list
