@@ -100,4 +100,67 @@ internal sealed partial class Http1Connection
         OnBackendFailed(pool, backend);
         return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The backend failed this request before a response could go out (no head, a timeout, an invalid head, or the
+    /// request body broke): lb answers with the cause, passive health hears of it unless the client caused it, and
+    /// the backend connection is closed whatever happened, since its framing is in doubt.
+    /// </summary>
+    private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
+    {
+        _replyCause = _exchange.BodyTooLarge ? LocalReplies.BodyTooLarge // tenancy: 413 for an oversized chunked body
+            : _requestBodyInvalid ? LocalReplies.BadChunkedBody
+            : _requestBodyTimedOut ? LocalReplies.BodyTimeout
+            : outcome switch
+            {
+                HeadOutcome.Timeout => LocalReplies.BackendTimeout,
+                HeadOutcome.Invalid => LocalReplies.BackendInvalid,
+                _ => LocalReplies.BackendClosed,
+            };
+        var status = _replyCause.Status;
+        SetCloseReason(_requestBodyInvalid ? CloseReason.BadRequest : _requestBodyTimedOut ? CloseReason.BodyTimeout : _requestBodyFailed ? CloseReason.ClientReset : outcome switch
+        {
+            HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,
+            HeadOutcome.Invalid => CloseReason.BackendInvalidResponse,
+            _ => CloseReason.BackendClosed,
+        });
+        if (outcome == HeadOutcome.Invalid)
+        {
+            Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _head.ErrorReason ?? "malformed head");
+        }
+
+        // A failure the client caused (its body broke, stalled or was too large) says nothing about the backend.
+        if (!_requestBodyFailed && !_exchange.BodyTooLarge)
+        {
+            OnBackendFailed(pool, connection.Backend); // health: passive check
+        }
+
+        // Never reuse a backend connection whose framing is in doubt.
+        _backendConnection = null;
+        connection.Backend.ExitInFlight();
+        connection.Discard(_requestBodyFailed || _exchange.BodyTooLarge ? DiscardReason.RequestUnfinished
+            : outcome == HeadOutcome.Timeout ? DiscardReason.ResponseTimeout
+            : DiscardReason.InvalidResponse);
+        if (bodyTask is not null)
+        {
+            _clientReader.CancelPendingRead();
+            try
+            {
+                await bodyTask.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsExpectedNetworkError(ex) || ex is InvalidDataException)
+            {
+                // The backend side is gone; the body copy ends with it.
+            }
+        }
+
+        if (_requestBodyTimedOut)
+        {
+            // The client timer has fired, so its token cannot bound this send; the untimed variant caps it instead.
+            await SendCannedUntimedAsync(status).ConfigureAwait(false);
+            return;
+        }
+
+        await SendCannedAsync(status, listener).ConfigureAwait(false);
+    }
 }

@@ -266,7 +266,7 @@ internal sealed partial class Http1Connection
         var headers = _headers.AsSpan(0, head.HeaderCount);
 
         _clientIsHttp10 = head.MinorVersion == 0;
-        _wantsJson = AcceptsJson(source, headers);
+        _wantsJson = HeaderLookup.AcceptsJson(source, headers);
         _clientWantsClose = head.ConnectionClose;
         _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
@@ -284,7 +284,7 @@ internal sealed partial class Http1Connection
         {
             TenantKeyKind.Host => source.Slice(head.AuthorityStart, head.AuthorityLength),
             TenantKeyKind.PathPrefix => source.Slice(head.TargetStart, head.TargetLength),
-            _ => FindHeaderValue(source, headers, listener.TenantHeader),
+            _ => HeaderLookup.FindHeaderValue(source, headers, listener.TenantHeader),
         };
         var tenant = listener.Tenants.Find(key) ?? listener.DefaultTenant;
         if (tenant is null)
@@ -323,123 +323,19 @@ internal sealed partial class Http1Connection
         return 0;
     }
 
-    /// <summary>
-    /// Encodes the 421 now, naming the key that was seen (sanitized and capped by the encoder), while the head's bytes
-    /// are at hand: into the pooled output buffer, nothing else.
-    /// </summary>
-    private void EncodeUnknownTenant(TenantKeyKind kind, ReadOnlySpan<byte> key)
-    {
-        var cause = kind switch
-        {
-            TenantKeyKind.PathPrefix => LocalReplies.UnknownPath,
-            TenantKeyKind.Header => LocalReplies.UnknownHeaderKey,
-            _ => LocalReplies.UnknownHost,
-        };
-        _replyCause = cause;
-        RentOut(Http1ReplyEncoder.MaxLength);
-        _replyLength = Http1ReplyEncoder.Write(new LocalReply(cause, key), _wantsJson, close: true, _out);
-        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-        {
-            Log.LocalReply(_logger, _id, 421, cause.Code, cause.Detail, " " + Http1ReplyEncoder.SanitizedSubject(key));
-        }
-    }
-
-    /// <summary>Accept lists application/json (a client of an API, asking for errors it can parse).</summary>
-    private static bool AcceptsJson(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers)
-    {
-        foreach (ref readonly var header in headers)
-        {
-            if (header.NameLength == 6
-                && Ascii.EqualsIgnoreCase(source.Slice(header.NameStart, 6), "accept"u8)
-                && ContainsJson(source.Slice(header.ValueStart, header.ValueLength)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool ContainsJson(ReadOnlySpan<byte> value)
-    {
-        const int Length = 16; // "application/json"
-        for (var i = 0; i + Length <= value.Length; i++)
-        {
-            if (Ascii.EqualsIgnoreCase(value.Slice(i, Length), "application/json"u8))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     private void CaptureHashKey(PoolSnapshot pool, ReadOnlySpan<byte> source, in HttpMessageHead head, ReadOnlySpan<HeaderLine> headers)
     {
         var key = pool.HashOn switch
         {
             HashSource.ClientIp => _clientIp,
-            HashSource.Header => FindHeaderValue(source, headers, pool.HashName),
-            HashSource.Cookie => FindCookie(source, headers, pool.HashName),
-            _ => PathOf(source.Slice(head.TargetStart, head.TargetLength)),
+            HashSource.Header => HeaderLookup.FindHeaderValue(source, headers, pool.HashName),
+            HashSource.Cookie => HeaderLookup.FindCookie(source, headers, pool.HashName),
+            _ => HeaderLookup.PathOf(source.Slice(head.TargetStart, head.TargetLength)),
         };
         _hashKey ??= new byte[MaxHashKeyBytes];
         var length = Math.Min(key.Length, MaxHashKeyBytes);
         key[..length].CopyTo(_hashKey);
         _hashKeyLength = length;
-    }
-
-    private static ReadOnlySpan<byte> PathOf(ReadOnlySpan<byte> target)
-    {
-        var query = target.IndexOf((byte)'?');
-        return query < 0 ? target : target[..query];
-    }
-
-    private static ReadOnlySpan<byte> FindHeaderValue(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers, string? name)
-    {
-        if (name is null)
-        {
-            return default;
-        }
-
-        foreach (ref readonly var header in headers)
-        {
-            if (Ascii.EqualsIgnoreCase(source.Slice(header.NameStart, header.NameLength), name))
-            {
-                return source.Slice(header.ValueStart, header.ValueLength);
-            }
-        }
-
-        return default;
-    }
-
-    private static ReadOnlySpan<byte> FindCookie(ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers, string? name)
-    {
-        if (name is null)
-        {
-            return default;
-        }
-
-        foreach (ref readonly var header in headers)
-        {
-            if (header.Kind != HeaderKind.Cookie)
-            {
-                continue;
-            }
-
-            var value = source.Slice(header.ValueStart, header.ValueLength);
-            foreach (var range in value.Split((byte)';'))
-            {
-                var pair = value[range].Trim((byte)' ');
-                var equals = pair.IndexOf((byte)'=');
-                if (equals > 0 && Ascii.Equals(pair[..equals], name))
-                {
-                    return pair[(equals + 1)..];
-                }
-            }
-        }
-
-        return default;
     }
 
     private void RentOut(int capacity)
@@ -455,91 +351,6 @@ internal sealed partial class Http1Connection
         }
 
         _out = EngineBuffers.Rent(Math.Max(capacity, 4096));
-    }
-
-    /// <summary>
-    /// Refusals that leave the connection positioned at the next request: no body to skip, HTTP/1.1, and the client
-    /// did not ask to close. Limits on connections (503) and bodies (413) still close, and so does an unknown tenant (421): a
-    /// client confused about where it is talking gets no second request on the same connection.
-    /// </summary>
-    private bool CanKeepAliveAfterRefusal(int status)
-        => status is 401 or 403 or 429
-            && _requestFraming == BodyFraming.None
-            && !_clientWantsClose
-            && !_clientIsHttp10
-            && !_engine.IsDraining;
-
-    /// <summary>A refusal that keeps the connection must not leave its reason as the connection's close reason.</summary>
-    private void ClearCloseReason() => Volatile.Write(ref _closeReason, (int)CloseReason.None);
-
-    /// <summary>
-    /// lb's own answer for <paramref name="status"/>: the 421 encoded at routing time, a 401 with its challenge, or the
-    /// recorded cause's constant form (no encoding work: the flood path). Logged at Debug with the cause.
-    /// </summary>
-    private ReadOnlyMemory<byte> LocalReplyBytes(int status, bool close)
-    {
-        if (_replyLength > 0 && _out is not null)
-        {
-            // Logged where it was encoded, with the host seen.
-            return _out.AsMemory(0, _replyLength);
-        }
-
-        var cause = _replyCause is { } recorded && recorded.Status == status ? recorded : LocalReplies.ForStatus(status);
-        Log.LocalReply(_logger, _id, status, cause.Code, cause.Detail, "");
-        if (status == 401 && _exchange.Tenant is { } tenant)
-        {
-            // RFC 9110 section 11.6.1: a 401 carries WWW-Authenticate, naming what this tenant expects (config only).
-            RentOut(Http1ReplyEncoder.MaxLength);
-            var length = Http1ReplyEncoder.Write(new LocalReply(cause, default, tenant.AccessKeyIsBearer ? default : tenant.AccessKeyHeader, tenant.AccessKeyIsBearer), _wantsJson, close, _out);
-            return _out.AsMemory(0, length);
-        }
-
-        return Http1ReplyEncoder.Constant(cause, _wantsJson, close);
-    }
-
-    /// <summary>When <paramref name="reply"/> lives in _out, takes that buffer out of the request's resources (the caller returns it after the send).</summary>
-    private byte[]? DetachReplyBuffer(ReadOnlyMemory<byte> reply)
-    {
-        var owned = _out;
-        if (owned is null || !System.Runtime.InteropServices.MemoryMarshal.TryGetArray(reply, out var segment) || !ReferenceEquals(segment.Array, owned))
-        {
-            return null;
-        }
-
-        _out = null;
-        return owned;
-    }
-
-    private async ValueTask SendCannedAsync(int status, ListenerSnapshot listener)
-    {
-        try
-        {
-            var response = LocalReplyBytes(status, close: true);
-            ArmTimer(_clientTimer, listener.Timeouts.BodyIdle);
-            OnResponseSent(status, response.Length); // tenancy: usage accounting
-            await SocketIo.SendAsync(_client, response, _clientTimer).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsExpectedNetworkError(ex))
-        {
-            // The client is gone or not reading; the connection closes either way.
-        }
-    }
-
-    /// <summary>
-    /// For answers after the client timer has fired (408): the backend timer, idle by then, bounds the send instead,
-    /// to the second the answer needs to fit in the socket's send buffer.
-    /// </summary>
-    private async ValueTask SendCannedUntimedAsync(int status)
-    {
-        try
-        {
-            ArmTimer(_backendTimer, LateAnswerTimeout);
-            await SocketIo.SendAsync(_client, LocalReplyBytes(status, close: true), _backendTimer).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsExpectedNetworkError(ex))
-        {
-            // The client is gone; the connection closes either way.
-        }
     }
 
     /// <summary>
