@@ -260,7 +260,7 @@ internal sealed partial class Http1Connection
         {
             Pool = pool,
             Tenant = _exchange.Tenant?.State,
-            HashKey = _hashKey is null ? default : _hashKey.AsMemory(0, _hashKeyLength),
+            HashKey = _exchange.HashKey,
             Client = _clientEndPoint,
             MayReuse = true,
 

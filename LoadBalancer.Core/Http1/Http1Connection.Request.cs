@@ -16,8 +16,6 @@ namespace LoadBalancer.Core.Http1;
 
 internal sealed partial class Http1Connection
 {
-    private const int MaxHashKeyBytes = 512;
-
     private static readonly TimeSpan LateAnswerTimeout = TimeSpan.FromSeconds(1);
 
     private enum HeadOutcome
@@ -56,8 +54,6 @@ internal sealed partial class Http1Connection
     private LocalReplyCause? _replyCause;
     private bool _wantsJson;
     private int _replyLength;
-    private byte[]? _hashKey;
-    private int _hashKeyLength;
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleRequestAsync()
@@ -271,7 +267,7 @@ internal sealed partial class Http1Connection
         _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
         _upgrade = head.Upgrade ? UpgradeOffer.From(source, headers, listener.UpgradeProtocols) : UpgradeOffer.None;
-        _requestFraming = head.Chunked ? BodyFraming.Chunked : head.ContentLength > 0 ? BodyFraming.ContentLength : BodyFraming.None;
+        _requestFraming = Http1Request.Framing(head);
         _requestLength = head.ContentLength;
 
         if (head.Method == Http.HttpMethod.Connect)
@@ -280,13 +276,8 @@ internal sealed partial class Http1Connection
             return 405;
         }
 
-        var key = listener.TenantKey switch
-        {
-            TenantKeyKind.Host => source.Slice(head.AuthorityStart, head.AuthorityLength),
-            TenantKeyKind.PathPrefix => source.Slice(head.TargetStart, head.TargetLength),
-            _ => HeaderLookup.FindHeaderValue(source, headers, listener.TenantHeader),
-        };
-        var tenant = listener.Tenants.Find(key) ?? listener.DefaultTenant;
+        var request = Http1Request.View(source, head, _headers);
+        var tenant = ProxyExchange.FindTenant(listener, request, out var key);
         if (tenant is null)
         {
             EncodeUnknownTenant(listener.TenantKey, key);
@@ -294,7 +285,7 @@ internal sealed partial class Http1Connection
         }
 
         // tenancy: connections, access key, rate limit, body size, in-flight; 0 or lb's own answer (counted)
-        var refused = AdmitRequest(tenant, listener, source, headers);
+        var refused = AdmitRequest(tenant, listener, request);
         if (refused != 0)
         {
             return refused;
@@ -302,11 +293,7 @@ internal sealed partial class Http1Connection
 
         var pool = tenant.Pool;
         _pool = pool;
-        _hashKeyLength = 0;
-        if (pool.BalancerName == BalancerNames.WeightedHash)
-        {
-            CaptureHashKey(pool, source, head, headers);
-        }
+        _exchange.CaptureHashKey(pool, request, _clientIp);
 
         var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + Http1HeadWriter.MaxRequestGrowth;
         RentOut(capacity);
@@ -321,21 +308,6 @@ internal sealed partial class Http1Connection
             _out,
             skipHeader: _exchange.KeyHeaderIndex); // tenancy: the access key never reaches the backend
         return 0;
-    }
-
-    private void CaptureHashKey(PoolSnapshot pool, ReadOnlySpan<byte> source, in HttpMessageHead head, ReadOnlySpan<HeaderLine> headers)
-    {
-        var key = pool.HashOn switch
-        {
-            HashSource.ClientIp => _clientIp,
-            HashSource.Header => HeaderLookup.FindHeaderValue(source, headers, pool.HashName),
-            HashSource.Cookie => HeaderLookup.FindCookie(source, headers, pool.HashName),
-            _ => HeaderLookup.PathOf(source.Slice(head.TargetStart, head.TargetLength)),
-        };
-        _hashKey ??= new byte[MaxHashKeyBytes];
-        var length = Math.Min(key.Length, MaxHashKeyBytes);
-        key[..length].CopyTo(_hashKey);
-        _hashKeyLength = length;
     }
 
     private void RentOut(int capacity)

@@ -28,9 +28,9 @@ internal sealed partial class Http1Connection
     /// Runs when a request has been matched to <paramref name="tenant"/>, before anything is sent to a backend.
     /// Returns 0 to proceed, or the status lb answers itself (the refusal is counted and its close reason set).
     /// </summary>
-    private int AdmitRequest(TenantSnapshot tenant, ListenerSnapshot listener, ReadOnlySpan<byte> source, ReadOnlySpan<HeaderLine> headers)
+    private int AdmitRequest(TenantSnapshot tenant, ListenerSnapshot listener, in RequestView request)
     {
-        var admission = _exchange.Admit(tenant, listener, _head, source, headers, ref _connectionTenant);
+        var admission = _exchange.Admit(tenant, listener, request, ref _connectionTenant);
         if (admission.Refusal is { } refusal)
         {
             SetCloseReason(admission.CloseReason);

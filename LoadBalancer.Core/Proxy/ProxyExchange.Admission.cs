@@ -18,16 +18,14 @@ internal sealed partial class ProxyExchange
     public Admission Admit(
         TenantSnapshot tenant,
         ListenerSnapshot listener,
-        in HttpMessageHead head,
-        ReadOnlySpan<byte> source,
-        ReadOnlySpan<HeaderLine> headers,
+        in RequestView request,
         ref TenantState? connectionTenant)
     {
         var state = tenant.State;
         Tenant = tenant;
         _started = Stopwatch.GetTimestamp();
         _responseStatus = 0;
-        _bytesIn = head.HeadLength;
+        _bytesIn = request.WireLength;
         _bytesOut = 0;
         _bodyBytes = 0;
         _maxBodyBytes = tenant.MaxBodyBytes;
@@ -38,7 +36,7 @@ internal sealed partial class ProxyExchange
         _accessLog = listener.AccessLog;
         if (_accessLog is not null)
         {
-            CaptureRequestLine(source, head);
+            CaptureRequestLine(request);
         }
 
         if (!ReferenceEquals(state, connectionTenant))
@@ -54,7 +52,7 @@ internal sealed partial class ProxyExchange
 
         if (tenant.AccessKeys.Length > 0)
         {
-            var status = CheckAccessKey(tenant, source, headers);
+            var status = CheckAccessKey(tenant, request.Source, request.Fields);
             if (status != 0)
             {
                 return status == 401
@@ -69,7 +67,7 @@ internal sealed partial class ProxyExchange
             return Admission.Refused(LocalReplies.RateLimited, CloseReason.RateLimited);
         }
 
-        if (_maxBodyBytes >= 0 && head.ContentLength > _maxBodyBytes)
+        if (_maxBodyBytes >= 0 && request.ContentLength > _maxBodyBytes)
         {
             return Refuse(state, RefusalReason.BodyTooLarge, CloseReason.BodyTooLarge, LocalReplies.BodyTooLarge);
         }
@@ -153,10 +151,11 @@ internal sealed partial class ProxyExchange
         return 0;
     }
 
-    private void CaptureRequestLine(ReadOnlySpan<byte> source, in HttpMessageHead head)
+    private void CaptureRequestLine(in RequestView request)
     {
-        var method = source.Slice(head.MethodStart, head.MethodLength);
-        var target = source.Slice(head.TargetStart, Math.Min(head.TargetLength, Metrics.AccessLogWriter.MaxTargetBytes));
+        var method = request.MethodName;
+        var target = request.Target;
+        target = target[..Math.Min(target.Length, Metrics.AccessLogWriter.MaxTargetBytes)];
         var line = EngineBuffers.Rent(method.Length + target.Length);
         method.CopyTo(line);
         target.CopyTo(line.AsSpan(method.Length));

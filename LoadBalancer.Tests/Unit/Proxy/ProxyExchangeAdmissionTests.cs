@@ -42,7 +42,7 @@ public sealed class ProxyExchangeAdmissionTests
         var head = default(HttpMessageHead);
         var headers = new HeaderLine[32];
         Assert.That(Http1HeadParser.TryParseRequest(bytes, HttpLimits.Default, ref head, headers), Is.EqualTo(HeadParseStatus.Complete));
-        return exchange.Admit(snapshot.Tenants["t"], snapshot.Listeners[0], head, bytes, headers.AsSpan(0, head.HeaderCount), ref connectionTenant);
+        return exchange.Admit(snapshot.Tenants["t"], snapshot.Listeners[0], Http1Request.View(bytes, head, headers), ref connectionTenant);
     }
 
     [Test]
