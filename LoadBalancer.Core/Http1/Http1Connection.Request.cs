@@ -295,7 +295,8 @@ internal sealed partial class Http1Connection
         _pool = pool;
         _exchange.CaptureHashKey(pool, request, _clientIp);
 
-        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + Http1HeadWriter.MaxRequestGrowth;
+        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, transform: null); // tenancy: the access key never reaches the backend
+        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + Http1HeadWriter.MaxRequestGrowth + edits.AddedBytes;
         RentOut(capacity);
         _outLength = Http1HeadWriter.WriteRequest(
             source,
@@ -306,7 +307,7 @@ internal sealed partial class Http1Connection
             trustForwarded: listener.TrustForwardedHeaders,
             _clientIp,
             _out,
-            skipHeader: _exchange.KeyHeaderIndex); // tenancy: the access key never reaches the backend
+            edits);
         return 0;
     }
 

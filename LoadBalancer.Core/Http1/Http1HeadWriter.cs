@@ -29,7 +29,7 @@ internal static class Http1HeadWriter
         bool trustForwarded,
         ReadOnlySpan<byte> clientIp,
         Span<byte> destination,
-        int skipHeader = -1)
+        in HeaderEdits edits = default)
     {
         var writer = new SpanWriter(destination);
         var lineEnd = RequestLineEnd(head, headers);
@@ -110,12 +110,13 @@ internal static class Http1HeadWriter
                 _ => IsHttp2Settings(source.Slice(header.NameStart, header.NameLength))
                     || (hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength))),
             };
-            if (!skip && i != skipHeader)
+            if (!skip && !edits.Drops(i, source.Slice(header.NameStart, header.NameLength)))
             {
                 writer.Write(source.Slice(header.LineStart, header.LineLength));
             }
         }
 
+        WriteAdded(ref writer, edits);
         if (!upgrade.IsEmpty)
         {
             upgrade.Write(ref writer, source, headers[..head.HeaderCount]);
@@ -156,7 +157,8 @@ internal static class Http1HeadWriter
         bool closeClient,
         bool clientIsHttp10,
         Span<byte> destination,
-        bool dechunk = false)
+        bool dechunk = false,
+        in HeaderEdits edits = default)
     {
         var writer = new SpanWriter(destination);
         var lineEnd = head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
@@ -184,12 +186,13 @@ internal static class Http1HeadWriter
                 HeaderKind.TransferEncoding or HeaderKind.Trailer => dechunk,
                 _ => hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength)),
             };
-            if (!skip)
+            if (!skip && !edits.Drops(i, source.Slice(header.NameStart, header.NameLength)))
             {
                 writer.Write(source.Slice(header.LineStart, header.LineLength));
             }
         }
 
+        WriteAdded(ref writer, edits);
         if (closeClient)
         {
             writer.Write("Connection: close\r\n"u8);
@@ -209,6 +212,23 @@ internal static class Http1HeadWriter
     /// fitted back to the 1.0 client (see <see cref="WriteResponse"/>). The one exception is a 1.0 request without Host.
     /// </summary>
     private static ReadOnlySpan<byte> Http11Line => "HTTP/1.1\r\n"u8;
+
+    /// <summary>The transform's set and added fields, after the message's own (the caller sized the output with AddedBytes).</summary>
+    private static void WriteAdded(ref SpanWriter writer, in HeaderEdits edits)
+    {
+        if (edits.Transform is not { } transform)
+        {
+            return;
+        }
+
+        foreach (var (name, value) in transform.Added)
+        {
+            writer.Write(name);
+            writer.Write(": "u8);
+            writer.Write(value);
+            writer.Write(Crlf);
+        }
+    }
 
     /// <summary>"Transfer-Encoding: chunked" or "Content-Length: N" (the parser refuses requests with both).</summary>
     private static void WriteFraming(ref SpanWriter writer, in HttpMessageHead head)
