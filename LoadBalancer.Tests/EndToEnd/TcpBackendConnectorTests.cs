@@ -98,6 +98,50 @@ public sealed class TcpBackendConnectorTests
         Assert.That(lb.Snapshot.Pools["p"].Backends.Select(b => b.InFlight), Is.EqualTo(new[] { 1, 1 }));
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task TcpPool_AllBackendsFull_TunnelQueuesAndGetsTheFreedSlot(CancellationToken cancellationToken)
+    {
+        // One connector for L4 and L7: a tunnel at a full pool waits up to timeouts.queue for a slot, as a request does
+        // (and as HAProxy's maxconn queue does in tcp mode), instead of being refused at once.
+        await using var backends = TestBackends.Start("x", "y");
+        await using var lb = await TestLb.StartAsync($$"""
+            [[listeners]]
+            name = "l4"
+            listen = "127.0.0.1:0"
+            protocol = "tcp"
+            default_tenant = "t"
+
+            [[tenants]]
+            name = "t"
+            match = ["unused.test"]
+            pool = "p"
+            listeners = []
+
+            [[pools]]
+            name = "p"
+            max_connections_per_backend = 1
+            timeouts = { queue = "20s" }
+            backends = [ { address = "{{backends.Address("x")}}" }, { address = "{{backends.Address("y")}}" } ]
+            """);
+        var first = await OpenTunnelAsync(lb, cancellationToken);
+        var firstBackend = await AskAsync(first, cancellationToken);
+        await using var second = await OpenTunnelAsync(lb, cancellationToken);
+        await AskAsync(second, cancellationToken);
+
+        await using var third = await OpenTunnelAsync(lb, cancellationToken);
+        await third.SendAsync("GET / HTTP/1.1\r\nHost: t.test\r\n\r\n", cancellationToken);
+        var slots = lb.Snapshot.Pools["p"].Slots;
+        while (slots.Waiters == 0)
+        {
+            await Task.Delay(10, cancellationToken);
+        }
+
+        await first.DisposeAsync(); // its tunnel ends, and its slot goes to the waiting one
+        var response = await third.ReadResponseAsync(cancellationToken);
+        Assert.That(response!.Header("X-Backend"), Is.EqualTo(firstBackend));
+    }
+
     private static Task<RawHttpConnection> OpenTunnelAsync(TestLb lb, CancellationToken cancellationToken)
         => lb.ConnectAsync(cancellationToken, "l4");
 
