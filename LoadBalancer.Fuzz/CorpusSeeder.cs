@@ -34,6 +34,7 @@ internal static class CorpusSeeder
         written += Save(root, "proxy-protocol", ProxySeeds());
         written += Save(root, "tls-client-hello", [ClientHello("acme.example.com"), ClientHello("xn--bcher-kva.example"), [22, 3, 1, 0, 4, 1, 0, 0, 0]]);
         written += Save(root, "config", ConfigSeeds());
+        written += Save(root, "hpack", HpackSeeds());
         Console.WriteLine($"seeded {written} new files under {root}");
         return 0;
     }
@@ -51,6 +52,29 @@ internal static class CorpusSeeder
                 yield return message[(end + 4)..];
             }
         }
+    }
+
+    /// <summary>RFC 7541 Appendix C blocks behind the target's block-count byte (0: one block), and a Huffman string.</summary>
+    private static IEnumerable<byte[]> HpackSeeds()
+    {
+        string[] blocks =
+        [
+            "828684410f7777772e6578616d706c652e636f6d",
+            "828684418cf1e3c2e5f23a6ba0ab90f4ff",
+            "400a637573746f6d2d6b65790d637573746f6d2d686561646572",
+            "100870617373776f726406736563726574",
+            "4803333032580770726976617465611d4d6f6e2c203231204f637420323031332032303a31333a323120474d546e1768747470733a2f2f7777772e6578616d706c652e636f6d",
+            "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3",
+            "3fe11f8220",
+        ];
+        foreach (var block in blocks)
+        {
+            yield return [0, .. Convert.FromHexString(block)];
+        }
+
+        // Two blocks of equal length, so the target's split falls between them: a literal indexed, then referenced.
+        yield return [1, .. Convert.FromHexString("400a637573746f6d2d6b65790d637573746f6d2d686561646572"), .. Convert.FromHexString("bebebebebebebebebebebebebebebebebebebebebebebebebe")];
+        yield return Convert.FromHexString("f1e3c2e5f23a6ba0ab90f4ff");
     }
 
     private static IEnumerable<byte[]> ProxySeeds()

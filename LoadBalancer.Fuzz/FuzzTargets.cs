@@ -15,6 +15,7 @@ internal static class FuzzTargets
         ["proxy-protocol"] = ProxyProtocolTarget.Run,
         ["tls-client-hello"] = TlsClientHelloTarget.Run,
         ["config"] = ConfigTarget.Run,
+        ["hpack"] = HpackTarget.Run,
     };
 
     public static IEnumerable<string> Names => Targets.Keys;

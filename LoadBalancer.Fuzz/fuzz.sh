@@ -13,9 +13,10 @@ out="$repo/artifacts/fuzz"
 bin="$out/bin"
 driver="$out/lb-fuzz-driver"
 
-# What gets instrumented: the parsers, the head writer whose output must re-parse, and the config path down to Tomlyn.
+# What gets instrumented: the parsers (Http covers Http1, whose head writer's output must re-parse, and Http2's HPACK),
+# and the config path down to Tomlyn.
 core_prefixes=(LoadBalancer.Core.Http LoadBalancer.Core.Transport.ProxyProtocolCodec LoadBalancer.Core.Tenancy.TlsClientHello
-               LoadBalancer.Core.Config LoadBalancer.Core.Proxy.HeadWriter)
+               LoadBalancer.Core.Config)
 
 # max_len per target: heads and bodies well past a typical request, the PROXY caps, a record, a config file.
 max_len() {
