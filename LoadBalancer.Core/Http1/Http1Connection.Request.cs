@@ -18,14 +18,6 @@ internal sealed partial class Http1Connection
 {
     private static readonly TimeSpan LateAnswerTimeout = TimeSpan.FromSeconds(1);
 
-    private enum HeadOutcome
-    {
-        Complete,
-        Closed,
-        Invalid,
-        Timeout,
-    }
-
     // Per-request state. Buffers are rented when a head arrives and returned when its response is done, so an idle
     // keep-alive connection holds none.
     private HttpMessageHead _head;
@@ -35,11 +27,6 @@ internal sealed partial class Http1Connection
     private int _outLength;
     private ReadOnlyMemory<byte> _headMemory;
     private ReadOnlySequence<byte> _pendingBuffer;
-    private BackendConnection? _backendConnection;
-
-    // Why the backend connection is closed if the exchange ends without reaching the reuse decision: set as the
-    // exchange learns (a backend read fails, a body breaks); a client that goes away is the default.
-    private DiscardReason _discardReason;
     private PoolSnapshot? _pool;
     private BodyFraming _requestFraming;
     private long _requestLength;
@@ -122,7 +109,8 @@ internal sealed partial class Http1Connection
             return false;
         }
 
-        var keepAlive = await ProxyRequestAsync(listener).ConfigureAwait(false);
+        _requestListener = listener;
+        var keepAlive = await _upstream.ForwardAsync(listener, _pool!).ConfigureAwait(false);
         ReleaseRequestResources(reuseBackend: false);
         return keepAlive;
     }
@@ -166,7 +154,7 @@ internal sealed partial class Http1Connection
                     return HeadOutcome.Closed;
                 }
 
-                var status = ParseHead(buffer, isRequest: true, listener.Limits);
+                var status = ParseHead(buffer, listener.Limits);
                 if (status == HeadParseStatus.Complete)
                 {
                     _pendingBuffer = buffer;
@@ -208,48 +196,9 @@ internal sealed partial class Http1Connection
         }
     }
 
-    /// <summary>Parses the head at the start of <paramref name="buffer"/> into <see cref="_head"/>, copying it only when it spans segments.</summary>
-    private HeadParseStatus ParseHead(in ReadOnlySequence<byte> buffer, bool isRequest, HttpLimits limits)
-    {
-        if (_headers is null || _headers.Length < limits.MaxHeaders)
-        {
-            if (_headers is not null)
-            {
-                EngineBuffers.ReturnHeaders(_headers);
-            }
-
-            _headers = EngineBuffers.RentHeaders(limits.MaxHeaders);
-        }
-
-        _head = default;
-        _headMemory = buffer.First;
-        var status = TryParse(_headMemory.Span, isRequest, limits);
-        if (status != HeadParseStatus.Incomplete || buffer.IsSingleSegment)
-        {
-            return status;
-        }
-
-        var length = (int)Math.Min(buffer.Length, limits.MaxHeadBytes + 1L);
-        if (_scratch is null || _scratch.Length < length)
-        {
-            if (_scratch is not null)
-            {
-                EngineBuffers.Return(_scratch);
-            }
-
-            _scratch = EngineBuffers.Rent(Math.Max(length, limits.MaxHeadBytes + 1));
-        }
-
-        buffer.Slice(0, length).CopyTo(_scratch);
-        _headMemory = _scratch.AsMemory(0, length);
-        _head = default;
-        return TryParse(_headMemory.Span, isRequest, limits);
-    }
-
-    private HeadParseStatus TryParse(ReadOnlySpan<byte> data, bool isRequest, HttpLimits limits)
-        => isRequest
-            ? Http1HeadParser.TryParseRequest(data, limits, ref _head, _headers)
-            : Http1HeadParser.TryParseResponse(data, limits, ref _head, _headers);
+    /// <summary>Parses the request head at the start of <paramref name="buffer"/> into <see cref="_head"/>.</summary>
+    private HeadParseStatus ParseHead(in ReadOnlySequence<byte> buffer, HttpLimits limits)
+        => Http1HeadReader.Parse(buffer, isRequest: true, limits, ref _head, ref _headers, ref _scratch, out _headMemory);
 
     /// <summary>
     /// Finds the tenant and pool, takes the hash key, and writes the head to forward into <see cref="_out"/>.
@@ -266,6 +215,7 @@ internal sealed partial class Http1Connection
         _clientWantsClose = head.ConnectionClose;
         _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
+        _requestIdempotent = IsIdempotent(head.Method);
         _upgrade = head.Upgrade ? UpgradeOffer.From(source, headers, listener.UpgradeProtocols) : UpgradeOffer.None;
         _requestFraming = Http1Request.Framing(head);
         _requestLength = head.ContentLength;
@@ -328,43 +278,13 @@ internal sealed partial class Http1Connection
 
     /// <summary>
     /// Ends the request: accounting, then the backend connection goes back to its pool when <paramref name="reuseBackend"/>
-    /// (the response ended exactly at its framing), else it is closed and counted under <see cref="_discardReason"/>.
+    /// (the response ended exactly at its framing), else it is closed (see <see cref="Http1Upstream.Release"/>).
     /// </summary>
     private void ReleaseRequestResources(bool reuseBackend)
     {
         EndRequest(); // tenancy: usage accounting and access log for the request that ends here
-        var connection = _backendConnection;
-        if (connection is not null)
-        {
-            _backendConnection = null;
-            connection.Backend.ExitInFlight();
-            if (!reuseBackend)
-            {
-                connection.Discard(_discardReason);
-            }
-            else if (_pool?.SendProxyProtocol is null or ProxyProtocolVersion.None)
-            {
-                connection.Backend.IdleConnections.Return(connection);
-            }
-            else
-            {
-                // A connection that carried a PROXY header speaks for one client only: never share it.
-                connection.Discard(DiscardReason.ProxyProtocol);
-            }
-        }
-
-        if (_headers is not null)
-        {
-            EngineBuffers.ReturnHeaders(_headers);
-            _headers = null;
-        }
-
-        if (_scratch is not null)
-        {
-            EngineBuffers.Return(_scratch);
-            _scratch = null;
-        }
-
+        _upstream.Release(reuseBackend);
+        Http1HeadReader.Release(ref _headers, ref _scratch);
         if (_out is not null)
         {
             EngineBuffers.Return(_out);
@@ -372,5 +292,6 @@ internal sealed partial class Http1Connection
         }
 
         _pool = null;
+        _requestListener = null;
     }
 }

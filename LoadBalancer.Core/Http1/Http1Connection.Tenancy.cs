@@ -40,35 +40,8 @@ internal sealed partial class Http1Connection
         return admission.Status;
     }
 
-    private async ValueTask RefuseBackendBusyAsync()
-    {
-        SetCloseReason(CloseReason.BackendBusy);
-        _replyCause = LocalReplies.PoolBusy;
-        await SendCannedAsync(503, _listener.Snapshot).ConfigureAwait(false);
-    }
-
     /// <summary>The status line the client is about to get, and the bytes of head (and body, when sent with it).</summary>
     private void OnResponseSent(int status, long bytes) => _exchange.OnResponseSent(status, bytes);
-
-    /// <summary>
-    /// Counts body bytes as they are forwarded. A request body over <c>max_body_bytes</c> (chunked; Content-Length was
-    /// refused up front) aborts the backend connection, so the pending response read fails and the client gets 413.
-    /// </summary>
-    private void CountBodyBytes(IConnection destination, long bytes)
-    {
-        if (ReferenceEquals(destination, _client))
-        {
-            _exchange.CountResponseBytes(bytes);
-            return;
-        }
-
-        if (!_exchange.CountRequestBytes(bytes))
-        {
-            SetCloseReason(CloseReason.BodyTooLarge);
-            SocketIo.Abort(destination);
-            throw new InvalidDataException("The request body exceeds max_body_bytes.");
-        }
-    }
 
     /// <summary>Ends the request's accounting (see <see cref="ProxyExchange.End"/>).</summary>
     private void EndRequest() => _exchange.End(_clientIp, CloseReason);

@@ -38,7 +38,7 @@ internal sealed partial class Http1Connection : IChannelOwner
     // One deadline per side, re-armed per phase; a fired timer ends the connection, so neither is ever reset.
     private readonly DeadlineTimer _clientTimer;
     private readonly DeadlineTimer _backendTimer;
-    private readonly BackendConnector _connector;
+    private readonly Http1Upstream _upstream;
 
     private int _closeReason;
     private volatile bool _waitingForRequest;
@@ -56,7 +56,7 @@ internal sealed partial class Http1Connection : IChannelOwner
         // The engine's sweep finds these through this session (see IChannelOwner), on either socket engine.
         _clientTimer = _engine.Sockets.CreateSessionTimer();
         _backendTimer = _engine.Sockets.CreateSessionTimer();
-        _connector = new BackendConnector(_engine, _backendTimer);
+        _upstream = new Http1Upstream(_engine, this, _exchange, _backendTimer);
         _clientEndPoint = _client.RemoteEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
@@ -177,7 +177,7 @@ internal sealed partial class Http1Connection : IChannelOwner
     {
         SetCloseReason(CloseReason.Aborted);
         SocketIo.Abort(_client);
-        SocketIo.Abort(_backendConnection?.Channel);
+        _upstream.Abort();
     }
 
     private void SetCloseReason(CloseReason reason)

@@ -2,40 +2,44 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using LoadBalancer.Core.Http;
-using LoadBalancer.Core.Metrics;
-using LoadBalancer.Core.Proxy.Upstream;
-using LoadBalancer.Core.Routing;
-using LoadBalancer.Core.Transport;
-
 using LoadBalancer.Core.Async;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Proxy.Upstream;
+using LoadBalancer.Core.Transport;
 
 namespace LoadBalancer.Core.Http1;
 
 /// <summary>
-/// Message bodies by their RFC 9112 framing: Content-Length counts down, chunked walks only the chunk-size lines (or is
-/// decoded for an HTTP/1.0 client), close-delimited runs to EOF. A body that breaks records why the backend connection
-/// cannot be reused.
+/// Message bodies by their RFC 9112 framing, both ways over the backend connection: Content-Length counts down,
+/// chunked walks only the chunk-size lines (or is decoded for a client that takes content only), close-delimited runs
+/// to EOF. A body that breaks records why the backend connection cannot be reused.
 /// </summary>
-internal sealed partial class Http1Connection
+internal sealed partial class Http1Upstream
 {
+    private const int StagingSize = 4096;
+
+    // Rented only while a chunked body is decoded for the client; returned with the request.
+    private byte[]? _staging;
+
     /// <summary>
-    /// Copies the request body. If the copy fails — a malformed chunked body (found only while streaming it), a client
-    /// that stalls past body_idle, or one that goes away — the exchange ends: the backend connection is shut down so
-    /// the wait for its response ends now, and the client is answered 400 (RFC 9112 section 7.1) or 408, instead of
-    /// waiting out the response-head timeout for an answer to a body the backend never got in full.
+    /// Copies an HTTP/1 request body from the client's <paramref name="reader"/> to the backend. If the copy fails — a
+    /// malformed chunked body (found only while streaming it), a client that stalls past body_idle, or one that goes
+    /// away — the exchange ends: the backend connection is shut down so the wait for its response ends now, and the
+    /// client is answered 400 (RFC 9112 section 7.1) or 408, instead of waiting out the response-head timeout for an
+    /// answer to a body the backend never got in full.
     /// </summary>
-    private async Task ForwardRequestBodyAsync(IConnection backend, TimeSpan idle)
+    public async Task CopyRequestBodyAsync(SocketReader reader, IConnection backend, BodyFraming framing, long length, DeadlineTimer clientTimer, TimeSpan idle)
     {
         try
         {
-            await ForwardBodyAsync(_clientReader, backend, _requestFraming, _requestLength, _clientTimer, idle).ConfigureAwait(false);
+            await CopyBodyAsync(reader, backend, framing, length, clientTimer, idle, isRequestBody: true).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidDataException || IsExpectedNetworkError(ex))
         {
             _requestBodyInvalid = ex is InvalidDataException;
-            _requestBodyTimedOut = ex is OperationCanceledException && _clientTimer.IsCancellationRequested;
+            _requestBodyTimedOut = ex is OperationCanceledException && clientTimer.IsCancellationRequested;
             _requestBodyFailed = true;
             try
             {
@@ -51,17 +55,17 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>
-    /// Copies one message body from <paramref name="reader"/> to <paramref name="destination"/> as raw bytes, delimited by
-    /// its framing: Content-Length counts down, chunked walks only the chunk-size lines, close-delimited runs to EOF.
+    /// Copies one message body from <paramref name="reader"/> as raw bytes, delimited by its framing: to the backend
+    /// (a request body) or, with <paramref name="destination"/> null, to the downstream (a response body).
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
-    private async ValueTask ForwardBodyAsync(SocketReader reader, IConnection destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle)
+    private async ValueTask CopyBodyAsync(SocketReader reader, IConnection? destination, BodyFraming framing, long length, DeadlineTimer timer, TimeSpan idle, bool isRequestBody)
     {
         var decoder = default(ChunkedDecoder);
         var remaining = length;
         while (true)
         {
-            var result = await ReadBodyBytesAsync(reader, timer, idle).ConfigureAwait(false);
+            var result = await ReadBodyBytesAsync(reader, timer, idle, isRequestBody).ConfigureAwait(false);
             var buffer = result.Buffer;
 
             long take;
@@ -78,7 +82,7 @@ internal sealed partial class Http1Connection
                     {
                         take = WalkChunks(ref decoder, buffer, out done);
                     }
-                    catch (InvalidDataException) when (NoteReadFailure(reader, timer))
+                    catch (InvalidDataException) when (NoteReadFailure(isRequestBody, timer))
                     {
                         throw;
                     }
@@ -90,7 +94,7 @@ internal sealed partial class Http1Connection
                     break;
             }
 
-            if (done && reader == _clientReader)
+            if (done && isRequestBody)
             {
                 // The whole request body is read from the client: whatever the backend answers, the client connection
                 // is positioned at the next request, even if this last send is still completing.
@@ -99,8 +103,16 @@ internal sealed partial class Http1Connection
 
             if (take > 0)
             {
-                CountBodyBytes(destination, take); // tenancy: bytes in/out, max_body_bytes for chunked bodies
-                await SocketIo.SendAsync(destination, buffer.Slice(0, take), timer).ConfigureAwait(false);
+                if (destination is null)
+                {
+                    _exchange.CountResponseBytes(take); // tenancy: bytes out
+                    await _downstream.SendBodyAsync(buffer.Slice(0, take), timer).ConfigureAwait(false);
+                }
+                else
+                {
+                    CountRequestBytes(destination, take); // tenancy: bytes in, max_body_bytes for chunked bodies
+                    await SocketIo.SendAsync(destination, buffer.Slice(0, take), timer).ConfigureAwait(false);
+                }
             }
 
             reader.AdvanceTo(buffer.GetPosition(take));
@@ -111,23 +123,37 @@ internal sealed partial class Http1Connection
 
             if (result.IsCompleted)
             {
-                NoteReadFailure(reader, timer);
+                NoteReadFailure(isRequestBody, timer);
                 throw new IOException("The peer closed the connection in the middle of a body.");
             }
         }
     }
 
+    /// <summary>
+    /// Counts request body bytes as they are forwarded. A body over <c>max_body_bytes</c> (chunked; Content-Length was
+    /// refused up front) aborts the backend connection, so the pending response read fails and the client gets 413.
+    /// </summary>
+    private void CountRequestBytes(IConnection backend, long bytes)
+    {
+        if (!_exchange.CountRequestBytes(bytes))
+        {
+            _downstream.SetCloseReason(CloseReason.BodyTooLarge);
+            SocketIo.Abort(backend);
+            throw new InvalidDataException("The request body exceeds max_body_bytes.");
+        }
+    }
+
     /// <summary>One read of body bytes under the body-idle deadline; a cancelled read (the exchange is over) throws.</summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> ReadBodyBytesAsync(SocketReader reader, DeadlineTimer timer, TimeSpan idle)
+    private async ValueTask<ReadResult> ReadBodyBytesAsync(SocketReader reader, DeadlineTimer timer, TimeSpan idle, bool isRequestBody)
     {
-        ArmTimer(timer, idle);
+        timer.Arm(idle);
         ReadResult result;
         try
         {
             result = await reader.ReadAsync(timer).ConfigureAwait(false);
         }
-        catch (Exception) when (NoteReadFailure(reader, timer))
+        catch (Exception) when (NoteReadFailure(isRequestBody, timer))
         {
             throw;
         }
@@ -142,31 +168,31 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>
-    /// Copies a chunked response body to an HTTP/1.0 client as its bare content (trailers dropped): chunk data is
-    /// gathered in <see cref="_out"/> (free once the head is sent) and sent when it fills or the read buffer is used up.
-    /// The connection close ends the body for the client (the head said Connection: close).
+    /// Relays a chunked response body as its bare content (trailers dropped): chunk data is gathered in a staging
+    /// buffer and handed to the downstream when it fills or the read buffer is used up. The backend side is still read
+    /// to the chunked end, so its connection stays reusable.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
-    private async ValueTask ForwardDechunkedAsync(SocketReader reader, DeadlineTimer timer, TimeSpan idle)
+    private async ValueTask RelayDechunkedAsync(SocketReader reader, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
-        var staging = _out!;
+        var staging = _staging ??= EngineBuffers.Rent(StagingSize);
         while (true)
         {
-            var result = await ReadBodyBytesAsync(reader, timer, idle).ConfigureAwait(false);
+            var result = await ReadBodyBytesAsync(reader, _timer, idle, isRequestBody: false).ConfigureAwait(false);
             var buffer = result.Buffer;
 
             var (taken, staged, done) = TakeContent(ref decoder, buffer, staging, out var invalid);
             if (invalid)
             {
-                NoteReadFailure(reader, timer);
+                NoteReadFailure(isRequestBody: false, _timer);
                 throw new InvalidDataException("Malformed chunked body.");
             }
 
             if (staged > 0)
             {
-                CountBodyBytes(_client, staged); // tenancy: bytes out
-                await SocketIo.SendAsync(_client, staging.AsMemory(0, staged), timer).ConfigureAwait(false);
+                _exchange.CountResponseBytes(staged); // tenancy: bytes out
+                await _downstream.SendBodyAsync(staging.AsMemory(0, staged), _timer).ConfigureAwait(false);
             }
 
             reader.AdvanceTo(buffer.GetPosition(taken));
@@ -177,9 +203,18 @@ internal sealed partial class Http1Connection
 
             if (result.IsCompleted && taken == buffer.Length)
             {
-                NoteReadFailure(reader, timer);
+                NoteReadFailure(isRequestBody: false, _timer);
                 throw new IOException("The peer closed the connection in the middle of a body.");
             }
+        }
+    }
+
+    private void ReturnStaging()
+    {
+        if (_staging is not null)
+        {
+            EngineBuffers.Return(_staging);
+            _staging = null;
         }
     }
 
@@ -228,9 +263,9 @@ internal sealed partial class Http1Connection
     /// For an exception filter: a response body that broke off, timed out or turned malformed leaves the backend
     /// connection with unknown framing. Records why it is closed; never catches (returns false).
     /// </summary>
-    private bool NoteReadFailure(SocketReader reader, DeadlineTimer timer)
+    private bool NoteReadFailure(bool isRequestBody, DeadlineTimer timer)
     {
-        if (reader != _clientReader)
+        if (!isRequestBody)
         {
             _discardReason = timer.IsCancellationRequested ? DiscardReason.ResponseTimeout : DiscardReason.InvalidResponse;
         }

@@ -1,11 +1,9 @@
 using System.Runtime.CompilerServices;
+using LoadBalancer.Core.Async;
 using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Proxy;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Transport;
-
-using LoadBalancer.Core.Async;
-using LoadBalancer.Core.Http;
-using LoadBalancer.Core.Proxy;
 
 namespace LoadBalancer.Core.Http1;
 
@@ -20,27 +18,19 @@ namespace LoadBalancer.Core.Http1;
 //  - Every retry takes one unit of the pool's RetryBudget; a spent budget answers 502 at once.
 //  - Connect failures, resets, timeouts and 5xx count towards outlier ejection; any answer below 500 resets it.
 // All of it is fields and Interlocked counters: nothing here allocates or locks.
-internal sealed partial class Http1Connection
+internal sealed partial class Http1Upstream
 {
-    /// <summary>Attempt number of the backend the current request is on (0 = first try), as the connector last reported.</summary>
-    private int _attempt;
-
     /// <summary>The stale-pooled-connection replay of this request has been used.</summary>
     private bool _staleReplayed;
 
     /// <summary>The request may be re-sent to another backend after a reset (idempotent, no body).</summary>
     private bool _retryable;
 
-    private static int MaxTries(PoolSnapshot pool) => pool.MaxTries;
-
-    private static bool IsIdempotent(Http.HttpMethod method)
-        => method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;
-
     /// <summary>A new request's first try: it may be re-sent elsewhere after a reset only when idempotent and body-less.</summary>
     private void StartTries()
     {
         _staleReplayed = false;
-        _retryable = IsIdempotent(_head.Method) && _requestFraming == BodyFraming.None;
+        _retryable = _downstream.Retryable;
     }
 
     /// <summary>Passive health: a reset, response timeout, invalid head or 5xx from the backend.</summary>
@@ -65,19 +55,19 @@ internal sealed partial class Http1Connection
     /// answers 502. Returns the connection to send the request on again, or null when an answer was sent.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<BackendConnection?> RetryAfterCloseAsync(ListenerSnapshot listener, PoolSnapshot pool, BackendConnection failed)
+    private async ValueTask<BackendConnection?> RetryAfterCloseAsync(PoolSnapshot pool, BackendConnection failed)
     {
         var backend = failed.Backend;
         if (failed.Reused && !_staleReplayed)
         {
             // A keep-alive connection the backend closed while it sat idle: the request was never seen. Not a failure.
             _staleReplayed = true;
-            _backendConnection = null;
+            _connection = null;
             failed.Discard(DiscardReason.BackendClosed);
-            var fresh = await _connector.ConnectAsync(backend, pool, _clientEndPoint).ConfigureAwait(false);
+            var fresh = await _connector.ConnectAsync(backend, pool, _downstream.ClientEndPoint).ConfigureAwait(false);
             if (fresh is not null)
             {
-                _backendConnection = fresh;
+                _connection = fresh;
                 return fresh;
             }
 
@@ -88,13 +78,13 @@ internal sealed partial class Http1Connection
             return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
         }
 
-        if (!_retryable || _attempt + 1 >= MaxTries(pool))
+        if (!_retryable || _attempt + 1 >= pool.MaxTries)
         {
-            await FailResponseAsync(HeadOutcome.Closed, listener, failed, pool, bodyTask: null).ConfigureAwait(false);
+            await FailResponseAsync(HeadOutcome.Closed, failed, pool, bodyTask: null).ConfigureAwait(false);
             return null;
         }
 
-        _backendConnection = null;
+        _connection = null;
         backend.ExitInFlight();
         failed.Discard(DiscardReason.BackendClosed);
         OnBackendFailed(pool, backend);
@@ -106,9 +96,9 @@ internal sealed partial class Http1Connection
     /// request body broke): lb answers with the cause, passive health hears of it unless the client caused it, and
     /// the backend connection is closed whatever happened, since its framing is in doubt.
     /// </summary>
-    private async ValueTask FailResponseAsync(HeadOutcome outcome, ListenerSnapshot listener, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
+    private async ValueTask FailResponseAsync(HeadOutcome outcome, BackendConnection connection, PoolSnapshot pool, Task? bodyTask)
     {
-        _replyCause = _exchange.BodyTooLarge ? LocalReplies.BodyTooLarge // tenancy: 413 for an oversized chunked body
+        var cause = _exchange.BodyTooLarge ? LocalReplies.BodyTooLarge // tenancy: 413 for an oversized chunked body
             : _requestBodyInvalid ? LocalReplies.BadChunkedBody
             : _requestBodyTimedOut ? LocalReplies.BodyTimeout
             : outcome switch
@@ -117,13 +107,13 @@ internal sealed partial class Http1Connection
                 HeadOutcome.Invalid => LocalReplies.BackendInvalid,
                 _ => LocalReplies.BackendClosed,
             };
-        var status = _replyCause.Status;
-        SetCloseReason(_requestBodyInvalid ? CloseReason.BadRequest : _requestBodyTimedOut ? CloseReason.BodyTimeout : _requestBodyFailed ? CloseReason.ClientReset : outcome switch
+        var reason = _requestBodyInvalid ? CloseReason.BadRequest : _requestBodyTimedOut ? CloseReason.BodyTimeout : _requestBodyFailed ? CloseReason.ClientReset : outcome switch
         {
             HeadOutcome.Timeout => CloseReason.BackendResponseTimeout,
             HeadOutcome.Invalid => CloseReason.BackendInvalidResponse,
             _ => CloseReason.BackendClosed,
-        });
+        };
+        _downstream.SetCloseReason(reason);
         if (outcome == HeadOutcome.Invalid)
         {
             Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _head.ErrorReason ?? "malformed head");
@@ -136,14 +126,14 @@ internal sealed partial class Http1Connection
         }
 
         // Never reuse a backend connection whose framing is in doubt.
-        _backendConnection = null;
+        _connection = null;
         connection.Backend.ExitInFlight();
         connection.Discard(_requestBodyFailed || _exchange.BodyTooLarge ? DiscardReason.RequestUnfinished
             : outcome == HeadOutcome.Timeout ? DiscardReason.ResponseTimeout
             : DiscardReason.InvalidResponse);
         if (bodyTask is not null)
         {
-            _clientReader.CancelPendingRead();
+            _downstream.CancelRequestBody();
             try
             {
                 await bodyTask.ConfigureAwait(false);
@@ -154,13 +144,7 @@ internal sealed partial class Http1Connection
             }
         }
 
-        if (_requestBodyTimedOut)
-        {
-            // The client timer has fired, so its token cannot bound this send; the untimed variant caps it instead.
-            await SendCannedUntimedAsync(status).ConfigureAwait(false);
-            return;
-        }
-
-        await SendCannedAsync(status, listener).ConfigureAwait(false);
+        // The client timer has fired after a body stall, so its token cannot bound this send: the downstream caps it.
+        await _downstream.ReplyAsync(cause, reason, clientTimerFired: _requestBodyTimedOut).ConfigureAwait(false);
     }
 }
