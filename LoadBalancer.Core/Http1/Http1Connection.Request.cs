@@ -19,14 +19,10 @@ internal sealed partial class Http1Connection
     private static readonly TimeSpan LateAnswerTimeout = TimeSpan.FromSeconds(1);
 
     // Per-request state. Buffers are rented when a head arrives and returned when its response is done, so an idle
-    // keep-alive connection holds none.
-    private HttpMessageHead _head;
-    private HeaderLine[]? _headers;
-    private byte[]? _scratch;
+    // keep-alive connection holds none. The head state is shared with the upstream, which parses the response into it.
+    private readonly Http1HeadState _heads = new();
     private byte[]? _out;
     private int _outLength;
-    private ReadOnlyMemory<byte> _headMemory;
-    private ReadOnlySequence<byte> _pendingBuffer;
     private PoolSnapshot? _pool;
     private BodyFraming _requestFraming;
     private long _requestLength;
@@ -61,7 +57,7 @@ internal sealed partial class Http1Connection
                 // The parser's constant reason names the rule ("more than one Host header field"); the head's own
                 // fields (Accept included) are not trusted, so the answer is text/plain.
                 SetCloseReason(CloseReason.BadRequest);
-                _replyCause = LocalReplies.ForHeadError(_head.ErrorStatus, _head.ErrorReason);
+                _replyCause = LocalReplies.ForHeadError(_heads.Head.ErrorStatus, _heads.Head.ErrorReason);
                 await SendCannedAsync(_replyCause.Status, listener).ConfigureAwait(false);
                 return false;
         }
@@ -70,9 +66,9 @@ internal sealed partial class Http1Connection
         // began to wait: a reload in between must apply to this request (the head was read under the old limits).
         listener = _listener.Snapshot;
         var status = RouteAndWriteRequestHead(listener);
-        _clientReader.AdvanceTo(_pendingBuffer.GetPosition(_head.HeadLength));
-        _pendingBuffer = default;
-        _headMemory = default;
+        _clientReader.AdvanceTo(_heads.Pending.GetPosition(_heads.Head.HeadLength));
+        _heads.Pending = default;
+        _heads.Memory = default;
         if (status != 0 && CanKeepAliveAfterRefusal(status))
         {
             ClearCloseReason();
@@ -157,7 +153,7 @@ internal sealed partial class Http1Connection
                 var status = ParseHead(buffer, listener.Limits);
                 if (status == HeadParseStatus.Complete)
                 {
-                    _pendingBuffer = buffer;
+                    _heads.Pending = buffer;
                     return HeadOutcome.Complete;
                 }
 
@@ -196,9 +192,9 @@ internal sealed partial class Http1Connection
         }
     }
 
-    /// <summary>Parses the request head at the start of <paramref name="buffer"/> into <see cref="_head"/>.</summary>
+    /// <summary>Parses the request head at the start of <paramref name="buffer"/> into <see cref="_heads.Head"/>.</summary>
     private HeadParseStatus ParseHead(in ReadOnlySequence<byte> buffer, HttpLimits limits)
-        => Http1HeadReader.Parse(buffer, isRequest: true, limits, ref _head, ref _headers, ref _scratch, out _headMemory);
+        => _heads.Parse(buffer, isRequest: true, limits);
 
     /// <summary>
     /// Finds the tenant and pool, takes the hash key, and writes the head to forward into <see cref="_out"/>.
@@ -206,9 +202,9 @@ internal sealed partial class Http1Connection
     /// </summary>
     private int RouteAndWriteRequestHead(ListenerSnapshot listener)
     {
-        var source = _headMemory.Span;
-        ref readonly var head = ref _head;
-        var headers = _headers.AsSpan(0, head.HeaderCount);
+        var source = _heads.Memory.Span;
+        ref readonly var head = ref _heads.Head;
+        var headers = _heads.Headers.AsSpan(0, head.HeaderCount);
 
         _clientIsHttp10 = head.MinorVersion == 0;
         _wantsJson = HeaderLookup.AcceptsJson(source, headers);
@@ -226,7 +222,7 @@ internal sealed partial class Http1Connection
             return 405;
         }
 
-        var request = Http1Request.View(source, head, _headers);
+        var request = Http1Request.View(source, head, _heads.Headers);
         var tenant = ProxyExchange.FindTenant(listener, request, out var key);
         if (tenant is null)
         {
@@ -251,7 +247,7 @@ internal sealed partial class Http1Connection
         _outLength = Http1HeadWriter.WriteRequest(
             source,
             head,
-            _headers,
+            _heads.Headers,
             _upgrade,
             addForwarded: listener.AddForwardedHeaders,
             trustForwarded: listener.TrustForwardedHeaders,
@@ -283,8 +279,7 @@ internal sealed partial class Http1Connection
     private void ReleaseRequestResources(bool reuseBackend)
     {
         EndRequest(); // tenancy: usage accounting and access log for the request that ends here
-        _upstream.Release(reuseBackend);
-        Http1HeadReader.Release(ref _headers, ref _scratch);
+        _upstream.Release(reuseBackend); // and the head state's buffers
         if (_out is not null)
         {
             EngineBuffers.Return(_out);

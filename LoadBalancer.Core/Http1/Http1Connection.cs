@@ -56,7 +56,7 @@ internal sealed partial class Http1Connection : IChannelOwner
         // The engine's sweep finds these through this session (see IChannelOwner), on either socket engine.
         _clientTimer = _engine.Sockets.CreateSessionTimer();
         _backendTimer = _engine.Sockets.CreateSessionTimer();
-        _upstream = new Http1Upstream(_engine, this, _exchange, _backendTimer);
+        _upstream = new Http1Upstream(_engine, this, _exchange, _backendTimer, _heads);
         _clientEndPoint = _client.RemoteEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }

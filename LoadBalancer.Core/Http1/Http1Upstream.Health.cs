@@ -116,7 +116,7 @@ internal sealed partial class Http1Upstream
         _downstream.SetCloseReason(reason);
         if (outcome == HeadOutcome.Invalid)
         {
-            Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _head.ErrorReason ?? "malformed head");
+            Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _heads.Head.ErrorReason ?? "malformed head");
         }
 
         // A failure the client caused (its body broke, stalled or was too large) says nothing about the backend.

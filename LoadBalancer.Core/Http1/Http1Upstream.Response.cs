@@ -79,10 +79,10 @@ internal sealed partial class Http1Upstream
                     return HeadOutcome.Closed;
                 }
 
-                var status = Http1HeadReader.Parse(buffer, isRequest: false, ResponseLimits, ref _head, ref _headers, ref _scratch, out _headMemory);
+                var status = _heads.Parse(buffer, isRequest: false, ResponseLimits);
                 if (status == HeadParseStatus.Complete)
                 {
-                    _pendingBuffer = buffer;
+                    _heads.Pending = buffer;
                     return HeadOutcome.Complete;
                 }
 
@@ -149,11 +149,11 @@ internal sealed partial class Http1Upstream
     /// <summary>After a 101, both directions become raw byte pumps until either side closes (or the drain aborts them).</summary>
     private async ValueTask TunnelAsync(BackendConnection connection)
     {
-        var head = _pendingBuffer.Slice(0, _head.HeadLength);
+        var head = _heads.Pending.Slice(0, _heads.Head.HeadLength);
         await _downstream.SendUpgradeHeadAsync(head, _timer).ConfigureAwait(false);
         connection.Reader.AdvanceTo(head.End);
-        _pendingBuffer = default;
-        _headMemory = default;
+        _heads.Pending = default;
+        _heads.Memory = default;
         _timer.Disarm();
         try
         {

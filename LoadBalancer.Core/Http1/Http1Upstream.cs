@@ -33,12 +33,9 @@ internal sealed partial class Http1Upstream
     private BackendConnection? _connection;
     private PoolSnapshot? _pool;
 
-    // The response head: parsed into pooled arrays, valid until the head is sent.
-    private HttpMessageHead _head;
-    private HeaderLine[]? _headers;
-    private byte[]? _scratch;
-    private ReadOnlyMemory<byte> _headMemory;
-    private ReadOnlySequence<byte> _pendingBuffer;
+    // The response head is parsed into the connection's head state (the request's head is encoded by then), and is
+    // valid until it is sent.
+    private readonly Http1HeadState _heads;
 
     // Why the backend connection is closed if the exchange ends without reaching the reuse decision: set as the
     // exchange learns (a backend read fails, a body breaks); a client that goes away is the default.
@@ -55,8 +52,10 @@ internal sealed partial class Http1Upstream
     private volatile bool _requestBodyRead;
 
     /// <param name="timer">The deadline of the backend side, owned by the client connection (the engine's sweep finds it there).</param>
-    public Http1Upstream(ProxyEngine engine, IDownstream downstream, ProxyExchange exchange, DeadlineTimer timer)
+    /// <param name="heads">The client connection's head state, which the response head then occupies.</param>
+    public Http1Upstream(ProxyEngine engine, IDownstream downstream, ProxyExchange exchange, DeadlineTimer timer, Http1HeadState heads)
     {
+        _heads = heads;
         _downstream = downstream;
         _exchange = exchange;
         _timer = timer;
@@ -129,16 +128,16 @@ internal sealed partial class Http1Upstream
 
         while (true)
         {
-            var status = _head.StatusCode;
+            var status = _heads.Head.StatusCode;
             if (status == 101)
             {
-                if (!downstream.AcceptsUpgrade(_headMemory.Span, _headers.AsSpan(0, _head.HeaderCount)))
+                if (!downstream.AcceptsUpgrade(_heads.Memory.Span, _heads.Headers.AsSpan(0, _heads.Head.HeaderCount)))
                 {
                     await FailResponseAsync(HeadOutcome.Invalid, connection, pool, bodyTask).ConfigureAwait(false);
                     return false;
                 }
 
-                _exchange.OnResponseSent(101, _head.HeadLength);
+                _exchange.OnResponseSent(101, _heads.Head.HeadLength);
                 await TunnelAsync(connection).ConfigureAwait(false);
                 return false;
             }
@@ -149,10 +148,10 @@ internal sealed partial class Http1Upstream
             }
 
             // 1xx interim responses (100 Continue, 103 Early Hints) go to the client as they are, where it takes them.
-            var interimLength = _head.HeadLength;
-            await downstream.SendInterimAsync(_pendingBuffer.Slice(0, interimLength), _timer).ConfigureAwait(false);
-            connection.Reader.AdvanceTo(_pendingBuffer.GetPosition(interimLength));
-            _pendingBuffer = default;
+            var interimLength = _heads.Head.HeadLength;
+            await downstream.SendInterimAsync(_heads.Pending.Slice(0, interimLength), _timer).ConfigureAwait(false);
+            connection.Reader.AdvanceTo(_heads.Pending.GetPosition(interimLength));
+            _heads.Pending = default;
             outcome = await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false);
             if (outcome != HeadOutcome.Complete)
             {
@@ -161,36 +160,36 @@ internal sealed partial class Http1Upstream
             }
         }
 
-        OnResponseHead(pool, connection.Backend, _head.StatusCode); // health: passive check (5xx counts as a failure)
-        connection.Backend.NoteResponseVersion(_head.MinorVersion);
-        var framing = ResponseFraming(_head, downstream.IsHeadRequest);
+        OnResponseHead(pool, connection.Backend, _heads.Head.StatusCode); // health: passive check (5xx counts as a failure)
+        connection.Backend.NoteResponseVersion(_heads.Head.MinorVersion);
+        var framing = ResponseFraming(_heads.Head, downstream.IsHeadRequest);
 
         // RFC 9112 section 9.3: the backend connection carries another request only if this response's end is certain.
-        DiscardReason? discard = _head.ConnectionClose ? DiscardReason.ConnectionClose
+        DiscardReason? discard = _heads.Head.ConnectionClose ? DiscardReason.ConnectionClose
             : framing == BodyFraming.UntilClose ? DiscardReason.CloseDelimited
             : null;
 
         // A request body still being sent when the final answer arrives means the backend refused it early: the rest
         // of the body is unread, so the client connection cannot carry another request (it must be told so now).
         var bodyUnfinished = bodyTask is { IsCompleted: false } && !_requestBodyRead;
-        var length = _head.ContentLength;
-        var afterHead = _pendingBuffer.Slice(_head.HeadLength);
+        var length = _heads.Head.ContentLength;
+        var afterHead = _heads.Pending.Slice(_heads.Head.HeadLength);
 
         // The whole body already here goes out with the head in one send, when the downstream has room for it.
         var wholeBody = framing == BodyFraming.ContentLength && afterHead.Length >= length ? afterHead.Slice(0, length) : default;
-        var response = new ResponseHeadView(_headMemory, _head, _headers!, framing);
+        var response = new ResponseHeadView(_heads.Memory, _heads.Head, _heads.Headers!, framing);
         _timer.Arm(listener.Timeouts.BodyIdle);
         var relay = await downstream.SendResponseHeadAsync(response, wholeBody, bodyUnfinished, _timer).ConfigureAwait(false);
-        _headMemory = default;
+        _heads.Memory = default;
         if (relay == ResponseBodyRelay.SentWithHead)
         {
             connection.Reader.AdvanceTo(wholeBody.End);
-            _pendingBuffer = default;
+            _heads.Pending = default;
         }
         else
         {
             connection.Reader.AdvanceTo(afterHead.Start);
-            _pendingBuffer = default;
+            _heads.Pending = default;
             if (relay == ResponseBodyRelay.Dechunked && framing == BodyFraming.Chunked)
             {
                 await RelayDechunkedAsync(connection.Reader, listener.Timeouts.BodyIdle).ConfigureAwait(false);
@@ -252,9 +251,7 @@ internal sealed partial class Http1Upstream
             }
         }
 
-        _pendingBuffer = default;
-        _headMemory = default;
-        Http1HeadReader.Release(ref _headers, ref _scratch);
+        _heads.Release();
         ReturnStaging();
         _pool = null;
     }
