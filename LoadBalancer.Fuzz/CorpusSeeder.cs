@@ -35,6 +35,7 @@ internal static class CorpusSeeder
         written += Save(root, "tls-client-hello", [ClientHello("acme.example.com"), ClientHello("xn--bcher-kva.example"), [22, 3, 1, 0, 4, 1, 0, 0, 0]]);
         written += Save(root, "config", ConfigSeeds());
         written += Save(root, "hpack", HpackSeeds());
+        written += Save(root, "http2-frames", Http2FrameSeeds());
         Console.WriteLine($"seeded {written} new files under {root}");
         return 0;
     }
@@ -75,6 +76,22 @@ internal static class CorpusSeeder
         // Two blocks of equal length, so the target's split falls between them: a literal indexed, then referenced.
         yield return [1, .. Convert.FromHexString("400a637573746f6d2d6b65790d637573746f6d2d686561646572"), .. Convert.FromHexString("bebebebebebebebebebebebebebebebebebebebebebebebebe")];
         yield return Convert.FromHexString("f1e3c2e5f23a6ba0ab90f4ff");
+    }
+
+    /// <summary>A client's first flight (SETTINGS, WINDOW_UPDATE, HEADERS, DATA) and one frame of each other type.</summary>
+    private static IEnumerable<byte[]> Http2FrameSeeds()
+    {
+        yield return Convert.FromHexString(
+            "00000c04000000000000030000006400040010000000000408000000000000ff0001" +
+            "00001101250000000100000000108286844186a0e41d139d09" +
+            "00000500010000000168656c6c6f");
+        yield return Convert.FromHexString("0000080600000000000102030405060708");
+        yield return Convert.FromHexString("000008070000000000000000070000000b");
+        yield return Convert.FromHexString("00000403000000000500000008");
+        yield return Convert.FromHexString("0000050200000000030000000110");
+        yield return Convert.FromHexString("000002090400000001" + "8286");
+        yield return Convert.FromHexString("00000400010000000000");
+        yield return Convert.FromHexString("0000070008000000010368690000000000");
     }
 
     private static IEnumerable<byte[]> ProxySeeds()

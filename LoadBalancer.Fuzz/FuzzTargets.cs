@@ -16,6 +16,7 @@ internal static class FuzzTargets
         ["tls-client-hello"] = TlsClientHelloTarget.Run,
         ["config"] = ConfigTarget.Run,
         ["hpack"] = HpackTarget.Run,
+        ["http2-frames"] = Http2FramesTarget.Run,
     };
 
     public static IEnumerable<string> Names => Targets.Keys;

@@ -95,28 +95,7 @@ internal static class ChunkedTarget
             return Whole(data);
         }
 
-        uint seed = (uint)data.Length * 2654435761u ^ data[0];
-        Segment? first = null;
-        Segment? last = null;
-        for (int i = 0; i < data.Length;)
-        {
-            seed = (seed * 1103515245u) + 12345u;
-            int size = Math.Min(data.Length - i, 1 + (int)((seed >> 16) % 17));
-            var segment = new Segment(data.Slice(i, size).ToArray());
-            if (last is null)
-            {
-                first = segment;
-            }
-            else
-            {
-                last.Append(segment);
-            }
-
-            last = segment;
-            i += size;
-        }
-
-        var sequence = new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+        var sequence = Segment.Chain(data, 17);
         var decoder = default(ChunkedDecoder);
         int offset = 0;
         foreach (ReadOnlyMemory<byte> memory in sequence)
