@@ -9,8 +9,13 @@ namespace LoadBalancer.Host;
 /// writes make one reload; <c>--no-watch</c> turns it off). POST /reload on the admin endpoint calls the reloader
 /// directly. Triggers coalesce in a one-slot channel; the reloader itself skips identical content.
 /// </summary>
-internal sealed class ConfigReloadService(LbOptions options, ConfigReloader reloader) : BackgroundService
+internal sealed class ConfigReloadService(LbOptions options, ConfigReloader reloader, LoadBalancer.Core.Proxy.ProxyEngine engine) : BackgroundService
 {
+    // Directories of the live snapshot's TLS files (certificates, keys, client CAs) other than lb.toml's, watched so
+    // that a renewed certificate applies like an edited lb.toml; refreshed after every reload.
+    private readonly Dictionary<string, FileSystemWatcher> _tlsWatchers = new(StringComparer.Ordinal);
+    private HashSet<string> _tlsFiles = new(StringComparer.Ordinal);
+
     private readonly Channel<string> _triggers = Channel.CreateBounded<string>(new BoundedChannelOptions(1)
     {
         FullMode = BoundedChannelFullMode.DropWrite,
@@ -33,18 +38,21 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
             _triggers.Writer.TryWrite("SIGHUP");
         });
         _watcher = CreateWatcher();
+        WatchTlsFiles();
         return base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _watcher?.Dispose();
+        DisposeTlsWatchers();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override void Dispose()
     {
         _watcher?.Dispose();
+        DisposeTlsWatchers();
         _sighup?.Dispose();
         base.Dispose();
     }
@@ -64,12 +72,60 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
                 }
 
                 await reloader.ReloadAsync(trigger).ConfigureAwait(false);
+                WatchTlsFiles();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Host stopping.
         }
+    }
+
+    private void WatchTlsFiles()
+    {
+        if (!options.WatchConfig)
+        {
+            return;
+        }
+
+        var files = new HashSet<string>(engine.Snapshots.Current.TlsFiles().Select(Path.GetFullPath), StringComparer.Ordinal);
+        Volatile.Write(ref _tlsFiles, files);
+        foreach (var directory in files.Select(Path.GetDirectoryName).Distinct(StringComparer.Ordinal))
+        {
+            if (string.IsNullOrEmpty(directory) || _tlsWatchers.ContainsKey(directory) || !Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            var watcher = new FileSystemWatcher(directory)
+            {
+                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+            };
+            FileSystemEventHandler onChange = (_, e) => OnTlsFileChanged(e.FullPath);
+            watcher.Changed += onChange;
+            watcher.Created += onChange;
+            watcher.Renamed += (_, e) => OnTlsFileChanged(e.FullPath);
+            watcher.EnableRaisingEvents = true;
+            _tlsWatchers[directory] = watcher;
+        }
+    }
+
+    private void OnTlsFileChanged(string path)
+    {
+        if (Volatile.Read(ref _tlsFiles).Contains(path))
+        {
+            _triggers.Writer.TryWrite("file");
+        }
+    }
+
+    private void DisposeTlsWatchers()
+    {
+        foreach (var watcher in _tlsWatchers.Values)
+        {
+            watcher.Dispose();
+        }
+
+        _tlsWatchers.Clear();
     }
 
     private FileSystemWatcher? CreateWatcher()

@@ -20,6 +20,10 @@ public sealed partial class ConfigReloader
     private readonly ISystemdNotifier? _notifier;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private byte[] _appliedHash = [];
+
+    // Over the TLS files (certificates, keys, client CAs) the applied snapshot was loaded from: a changed certificate
+    // applies on the next trigger even when lb.toml did not change.
+    private byte[] _appliedFilesHash = [];
     private long _applied;
     private long _rejected;
 
@@ -33,6 +37,8 @@ public sealed partial class ConfigReloader
         {
             _appliedHash = SHA256.HashData(File.ReadAllBytes(options.ConfigPath));
         }
+
+        _appliedFilesHash = HashFiles(engine.Snapshots.Current.TlsFiles());
     }
 
     public long AppliedCount => Interlocked.Read(ref _applied);
@@ -74,7 +80,7 @@ public sealed partial class ConfigReloader
         }
 
         var hash = SHA256.HashData(bytes);
-        if (hash.AsSpan().SequenceEqual(_appliedHash))
+        if (hash.AsSpan().SequenceEqual(_appliedHash) && HashFiles(_engine.Snapshots.Current.TlsFiles()).AsSpan().SequenceEqual(_appliedFilesHash))
         {
             LogUnchanged(_logger, trigger);
             return new ReloadResult(ReloadOutcome.Unchanged, [], "unchanged");
@@ -105,10 +111,36 @@ public sealed partial class ConfigReloader
         }
 
         _appliedHash = hash;
+        _appliedFilesHash = HashFiles(loaded.Snapshot!.TlsFiles());
         Interlocked.Increment(ref _applied);
+        foreach (var warning in loaded.Warnings)
+        {
+            LogConfigWarning(_logger, warning.ToString());
+        }
+
         var summary = SnapshotDiff.Describe(previous, loaded.Snapshot!, loaded.Snapshot!.ReplacedBackendConfigs);
         LogApplied(_logger, trigger, summary);
         return new ReloadResult(ReloadOutcome.Applied, [], summary);
+    }
+
+    /// <summary>SHA-256 over the files' contents in order (a missing file hashes as its name): changed, added or removed files change it.</summary>
+    internal static byte[] HashFiles(IReadOnlyList<string> files)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in files)
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(file));
+            try
+            {
+                sha.AppendData(File.ReadAllBytes(file));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                sha.AppendData("\0missing"u8);
+            }
+        }
+
+        return sha.GetHashAndReset();
     }
 
     private ReloadResult Reject(List<string> errors, string trigger)
@@ -142,6 +174,9 @@ public sealed partial class ConfigReloader
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "{Error}")]
     private static partial void LogConfigError(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogConfigWarning(ILogger logger, string warning);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Reload ({Trigger}): content unchanged")]
     private static partial void LogUnchanged(ILogger logger, string trigger);

@@ -98,6 +98,11 @@ internal static class LbCommandLine
             return 1;
         }
 
+        foreach (var warning in result.Warnings)
+        {
+            Console.WriteLine($"{warning.File}:{warning.Line}:{warning.Column}: warning: {(warning.Path.Length == 0 ? "" : warning.Path + ": ")}{warning.Message}");
+        }
+
         Console.WriteLine(result.Summary);
         return 0;
     }

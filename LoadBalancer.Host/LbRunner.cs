@@ -24,6 +24,11 @@ public static class LbRunner
             return 1;
         }
 
+        foreach (var warning in loaded.Warnings)
+        {
+            await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+        }
+
         // The host's lifetime turns the first SIGTERM/SIGINT into a graceful stop (drain); these registrations only
         // count, so that a second signal (an impatient operator, a second Ctrl+C) exits at once, mid-drain.
         var signals = 0;

@@ -12,6 +12,12 @@ internal sealed class ConfigErrorList(string file)
 
     public IReadOnlyList<ConfigError> Items => _errors;
 
+    /// <summary>Things worth fixing that do not refuse the config (a certificate about to expire); <c>lb check</c> prints them.</summary>
+    public List<ConfigError> Warnings { get; } = [];
+
+    public void AddWarning(SourcePosition position, string path, string message) =>
+        Warnings.Add(new ConfigError(file, position.Line, position.Column, path, message));
+
     public void Add(SourcePosition position, string path, string message) =>
         _errors.Add(new ConfigError(file, position.Line, position.Column, path, message));
 

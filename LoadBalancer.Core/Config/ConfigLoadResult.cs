@@ -5,11 +5,12 @@ namespace LoadBalancer.Core.Config;
 /// <summary>The outcome of loading a config: either a compiled snapshot or every error found, never both.</summary>
 public sealed class ConfigLoadResult
 {
-    private ConfigLoadResult(string path, RuntimeSnapshot? snapshot, IReadOnlyList<ConfigError> errors)
+    private ConfigLoadResult(string path, RuntimeSnapshot? snapshot, IReadOnlyList<ConfigError> errors, IReadOnlyList<ConfigError>? warnings = null)
     {
         Path = path;
         Snapshot = snapshot;
         Errors = errors;
+        Warnings = warnings ?? [];
     }
 
     /// <summary>The config file path as given to the loader.</summary>
@@ -20,6 +21,9 @@ public sealed class ConfigLoadResult
 
     /// <summary>Every error found, in file order within each validation pass.</summary>
     public IReadOnlyList<ConfigError> Errors { get; }
+
+    /// <summary>What does not refuse the config but wants fixing (a certificate expiring within 14 days, a host no certificate covers).</summary>
+    public IReadOnlyList<ConfigError> Warnings { get; }
 
     /// <summary>True when the config compiled and <see cref="Snapshot"/> can be published.</summary>
     public bool Success => Snapshot is not null;
@@ -45,7 +49,7 @@ public sealed class ConfigLoadResult
         }
     }
 
-    internal static ConfigLoadResult Succeeded(string path, RuntimeSnapshot snapshot) => new(path, snapshot, []);
+    internal static ConfigLoadResult Succeeded(string path, RuntimeSnapshot snapshot, IReadOnlyList<ConfigError>? warnings = null) => new(path, snapshot, [], warnings);
 
     internal static ConfigLoadResult Failed(string path, IReadOnlyList<ConfigError> errors) => new(path, null, errors);
 

@@ -53,7 +53,7 @@ public static class ConfigLoader
             ConfigValidator.Validate(quick, registry, found);
             if (found.Count == 0)
             {
-                return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(quick, path, previous, registry));
+                return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(quick, path, previous, registry), found.Warnings);
             }
         }
 
@@ -76,6 +76,6 @@ public static class ConfigLoader
             return ConfigLoadResult.Failed(path, [.. errors.Items.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
         }
 
-        return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(file, path, previous, registry));
+        return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(file, path, previous, registry), errors.Warnings);
     }
 }

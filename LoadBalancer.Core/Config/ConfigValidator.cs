@@ -46,6 +46,7 @@ internal static partial class ConfigValidator
         CheckDuration(file.Server?.DrainTimeout, "server.drain_timeout", errors);
         var served = ValidateTenantReferences(file, listeners, pools, errors);
         ValidateMatches(file, listeners, served, errors);
+        WarnUncoveredHosts(file, listeners, served, errors);
         ValidateTcpPools(listeners, tenants, pools, errors);
         ValidateTenancy(file, errors);
     }
@@ -95,6 +96,7 @@ internal static partial class ConfigValidator
             CheckDuration(listener.KeepAlive, TomlConfigLoader.Join(listener.Path, "timeouts.keep_alive"), errors);
             CheckDuration(listener.BodyIdle, TomlConfigLoader.Join(listener.Path, "timeouts.body_idle"), errors);
             CheckUpgradeProtocols(listener, info, errors);
+            ValidateListenerTls(listener, info, errors);
             index.Add(listener, info);
         }
 

@@ -37,4 +37,7 @@ internal sealed class LbListenerSection
     public List<ConfigValue<string>?>? UpgradeProtocols { get; set; }
 
     public SourcePosition UpgradeProtocolsPosition { get; set; }
+
+    /// <summary><c>tls</c>: terminate TLS on this listener.</summary>
+    public LbTlsSection? Tls { get; set; }
 }

@@ -54,7 +54,7 @@ internal static partial class SnapshotCompiler
         var listeners = new List<ListenerSnapshot>(file.Listeners.Count);
         foreach (var listener in file.Listeners)
         {
-            listeners.Add(CompileListener(listener, file, tenants, accessLog));
+            listeners.Add(CompileListener(listener, file, tenants, accessLog, previous));
         }
 
         IPEndPoint? admin = null;
@@ -162,7 +162,7 @@ internal static partial class SnapshotCompiler
         return null;
     }
 
-    private static ListenerSnapshot CompileListener(LbListenerSection listener, LbConfigFile file, Dictionary<string, TenantSnapshot> tenants, Metrics.AccessLogWriter? accessLog)
+    private static ListenerSnapshot CompileListener(LbListenerSection listener, LbConfigFile file, Dictionary<string, TenantSnapshot> tenants, Metrics.AccessLogWriter? accessLog, RuntimeSnapshot? previous)
     {
         var name = listener.Name!.Value;
         ConfigSyntax.TryParseListen(listener.Listen!.Value, out var endPoint);
@@ -207,6 +207,7 @@ internal static partial class SnapshotCompiler
             },
             AccessLog = accessLog,
             AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
+            Tls = CompileTls(listener, previous),
             AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
             TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,
             UpgradeProtocols = listener.UpgradeProtocols is { } upgrade

@@ -14,7 +14,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] AdminKeys = ["listen", "token"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
-    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols"];
+    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols", "tls"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
     private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
     private static readonly string[] TenantKeys =
@@ -169,6 +169,7 @@ internal static partial class TomlConfigLoader
             listener.BodyIdle = String(timeouts, timeoutsPath, "body_idle", required: false, errors);
         }
 
+        listener.Tls = ReadListenerTls(table, path, errors);
         return listener;
     }
 
@@ -253,31 +254,17 @@ internal static partial class TomlConfigLoader
             SendProxyProtocol = String(table, path, "send_proxy_protocol", required: false, errors),
         };
 
-        var backendsPath = Join(path, "backends");
-        var backends = table.Get("backends");
-        if (backends is null)
+        var backends = ArrayOfTables(table, path, "backends", BackendKeys, "{ address = \"127.0.0.1:9001\", weight = 1 }", errors, out var backendsPosition);
+        if (table.Get("backends") is null)
         {
-            errors.AddRequired(table.Position, backendsPath);
+            errors.AddRequired(table.Position, Join(path, "backends"));
         }
-        else if (backends.Kind != TomlNodeKind.Array)
+        else if (backends is not null)
         {
-            errors.Add(backends.Position, backendsPath, "must be an array of tables, e.g. [ { address = \"127.0.0.1:9001\" } ]");
-        }
-        else
-        {
-            pool.BackendsPosition = backends.Position;
+            pool.BackendsPosition = backendsPosition;
             pool.Backends = [];
-            for (var i = 0; i < backends.Items.Count; i++)
+            foreach (var (item, itemPath) in backends)
             {
-                var item = backends.Items[i];
-                var itemPath = $"{backendsPath}[{i}]";
-                if (item.Kind != TomlNodeKind.Table)
-                {
-                    errors.Add(item.Position, itemPath, "must be a table, e.g. { address = \"127.0.0.1:9001\", weight = 1 }");
-                    continue;
-                }
-
-                CheckKeys(item, itemPath, BackendKeys, errors);
                 pool.Backends.Add(new LbBackendEntry
                 {
                     Path = itemPath,
@@ -299,6 +286,45 @@ internal static partial class TomlConfigLoader
 
         ReadPoolHealth(table, path, pool, errors);
         return pool;
+    }
+
+    /// <summary>
+    /// An array of inline tables under <paramref name="key"/> (e.g. <c>backends = [ { ... } ]</c>): its tables with
+    /// their paths, keys checked; elements that are not tables are reported and skipped. Null when absent or not an array.
+    /// </summary>
+    private static List<(TomlNode Item, string Path)>? ArrayOfTables(
+        TomlNode table, string path, string key, string[] itemKeys, string example, ConfigErrorList errors, out SourcePosition position)
+    {
+        var arrayPath = Join(path, key);
+        var node = table.Get(key);
+        position = node?.Position ?? table.Position;
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node.Kind != TomlNodeKind.Array)
+        {
+            errors.Add(node.Position, arrayPath, $"must be an array of tables, e.g. [ {example} ]");
+            return null;
+        }
+
+        var items = new List<(TomlNode Item, string Path)>(node.Items.Count);
+        for (var i = 0; i < node.Items.Count; i++)
+        {
+            var item = node.Items[i];
+            var itemPath = $"{arrayPath}[{i}]";
+            if (item.Kind != TomlNodeKind.Table)
+            {
+                errors.Add(item.Position, itemPath, $"must be a table, e.g. {example}");
+                continue;
+            }
+
+            CheckKeys(item, itemPath, itemKeys, errors);
+            items.Add((item, itemPath));
+        }
+
+        return items;
     }
 
     private static IEnumerable<(TomlNode Table, string Path)> TableArray(TomlNode root, string key, ConfigErrorList errors)

@@ -253,7 +253,8 @@ internal sealed partial class Http1Connection
             trustForwarded: listener.TrustForwardedHeaders,
             _clientIp,
             _out,
-            edits);
+            edits,
+            _https);
         return 0;
     }
 

@@ -41,13 +41,19 @@ internal sealed partial class Http1Connection : IChannelOwner
     private readonly Http1Upstream _upstream;
 
     private int _closeReason;
+
+    // Set for a TLS listener's connections: X-Forwarded-Proto says https.
+    private readonly bool _https;
     private volatile bool _waitingForRequest;
 
-    public Http1Connection(SocketChannel client, ListenerRuntime listener)
+    /// <param name="channel">The accepted socket.</param>
+    /// <param name="client">The transport over it: the channel itself, or a <see cref="Tls.TlsConnection"/> on a TLS listener.</param>
+    public Http1Connection(SocketChannel channel, IConnection client, ListenerRuntime listener)
     {
         _id = Interlocked.Increment(ref s_nextId);
-        _channel = client;
+        _channel = channel;
         _client = client;
+        _https = client is Tls.TlsConnection;
         _listener = listener;
         _engine = listener.Engine;
         _logger = _engine.Logger;
@@ -73,6 +79,11 @@ internal sealed partial class Http1Connection : IChannelOwner
         try
         {
             if (_listener.Snapshot.AcceptProxyProtocol && !await ReadProxyProtocolHeaderAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (_https && !await HandshakeAsync().ConfigureAwait(false))
             {
                 return;
             }

@@ -29,7 +29,8 @@ internal static class Http1HeadWriter
         bool trustForwarded,
         ReadOnlySpan<byte> clientIp,
         Span<byte> destination,
-        in HeaderEdits edits = default)
+        in HeaderEdits edits = default,
+        bool https = false)
     {
         var writer = new SpanWriter(destination);
         var lineEnd = RequestLineEnd(head, headers);
@@ -129,7 +130,7 @@ internal static class Http1HeadWriter
             writer.Write(Crlf);
             if (!trustForwarded || !Has(headers[..head.HeaderCount], HeaderKind.XForwardedProto))
             {
-                writer.Write("X-Forwarded-Proto: http\r\n"u8);
+                writer.Write(https ? "X-Forwarded-Proto: https\r\n"u8 : "X-Forwarded-Proto: http\r\n"u8);
             }
 
             if (authority.Length > 0 && (!trustForwarded || !Has(headers[..head.HeaderCount], HeaderKind.XForwardedHost)))

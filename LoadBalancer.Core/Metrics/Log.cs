@@ -57,4 +57,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "Idle backend connection sweep failed")]
     public static partial void IdleSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake {Result} (plain text: {PlainText})")]
+    public static partial void TlsHandshakeFailed(ILogger logger, long connectionId, string result, bool plainText);
 }

@@ -84,6 +84,18 @@ public static class PrometheusWriter
 
         PerBackend(text, backends, "lb_backend_up", "gauge", "1 while the backend may be picked, else 0.", b => b.IsAvailable ? 1 : 0);
 
+        Family(text, "lb_tls_handshakes_total", "counter", "TLS handshakes on TLS listeners by result: ok, resumed, failed (includes plain HTTP to a TLS port), timeout, no_certificate.");
+        foreach (var listener in snapshot.Listeners.OrderBy(l => l.Name, StringComparer.Ordinal))
+        {
+            if (listener.Tls is { } tls)
+            {
+                for (var result = 0; result < Tls.TlsHandshakeCounters.Count; result++)
+                {
+                    Sample(text, "lb_tls_handshakes_total", [("listener", listener.Name), ("result", Tls.TlsHandshakeCounters.Name((Tls.TlsHandshakeResult)result))], tls.Counters[(Tls.TlsHandshakeResult)result]);
+                }
+            }
+        }
+
         Family(text, "lb_access_log_dropped_total", "counter", "Access-log lines dropped because the writer fell behind.");
         Sample(text, "lb_access_log_dropped_total", [], snapshot.AccessLog?.Dropped ?? 0);
         Family(text, "lb_access_log_lines_total", "counter", "Access-log lines written.");

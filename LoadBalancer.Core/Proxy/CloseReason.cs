@@ -37,4 +37,7 @@ public enum CloseReason
 
     /// <summary>503: every backend of the pool stayed at max_connections_per_backend for timeouts.queue.</summary>
     BackendBusy,
+
+    /// <summary>The TLS handshake failed, timed out, or found no certificate (strict_sni); plain HTTP to a TLS port is BadRequest.</summary>
+    TlsHandshakeFailed,
 }

@@ -28,6 +28,7 @@ internal static class LocalReplies
     public static readonly LocalReplyCause RequestHeadTimeout = new(408, "request_timeout", "the request head was not complete within timeouts.request_head");
     public static readonly LocalReplyCause BodyTimeout = new(408, "request_timeout", "the request body stalled for longer than timeouts.body_idle");
     public static readonly LocalReplyCause BadChunkedBody = new(400, "bad_request", "malformed chunked request body");
+    public static readonly LocalReplyCause PlainHttpToTlsPort = new(400, "plain_http_to_tls_port", "this port expects TLS (https://), not plain HTTP");
     public static readonly LocalReplyCause Internal = new(500, "internal_error", "lb could not handle the request");
 
     // Parser errors: one cause per (status, constant reason), made on first use.

@@ -220,9 +220,12 @@ public sealed class ProxyEngine : IAsyncDisposable
             return;
         }
 
-        _ = runtime.Snapshot.Protocol == ListenerProtocol.Tcp
+        var snapshot = runtime.Snapshot;
+        _ = snapshot.Protocol == ListenerProtocol.Tcp
             ? new TcpSession(channel, runtime).RunAsync()
-            : new Http1Connection(channel, runtime).RunAsync();
+            : snapshot.Tls is null
+                ? new Http1Connection(channel, channel, runtime).RunAsync()
+                : new Http1Connection(channel, new Tls.TlsConnection(channel), runtime).RunAsync();
     }
 
     /// <summary>Called by each session as the last thing it does.</summary>

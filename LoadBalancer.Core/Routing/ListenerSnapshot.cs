@@ -33,6 +33,9 @@ public sealed class ListenerSnapshot
     /// <summary>Expect a PROXY protocol v1/v2 header from a trusted load balancer in front; the client address comes from it.</summary>
     public bool AcceptProxyProtocol { get; init; }
 
+    /// <summary>TLS termination (<c>tls</c>), or null for a plaintext listener.</summary>
+    public Tls.ListenerTls? Tls { get; init; }
+
     /// <summary>Append X-Forwarded-For/-Proto/-Host to requests sent to backends.</summary>
     public bool AddForwardedHeaders { get; init; } = true;
 

@@ -45,6 +45,35 @@ public sealed class RuntimeSnapshot
     /// </summary>
     public TimeSpan DrainTimeout { get; init; } = DefaultDrainTimeout;
 
+    /// <summary>
+    /// Every file the listeners' TLS was loaded from (certificates, keys, client CAs), resolved: a reload whose lb.toml
+    /// is unchanged still applies when one of them changed, and the file watcher watches them.
+    /// </summary>
+    public IReadOnlyList<string> TlsFiles()
+    {
+        var files = new List<string>();
+        foreach (var listener in Listeners)
+        {
+            if (listener.Tls is not { } tls)
+            {
+                continue;
+            }
+
+            foreach (var certificate in tls.Certificates)
+            {
+                files.Add(certificate.CertFile);
+                files.Add(certificate.KeyFile);
+            }
+
+            if (tls.ClientAuth is { } clientAuth)
+            {
+                files.Add(clientAuth.File);
+            }
+        }
+
+        return files;
+    }
+
     /// <summary>The file the snapshot was compiled from, for messages.</summary>
     public string SourcePath { get; init; } = "";
 }

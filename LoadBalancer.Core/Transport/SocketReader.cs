@@ -75,6 +75,23 @@ internal sealed class SocketReader : PipeReader
         return TryRead(out var result) ? new ValueTask<ReadResult>(result) : ReceiveAsync(default, timer);
     }
 
+    /// <summary>
+    /// Hands over the bytes received and not consumed (an accept-time step read past its end), as a new array, or null
+    /// when there are none; the reader is empty afterwards. For the TLS handshake after a PROXY header: once per connection.
+    /// </summary>
+    public byte[]? TakeBuffered()
+    {
+        var buffer = Buffer();
+        if (buffer.IsEmpty)
+        {
+            return null;
+        }
+
+        var copy = buffer.ToArray();
+        AdvanceTo(buffer.End);
+        return copy;
+    }
+
     /// <summary>Bytes were received that the caller has not consumed yet.</summary>
     public bool HasBufferedBytes => _head is not null;
 

@@ -11,16 +11,45 @@ namespace LoadBalancer.Tests.TestSupport;
 public sealed class RawHttpConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
 
-    private RawHttpConnection(Socket socket)
+    private RawHttpConnection(Socket socket, Stream? stream = null)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream ?? new NetworkStream(socket, ownsSocket: true);
     }
+
+    /// <summary>
+    /// Connects and runs a TLS handshake with <paramref name="options"/>; with <paramref name="byteByByte"/> every byte
+    /// the client sends during the handshake goes out in a send of its own (a ClientHello in many TCP segments).
+    /// </summary>
+    public static async Task<RawHttpConnection> ConnectTlsAsync(
+        IPEndPoint endPoint, System.Net.Security.SslClientAuthenticationOptions options, CancellationToken cancellationToken, bool byteByByte = false)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endPoint, cancellationToken);
+        var network = new NetworkStream(socket, ownsSocket: true);
+        var trickle = new TrickleStream(network) { ByteByByte = byteByByte };
+        var tls = new System.Net.Security.SslStream(trickle, leaveInnerStreamOpen: false);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(options, cancellationToken);
+        }
+        catch
+        {
+            await tls.DisposeAsync();
+            throw;
+        }
+
+        trickle.ByteByByte = false;
+        return new RawHttpConnection(socket, tls);
+    }
+
+    /// <summary>The TLS stream of a connection made by <see cref="ConnectTlsAsync"/>, else null.</summary>
+    public System.Net.Security.SslStream? Tls => _stream as System.Net.Security.SslStream;
 
     public static async Task<RawHttpConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
     {
@@ -222,4 +251,64 @@ public sealed class RawHttpConnection : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _stream.DisposeAsync();
+
+    /// <summary>Passes writes through, one byte per send while <see cref="ByteByByte"/> is set.</summary>
+    private sealed class TrickleStream(NetworkStream inner) : Stream
+    {
+        public bool ByteByByte { get; set; }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (!ByteByByte)
+            {
+                await inner.WriteAsync(buffer, cancellationToken);
+                return;
+            }
+
+            for (var i = 0; i < buffer.Length; i++)
+            {
+                await inner.WriteAsync(buffer.Slice(i, 1), cancellationToken);
+                await Task.Yield();
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override bool CanRead => true;
+
+        public override bool CanWrite => true;
+
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 }
