@@ -110,6 +110,8 @@ public static class LbRunner
         builder.Services.AddSingleton<ConfigReloader>();
         builder.Services.AddSingleton(sp => new Core.Metrics.LbMetrics(sp.GetRequiredService<SnapshotHolder>()));
         builder.Services.AddHostedService<TelemetryService>();
+        builder.Services.AddSingleton(sp => new Core.Cluster.ClusterSync(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("LoadBalancer.Cluster")));
+        builder.Services.AddHostedService<ClusterService>();
 
         // Hosted services stop in reverse order: reload triggers first, then the drain, then the admin endpoint, so
         // that /healthz answers 503 "draining" to upstream health checks for as long as the drain runs.

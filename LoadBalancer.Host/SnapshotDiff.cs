@@ -100,6 +100,9 @@ internal static class SnapshotDiff
         ("admin.token", s.AdminToken is null ? None : "set"),
         ("access_log.path", s.AccessLog?.Target ?? None),
         ("access_log.buffer_lines", s.AccessLog?.Capacity.ToString(CultureInfo.InvariantCulture) ?? None),
+        ("cluster.redis", s.Cluster is null ? None : s.Cluster.Redis ?? None),
+        ("cluster.instance_id", s.Cluster?.InstanceId ?? None),
+        ("cluster.sync_interval", s.Cluster?.Redis is null ? None : Duration(s.Cluster.SyncInterval)),
     ];
 
     private static List<(string, string)> Listener(ListenerSnapshot l) =>
@@ -162,7 +165,7 @@ internal static class SnapshotDiff
             ("pool", t.Pool.Name),
             ("match", List(matches)),
             ("listeners", List(served)),
-            ("rate_limit", t.RateLimiter is { } bucket ? $"{{ requests_per_second = {bucket.RequestsPerSecond}, burst = {bucket.Burst} }}" : None),
+            ("rate_limit", t.RequestsPerSecond is { } rps ? $"{{ requests_per_second = {rps}, burst = {t.Burst} }}{(t.ClusterLimiter is null ? "" : " (cluster-wide)")}" : None),
             ("max_connections", Limit(t.MaxConnections, 0)),
             ("max_in_flight", Limit(t.MaxInFlight, 0)),
             ("max_body_bytes", Limit(t.MaxBodyBytes, -1)),

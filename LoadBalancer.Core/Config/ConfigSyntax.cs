@@ -66,6 +66,27 @@ internal static class ConfigSyntax
         return true;
     }
 
+    public const string RedisFormat = "must be host:port (an IP address, localhost or a DNS name), e.g. \"127.0.0.1:6379\"";
+
+    /// <summary>
+    /// <c>[cluster] redis</c>: an IP literal, <c>localhost</c> or a DNS name with a real port. Unlike a backend a name is
+    /// allowed: the Redis client resolves it when it connects, in the background, never at load time.
+    /// </summary>
+    public static bool TryParseRedis(string value)
+    {
+        if (!TrySplitHostPort(value, out var host, out var bracketed, out var port) || port == 0)
+        {
+            return false;
+        }
+
+        if (bracketed)
+        {
+            return TryParseIp(host, bracketed, out _);
+        }
+
+        return TryParseIp(host, bracketed, out _) || (IsHostName(host) && host.AsSpan().ContainsAnyExcept("0123456789."));
+    }
+
     /// <summary>A duration as lb.toml writes it, in the largest unit that divides it: <c>"30s"</c>, <c>"250ms"</c>, <c>"2m"</c>.</summary>
     public static string FormatDuration(TimeSpan duration)
     {

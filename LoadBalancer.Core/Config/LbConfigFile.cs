@@ -11,6 +11,8 @@ internal sealed class LbConfigFile
     public LbAccessLogSection? AccessLog { get; set; }
     public LbServerSection? Server { get; set; }
 
+    public LbClusterSection? Cluster { get; set; }
+
     public List<LbListenerSection> Listeners { get; } = [];
 
     public List<LbTenantSection> Tenants { get; } = [];

@@ -11,19 +11,17 @@ internal static partial class SnapshotCompiler
     /// survive a reload; its rate limiter is carried over only when <c>rate_limit</c> is unchanged (a new one starts full).
     /// Nothing of the previous snapshot is modified, so a reload that is rejected later (bind failure) changes nothing.
     /// </summary>
-    private static TenantSnapshot CompileTenant(LbTenantSection tenant, PoolSnapshot pool, RuntimeSnapshot? previous)
+    private static TenantSnapshot CompileTenant(LbTenantSection tenant, PoolSnapshot pool, RuntimeSnapshot? previous, Cluster.ClusterSettings? cluster)
     {
         var name = tenant.Name!.Value;
         TenantSnapshot? old = null;
         previous?.Tenants.TryGetValue(name, out old);
         var state = old?.State ?? new TenantState(name);
         TokenBucket? limiter = null;
+        Cluster.ClusterRateLimiter? shared = null;
         if (tenant.RequestsPerSecond is { } rps)
         {
-            var burst = tenant.Burst?.Value ?? rps.Value;
-            limiter = old?.RateLimiter is { } kept && kept.RequestsPerSecond == rps.Value && kept.Burst == burst
-                ? kept
-                : new TokenBucket(rps.Value, burst);
+            (limiter, shared) = CompileRateLimit(name, rps.Value, tenant.Burst?.Value ?? rps.Value, old, cluster);
         }
 
         var keys = new List<AccessKey>();
@@ -45,6 +43,7 @@ internal static partial class SnapshotCompiler
             Pool = pool,
             State = state,
             RateLimiter = limiter,
+            ClusterLimiter = shared,
             MaxConnections = (int)(tenant.MaxConnections?.Value ?? 0),
             MaxInFlight = (int)(tenant.MaxInFlight?.Value ?? 0),
             MaxBodyBytes = tenant.MaxBodyBytes?.Value ?? -1,

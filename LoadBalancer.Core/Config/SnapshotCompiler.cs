@@ -27,10 +27,11 @@ internal static partial class SnapshotCompiler
             pools[pool.Name!.Value] = CompilePool(pool, previous, registry, replaced);
         }
 
+        var cluster = CompileCluster(file.Cluster, previous);
         var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
         foreach (var tenant in file.Tenants)
         {
-            tenants[tenant.Name!.Value] = CompileTenant(tenant, pools[tenant.Pool!.Value], previous);
+            tenants[tenant.Name!.Value] = CompileTenant(tenant, pools[tenant.Pool!.Value], previous, cluster);
         }
 
         // One pass over the tenants (in file order), not one per pool: with a pool per tenant that was 10^8 steps at 10,000.
@@ -73,6 +74,7 @@ internal static partial class SnapshotCompiler
             AdminToken = file.Admin?.Token?.Value,
             AccessLog = accessLog,
             DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
+            Cluster = cluster,
             SourcePath = sourcePath,
         };
     }

@@ -10,8 +10,9 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["server", "admin", "access_log", "listeners", "tenants", "pools"];
+    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools"];
     private static readonly string[] ServerKeys = ["drain_timeout"];
+    private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
     private static readonly string[] AdminKeys = ["listen", "token"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
     private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols", "tls"];
@@ -80,6 +81,18 @@ internal static partial class TomlConfigLoader
                 Path = "server",
                 Position = server.Position,
                 DrainTimeout = String(server, "server", "drain_timeout", required: false, errors),
+            };
+        }
+
+        if (Section(root, "cluster", ClusterKeys, errors) is { } cluster)
+        {
+            file.Cluster = new LbClusterSection
+            {
+                Path = "cluster",
+                Position = cluster.Position,
+                Redis = String(cluster, "cluster", "redis", required: false, errors),
+                InstanceId = String(cluster, "cluster", "instance_id", required: false, errors),
+                SyncInterval = String(cluster, "cluster", "sync_interval", required: false, errors),
             };
         }
 

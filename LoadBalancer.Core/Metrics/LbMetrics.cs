@@ -33,6 +33,8 @@ public sealed class LbMetrics : IDisposable
         _meter.CreateObservableCounter("lb.backend.requests", () => PerBackend(b => b.Requests), "{request}", "Requests answered through each backend");
         _meter.CreateObservableUpDownCounter("lb.backend.active", () => PerBackend(b => (long)b.InFlight), "{request}", "Requests in flight per backend");
         _meter.CreateObservableCounter("lb.backend.connect_failures", () => PerBackend(b => b.ConnectFailures), "{failure}", "Failed connects per backend");
+        _meter.CreateObservableGauge("lb.cluster.redis_up", () => ClusterGauge(c => c.RedisUp ? 1 : 0), "{up}", "1 while Redis answers the cluster sync rounds, 0 while rate limits fall back to this instance's share");
+        _meter.CreateObservableGauge("lb.cluster.instances", () => ClusterGauge(c => c.Instances), "{instance}", "Live lb instances Redis last reported");
         _meter.CreateObservableCounter("lb.access_log.dropped", () => _holder.Current.AccessLog?.Dropped ?? 0, "{line}", "Access-log lines dropped because the writer fell behind");
     }
 
@@ -70,6 +72,15 @@ public sealed class LbMetrics : IDisposable
         foreach (var tenant in _holder.Current.Tenants.Values)
         {
             yield return new Measurement<T>(read(tenant.State), new KeyValuePair<string, object?>("tenant", tenant.Name));
+        }
+    }
+
+    /// <summary>Nothing without <c>[cluster] redis</c>; else one measurement tagged with the instance id.</summary>
+    private IEnumerable<Measurement<int>> ClusterGauge(Func<Cluster.ClusterState, int> read)
+    {
+        if (_holder.Current.Cluster is { Redis: not null } cluster)
+        {
+            yield return new Measurement<int>(read(cluster.State), new KeyValuePair<string, object?>("instance_id", cluster.InstanceId));
         }
     }
 

@@ -16,7 +16,7 @@ public static class PrometheusWriter
 
     public static string Write(RuntimeSnapshot snapshot)
     {
-        var text = new StringBuilder(8192);
+        var text = new Exposition(new StringBuilder(8192), snapshot.Cluster?.InstanceId);
         var tenants = snapshot.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
 
         Family(text, "lb_requests_total", "counter", "Requests per tenant by the status class the client got (lb's own answers included).");
@@ -100,10 +100,20 @@ public static class PrometheusWriter
         Sample(text, "lb_access_log_dropped_total", [], snapshot.AccessLog?.Dropped ?? 0);
         Family(text, "lb_access_log_lines_total", "counter", "Access-log lines written.");
         Sample(text, "lb_access_log_lines_total", [], snapshot.AccessLog?.Written ?? 0);
-        return text.ToString();
+        if (snapshot.Cluster is { Redis: not null, State: var cluster })
+        {
+            Family(text, "lb_cluster_redis_up", "gauge", "1 while Redis answers the sync rounds ([cluster] redis); 0 while rate limits fall back to this instance's share.");
+            Sample(text, "lb_cluster_redis_up", [], cluster.RedisUp ? 1 : 0);
+            Family(text, "lb_cluster_instances", "gauge", "Live lb instances Redis last reported (this one included); the fallback divides each limit by it.");
+            Sample(text, "lb_cluster_instances", [], cluster.Instances);
+            Family(text, "lb_cluster_sync_failures_total", "counter", "Sync rounds with Redis that failed (not connected, timed out, an error reply).");
+            Sample(text, "lb_cluster_sync_failures_total", [], cluster.Failures);
+        }
+
+        return text.Text.ToString();
     }
 
-    private static void PerTenant(StringBuilder text, TenantSnapshot[] tenants, string name, string type, string help, Func<TenantState, long> read)
+    private static void PerTenant(Exposition text, TenantSnapshot[] tenants, string name, string type, string help, Func<TenantState, long> read)
     {
         Family(text, name, type, help);
         foreach (var tenant in tenants)
@@ -112,7 +122,7 @@ public static class PrometheusWriter
         }
     }
 
-    private static void PerBackend(StringBuilder text, (string Pool, BackendState Backend)[] backends, string name, string type, string help, Func<BackendState, long> read)
+    private static void PerBackend(Exposition text, (string Pool, BackendState Backend)[] backends, string name, string type, string help, Func<BackendState, long> read)
     {
         Family(text, name, type, help);
         foreach (var (pool, backend) in backends)
@@ -121,22 +131,24 @@ public static class PrometheusWriter
         }
     }
 
-    private static void Family(StringBuilder text, string name, string type, string help)
+    private static void Family(Exposition text, string name, string type, string help)
     {
-        text.Append("# HELP ").Append(name).Append(' ').Append(EscapeHelp(help)).Append('\n');
-        text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+        text.Text.Append("# HELP ").Append(name).Append(' ').Append(EscapeHelp(help)).Append('\n');
+        text.Text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
     }
 
-    private static void Sample(StringBuilder text, string name, (string Name, string Value)[] labels, long value)
+    private static void Sample(Exposition text, string name, (string Name, string Value)[] labels, long value)
         => Labels(text, name, labels).Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
 
-    private static void Sample(StringBuilder text, string name, (string Name, string Value)[] labels, double value)
+    private static void Sample(Exposition text, string name, (string Name, string Value)[] labels, double value)
         => Labels(text, name, labels).Append(Number(value)).Append('\n');
 
-    private static StringBuilder Labels(StringBuilder text, string name, (string Name, string Value)[] labels)
+    /// <summary>The sample's name and labels; with <c>[cluster]</c>, <c>instance_id</c> comes last on every sample.</summary>
+    private static StringBuilder Labels(Exposition exposition, string name, (string Name, string Value)[] labels)
     {
+        var text = exposition.Text;
         text.Append(name);
-        if (labels.Length > 0)
+        if (labels.Length > 0 || exposition.InstanceId is not null)
         {
             text.Append('{');
             for (var i = 0; i < labels.Length; i++)
@@ -149,11 +161,19 @@ public static class PrometheusWriter
                 text.Append(labels[i].Name).Append("=\"").Append(EscapeLabel(labels[i].Value)).Append('"');
             }
 
+            if (exposition.InstanceId is { } instance)
+            {
+                text.Append(labels.Length > 0 ? "," : "").Append("instance_id=\"").Append(EscapeLabel(instance)).Append('"');
+            }
+
             text.Append('}');
         }
 
         return text.Append(' ');
     }
+
+    /// <summary>The text being written, and the instance id every sample carries (null without <c>[cluster]</c>).</summary>
+    private sealed record Exposition(StringBuilder Text, string? InstanceId);
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -26,6 +26,7 @@ public static class UsageReport
     {
         var document = new UsageDocument
         {
+            InstanceId = snapshot.Cluster?.InstanceId,
             Since = metrics.StartedAt,
             Generated = DateTimeOffset.UtcNow,
             Tenants = [.. snapshot.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal).Select(TenantUsageOf)],
@@ -49,8 +50,8 @@ public static class UsageReport
                 InFlight = state.InFlight,
                 Limits = new TenantLimits
                 {
-                    RequestsPerSecond = tenant.RateLimiter?.RequestsPerSecond,
-                    Burst = tenant.RateLimiter?.Burst,
+                    RequestsPerSecond = tenant.RequestsPerSecond,
+                    Burst = tenant.Burst,
                     MaxConnections = tenant.MaxConnections > 0 ? tenant.MaxConnections : null,
                     MaxInFlight = tenant.MaxInFlight > 0 ? tenant.MaxInFlight : null,
                     MaxBodyBytes = tenant.MaxBodyBytes >= 0 ? tenant.MaxBodyBytes : null,
@@ -61,7 +62,7 @@ public static class UsageReport
                     RequestsPerSecond = Math.Round(rate.RequestsPerSecond, 3),
                     BytesReceivedPerSecond = Math.Round(rate.BytesReceivedPerSecond, 3),
                     BytesSentPerSecond = Math.Round(rate.BytesSentPerSecond, 3),
-                    RateLimitTokens = tenant.RateLimiter is { } limiter ? Math.Round(limiter.Available(System.Diagnostics.Stopwatch.GetTimestamp()), 3) : null,
+                    RateLimitTokens = tenant.RateLimitTokens(System.Diagnostics.Stopwatch.GetTimestamp()) is { } tokens ? Math.Round(tokens, 3) : null,
                 },
                 Backends = [.. tenant.Pool.Backends.Select(b => new BackendStatus
                 {
@@ -110,6 +111,9 @@ public static class UsageReport
 
 public sealed class UsageDocument
 {
+    /// <summary><c>[cluster] instance_id</c> (omitted without <c>[cluster]</c>): usage is per instance, and this names it.</summary>
+    public string? InstanceId { get; init; }
+
     public DateTimeOffset Since { get; init; }
 
     public DateTimeOffset Generated { get; init; }

@@ -61,7 +61,7 @@ internal sealed partial class ProxyExchange
             }
         }
 
-        if (tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
+        if (tenant.ClusterLimiter is { } shared ? !shared.TryAcquire() : tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
         {
             state.CountRateLimited();
             return Admission.Refused(LocalReplies.RateLimited, CloseReason.RateLimited);

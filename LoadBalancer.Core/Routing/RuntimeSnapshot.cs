@@ -74,6 +74,9 @@ public sealed class RuntimeSnapshot
         return files;
     }
 
+    /// <summary><c>[cluster]</c>, or null when absent (no instance id on usage, rate limits per instance).</summary>
+    public Cluster.ClusterSettings? Cluster { get; init; }
+
     /// <summary>The file the snapshot was compiled from, for messages.</summary>
     public string SourcePath { get; init; } = "";
 }

@@ -18,6 +18,21 @@ public sealed class TenantSnapshot
     /// </summary>
     public TokenBucket? RateLimiter { get; init; }
 
+    /// <summary>
+    /// Set instead of <see cref="RateLimiter"/> when <c>[cluster] redis</c> makes the tenant's <c>rate_limit</c> fleet-wide;
+    /// carried across reloads the same way.
+    /// </summary>
+    public Cluster.ClusterRateLimiter? ClusterLimiter { get; init; }
+
+    /// <summary><c>rate_limit.requests_per_second</c>, or null when the tenant has none (local or cluster-wide alike).</summary>
+    public long? RequestsPerSecond => RateLimiter?.RequestsPerSecond ?? ClusterLimiter?.RequestsPerSecond;
+
+    /// <summary><c>rate_limit.burst</c>, or null when the tenant has no rate limit.</summary>
+    public long? Burst => RateLimiter?.Burst ?? ClusterLimiter?.Burst;
+
+    /// <summary>Tokens left at <paramref name="now"/> (Stopwatch ticks): the local bucket's, or those leased and not spent; null without a limit.</summary>
+    public double? RateLimitTokens(long now) => RateLimiter?.Available(now) ?? ClusterLimiter?.Available(now);
+
     /// <summary>0 means unlimited (<c>max_connections</c>).</summary>
     public int MaxConnections { get; init; }
 

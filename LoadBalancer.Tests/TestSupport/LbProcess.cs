@@ -24,6 +24,8 @@ public sealed partial class LbProcess : IAsyncDisposable
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(string Text, TaskCompletionSource Seen)> _waiters = [];
 
+    private IPEndPoint? _admin;
+
     private LbProcess(Process process) => _process = process;
 
     public int Id => _process.Id;
@@ -132,6 +134,9 @@ public sealed partial class LbProcess : IAsyncDisposable
         return info;
     }
 
+    /// <summary>The <c>[admin]</c> endpoint, read back from its log line (so <c>listen = "127.0.0.1:0"</c> works).</summary>
+    public IPEndPoint AdminEndPoint => _admin ?? throw new InvalidOperationException("no admin endpoint logged:\n" + Output);
+
     public IPEndPoint EndPoint(string listener = "web")
     {
         lock (_listeners)
@@ -195,6 +200,10 @@ public sealed partial class LbProcess : IAsyncDisposable
                 _listeners[match.Groups[1].Value] = IPEndPoint.Parse(match.Groups[2].Value);
             }
         }
+        else if (AdminLine().Match(line) is { Success: true } admin)
+        {
+            _admin = IPEndPoint.Parse(admin.Groups[1].Value);
+        }
         else if (line.Contains("lb started (pid", StringComparison.Ordinal))
         {
             _started.TrySetResult();
@@ -203,6 +212,9 @@ public sealed partial class LbProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Listener (\w[\w.-]*) \(\w+\) listening on (\[[0-9a-fA-F:.]+\]:\d+|[0-9.]+:\d+)")]
     private static partial Regex ListenerLine();
+
+    [GeneratedRegex(@"Admin endpoint listening on (\[[0-9a-fA-F:.]+\]:\d+|[0-9.]+:\d+)")]
+    private static partial Regex AdminLine();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
