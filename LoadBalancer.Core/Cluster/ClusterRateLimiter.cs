@@ -16,7 +16,7 @@ namespace LoadBalancer.Core.Cluster;
 /// nothing is lost to a race. The attempts between two rounds are the drop of <c>_tokens</c> between them.
 /// </para>
 /// <para>
-/// Each round the sync task tops the tokens held here up to twice the attempts seen in the last round, at least
+/// Each round the sync task tops the tokens held here up to twice the attempts per interval since the last round, at least
 /// this instance's share of one round's refill (<c>ceil(rate * sync_interval / instances)</c>, so a quiet tenant's
 /// first request is admitted at once) and at most <see cref="LeaseCap"/> (<c>ceil(2 * rate * sync_interval)</c>). So
 /// one instance holds at most <see cref="LeaseCap"/> tokens and admits at most twice the rate, which gives the accuracy
@@ -36,6 +36,7 @@ public sealed class ClusterRateLimiter
 
     // The sync task's own state, touched by it alone: _tokens as it last left or read it, and attempts seen mid-round.
     private long _seen;
+    private long _seenAt = long.MinValue;
     private long _carried;
     private int _fallbackInstances;
 
@@ -98,12 +99,19 @@ public sealed class ClusterRateLimiter
     internal static long CapOf(long requestsPerSecond, TimeSpan syncInterval) =>
         Math.Max(1, (long)Math.Ceiling(2.0 * requestsPerSecond * syncInterval.TotalSeconds));
 
-    /// <summary>Sync task: the tokens to ask Redis for this round (0: enough held); measures the attempts since the last round.</summary>
-    internal long Want(int instances)
+    /// <summary>
+    /// Sync task: the tokens to ask Redis for this round (0: enough held), from the attempts since the last round at
+    /// <paramref name="now"/> (monotonic, in <see cref="TimeSpan"/> ticks), scaled to one <see cref="SyncInterval"/>:
+    /// rounds are jittered, so a short one must not leave too little for a long one after it.
+    /// </summary>
+    internal long Want(int instances, long now)
     {
         var tokens = Volatile.Read(ref _tokens);
-        var demand = _seen - tokens + _carried;
+        var attempts = _seen - tokens + _carried;
+        var elapsed = _seenAt == long.MinValue ? SyncInterval.Ticks : Math.Max(now - _seenAt, SyncInterval.Ticks / 4);
+        var demand = (long)Math.Ceiling(attempts * (double)SyncInterval.Ticks / elapsed);
         _seen = tokens;
+        _seenAt = now;
         _carried = 0;
         var floor = Math.Min(LeaseCap, Math.Max(1, (long)Math.Ceiling(RequestsPerSecond * SyncInterval.TotalSeconds / Math.Max(1, instances))));
         var target = Math.Clamp(2 * demand, floor, LeaseCap);

@@ -21,6 +21,7 @@ public sealed class ClusterSync
     private readonly SnapshotHolder _holder;
     private readonly ILogger _logger;
     private readonly Func<string, ILeaseStore> _open;
+    private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly List<ClusterRateLimiter> _asked = [];
     private readonly List<LeaseRequest> _requests = [];
@@ -32,15 +33,16 @@ public sealed class ClusterSync
     private long _reminded;
 
     public ClusterSync(SnapshotHolder holder, ILogger logger)
-        : this(holder, logger, static address => new RedisLeaseStore(address))
+        : this(holder, logger, static address => new RedisLeaseStore(address), TimeProvider.System)
     {
     }
 
-    internal ClusterSync(SnapshotHolder holder, ILogger logger, Func<string, ILeaseStore> open)
+    internal ClusterSync(SnapshotHolder holder, ILogger logger, Func<string, ILeaseStore> open, TimeProvider clock)
     {
         _holder = holder;
         _logger = logger;
         _open = open;
+        _clock = clock;
 
         // A reload may add [cluster] or change the interval: run a round at once rather than at the old pace.
         holder.Published += _ => Wake();
@@ -110,13 +112,14 @@ public sealed class ClusterSync
         var state = cluster.State;
         var store = _store ?? throw new InvalidOperationException("no store open");
         var instances = state.Instances;
+        var now = _clock.GetElapsedTime(0).Ticks;
         _asked.Clear();
         _requests.Clear();
         foreach (var tenant in snapshot.Tenants.Values)
         {
             if (tenant.ClusterLimiter is { } limiter)
             {
-                var want = limiter.Want(instances);
+                var want = limiter.Want(instances, now);
                 if (want > 0 || limiter.InFallback)
                 {
                     _asked.Add(limiter);

@@ -218,6 +218,11 @@ public sealed class ClusterTests
         Assert.That(usage, Is.InRange(seen, seen + Instances));
         Assert.That(await redis.CommandAsync("ZCARD lb:instances", cancellationToken), Is.EqualTo(":3"));
 
+        // A clean stop (SIGTERM: drain, then the sync task leaves) takes the instance out of the count at once.
+        fleet.Processes[2].Signal(LbProcess.SIGTERM);
+        Assert.That(await fleet.Processes[2].WaitForExitAsync(cancellationToken), Is.Zero);
+        Assert.That(await redis.CommandAsync("ZCARD lb:instances", cancellationToken), Is.EqualTo(":2"));
+
         // What Redis paid (README "Redis sizing"): one script call per instance and round, and one small key per tenant.
         var stats = (await redis.BulkAsync("INFO commandstats", cancellationToken)).Split("\r\n").Where(l => l.StartsWith("cmdstat_eval", StringComparison.Ordinal));
         TestContext.Out.WriteLine($"redis: {string.Join("; ", stats)}; MEMORY USAGE lb:rate:acme {await redis.CommandAsync("MEMORY USAGE lb:rate:acme", cancellationToken)}, lb:instances {await redis.CommandAsync("MEMORY USAGE lb:instances", cancellationToken)}");

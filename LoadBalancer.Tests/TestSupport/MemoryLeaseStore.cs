@@ -13,6 +13,9 @@ internal sealed class MemoryLeaseStore(ManualClock clock, string address = "memo
 
     public string Address { get; } = address;
 
+    /// <summary>The clock the simulated instances share with the store.</summary>
+    public ManualClock Clock => clock;
+
     public bool Down { get; set; }
 
     public int Calls { get; private set; }

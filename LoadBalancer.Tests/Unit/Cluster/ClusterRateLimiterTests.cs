@@ -7,6 +7,9 @@ public sealed class ClusterRateLimiterTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The n-th round's time, one interval apart.</summary>
+    private static long Round(int n) => n * Interval.Ticks;
+
     private static int Admitted(ClusterRateLimiter limiter, int attempts)
     {
         var admitted = 0;
@@ -48,9 +51,9 @@ public sealed class ClusterRateLimiterTests
         // R * interval = 30 tokens per round for the fleet; a third of that each, so the first request needs no round.
         var limiter = new ClusterRateLimiter("t", 300, 300, 3, Interval);
 
-        Assert.That(limiter.Want(3), Is.EqualTo(10));
+        Assert.That(limiter.Want(3, Round(1)), Is.EqualTo(10));
         limiter.Grant(10);
-        Assert.That(limiter.Want(3), Is.Zero, "it holds its share already");
+        Assert.That(limiter.Want(3, Round(2)), Is.Zero, "it holds its share already");
     }
 
     [Test]
@@ -58,14 +61,25 @@ public sealed class ClusterRateLimiterTests
     {
         var limiter = new ClusterRateLimiter("t", 300, 300, 3, Interval);
         Assert.That(limiter.LeaseCap, Is.EqualTo(60), "ceil(2 * 300 * 0.1)");
-        limiter.Want(3);
+        limiter.Want(3, Round(1));
         limiter.Grant(10);
 
         Admitted(limiter, 12);
-        Assert.That(limiter.Want(3), Is.EqualTo(24), "12 attempts (10 admitted, 2 refused) -> hold 24, holding 0");
+        Assert.That(limiter.Want(3, Round(2)), Is.EqualTo(24), "12 attempts (10 admitted, 2 refused) -> hold 24, holding 0");
         limiter.Grant(24);
         Admitted(limiter, 500);
-        Assert.That(limiter.Want(3), Is.EqualTo(60), "never more than the cap");
+        Assert.That(limiter.Want(3, Round(3)), Is.EqualTo(60), "never more than the cap");
+    }
+
+    [Test]
+    public void Want_ShortRound_ScalesTheAttemptsToOneInterval()
+    {
+        var limiter = new ClusterRateLimiter("t", 300, 300, 3, Interval);
+        limiter.Want(3, Round(1));
+        limiter.Grant(10);
+
+        Admitted(limiter, 6);
+        Assert.That(limiter.Want(3, Round(1) + (Interval.Ticks / 2)), Is.EqualTo(20), "6 attempts in half an interval: 12 per interval, hold 24, holding 4");
     }
 
     [Test]

@@ -53,7 +53,7 @@ public sealed class ClusterSyncTests
             var loaded = ConfigLoader.LoadText(Toml($"lb-{i}", rate, burst, interval), "lb.toml");
             Assert.That(loaded.Success, Is.True, () => string.Join("\n", loaded.Errors));
             var holder = new SnapshotHolder(loaded.Snapshot!);
-            fleet[i] = new Instance(holder, new ClusterSync(holder, NullLogger.Instance, _ => store));
+            fleet[i] = new Instance(holder, new ClusterSync(holder, NullLogger.Instance, _ => store, store.Clock));
         }
 
         return fleet;
@@ -159,6 +159,26 @@ public sealed class ClusterSyncTests
         store.Down = false;
         Assert.That(await fleet[0].RoundAsync(), Is.True);
         Assert.That((state.RedisUp, fleet[0].Limiter.InFallback), Is.EqualTo((true, false)));
+    }
+
+    [Test]
+    public async Task Round_StoreDownFromTheStart_LimiterKeepsTheWholeLimit_CountedAsOneInstance()
+    {
+        var clock = new ManualClock();
+        var store = new MemoryLeaseStore(clock) { Down = true };
+        var instance = Fleet(store, 1, 40, 40)[0];
+
+        Assert.That(await instance.RoundAsync(), Is.False);
+
+        var state = instance.Snapshot.Cluster!.State;
+        Assert.That((state.RedisUp, state.Instances, instance.Limiter.InFallback), Is.EqualTo((false, 1, true)));
+        var admitted = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            admitted += instance.Limiter.TryAcquire() ? 1 : 0;
+        }
+
+        Assert.That(admitted, Is.InRange(40, 41), "no count known yet: the whole burst");
     }
 
     [Test]

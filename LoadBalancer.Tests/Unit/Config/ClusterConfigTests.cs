@@ -62,6 +62,20 @@ public sealed class ClusterConfigTests
         Assert.That((local.Tenants["t"].ClusterLimiter, local.Tenants["t"].RateLimiter?.RequestsPerSecond), Is.EqualTo(((ClusterRateLimiter?)null, (long?)60)));
     }
 
+    [Test]
+    public void LoadText_ShippedLbToml_WithItsClusterBlockUncommented_Loads()
+    {
+        var shipped = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "lb.toml"));
+        var uncommented = shipped.Select(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^# (\[cluster\]|redis =|instance_id =|sync_interval =)") ? l[2..] : l).ToList();
+        Assert.That(uncommented.Count(l => !shipped.Contains(l)), Is.EqualTo(4), "the four lines of the block");
+
+        var result = ConfigLoader.LoadText(string.Join("\n", uncommented), FileName);
+
+        Assert.That(result.Success, Is.True, () => string.Join("\n", result.Errors));
+        Assert.That((result.Snapshot!.Cluster!.Redis, result.Snapshot.Cluster.InstanceId), Is.EqualTo(("127.0.0.1:6379", "lb-a")));
+        Assert.That(result.Snapshot.Tenants["acme"].ClusterLimiter, Is.Not.Null);
+    }
+
     [TestCase("redis = \"127.0.0.1\"", 9)]
     [TestCase("redis = \"127.0.0.1:0\"", 9)]
     [TestCase("redis = \"1.2.3:6379\"", 9)]
