@@ -30,6 +30,9 @@ internal sealed class LbListenerSection
 
     public ConfigValue<bool>? AcceptProxyProtocol { get; set; }
 
+    /// <summary><c>http2</c>: accept HTTP/2 with prior knowledge (the connection preface) on this http listener.</summary>
+    public ConfigValue<bool>? Http2 { get; set; }
+
     public ConfigValue<bool>? ForwardedHeaders { get; set; }
 
     public ConfigValue<bool>? TrustForwardedHeaders { get; set; }

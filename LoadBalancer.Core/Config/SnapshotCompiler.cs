@@ -209,6 +209,7 @@ internal static partial class SnapshotCompiler
             },
             AccessLog = accessLog,
             AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
+            Http2 = listener.Http2?.Value ?? false,
             Tls = CompileTls(listener, previous),
             AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
             TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,

@@ -15,7 +15,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
     private static readonly string[] AdminKeys = ["listen", "token"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
-    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols", "tls"];
+    private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols", "tls", "http2"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
     private static readonly string[] ListenerTimeoutKeys = ["request_head", "keep_alive", "body_idle"];
     private static readonly string[] TenantKeys =
@@ -160,6 +160,7 @@ internal static partial class TomlConfigLoader
             TenantKey = String(table, path, "tenant_key", required: false, errors),
             DefaultTenant = String(table, path, "default_tenant", required: false, errors),
             AcceptProxyProtocol = Boolean(table, path, "accept_proxy_protocol", errors),
+            Http2 = Boolean(table, path, "http2", errors),
             ForwardedHeaders = Boolean(table, path, "forwarded_headers", errors),
             TrustForwardedHeaders = Boolean(table, path, "trust_forwarded_headers", errors),
         };

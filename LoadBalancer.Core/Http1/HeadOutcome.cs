@@ -7,4 +7,7 @@ internal enum HeadOutcome
     Closed,
     Invalid,
     Timeout,
+
+    /// <summary>The client opened with the HTTP/2 connection preface (on a listener with http2 on).</summary>
+    Http2Preface,
 }

@@ -53,6 +53,9 @@ internal sealed partial class Http1Connection
                 return false;
             case HeadOutcome.Timeout:
                 return false;
+            case HeadOutcome.Http2Preface:
+                await RunHttp2Async().ConfigureAwait(false);
+                return false;
             case HeadOutcome.Invalid:
                 // The parser's constant reason names the rule ("more than one Host header field"); the head's own
                 // fields (Accept included) are not trusted, so the answer is text/plain.
@@ -116,6 +119,9 @@ internal sealed partial class Http1Connection
     {
         var timeouts = listener.Timeouts;
         var headStarted = false;
+
+        // Whether the bytes so far already rule out the HTTP/2 preface (checked once per request head, as it arrives).
+        var headStarted2 = false;
         _waitingForRequest = true;
         try
         {
@@ -150,6 +156,22 @@ internal sealed partial class Http1Connection
                     return HeadOutcome.Closed;
                 }
 
+                if (listener.Http2 && !headStarted2 && Core.Http2.Http2Preface.Match(buffer) is var preface && preface >= 0)
+                {
+                    if (preface == 1)
+                    {
+                        _clientReader.AdvanceTo(buffer.Start);
+                        return HeadOutcome.Http2Preface;
+                    }
+
+                    if (!result.IsCompleted)
+                    {
+                        _clientReader.AdvanceTo(buffer.Start, buffer.End);
+                        continue;
+                    }
+                }
+
+                headStarted2 = true;
                 var status = ParseHead(buffer, listener.Limits);
                 if (status == HeadParseStatus.Complete)
                 {

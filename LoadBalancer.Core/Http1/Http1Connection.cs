@@ -172,10 +172,18 @@ internal sealed partial class Http1Connection : IChannelOwner
         {
             due.Add(_backendTimer);
         }
+
+        Volatile.Read(ref _http2)?.CollectDue(now, due);
     }
 
     private void OnDrain()
     {
+        if (Volatile.Read(ref _http2) is { } http2)
+        {
+            http2.OnDrain();
+            return;
+        }
+
         // Only an idle keep-alive connection is interrupted; a busy one closes after its current response.
         if (_waitingForRequest)
         {
@@ -187,6 +195,7 @@ internal sealed partial class Http1Connection : IChannelOwner
     private void OnAbort()
     {
         SetCloseReason(CloseReason.Aborted);
+        Volatile.Read(ref _http2)?.OnAbort();
         SocketIo.Abort(_client);
         _upstream.Abort();
     }

@@ -63,6 +63,12 @@ internal sealed partial class Http1Upstream
         _connector = new BackendConnector(engine, timer);
     }
 
+    /// <summary>
+    /// A body source that is not this class's own copy (an HTTP/2 stream's DATA) says every body byte was taken from
+    /// the client: a response that arrives before its last send completes is then not an early answer.
+    /// </summary>
+    public void NoteRequestBodyRead() => _requestBodyRead = true;
+
     /// <summary>Aborts the backend connection in use, if any (the engine's abort path).</summary>
     public void Abort() => SocketIo.Abort(_connection?.Channel);
 
@@ -74,6 +80,11 @@ internal sealed partial class Http1Upstream
     public async ValueTask<bool> ForwardAsync(ListenerSnapshot listener, PoolSnapshot pool)
     {
         _pool = pool;
+        _requestBodyInvalid = false;
+        _requestBodyTimedOut = false;
+        _requestBodyFailed = false;
+        _requestBodyRead = false;
+        _discardReason = DiscardReason.ClientAborted;
         var connection = await AcquireBackendAsync(pool).ConfigureAwait(false);
         if (connection is null)
         {
@@ -84,11 +95,6 @@ internal sealed partial class Http1Upstream
         // while nothing of the body went out and no response byte came back: then retry once on a fresh connection.
         Task? bodyTask = null;
         HeadOutcome outcome;
-        _requestBodyInvalid = false;
-        _requestBodyTimedOut = false;
-        _requestBodyFailed = false;
-        _requestBodyRead = false;
-        _discardReason = DiscardReason.ClientAborted;
         var continueSent = false;
         var downstream = _downstream;
         while (true)

@@ -33,6 +33,12 @@ public sealed class ListenerSnapshot
     /// <summary>Expect a PROXY protocol v1/v2 header from a trusted load balancer in front; the client address comes from it.</summary>
     public bool AcceptProxyProtocol { get; init; }
 
+    /// <summary>
+    /// <c>http2</c>: a connection that opens with the HTTP/2 preface is served as HTTP/2 (prior knowledge, RFC 9113
+    /// section 3.3). Off by default until HTTP/2 is complete (issue 16).
+    /// </summary>
+    public bool Http2 { get; init; }
+
     /// <summary>TLS termination (<c>tls</c>), or null for a plaintext listener.</summary>
     public Tls.ListenerTls? Tls { get; init; }
 

@@ -1,0 +1,501 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using LoadBalancer.Core.Http2.Frames;
+using LoadBalancer.Core.Http2.Hpack;
+using LoadBalancer.Core.Metrics;
+
+namespace LoadBalancer.Core.Http2;
+
+/// <summary>What each checked frame does to the connection and its streams (RFC 9113 sections 5 and 6).</summary>
+internal sealed partial class Http2Connection
+{
+    // Rapid Reset (CVE-2023-44487) and MadeYouReset: streams that end early by a client RST_STREAM, or by lb's reset
+    // of a stream the client made malformed, take a token each; the bucket holds 2 x max_concurrent_streams and refills
+    // max_concurrent_streams per second. An empty bucket ends the connection with GOAWAY ENHANCE_YOUR_CALM.
+    private double _resetTokens = 2 * MaxConcurrentStreams;
+    private long _resetRefilledAt = Environment.TickCount64;
+
+    // The header block being assembled: its stream, whether END_STREAM came with its HEADERS, and its CONTINUATIONs.
+    private byte[] _block;
+    private int _blockLength;
+    private int _blockStream;
+    private bool _blockEndStream;
+    private int _continuations;
+    private readonly byte[] _decoded;
+    private readonly HpackField[] _fields;
+    private readonly byte[] _translated;
+
+    /// <summary>Handles one well-formed frame; false ends the connection (after its GOAWAY).</summary>
+    private async ValueTask<bool> HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        if (_blockStream != 0 && header.Type != Http2FrameType.Continuation)
+        {
+            return await FailAsync(Http2ErrorCode.ProtocolError, "frame_inside_header_block").ConfigureAwait(false);
+        }
+
+        switch (header.Type)
+        {
+            case Http2FrameType.Settings:
+                return await OnSettingsAsync(header, payload).ConfigureAwait(false);
+            case Http2FrameType.Ping:
+                if (!header.HasFlag(Http2Flags.Ack))
+                {
+                    await SendPingAckAsync(payload).ConfigureAwait(false);
+                }
+
+                return true;
+            case Http2FrameType.WindowUpdate:
+                return await OnWindowUpdateAsync(header, payload).ConfigureAwait(false);
+            case Http2FrameType.Headers:
+                return await OnHeadersAsync(header, payload).ConfigureAwait(false);
+            case Http2FrameType.Continuation:
+                return await OnContinuationAsync(header, payload).ConfigureAwait(false);
+            case Http2FrameType.Data:
+                return await OnDataAsync(header, payload).ConfigureAwait(false);
+            case Http2FrameType.RstStream:
+                return await OnResetAsync(header, payload).ConfigureAwait(false);
+            case Http2FrameType.GoAway:
+                // The client will open no more streams; those open finish, then the connection closes.
+                _goingAway = true;
+                return Volatile.Read(ref _active) > 0;
+            default:
+                // PRIORITY (deprecated by RFC 9113, checked and ignored) and extension frames.
+                return true;
+        }
+    }
+
+    private async ValueTask<bool> OnSettingsAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        if (header.HasFlag(Http2Flags.Ack))
+        {
+            return true;
+        }
+
+        var before = _peer.InitialWindowSize;
+        var fault = _peer.Apply(payload.ToArray());
+        if (fault.IsFault)
+        {
+            return await FailAsync(fault.Code, fault.Reason).ConfigureAwait(false);
+        }
+
+        _encoder.PeerTableSizeChanged((int)Math.Min(_peer.HeaderTableSize, int.MaxValue));
+        var delta = _peer.InitialWindowSize - before;
+        if (delta != 0 && !ShiftStreamWindows(delta))
+        {
+            return await FailAsync(Http2ErrorCode.FlowControlError, "window_overflow").ConfigureAwait(false);
+        }
+
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var w = Http2FrameWriter.WriteSettingsAck(_writeBuffer);
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        return true;
+    }
+
+    /// <summary>Section 6.9.2: a new initial window shifts every open stream's send window by the difference.</summary>
+    private bool ShiftStreamWindows(int delta)
+    {
+        lock (_flowLock)
+        {
+            lock (_streams)
+            {
+                foreach (var stream in _streams.Values)
+                {
+                    var window = (long)stream.SendWindow + delta;
+                    if (window > Http2Settings.MaxWindowSize)
+                    {
+                        return false;
+                    }
+
+                    stream.SendWindow = (int)window;
+                    stream.WindowOpened();
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private async ValueTask SendPingAckAsync(ReadOnlySequence<byte> payload)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            Span<byte> opaque = stackalloc byte[8];
+            payload.CopyTo(opaque);
+            var w = Http2FrameWriter.WritePing(_writeBuffer, ack: true, opaque);
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async ValueTask<bool> OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        var increment = (int)(ReadUInt32(payload) & 0x7FFF_FFFF);
+        if (header.StreamId == 0)
+        {
+            lock (_flowLock)
+            {
+                if ((long)_sendWindow + increment > Http2Settings.MaxWindowSize)
+                {
+                    increment = -1;
+                }
+                else
+                {
+                    _sendWindow += increment;
+                }
+            }
+
+            if (increment < 0)
+            {
+                return await FailAsync(Http2ErrorCode.FlowControlError, "connection_window_overflow").ConfigureAwait(false);
+            }
+
+            lock (_streams)
+            {
+                foreach (var stream in _streams.Values)
+                {
+                    stream.WindowOpened();
+                }
+            }
+
+            return true;
+        }
+
+        var target = Find(header.StreamId);
+        if (target is null)
+        {
+            return header.StreamId <= _lastStreamId || await FailAsync(Http2ErrorCode.ProtocolError, "window_update_on_idle_stream").ConfigureAwait(false);
+        }
+
+        bool overflow;
+        lock (_flowLock)
+        {
+            overflow = (long)target.SendWindow + increment > Http2Settings.MaxWindowSize;
+            if (!overflow)
+            {
+                target.SendWindow += increment;
+            }
+        }
+
+        if (overflow)
+        {
+            await ResetStreamAsync(target, Http2ErrorCode.FlowControlError).ConfigureAwait(false);
+        }
+        else
+        {
+            target.WindowOpened();
+        }
+
+        return true;
+    }
+
+    private async ValueTask<bool> OnHeadersAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        var id = header.StreamId;
+        if (Find(id) is { } open)
+        {
+            // Trailers on an open stream: decoded to keep the HPACK state, then dropped (not forwarded yet).
+            if (!open.ReceivingBody || !header.HasFlag(Http2Flags.EndStream))
+            {
+                return await FailAsync(Http2ErrorCode.ProtocolError, "headers_on_open_stream").ConfigureAwait(false);
+            }
+        }
+        else if ((id & 1) == 0 || id <= _lastStreamId)
+        {
+            return await FailAsync(Http2ErrorCode.ProtocolError, "stream_id_not_increasing").ConfigureAwait(false);
+        }
+
+        var fragment = Http2FrameReader.Content(header, payload);
+        _blockLength = 0;
+        _continuations = 0;
+        _blockEndStream = header.HasFlag(Http2Flags.EndStream);
+        if (!AppendFragment(fragment))
+        {
+            return await FailAsync(Http2ErrorCode.EnhanceYourCalm, "header_block_too_large").ConfigureAwait(false);
+        }
+
+        if (!header.HasFlag(Http2Flags.EndHeaders))
+        {
+            _blockStream = id;
+            return true;
+        }
+
+        return await OnHeaderBlockAsync(id).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        if (_blockStream == 0 || header.StreamId != _blockStream)
+        {
+            return await FailAsync(Http2ErrorCode.ProtocolError, "unexpected_continuation").ConfigureAwait(false);
+        }
+
+        if (++_continuations > MaxContinuationFrames || !AppendFragment(payload))
+        {
+            return await FailAsync(Http2ErrorCode.EnhanceYourCalm, "continuation_flood").ConfigureAwait(false);
+        }
+
+        if (!header.HasFlag(Http2Flags.EndHeaders))
+        {
+            return true;
+        }
+
+        var id = _blockStream;
+        _blockStream = 0;
+        return await OnHeaderBlockAsync(id).ConfigureAwait(false);
+    }
+
+    private bool AppendFragment(in ReadOnlySequence<byte> fragment)
+    {
+        var needed = _blockLength + (int)fragment.Length;
+        if (needed > MaxHeaderBlockBytes)
+        {
+            return false;
+        }
+
+        if (needed > _block.Length)
+        {
+            Array.Resize(ref _block, Math.Min(MaxHeaderBlockBytes, Math.Max(needed, _block.Length * 2)));
+        }
+
+        fragment.CopyTo(_block.AsSpan(_blockLength));
+        _blockLength = needed;
+        return true;
+    }
+
+    /// <summary>A complete header block: decoded (always, to keep HPACK in step), then a new stream or trailers.</summary>
+    private async ValueTask<bool> OnHeaderBlockAsync(int id)
+    {
+        _blockStream = 0;
+        var status = _decoder.Decode(_block.AsSpan(0, _blockLength), _decoded, _fields, out var count);
+        if (status == HpackStatus.CompressionError)
+        {
+            return await FailAsync(Http2ErrorCode.CompressionError, "hpack").ConfigureAwait(false);
+        }
+
+        if (Find(id) is { } open)
+        {
+            // Request trailers end the body; their fields are not forwarded yet.
+            if (!await open.OnDataAsync(ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false))
+            {
+                await ResetStreamAsync(open, Http2ErrorCode.ProtocolError).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+
+        _lastStreamId = id;
+        if (status == HpackStatus.ListTooLarge)
+        {
+            return await RefuseStreamAsync(id, Http2ErrorCode.ProtocolError, "header_list_too_large").ConfigureAwait(false);
+        }
+
+        if (_goingAway || _engine.IsDraining)
+        {
+            return await RefuseStreamAsync(id, Http2ErrorCode.RefusedStream, "refused_draining").ConfigureAwait(false);
+        }
+
+        if (Volatile.Read(ref _active) >= MaxConcurrentStreams)
+        {
+            return await RefuseStreamAsync(id, Http2ErrorCode.RefusedStream, "too_many_streams").ConfigureAwait(false);
+        }
+
+        var length = Http2RequestTranslator.Translate(_decoded, _fields.AsSpan(0, count), hasBody: !_blockEndStream, _translated, out var isConnect, out var reason);
+        if (length < 0)
+        {
+            return await RefuseStreamAsync(id, Http2ErrorCode.ProtocolError, reason).ConfigureAwait(false);
+        }
+
+        var stream = Rent();
+        int window;
+        lock (_flowLock)
+        {
+            window = _peer.InitialWindowSize;
+        }
+
+        if (isConnect)
+        {
+            // As on HTTP/1, CONNECT is answered 405 by lb: a request line the parser refuses with that status.
+            ReadOnlySpan<byte> connect = "CONNECT connect:443 HTTP/1.1\r\nhost: connect:443\r\n\r\n"u8;
+            connect.CopyTo(_translated);
+            length = connect.Length;
+        }
+
+        stream.Open(id, _translated.AsSpan(0, length), _blockEndStream, window);
+        lock (_streams)
+        {
+            _streams[id] = stream;
+            _active++;
+        }
+
+        _ = stream.RunAsync(Listener);
+        return true;
+    }
+
+    private async ValueTask<bool> OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        // Flow control counts the whole payload, padding included (section 6.9.1).
+        await ConsumeReceiveWindowAsync(header.StreamId, header.Length).ConfigureAwait(false);
+        var stream = Find(header.StreamId);
+        if (stream is null || !stream.ReceivingBody)
+        {
+            if (header.StreamId > _lastStreamId)
+            {
+                return await FailAsync(Http2ErrorCode.ProtocolError, "data_on_idle_stream").ConfigureAwait(false);
+            }
+
+            await ResetStreamAsync(header.StreamId, Http2ErrorCode.StreamClosed).ConfigureAwait(false);
+            return true;
+        }
+
+        var content = Http2FrameReader.Content(header, payload);
+        if (!await stream.OnDataAsync(content, header.HasFlag(Http2Flags.EndStream)).ConfigureAwait(false))
+        {
+            await ResetStreamAsync(stream, Http2ErrorCode.ProtocolError).ConfigureAwait(false);
+            return await SpendResetTokenAsync().ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private async ValueTask<bool> OnResetAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        if (header.StreamId > _lastStreamId)
+        {
+            return await FailAsync(Http2ErrorCode.ProtocolError, "rst_stream_on_idle_stream").ConfigureAwait(false);
+        }
+
+        if (Find(header.StreamId) is { } stream)
+        {
+            stream.OnReset();
+            return await SpendResetTokenAsync().ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>One early stream end; false (after GOAWAY ENHANCE_YOUR_CALM) once the client resets faster than the bucket refills.</summary>
+    private async ValueTask<bool> SpendResetTokenAsync()
+    {
+        var now = Environment.TickCount64;
+        _resetTokens = Math.Min(2 * MaxConcurrentStreams, _resetTokens + ((now - _resetRefilledAt) * MaxConcurrentStreams / 1000.0));
+        _resetRefilledAt = now;
+        if (--_resetTokens >= 0)
+        {
+            return true;
+        }
+
+        return await FailAsync(Http2ErrorCode.EnhanceYourCalm, "rapid_reset").ConfigureAwait(false);
+    }
+
+    /// <summary>Replenishes the client's windows once half of each is used, so DATA keeps flowing as lb forwards it.</summary>
+    private async ValueTask ConsumeReceiveWindowAsync(int streamId, int length)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        _receiveConsumed += length;
+        var stream = Find(streamId);
+        var streamUpdate = 0;
+        if (stream is not null && stream.ReceivingBody)
+        {
+            stream.ReceiveConsumed += length;
+            if (stream.ReceiveConsumed >= StreamReceiveWindow / 2)
+            {
+                streamUpdate = stream.ReceiveConsumed;
+                stream.ReceiveConsumed = 0;
+            }
+        }
+
+        var connectionUpdate = 0;
+        if (_receiveConsumed >= ConnectionReceiveWindow / 2)
+        {
+            connectionUpdate = _receiveConsumed;
+            _receiveConsumed = 0;
+        }
+
+        if (streamUpdate == 0 && connectionUpdate == 0)
+        {
+            return;
+        }
+
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var w = 0;
+            if (connectionUpdate > 0)
+            {
+                w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer, 0, connectionUpdate);
+            }
+
+            if (streamUpdate > 0)
+            {
+                w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer.AsSpan(w), streamId, streamUpdate);
+            }
+
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async ValueTask<bool> RefuseStreamAsync(int id, Http2ErrorCode code, string reason)
+    {
+        Log.Http2StreamRefused(_logger, _id, id, reason);
+        await ResetStreamAsync(id, code).ConfigureAwait(false);
+        return code == Http2ErrorCode.RefusedStream || await SpendResetTokenAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A connection error: GOAWAY with its code, then the connection ends (returns false for the read loop).</summary>
+    private async ValueTask<bool> FailAsync(Http2ErrorCode code, string reason)
+    {
+        Log.Http2ProtocolError(_logger, _id, reason);
+        await GoAwayAsync(code).ConfigureAwait(false);
+        return false;
+    }
+
+    private Http2Stream? Find(int id)
+    {
+        lock (_streams)
+        {
+            return _streams.GetValueOrDefault(id);
+        }
+    }
+
+    private Http2Stream Rent()
+    {
+        lock (_streams)
+        {
+            if (_free.TryPop(out var stream))
+            {
+                return stream;
+            }
+
+            stream = new Http2Stream(this, _engine);
+            _all.Add(stream);
+            return stream;
+        }
+    }
+
+    private static uint ReadUInt32(in ReadOnlySequence<byte> payload)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        payload.Slice(0, 4).CopyTo(bytes);
+        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
+    }
+}

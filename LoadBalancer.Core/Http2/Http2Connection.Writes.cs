@@ -1,0 +1,175 @@
+using System.Buffers;
+using LoadBalancer.Core.Http2.Frames;
+
+namespace LoadBalancer.Core.Http2;
+
+/// <summary>Frames lb sends for its streams: HEADERS (+ CONTINUATION), DATA within the windows, RST_STREAM.</summary>
+internal sealed partial class Http2Connection
+{
+    private readonly byte[] _sizeUpdate = new byte[8];
+
+    private int PeerFrameSize => Math.Min(_peer.MaxFrameSize, Http2FrameHeader.DefaultMaxFrameSize);
+
+    /// <summary>Frames an encoded header block: HEADERS, then CONTINUATION frames when it is larger than a frame.</summary>
+    public async ValueTask SendHeadersAsync(Http2Stream stream, ReadOnlyMemory<byte> block, bool endStream)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (stream.Reset)
+            {
+                throw new OperationCanceledException("The stream was reset.");
+            }
+
+            // A table size update, when the client lowered its table, goes first in the first block after it.
+            var prefix = _encoder.BeginBlock(_sizeUpdate);
+            var frameSize = PeerFrameSize;
+            var first = true;
+            var offset = 0;
+            while (first || offset < block.Length)
+            {
+                var room = frameSize - (first ? prefix : 0);
+                var take = Math.Min(room, block.Length - offset);
+                var last = offset + take == block.Length;
+                var flags = (byte)((last ? Http2Flags.EndHeaders : 0) | (first && endStream ? Http2Flags.EndStream : 0));
+                var payload = take + (first ? prefix : 0);
+                var w = Http2FrameWriter.WriteHeader(_writeBuffer, payload, first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, stream.Id);
+                if (first)
+                {
+                    _sizeUpdate.AsSpan(0, prefix).CopyTo(_writeBuffer.AsSpan(w));
+                    w += prefix;
+                }
+
+                block.Span.Slice(offset, take).CopyTo(_writeBuffer.AsSpan(w));
+                await SendLockedAsync(_writeBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
+                offset += take;
+                first = false;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends body bytes as DATA frames, each within the peer's frame size and both send windows; waits (up to
+    /// body_idle at a time) when a window is closed. <paramref name="endStream"/> ends the stream with the last frame.
+    /// </summary>
+    public async ValueTask SendDataAsync(Http2Stream stream, ReadOnlySequence<byte> data, bool endStream)
+    {
+        do
+        {
+            if (stream.Reset)
+            {
+                throw new OperationCanceledException("The stream was reset.");
+            }
+
+            int take;
+            lock (_flowLock)
+            {
+                take = (int)Math.Min(Math.Min(data.Length, PeerFrameSize), Math.Min(stream.SendWindow, _sendWindow));
+                if (take > 0)
+                {
+                    stream.SendWindow -= take;
+                    _sendWindow -= take;
+                }
+            }
+
+            if (take <= 0 && data.Length > 0)
+            {
+                if (!await stream.WaitForWindowAsync(Listener.Timeouts.BodyIdle).ConfigureAwait(false))
+                {
+                    throw new TimeoutException("The client granted no flow-control window within body_idle.");
+                }
+
+                continue;
+            }
+
+            var last = take == data.Length;
+            await _writeLock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (stream.Reset)
+                {
+                    throw new OperationCanceledException("The stream was reset.");
+                }
+
+                var w = Http2FrameWriter.WriteHeader(_writeBuffer, take, Http2FrameType.Data, last && endStream ? Http2Flags.EndStream : (byte)0, stream.Id);
+                data.Slice(0, take).CopyTo(_writeBuffer.AsSpan(w));
+                await SendLockedAsync(_writeBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            data = data.Slice(take);
+        }
+        while (data.Length > 0);
+
+        if (endStream)
+        {
+            stream.MarkEndStreamSent();
+        }
+    }
+
+    /// <summary>Resets one of lb's streams: its exchange stops, and the client hears RST_STREAM.</summary>
+    public async ValueTask ResetStreamAsync(Http2Stream stream, Http2ErrorCode code)
+    {
+        stream.Abort();
+        await ResetStreamAsync(stream.Id, code).ConfigureAwait(false);
+    }
+
+    private async ValueTask ResetStreamAsync(int id, Http2ErrorCode code)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var w = Http2FrameWriter.WriteRstStream(_writeBuffer, id, code);
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client is gone; its streams end with the connection.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>A stream's exchange has ended: it leaves the table and waits in the free list for the next stream.</summary>
+    public void OnStreamEnded(Http2Stream stream)
+    {
+        TaskCompletionSource? allEnded = null;
+        lock (_streams)
+        {
+            _streams.Remove(stream.Id);
+            _free.Push(stream);
+            if (--_active == 0)
+            {
+                allEnded = _allStreamsEnded;
+            }
+        }
+
+        if (allEnded is not null)
+        {
+            allEnded.TrySetResult();
+        }
+        else if (Volatile.Read(ref _active) == 0)
+        {
+            if (_goingAway)
+            {
+                // After a GOAWAY the last stream's end is the connection's end (this read cancel shuts the socket's
+                // receive side, which is only right for a connection about to close).
+                _reader.CancelPendingRead();
+            }
+            else
+            {
+                // The read loop is waiting with no deadline while streams run: an idle connection gets keep_alive.
+                _readTimer.Arm(Listener.Timeouts.KeepAlive);
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+using System.Buffers;
+using System.Net;
+using LoadBalancer.Core.Http2.Frames;
+using LoadBalancer.Core.Http2.Hpack;
+using LoadBalancer.Core.Metrics;
+using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Core.Http2;
+
+/// <summary>
+/// An HTTP/2 connection from a client (RFC 9113), after the connection preface: one read loop that checks every frame,
+/// assembles header blocks, and runs each request stream as its own <see cref="Http2Stream"/> through the same
+/// per-request path as HTTP/1. Writes are serialized per connection; nothing is queued, so a peer that will not read
+/// blocks only its own connection until the send deadline drops it (the "flooded" rule without a queue to bound).
+/// </summary>
+internal sealed partial class Http2Connection
+{
+    // Windows sized for a proxy: 64 KiB per stream (the protocol's default) bounds what one stream can make lb hold
+    // before its backend connection is there; 1 MiB for the connection lets 16 such uploads proceed at once. DATA is
+    // forwarded from the read loop as it arrives, so these are also the most any client can have lb buffer.
+    private const int StreamReceiveWindow = 65_535;
+    private const int ConnectionReceiveWindow = 1 << 20;
+    private const int MaxConcurrentStreams = 100;
+
+    // The CONTINUATION-flood caps (2024): a header block may not grow past this many encoded bytes or frames.
+    private const int MaxHeaderBlockBytes = 64 * 1024;
+    private const int MaxContinuationFrames = 32;
+
+    private readonly IConnection _client;
+    private readonly SocketReader _reader;
+    private readonly ListenerRuntime _listenerRuntime;
+    private readonly ProxyEngine _engine;
+    private readonly DeadlineTimer _readTimer;
+    private readonly DeadlineTimer _writeTimer;
+    private readonly ILogger _logger;
+    private readonly long _id;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly object _flowLock = new();
+    private readonly Dictionary<int, Http2Stream> _streams = new();
+    private readonly Stack<Http2Stream> _free = new();
+    private readonly List<Http2Stream> _all = new();
+    private readonly HpackDecoder _decoder;
+    private readonly HpackEncoder _encoder = new();
+    private readonly byte[] _writeBuffer = new byte[Http2FrameHeader.Size + Http2FrameHeader.DefaultMaxFrameSize];
+    private Http2Settings _peer = new();
+    private int _sendWindow = 65_535;
+    private int _receiveConsumed;
+    private int _lastStreamId;
+    private int _active;
+    private bool _goingAway;
+    private TaskCompletionSource? _allStreamsEnded;
+    private TenantState? _connectionTenant;
+
+    public Http2Connection(long id, ProxyEngine engine, ListenerRuntime listener, IConnection client, SocketReader reader, DeadlineTimer readTimer, DeadlineTimer writeTimer, byte[] clientIp, IPEndPoint? clientEndPoint, bool https)
+    {
+        _id = id;
+        _engine = engine;
+        _logger = engine.Logger;
+        _listenerRuntime = listener;
+        _client = client;
+        _reader = reader;
+        _readTimer = readTimer;
+        _writeTimer = writeTimer;
+        ClientIp = clientIp;
+        ClientEndPoint = clientEndPoint;
+        Https = https;
+        var limits = listener.Snapshot.Limits;
+        _decoder = new HpackDecoder(4096, limits.MaxHeadBytes, limits.MaxHeaders);
+        _block = new byte[Math.Min(MaxHeaderBlockBytes, 16 * 1024)];
+        _decoded = new byte[limits.MaxHeadBytes];
+        _fields = new HpackField[limits.MaxHeaders];
+        _translated = new byte[Http2RequestTranslator.MaxLength(limits.MaxHeadBytes, limits.MaxHeaders)];
+    }
+
+    public byte[] ClientIp { get; }
+
+    public IPEndPoint? ClientEndPoint { get; }
+
+    public bool Https { get; }
+
+    public ListenerSnapshot Listener => _listenerRuntime.Snapshot;
+
+    /// <summary>Runs the connection until the client leaves, an error ends it, or a drain finishes it. Never throws.</summary>
+    public async Task RunAsync()
+    {
+        try
+        {
+            if (!await ReadPrefaceAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await SendInitialSettingsAsync().ConfigureAwait(false);
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client went away or stalled: its streams end below.
+        }
+        finally
+        {
+            await EndStreamsAsync().ConfigureAwait(false);
+            _connectionTenant?.DetachConnection();
+            _connectionTenant = null;
+        }
+    }
+
+    /// <summary>The engine drains: GOAWAY now, no new streams, and the connection closes once its streams finish.</summary>
+    public void OnDrain()
+    {
+        _ = GoAwayAsync(Http2ErrorCode.NoError);
+    }
+
+    public void OnAbort()
+    {
+        Http2Stream[] streams;
+        lock (_streams)
+        {
+            streams = [.. _streams.Values];
+        }
+
+        foreach (var stream in streams)
+        {
+            stream.Abort();
+        }
+    }
+
+    /// <summary>For the engine's sweep: the deadlines of this connection's streams.</summary>
+    public void CollectDue(long now, List<DeadlineTimer> due)
+    {
+        lock (_streams)
+        {
+            foreach (var stream in _all)
+            {
+                if (stream.Timer.TakeIfDue(now))
+                {
+                    due.Add(stream.Timer);
+                }
+            }
+        }
+    }
+
+    /// <summary>Admission for a stream, with the connection's own tenant slot (max_connections counts connections, not streams).</summary>
+    public Admission Admit(ProxyExchange exchange, TenantSnapshot tenant, ListenerSnapshot listener, in Http.RequestView request)
+        => exchange.Admit(tenant, listener, request, ref _connectionTenant);
+
+    private async ValueTask<bool> ReadPrefaceAsync()
+    {
+        var prefaceLength = Http2FrameWriter.ClientPreface.Length;
+        _readTimer.Arm(Listener.Timeouts.RequestHead);
+        while (true)
+        {
+            var result = await _reader.ReadAsync(_readTimer).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= prefaceLength)
+            {
+                var ok = IsPreface(buffer);
+                _reader.AdvanceTo(buffer.GetPosition(prefaceLength));
+                return ok;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                _reader.AdvanceTo(buffer.End);
+                return false;
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static bool IsPreface(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> start = stackalloc byte[24];
+        buffer.Slice(0, start.Length).CopyTo(start);
+        return start.SequenceEqual(Http2FrameWriter.ClientPreface);
+    }
+
+    private async ValueTask SendInitialSettingsAsync()
+    {
+        var ours = new Http2Settings
+        {
+            MaxConcurrentStreams = MaxConcurrentStreams,
+            MaxHeaderListSize = (uint)Listener.Limits.MaxHeadBytes,
+        };
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var w = Http2FrameWriter.WriteSettings(_writeBuffer, ours);
+            w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer.AsSpan(w), 0, ConnectionReceiveWindow - 65_535);
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async ValueTask ReadLoopAsync()
+    {
+        while (true)
+        {
+            if (_goingAway && Volatile.Read(ref _active) == 0)
+            {
+                return;
+            }
+
+            if (Volatile.Read(ref _active) == 0)
+            {
+                _readTimer.Arm(Listener.Timeouts.KeepAlive);
+            }
+            else
+            {
+                _readTimer.Disarm();
+            }
+
+            var result = await _reader.ReadAsync(_readTimer).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                _reader.AdvanceTo(buffer.Start);
+                continue;
+            }
+
+            while (true)
+            {
+                var status = Http2FrameReader.TryRead(buffer, Http2FrameHeader.DefaultMaxFrameSize, out var header, out var payload, out var fault);
+                if (status == Http2ReadStatus.NeedMore)
+                {
+                    break;
+                }
+
+                if (status == Http2ReadStatus.Fault)
+                {
+                    if (!fault.StreamOnly)
+                    {
+                        Log.Http2ProtocolError(_logger, _id, fault.Reason);
+                        await GoAwayAsync(fault.Code).ConfigureAwait(false);
+                        _reader.AdvanceTo(buffer.End);
+                        return;
+                    }
+
+                    await ResetStreamAsync(header.StreamId, fault.Code).ConfigureAwait(false);
+                }
+                else if (!await HandleFrameAsync(header, payload).ConfigureAwait(false))
+                {
+                    _reader.AdvanceTo(buffer.End);
+                    return;
+                }
+
+                buffer = buffer.Slice(Http2FrameHeader.Size + header.Length);
+            }
+
+            if (result.IsCompleted)
+            {
+                _reader.AdvanceTo(buffer.End);
+                return;
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Sends one whole frame sequence under the write lock's ownership, bounded by the body-idle deadline.</summary>
+    private async ValueTask SendLockedAsync(ReadOnlyMemory<byte> bytes)
+    {
+        _writeTimer.Arm(Listener.Timeouts.BodyIdle);
+        await SocketIo.SendAsync(_client, bytes, _writeTimer).ConfigureAwait(false);
+        _writeTimer.Disarm();
+    }
+
+    private async ValueTask GoAwayAsync(Http2ErrorCode code)
+    {
+        if (_goingAway && code == Http2ErrorCode.NoError)
+        {
+            return;
+        }
+
+        _goingAway = true;
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var w = Http2FrameWriter.WriteGoAway(_writeBuffer, Volatile.Read(ref _lastStreamId), code);
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client is gone; the connection closes anyway.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        if (Volatile.Read(ref _active) == 0)
+        {
+            _reader.CancelPendingRead();
+        }
+    }
+
+    private async ValueTask EndStreamsAsync()
+    {
+        TaskCompletionSource? waiter = null;
+        lock (_streams)
+        {
+            _goingAway = true;
+            if (_active > 0)
+            {
+                waiter = _allStreamsEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        if (waiter is not null)
+        {
+            OnAbort();
+            await waiter.Task.ConfigureAwait(false);
+        }
+    }
+}

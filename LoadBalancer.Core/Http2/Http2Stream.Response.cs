@@ -1,0 +1,169 @@
+using System.Buffers;
+using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Http1;
+using LoadBalancer.Core.Http2.Hpack;
+using LoadBalancer.Core.Proxy;
+using LoadBalancer.Core.Proxy.Upstream;
+using LoadBalancer.Core.Transport;
+
+namespace LoadBalancer.Core.Http2;
+
+/// <summary>
+/// The response as HEADERS and DATA frames. An HTTP/1 response head (the backend's, or lb's own answer encoded by
+/// <see cref="Http1ReplyEncoder"/> and parsed back) becomes one HPACK block: :status, then every field but the
+/// connection-specific ones, names lowercased (RFC 9113 section 8.2.2). The body goes out as DATA within the client's
+/// flow-control windows; the upstream awaits each send, so a slow client holds back the backend read.
+/// </summary>
+internal sealed partial class Http2Stream
+{
+    private static readonly HttpLimits ReplyLimits = new() { MaxHeadBytes = Http1ReplyEncoder.MaxLength, MaxHeaders = 16 };
+
+    private readonly SemaphoreSlim _window;
+    private int _sendWindow;
+    private bool _headersSent;
+    private bool _endStreamSent;
+
+    /// <summary>What the client allows this stream to receive, in bytes; changed by the connection under its flow lock.</summary>
+    public int SendWindow { get => _sendWindow; set => _sendWindow = value; }
+
+    /// <summary>Wakes a send waiting for window (a WINDOW_UPDATE or a reset arrived).</summary>
+    public void WindowOpened() => _window.Release();
+
+    /// <summary>Waits until the connection signals more window, or the body-idle time passes (false).</summary>
+    public Task<bool> WaitForWindowAsync(TimeSpan timeout) => _window.WaitAsync(timeout);
+
+    public void MarkEndStreamSent() => _endStreamSent = true;
+
+    private TimeSpan BodyIdle => (_listener ?? _connection.Listener).Timeouts.BodyIdle;
+
+    ValueTask IDownstream.SendInterimAsync(ReadOnlySequence<byte> head, DeadlineTimer timer)
+    {
+        // A 1xx is a HEADERS frame without END_STREAM (RFC 9113 section 8.1); 101 never reaches here (no Upgrade).
+        var (source, status, fields, count) = ParseForEncoding(head);
+        return status is >= 100 and < 200 && count >= 0 ? SendHeadAsync(source, status, fields.AsMemory(0, count), endStream: false) : ValueTask.CompletedTask;
+    }
+
+    ValueTask IDownstream.SendContinueAsync() => SendHeadAsync(ReadOnlyMemory<byte>.Empty, 100, ReadOnlyMemory<HeaderLine>.Empty, endStream: false);
+
+    bool IDownstream.AcceptsUpgrade(ReadOnlySpan<byte> responseHead, ReadOnlySpan<HeaderLine> responseHeaders) => false;
+
+    ValueTask IDownstream.SendUpgradeHeadAsync(ReadOnlySequence<byte> head, DeadlineTimer timer) => ValueTask.CompletedTask;
+
+    ValueTask IDownstream.TunnelAsync(BackendConnection connection) => ValueTask.CompletedTask;
+
+    async ValueTask<ResponseBodyRelay> IDownstream.SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> wholeBody, bool requestUnfinished, DeadlineTimer timer)
+    {
+        var head = response.Head;
+        var noBody = response.Framing == BodyFraming.None;
+        _exchange.OnResponseSent(head.StatusCode, head.HeadLength);
+        await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: noBody).ConfigureAwait(false);
+        return response.Framing == BodyFraming.Chunked ? ResponseBodyRelay.Dechunked : ResponseBodyRelay.AsIs;
+    }
+
+    ValueTask IDownstream.SendBodyAsync(ReadOnlySequence<byte> bytes, DeadlineTimer timer) => _connection.SendDataAsync(this, bytes, endStream: false);
+
+    ValueTask IDownstream.SendBodyAsync(ReadOnlyMemory<byte> bytes, DeadlineTimer timer) => _connection.SendDataAsync(this, new ReadOnlySequence<byte>(bytes), endStream: false);
+
+    // The stream ends with its own END_STREAM (RunAsync); the connection carries other streams regardless.
+    bool IDownstream.EndResponse(bool requestUnfinished) => true;
+
+    async ValueTask IDownstream.ReplyAsync(LocalReplyCause cause, CloseReason reason, bool clientTimerFired)
+    {
+        SetCloseReason(reason);
+        await SendLocalReplyAsync(cause).ConfigureAwait(false);
+    }
+
+    /// <summary>lb's own answer, encoded as for HTTP/1 and sent as HEADERS + DATA with END_STREAM.</summary>
+    private async ValueTask SendLocalReplyAsync(LocalReplyCause cause)
+    {
+        if (_headersSent || Reset)
+        {
+            // A response is already under way: the stream can only be cut.
+            await _connection.ResetStreamAsync(this, Frames.Http2ErrorCode.InternalError).ConfigureAwait(false);
+            return;
+        }
+
+        var buffer = EngineBuffers.Rent(Http1ReplyEncoder.MaxLength);
+        try
+        {
+            var length = Http1ReplyEncoder.Write(new LocalReply(cause), _wantsJson, close: false, buffer);
+            var reply = new ReadOnlySequence<byte>(buffer, 0, length);
+            var (source, status, fields, count) = ParseForEncoding(reply);
+            var headLength = _heads.Head.HeadLength;
+            _exchange.OnResponseSent(status, length);
+            await SendHeadAsync(source, status, fields.AsMemory(0, Math.Max(count, 0)), endStream: false).ConfigureAwait(false);
+            await _connection.SendDataAsync(this, reply.Slice(headLength), endStream: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            EngineBuffers.Return(buffer);
+        }
+    }
+
+    /// <summary>Parses an HTTP/1 response head (a 1xx or lb's answer) into the stream's head state.</summary>
+    private (ReadOnlyMemory<byte> Source, int Status, HeaderLine[] Fields, int Count) ParseForEncoding(in ReadOnlySequence<byte> head)
+    {
+        var parsed = _heads.Parse(head, isRequest: false, ReplyLimits) == HeadParseStatus.Complete;
+        return (_heads.Memory, _heads.Head.StatusCode, _heads.Headers!, parsed ? _heads.Head.HeaderCount : -1);
+    }
+
+    /// <summary>Encodes :status and the fields into one block and hands it to the connection to frame and send.</summary>
+    private async ValueTask SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream)
+    {
+        var capacity = 64 + source.Length + (16 * fields.Length);
+        var block = EngineBuffers.Rent(capacity);
+        try
+        {
+            var length = EncodeBlock(source.Span, status, fields.Span, block);
+            if (status >= 200)
+            {
+                _headersSent = true;
+            }
+
+            await _connection.SendHeadersAsync(this, block.AsMemory(0, length), endStream).ConfigureAwait(false);
+            if (endStream)
+            {
+                _endStreamSent = true;
+            }
+        }
+        finally
+        {
+            EngineBuffers.Return(block);
+        }
+    }
+
+    private static int EncodeBlock(ReadOnlySpan<byte> source, int status, ReadOnlySpan<HeaderLine> fields, Span<byte> block)
+    {
+        Span<byte> digits = stackalloc byte[3];
+        digits[0] = (byte)('0' + (status / 100));
+        digits[1] = (byte)('0' + (status / 10 % 10));
+        digits[2] = (byte)('0' + (status % 10));
+        var w = HpackEncoder.Encode(":status"u8, digits, neverIndexed: false, block);
+        Span<byte> lower = stackalloc byte[256];
+        foreach (ref readonly var field in fields)
+        {
+            if (field.Kind is HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TransferEncoding or HeaderKind.Upgrade)
+            {
+                continue;
+            }
+
+            var name = source.Slice(field.NameStart, field.NameLength);
+            if (name.Length > lower.Length)
+            {
+                continue;
+            }
+
+            var lowered = lower[..name.Length];
+            System.Text.Ascii.ToLower(name, lowered, out _);
+            var n = HpackEncoder.Encode(lowered, source.Slice(field.ValueStart, field.ValueLength), neverIndexed: false, block[w..]);
+            if (n < 0)
+            {
+                break;
+            }
+
+            w += n;
+        }
+
+        return w;
+    }
+}
