@@ -78,7 +78,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Waits until an HTTP request through the proxy gets a 200, or fails with the tail of its log.</summary>
-    public async Task WaitReadyAsync(IPEndPoint endPoint, string host, TimeSpan timeout, string? extraHeader = null)
+    public async Task WaitReadyAsync(IPEndPoint endPoint, string host, TimeSpan timeout, string? extraHeader = null, bool tls = false)
     {
         var request = LoadGenerator.BuildRequest(host, keepAlive: false, extraHeader);
         var buffer = new byte[64 * 1024];
@@ -96,10 +96,18 @@ internal sealed partial class ChildProcess : IAsyncDisposable
                 using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await socket.ConnectAsync(endPoint, cts.Token).ConfigureAwait(false);
-                await socket.SendAsync(request, SocketFlags.None, cts.Token).ConfigureAwait(false);
+                await using Stream stream = !tls
+                    ? new NetworkStream(socket, ownsSocket: false)
+                    : new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), false, static (_, _, _, _) => true);
+                if (stream is System.Net.Security.SslStream secure)
+                {
+                    await secure.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = host }, cts.Token).ConfigureAwait(false);
+                }
+
+                await stream.WriteAsync(request, cts.Token).ConfigureAwait(false);
                 var filled = 0;
                 int read;
-                while ((read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cts.Token).ConfigureAwait(false)) > 0)
+                while ((read = await stream.ReadAsync(buffer.AsMemory(filled), cts.Token).ConfigureAwait(false)) > 0)
                 {
                     filled += read;
                     if (buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8) >= 0)
@@ -116,7 +124,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
                 last = text.Split('\n')[0].Trim();
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or IOException or System.Security.Authentication.AuthenticationException)
             {
                 last = ex.Message;
             }

@@ -38,7 +38,7 @@ internal static class IdleProbe
 
         await Task.Delay(Settle).ConfigureAwait(false);
         var before = proxy.RssKib();
-        var sockets = new List<Socket>(2 * connections);
+        var sockets = new List<Stream>(2 * connections);
         try
         {
             await OpenAsync(sockets, connections, endPoint, request, buffer).ConfigureAwait(false);
@@ -66,11 +66,11 @@ internal static class IdleProbe
     /// Opens <paramref name="count"/> connections one after another. The first that fails ends the phase: the proxy
     /// is at its connection limit (HAProxy's maxconn, or the fd limit), and the figures divide by what did open.
     /// </summary>
-    private static async Task OpenAsync(List<Socket> sockets, int count, IPEndPoint endPoint, byte[] request, byte[] buffer)
+    private static async Task OpenAsync(List<Stream> sockets, int count, IPEndPoint endPoint, byte[] request, byte[] buffer)
     {
         for (var i = 0; i < count; i++)
         {
-            Socket? socket = null;
+            Stream? socket = null;
             try
             {
                 socket = await ConnectAsync(endPoint).ConfigureAwait(false);
@@ -78,7 +78,7 @@ internal static class IdleProbe
                 sockets.Add(socket);
                 socket = null;
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or System.Security.Authentication.AuthenticationException)
             {
                 Console.WriteLine($"  idle probe: connection {sockets.Count + 1} failed ({ex.Message}); stopping at {sockets.Count} open");
                 return;
@@ -90,14 +90,23 @@ internal static class IdleProbe
         }
     }
 
-    private static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
+    /// <summary>A connection as a stream: the socket's own, or TLS over it when the proxies terminate TLS (--tls).</summary>
+    private static async Task<Stream> ConnectAsync(IPEndPoint endPoint)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await socket.ConnectAsync(endPoint, cts.Token).ConfigureAwait(false);
-            return socket;
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            if (PeerConfigs.Tls is null)
+            {
+                return stream;
+            }
+
+            var tls = new System.Net.Security.SslStream(stream, false, static (_, _, _, _) => true);
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = PeerConfigs.TenantHost(0) }, cts.Token).ConfigureAwait(false);
+            return tls;
         }
         catch (OperationCanceledException)
         {
@@ -112,12 +121,12 @@ internal static class IdleProbe
     }
 
     /// <summary>One GET and its whole response (head and Content-Length body).</summary>
-    private static async Task RequestAsync(Socket socket, byte[] request, byte[] buffer)
+    private static async Task RequestAsync(Stream socket, byte[] request, byte[] buffer)
     {
         // A proxy at its connection limit may leave the connection in its backlog: give up on it after 5 s.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         using var abort = timeout.Token.Register(socket.Dispose);
-        await socket.SendAsync(request, SocketFlags.None).ConfigureAwait(false);
+        await socket.WriteAsync(request).ConfigureAwait(false);
         var (filled, headLength) = await ResponseHead.ReceiveHeadAsync(socket, buffer).ConfigureAwait(false);
         if (!ResponseHead.TryParse(buffer.AsSpan(0, headLength), out var status, out var contentLength, out _) || status != 200)
         {
@@ -127,7 +136,7 @@ internal static class IdleProbe
         var remaining = contentLength - (filled - headLength);
         while (remaining > 0)
         {
-            var read = await socket.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
+            var read = await socket.ReadAsync(buffer).ConfigureAwait(false);
             if (read == 0)
             {
                 throw new SocketException((int)SocketError.ConnectionReset);

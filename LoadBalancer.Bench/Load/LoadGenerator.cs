@@ -48,6 +48,9 @@ internal sealed class LoadGenerator
         }
     }
 
+    /// <summary>Speak TLS to the target (--tls), with these options (SNI, no verification of the run's self-signed certificate).</summary>
+    public System.Net.Security.SslClientAuthenticationOptions? Tls { get; init; }
+
     /// <summary>Reads the CPU seconds of backends that are their own processes (nginx), for <see cref="LoadResult.BackendCpu"/>.</summary>
     public Func<double>? BackendCpuSeconds { get; init; }
 
@@ -207,6 +210,7 @@ internal sealed class LoadGenerator
     {
         private readonly byte[] _buffer = new byte[bufferBytes];
         private Socket? _socket;
+        private System.Net.Security.SslStream? _tls;
 
         public WindowStats[] Windows { get; private set; } = [];
 
@@ -220,6 +224,14 @@ internal sealed class LoadGenerator
         }
 
         public void Abort() => _socket?.Dispose();
+
+        private void Close()
+        {
+            _tls?.Dispose();
+            _tls = null;
+            _socket?.Dispose();
+            _socket = null;
+        }
 
         public async Task RunAsync()
         {
@@ -251,18 +263,33 @@ internal sealed class LoadGenerator
                         }
 
                         await socket.ConnectAsync(owner._target).ConfigureAwait(false);
+                        if (owner.Tls is { } options)
+                        {
+                            _tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false));
+                            await _tls.AuthenticateAsClientAsync(options).ConfigureAwait(false);
+                        }
                     }
 
                     var started = Stopwatch.GetTimestamp();
-                    var pending = request.AsMemory();
-                    while (!pending.IsEmpty)
+                    var tls = _tls;
+                    if (tls is not null)
                     {
-                        var sent = await socket.SendAsync(pending, SocketFlags.None).ConfigureAwait(false);
-                        pending = pending[sent..];
+                        await tls.WriteAsync(request).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        var pending = request.AsMemory();
+                        while (!pending.IsEmpty)
+                        {
+                            var sent = await socket.SendAsync(pending, SocketFlags.None).ConfigureAwait(false);
+                            pending = pending[sent..];
+                        }
                     }
 
                     // Head: read until CRLFCRLF.
-                    var (filled, headLength) = await ResponseHead.ReceiveHeadAsync(socket, buffer).ConfigureAwait(false);
+                    var (filled, headLength) = tls is null
+                        ? await ResponseHead.ReceiveHeadAsync(socket, buffer).ConfigureAwait(false)
+                        : await ResponseHead.ReceiveHeadAsync(tls, buffer).ConfigureAwait(false);
                     var ok = ResponseHead.TryParse(buffer.AsSpan(0, headLength), out var status, out var contentLength, out var close);
                     if (!ok)
                     {
@@ -273,7 +300,9 @@ internal sealed class LoadGenerator
                     var remaining = contentLength - (filled - headLength);
                     while (remaining > 0)
                     {
-                        var read = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                        var read = tls is null
+                            ? await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false)
+                            : await tls.ReadAsync(buffer.AsMemory()).ConfigureAwait(false);
                         if (read == 0)
                         {
                             throw new SocketException((int)SocketError.ConnectionReset);
@@ -305,11 +334,10 @@ internal sealed class LoadGenerator
 
                     if (!owner._keepAlive || close)
                     {
-                        _socket = null;
-                        socket.Dispose();
+                        Close();
                     }
                 }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or System.Security.Authentication.AuthenticationException)
                 {
                     var now = Volatile.Read(ref owner._window);
                     if (now >= 0 && now < windows.Length)
@@ -317,13 +345,11 @@ internal sealed class LoadGenerator
                         windows[now].Errors++;
                     }
 
-                    _socket = null;
-                    socket?.Dispose();
+                    Close();
                 }
             }
 
-            _socket?.Dispose();
-            _socket = null;
+            Close();
         }
     }
 }

@@ -20,6 +20,9 @@ internal sealed class LoadOptions
           --peers LIST         lb,direct,haproxy,nginx,yarp; missing haproxy/nginx are skipped (default lb,direct); yarp runs this bench as a YARP 2.3 peer process
           --pin                proxy on CPU 1 (taskset -c 1), generator and backends on CPU 0
           --wrk                also run wrk -t1 against each target (when installed)
+          --tls KIND           the proxies terminate TLS (ecdsa: P-256, rsa: RSA-2048 self-signed certificate made for
+                               the run; lb tls, haproxy bind ssl crt, nginx listen ssl); the generator and wrk speak
+                               TLS to them (direct stays plaintext). newconn is then a full handshake per request
           --idle N             also measure each proxy's memory per idle keep-alive connection, on a fresh proxy: one
                                connection sends 200 requests and closes, 2 s settle, RSS; then N connections opened one
                                after another (one GET each, response read, left open), 2 s settle, RSS; then N more, 2 s,
@@ -80,6 +83,9 @@ internal sealed class LoadOptions
     public bool Pin { get; private set; }
 
     public bool Wrk { get; private set; }
+
+    /// <summary>--tls: "ecdsa" or "rsa", or null for plaintext.</summary>
+    public string? Tls { get; private set; }
 
     public int Idle { get; private set; }
 
@@ -179,6 +185,7 @@ internal sealed class LoadOptions
                         break;
                     case "--pin": options.Pin = true; break;
                     case "--wrk": options.Wrk = true; break;
+                    case "--tls": options.Tls = Value() is ("ecdsa" or "rsa") and var tlsKind ? tlsKind : throw new FormatException("--tls: ecdsa or rsa"); break;
                     case "--idle": options.Idle = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--lb": options.LbPath = Path.GetFullPath(Value()); break;
                     case "--no-tc-multiplier": options.TcMultiplier = false; break;

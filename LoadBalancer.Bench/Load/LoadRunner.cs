@@ -65,6 +65,11 @@ internal static class LoadRunner
             }
 
             var hosts = Enumerable.Range(0, options.Tenants).Select(PeerConfigs.TenantHost).ToList();
+            if (options.Tls is { } tlsKind)
+            {
+                PeerConfigs.Tls = BenchCertificate.Create(directory, tlsKind);
+                report.Notes.Add($"--tls {tlsKind}: the proxies terminate TLS with one self-signed certificate; direct is plaintext. The generator is .NET's SslStream (the client's TLS session cache makes most newconn handshakes resumed, on every peer alike)");
+            }
             var wrk = options.Wrk ? LbBinary.FindOnPath("wrk") : null;
             if (options.Wrk && wrk is null)
             {
@@ -189,7 +194,13 @@ internal static class LoadRunner
                 await backends.SetBodyBytesAsync(body).ConfigureAwait(false);
 
                 var before = admin is null ? null : await AdminMetrics.ReadAsync(admin).ConfigureAwait(false);
-                var generator = new LoadGenerator(endPoint, hosts, options.Connections, keepAlive, body, target.ExtraHeader) { BackendCpuSeconds = backends.CpuSeconds };
+                var generator = new LoadGenerator(endPoint, hosts, options.Connections, keepAlive, body, target.ExtraHeader)
+                {
+                    BackendCpuSeconds = backends.CpuSeconds,
+                    Tls = child is not null && PeerConfigs.Tls is not null
+                        ? new System.Net.Security.SslClientAuthenticationOptions { TargetHost = hosts[0], RemoteCertificateValidationCallback = static (_, _, _, _) => true }
+                        : null,
+                };
                 var result = await generator.RunAsync(
                     TimeSpan.FromSeconds(first ? firstWarmup : options.Warmup),
                     TimeSpan.FromSeconds(options.Seconds),
@@ -213,7 +224,7 @@ internal static class LoadRunner
                 if (wrk is not null)
                 {
                     scenario.Wrk = target.ExtraHeader is null
-                        ? await WrkRunner.RunAsync(wrk, endPoint, hosts[0], keepAlive, options.Connections, options.Seconds).ConfigureAwait(false)
+                        ? await WrkRunner.RunAsync(wrk, endPoint, hosts[0], keepAlive, options.Connections, options.Seconds, https: child is not null && PeerConfigs.Tls is not null).ConfigureAwait(false)
                         : null;   // wrk would need the key header too; the generator's figures are the comparison
                 }
 
@@ -330,7 +341,7 @@ internal static class LoadRunner
 
         try
         {
-            await process.WaitReadyAsync(endPoint, PeerConfigs.TenantHost(0), TimeSpan.FromSeconds(60), target.ExtraHeader).ConfigureAwait(false);
+            await process.WaitReadyAsync(endPoint, PeerConfigs.TenantHost(0), TimeSpan.FromSeconds(60), target.ExtraHeader, tls: PeerConfigs.Tls is not null).ConfigureAwait(false);
             if (peer == "nginx")
             {
                 process.UseWorkerChild(TimeSpan.FromSeconds(5));

@@ -18,6 +18,9 @@ internal static class PeerConfigs
     /// </summary>
     public sealed record LbExtras(int? AdminPort = null, string? AccessLogPath = null, int? RateLimit = null, string? AccessKeySha256 = null, int FirstBackendWeight = 1);
 
+    /// <summary>The run's certificate when the proxies terminate TLS (--tls); set by the runner.</summary>
+    public static BenchCertificate? Tls { get; set; }
+
     public static string Lb(int port, int tenants, IReadOnlyList<IPEndPoint> backends, LbExtras? extras = null)
     {
         var toml = new StringBuilder();
@@ -41,6 +44,11 @@ internal static class PeerConfigs
         toml.AppendLine($"listen = \"127.0.0.1:{port}\"");
         toml.AppendLine("protocol = \"http\"");
         toml.AppendLine("tenant_key = \"host\"");
+        if (Tls is { } tls)
+        {
+            toml.AppendLine($"tls = {{ certificates = [ {{ cert = \"{tls.CertFile}\", key = \"{tls.KeyFile}\" }} ] }}");
+        }
+
         toml.AppendLine();
         for (var i = 0; i < tenants; i++)
         {
@@ -145,7 +153,7 @@ internal static class PeerConfigs
                 http-reuse safe
 
             frontend bench
-                bind 127.0.0.1:{{port}}
+                bind 127.0.0.1:{{port}}{{(Tls is { } tls ? $" ssl crt {tls.CombinedFile} alpn http/1.1" : "")}}
                 use_backend %[req.hdr(host),lower,map_str({{mapPath}})]
                 default_backend unknown_tenant
 
@@ -162,6 +170,11 @@ internal static class PeerConfigs
 
         return cfg.ToString();
     }
+
+    /// <summary>nginx's listen suffix and certificate lines under --tls (a shared session cache, as HAProxy and lb have one).</summary>
+    private static string NginxSsl => Tls is { } tls
+        ? $" ssl; ssl_certificate {tls.CertFile}; ssl_certificate_key {tls.KeyFile}; ssl_session_cache shared:bench:10m"
+        : "";
 
     public static string HaProxyMap(int tenants)
     {
@@ -208,11 +221,11 @@ internal static class PeerConfigs
                     keepalive_requests 100000000;
                 }
                 server {
-                    listen 127.0.0.1:{{port}} default_server;
+                    listen 127.0.0.1:{{port}} default_server{{NginxSsl}};
                     return 421;
                 }
                 server {
-                    listen 127.0.0.1:{{port}};
+                    listen 127.0.0.1:{{port}}{{NginxSsl}};
             """);
         cfg.Append("        server_name");
         for (var i = 0; i < tenants; i++)

@@ -81,22 +81,41 @@ internal static class ResponseHead
         while (true)
         {
             var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
-            if (read == 0)
+            if (HeadEnd(buffer, ref filled, read) is int length)
             {
-                throw new SocketException((int)SocketError.ConnectionReset);
-            }
-
-            filled += read;
-            var headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
-            if (headEnd >= 0)
-            {
-                return (filled, headEnd + 4);
-            }
-
-            if (filled == buffer.Length)
-            {
-                throw new SocketException((int)SocketError.MessageSize);
+                return (filled, length);
             }
         }
+    }
+
+    /// <summary>The same over a stream (the TLS generator).</summary>
+    public static async ValueTask<(int Filled, int HeadLength)> ReceiveHeadAsync(Stream stream, byte[] buffer)
+    {
+        var filled = 0;
+        while (true)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
+            if (HeadEnd(buffer, ref filled, read) is int length)
+            {
+                return (filled, length);
+            }
+        }
+    }
+
+    private static int? HeadEnd(byte[] buffer, ref int filled, int read)
+    {
+        if (read == 0)
+        {
+            throw new SocketException((int)SocketError.ConnectionReset);
+        }
+
+        filled += read;
+        var headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
+        if (headEnd >= 0)
+        {
+            return headEnd + 4;
+        }
+
+        return filled == buffer.Length ? throw new SocketException((int)SocketError.MessageSize) : null;
     }
 }

@@ -10,7 +10,7 @@ internal static partial class WrkRunner
 {
     public sealed record WrkResult(double RequestsPerSecond, double MegabytesPerSecond, double P50Ms, double P99Ms, long Errors, string Raw);
 
-    public static async Task<WrkResult?> RunAsync(string wrk, IPEndPoint target, string host, bool keepAlive, int connections, double seconds)
+    public static async Task<WrkResult?> RunAsync(string wrk, IPEndPoint target, string host, bool keepAlive, int connections, double seconds, bool https = false)
     {
         var info = new ProcessStartInfo(wrk)
         {
@@ -29,7 +29,7 @@ internal static partial class WrkRunner
             info.ArgumentList.Add("Connection: close");
         }
 
-        info.ArgumentList.Add($"http://{target}/");
+        info.ArgumentList.Add($"{(https ? "https" : "http")}://{target}/");
         using var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start wrk");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

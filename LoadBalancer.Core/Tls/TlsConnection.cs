@@ -31,6 +31,9 @@ internal sealed partial class TlsConnection : IConnection
 
     public IPEndPoint? RemoteEndPoint => _channel.RemoteEndPoint;
 
+    /// <summary>A zero-byte read is a second SslStream call per read (see <see cref="IConnection.CheapZeroByteReads"/>).</summary>
+    public bool CheapZeroByteReads => false;
+
     /// <summary>The established stream (after a successful handshake), for its negotiated facts.</summary>
     public SslStream? Stream => _ssl;
 

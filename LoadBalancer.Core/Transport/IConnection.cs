@@ -27,6 +27,13 @@ internal interface IConnection
     /// <summary>Sends FIN after what is queued, then closes. Never throws.</summary>
     void CloseGracefully();
 
+    /// <summary>
+    /// Whether a zero-byte receive before each read costs next to nothing (a socket: readiness bookkeeping). A TLS
+    /// stream says no: there it is a second SslStream call per read, so <see cref="SocketReader"/> skips it before a
+    /// receive; the idle wait between requests (<see cref="SocketReader.WaitForDataAsync"/>) stays a zero-byte wait.
+    /// </summary>
+    bool CheapZeroByteReads => true;
+
     /// <summary>The peer's address as the socket sees it (for the client, a PROXY header may say otherwise).</summary>
     IPEndPoint? RemoteEndPoint { get; }
 }

@@ -41,7 +41,7 @@ internal sealed class SocketReader : PipeReader
     {
         _socket = socket;
         _segmentSize = segmentSize;
-        _zeroByteReads = zeroByteReads;
+        _zeroByteReads = zeroByteReads && socket.CheapZeroByteReads;
     }
 
     public override bool TryRead(out ReadResult result)

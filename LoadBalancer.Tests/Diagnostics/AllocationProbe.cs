@@ -32,33 +32,7 @@ public class AllocationProbe
     [Test]
     public async Task KeepAliveRequests_AllocationPerRequest()
     {
-        var backend = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        backend.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        backend.Listen(16);
-        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
-        var backendThread = new Thread(() =>
-        {
-            while (true)
-            {
-                Socket s;
-                try { s = backend.Accept(); } catch { return; }
-                new Thread(() =>
-                {
-                    var buf = new byte[8192];
-                    try
-                    {
-                        while (true)
-                        {
-                            var n = s.Receive(buf);
-                            if (n == 0) return;
-                            s.Send(response);
-                        }
-                    }
-                    catch { }
-                }) { IsBackground = true }.Start();
-            }
-        }) { IsBackground = true };
-        backendThread.Start();
+        var backend = StartBackend();
         await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.LocalEndPoint!.ToString()!));
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         client.Connect(lb.EndPoint());
@@ -93,5 +67,84 @@ public class AllocationProbe
         }
 
         backend.Dispose();
+    }
+
+    /// <summary>
+    /// The same over TLS, with curl as the client in its own process (one keep-alive connection, URLs from a -K file),
+    /// so the allocations counted are lb's (and the in-test backend's, which allocates nothing per request).
+    /// </summary>
+    [Test]
+    public async Task TlsKeepAliveRequests_AllocationPerRequest()
+    {
+        var curl = ExternalTool.Require("curl", "curl");
+        using var certs = new TestCertificates();
+        var (cert, key, _) = certs.Issue("a", ["acme.example.com"]);
+        var backend = StartBackend();
+        await using var lb = await TestLb.StartAsync(
+            TestConfigs.OneTenant(backend.LocalEndPoint!.ToString()!, $"tls = {{ certificates = [ {{ cert = \"{cert}\", key = \"{key}\" }} ] }}"),
+            certs.PathOf("lb.toml"));
+        var port = lb.EndPoint().Port;
+
+        async Task<string> WriteUrlsAsync(int count)
+        {
+            var urls = certs.PathOf($"urls-{count}.txt");
+            await File.WriteAllLinesAsync(urls, Enumerable.Range(0, count).Select(_ => $"url = \"https://acme.example.com:{port}/\"\noutput = \"/dev/null\""));
+            return urls;
+        }
+
+        async Task RunAsync(string urls)
+        {
+            var result = await ExternalTool.RunAsync(curl, ["-sS", "--cacert", certs.CaFile, "--resolve", $"acme.example.com:{port}:127.0.0.1", "-K", urls], null, CancellationToken.None);
+            Assert.That(result.ExitCode, Is.EqualTo(0), result.Errors);
+        }
+
+        await RunAsync(await WriteUrlsAsync(2000));
+        const int N = 10000;
+        var measured = await WriteUrlsAsync(N);
+        using var listener = new AllocListener();
+        var before = GC.GetTotalAllocatedBytes(true);
+        listener.On = true;
+        await RunAsync(measured);
+        listener.On = false;
+        var after = GC.GetTotalAllocatedBytes(true);
+        TestContext.Out.WriteLine($"allocated per request (one handshake per {N}): {(after - before) / (double)N:F1} B");
+        foreach (var (type, count) in listener.ByType.OrderByDescending(kv => kv.Value))
+        {
+            TestContext.Out.WriteLine($"  {count,6} ticks  {type}");
+        }
+
+        backend.Dispose();
+    }
+
+    /// <summary>A thread-per-connection backend answering every read with an empty 200 (allocates nothing per request).</summary>
+    private static Socket StartBackend()
+    {
+        var backend = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        backend.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        backend.Listen(16);
+        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+        new Thread(() =>
+        {
+            while (true)
+            {
+                Socket s;
+                try { s = backend.Accept(); } catch { return; }
+                new Thread(() =>
+                {
+                    var buf = new byte[8192];
+                    try
+                    {
+                        while (true)
+                        {
+                            var n = s.Receive(buf);
+                            if (n == 0) return;
+                            s.Send(response);
+                        }
+                    }
+                    catch { }
+                }) { IsBackground = true }.Start();
+            }
+        }) { IsBackground = true }.Start();
+        return backend;
     }
 }
