@@ -20,7 +20,7 @@ internal sealed partial class DemoBackendsService(SnapshotHolder holder, ILogger
         var started = new HashSet<string>(StringComparer.Ordinal);
         foreach (var pool in snapshot.Pools.Values)
         {
-            var tenants = string.Join(",", snapshot.Tenants.Values.Where(t => t.Pool.Name == pool.Name).Select(t => t.Name).Order());
+            var tenants = string.Join(",", snapshot.Tenants.Values.Where(t => t.Pool == pool || t.Routes.Routes.Any(r => r.Pool == pool)).Select(t => t.Name).Order());
             foreach (var backend in pool.Backends)
             {
                 var endPoint = backend.Config.EndPoint;

@@ -160,9 +160,9 @@ internal static class SnapshotDiff
     private static List<(string, string)> Tenant(TenantSnapshot t, Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)> servedBy)
     {
         var (matches, served) = servedBy.TryGetValue(t.Name, out var entry) ? entry : (new SortedSet<string>(), new SortedSet<string>());
-        return
+        List<(string, string)> settings =
         [
-            ("pool", t.Pool.Name),
+            ("pool", t.Pool?.Name ?? None),
             ("match", List(matches)),
             ("listeners", List(served)),
             ("rate_limit", t.RequestsPerSecond is { } rps ? $"{{ requests_per_second = {rps}, burst = {t.Burst} }}{(t.ClusterLimiter is null ? "" : " (cluster-wide)")}" : None),
@@ -171,8 +171,58 @@ internal static class SnapshotDiff
             ("max_body_bytes", Limit(t.MaxBodyBytes, -1)),
             ("access_keys", Keys(t.AccessKeys)),
             ("access_key_header", t.AccessKeyHeader),
+            ("request_headers", Transform(t.Fallback?.RequestHeaders)),
+            ("response_headers", Transform(t.Fallback?.ResponseHeaders)),
         ];
+        foreach (var route in t.Routes.Routes)
+        {
+            settings.Add(($"routes.{route.Name}", Route(route)));
+        }
+
+        return settings;
     }
+
+    /// <summary>One line per route: everything it matches and does, so that any change to it shows.</summary>
+    private static string Route(LoadBalancer.Core.Routes.RouteSnapshot r)
+    {
+        var c = r.Conditions!;
+        var text = new System.Text.StringBuilder();
+        text.Append(c.Exact ? "path " : "path_prefix ").Append(c.Path);
+        if (c.Methods is { } methods)
+        {
+            text.Append(", methods ").Append(List(methods.Select(m => System.Text.Encoding.ASCII.GetString(m))));
+        }
+
+        if (c.Headers.Length > 0)
+        {
+            text.Append(", headers ").Append(List(c.Headers.Select(h => $"{System.Text.Encoding.ASCII.GetString(h.Name)}={System.Text.Encoding.Latin1.GetString(h.Value)}")));
+        }
+
+        text.Append(", pool ").Append(r.Pool.Name);
+        if (!r.Rewrite.IsNone)
+        {
+            text.Append(", path rewrite ").Append(r.Rewrite.StripLength).Append(" bytes -> \"").Append(System.Text.Encoding.ASCII.GetString(r.Rewrite.Prefix)).Append('"');
+        }
+
+        if (r.Host is { } host)
+        {
+            text.Append(", host ").Append(System.Text.Encoding.ASCII.GetString(host));
+        }
+
+        text.Append(", request_headers ").Append(Transform(r.RequestHeaders)).Append(", response_headers ").Append(Transform(r.ResponseHeaders));
+        text.Append(", timeouts ").Append(Duration(r.Timeouts.Connect)).Append('/').Append(Duration(r.Timeouts.ResponseHead)).Append('/').Append(Duration(r.Timeouts.Queue));
+        if (r.RateLimiter is { } limiter)
+        {
+            text.Append($", rate_limit {{ requests_per_second = {limiter.RequestsPerSecond}, burst = {limiter.Burst} }}");
+        }
+
+        text.Append(", max_body_bytes ").Append(Limit(r.MaxBodyBytes, -1));
+        return text.ToString();
+    }
+
+    private static string Transform(LoadBalancer.Core.Http.HeaderTransform? transform)
+        => transform is null ? None
+            : $"{{ remove = {List(transform.Removed.Select(n => System.Text.Encoding.ASCII.GetString(n)))}, add = {List(transform.Added.Select(a => $"{System.Text.Encoding.ASCII.GetString(a.Name)}: {System.Text.Encoding.Latin1.GetString(a.Value)}"))} }}";
 
     /// <summary>Counted and named by id, never by hash: a key swapped under the same id reads as a changed count-and-ids line.</summary>
     private static string Keys(AccessKey[] keys)

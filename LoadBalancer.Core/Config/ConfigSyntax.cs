@@ -226,6 +226,18 @@ internal static class ConfigSyntax
         }
     }
 
+    /// <summary>A path prefix without its trailing <c>/</c> (<c>/v1/</c> is <c>/v1</c>), except <c>/</c> itself.</summary>
+    public static string NormalizePrefix(string prefix)
+    {
+        if (prefix.Length <= 1 || !prefix.EndsWith('/'))
+        {
+            return prefix;
+        }
+
+        var trimmed = prefix.TrimEnd('/');
+        return trimmed.Length == 0 ? "/" : trimmed;
+    }
+
     /// <summary>RFC 9110 section 5.6.2 token: what a header or cookie name may contain.</summary>
     public static bool IsToken(ReadOnlySpan<char> value)
     {

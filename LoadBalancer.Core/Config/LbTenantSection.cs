@@ -14,6 +14,7 @@ internal sealed class LbTenantSection
 
     public SourcePosition MatchPosition { get; set; }
 
+    /// <summary>The fallback pool when no route matches; null when absent (then a request no route matches gets 404).</summary>
     public ConfigValue<string>? Pool { get; set; }
 
     /// <summary>Null means "every http listener".</summary>
@@ -38,6 +39,14 @@ internal sealed class LbTenantSection
     public ConfigValue<string>? AccessKeysFile { get; set; }
 
     public ConfigValue<string>? AccessKeyHeader { get; set; }
+
+    /// <summary>The tenant's default <c>request_headers</c> (every request of the tenant, under a route's own).</summary>
+    public LbHeaderTransformSection? RequestHeaders { get; set; }
+
+    public LbHeaderTransformSection? ResponseHeaders { get; set; }
+
+    /// <summary><c>[[tenants.routes]]</c> in file order; empty when none.</summary>
+    public List<LbRouteSection> Routes { get; } = [];
 
     /// <summary>Keys read from <see cref="AccessKeysFile"/> by the validator (id, 32-byte hash), for the compiler.</summary>
     public List<(string Id, byte[] Hash)> FileKeys { get; } = [];

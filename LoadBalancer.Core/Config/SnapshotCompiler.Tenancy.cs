@@ -11,8 +11,9 @@ internal static partial class SnapshotCompiler
     /// survive a reload; its rate limiter is carried over only when <c>rate_limit</c> is unchanged (a new one starts full).
     /// Nothing of the previous snapshot is modified, so a reload that is rejected later (bind failure) changes nothing.
     /// </summary>
-    private static TenantSnapshot CompileTenant(LbTenantSection tenant, PoolSnapshot pool, RuntimeSnapshot? previous, Cluster.ClusterSettings? cluster)
+    private static TenantSnapshot CompileTenant(LbTenantSection tenant, Dictionary<string, PoolSnapshot> pools, RuntimeSnapshot? previous, Cluster.ClusterSettings? cluster)
     {
+        var pool = tenant.Pool is { } poolName ? pools[poolName.Value] : null;
         var name = tenant.Name!.Value;
         TenantSnapshot? old = null;
         previous?.Tenants.TryGetValue(name, out old);
@@ -37,16 +38,20 @@ internal static partial class SnapshotCompiler
         }
 
         var header = tenant.AccessKeyHeader?.Value ?? "Authorization";
+        var maxBody = tenant.MaxBodyBytes?.Value ?? -1;
+        var (routes, fallback) = CompileRoutes(tenant, pool, pools, state, old, maxBody);
         return new TenantSnapshot
         {
             Name = name,
             Pool = pool,
+            Routes = routes,
+            Fallback = fallback,
             State = state,
             RateLimiter = limiter,
             ClusterLimiter = shared,
             MaxConnections = (int)(tenant.MaxConnections?.Value ?? 0),
             MaxInFlight = (int)(tenant.MaxInFlight?.Value ?? 0),
-            MaxBodyBytes = tenant.MaxBodyBytes?.Value ?? -1,
+            MaxBodyBytes = maxBody,
             AccessKeys = [.. keys],
             AccessKeyHeader = header,
             AccessKeyIsBearer = string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase),

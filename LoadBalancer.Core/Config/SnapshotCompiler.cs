@@ -31,19 +31,38 @@ internal static partial class SnapshotCompiler
         var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
         foreach (var tenant in file.Tenants)
         {
-            tenants[tenant.Name!.Value] = CompileTenant(tenant, pools[tenant.Pool!.Value], previous, cluster);
+            tenants[tenant.Name!.Value] = CompileTenant(tenant, pools, previous, cluster);
         }
 
         // One pass over the tenants (in file order), not one per pool: with a pool per tenant that was 10^8 steps at 10,000.
+        // A tenant joins the fair share of its own pool and of every pool its routes send to.
         var byPool = new Dictionary<PoolSnapshot, List<Tenancy.TenantState>>(ReferenceEqualityComparer.Instance);
+        var served = new List<PoolSnapshot>();
         foreach (var tenant in tenants.Values)
         {
-            if (!byPool.TryGetValue(tenant.Pool, out var states))
+            served.Clear();
+            if (tenant.Pool is { } own)
             {
-                byPool[tenant.Pool] = states = new List<Tenancy.TenantState>(1);
+                served.Add(own);
             }
 
-            states.Add(tenant.State);
+            foreach (var route in tenant.Routes.Routes)
+            {
+                if (!served.Contains(route.Pool))
+                {
+                    served.Add(route.Pool);
+                }
+            }
+
+            foreach (var pool in served)
+            {
+                if (!byPool.TryGetValue(pool, out var states))
+                {
+                    byPool[pool] = states = new List<Tenancy.TenantState>(1);
+                }
+
+                states.Add(tenant.State);
+            }
         }
 
         foreach (var pool in pools.Values)

@@ -21,7 +21,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] TenantKeys =
     [
         "name", "match", "pool", "listeners", "rate_limit", "max_connections", "max_in_flight", "max_body_bytes",
-        "access_keys", "access_keys_file", "access_key_header",
+        "access_keys", "access_keys_file", "access_key_header", "request_headers", "response_headers", "routes",
     ];
     private static readonly string[] RateLimitKeys = ["requests_per_second", "burst"];
     private static readonly string[] AccessKeyKeys = ["id", "sha256"];
@@ -195,7 +195,7 @@ internal static partial class TomlConfigLoader
             Path = path,
             Position = table.Position,
             Name = String(table, path, "name", required: true, errors),
-            Pool = String(table, path, "pool", required: true, errors),
+            Pool = String(table, path, "pool", required: false, errors),
             Listeners = StringArray(table, path, "listeners", required: false, errors, out _),
             MaxConnections = Integer(table, path, "max_connections", errors),
             MaxInFlight = Integer(table, path, "max_in_flight", errors),
@@ -207,17 +207,14 @@ internal static partial class TomlConfigLoader
         tenant.Match = StringArray(table, path, "match", required: true, errors, out var matchPosition);
         tenant.MatchPosition = matchPosition;
 
-        if (InlineTable(table, path, "rate_limit", RateLimitKeys, errors) is { } rateLimit)
+        if (ReadRateLimit(table, path, errors) is { } rateLimit)
         {
-            var rateLimitPath = Join(path, "rate_limit");
-            tenant.RateLimitPosition = rateLimit.Position;
-            tenant.RequestsPerSecond = Integer(rateLimit, rateLimitPath, "requests_per_second", errors);
-            tenant.Burst = Integer(rateLimit, rateLimitPath, "burst", errors);
-            if (rateLimit.Get("requests_per_second") is null)
-            {
-                errors.AddRequired(rateLimit.Position, Join(rateLimitPath, "requests_per_second"));
-            }
+            (tenant.RateLimitPosition, tenant.RequestsPerSecond, tenant.Burst) = rateLimit;
         }
+
+        tenant.RequestHeaders = ReadHeaderTransform(table, path, "request_headers", errors);
+        tenant.ResponseHeaders = ReadHeaderTransform(table, path, "response_headers", errors);
+        ReadRoutes(table, path, tenant, errors);
 
         var keysPath = Join(path, "access_keys");
         if (table.Get("access_keys") is { } keys)

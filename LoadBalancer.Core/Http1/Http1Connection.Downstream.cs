@@ -81,8 +81,9 @@ internal sealed partial class Http1Connection : IDownstream
         _closeClient = _clientWantsClose || _responseUntilClose || dechunk || _engine.IsDraining || requestUnfinished;
 
         var head = response.Head;
-        RentOut(head.HeadLength + 64);
-        _outLength = Http1HeadWriter.WriteResponse(response.Bytes.Span, head, response.Headers, _closeClient, _clientIsHttp10, _out, dechunk);
+        var edits = new HeaderEdits(-1, _exchange.Route?.ResponseHeaders); // the route's response_headers (or the tenant's)
+        RentOut(head.HeadLength + 64 + edits.AddedBytes);
+        _outLength = Http1HeadWriter.WriteResponse(response.Bytes.Span, head, response.Headers, _closeClient, _clientIsHttp10, _out, dechunk, edits);
         var status = head.StatusCode;
         if (!wholeBody.IsEmpty && _outLength + wholeBody.Length <= _out!.Length)
         {

@@ -48,7 +48,7 @@ internal sealed partial class Http1Connection
     /// client confused about where it is talking gets no second request on the same connection.
     /// </summary>
     private bool CanKeepAliveAfterRefusal(int status)
-        => status is 401 or 403 or 429
+        => status is 401 or 403 or 404 or 429
             && _requestFraming == BodyFraming.None
             && !_clientWantsClose
             && !_clientIsHttp10

@@ -109,7 +109,7 @@ internal sealed partial class Http1Connection
         }
 
         _requestListener = listener;
-        var keepAlive = await _upstream.ForwardAsync(listener, _pool!).ConfigureAwait(false);
+        var keepAlive = await _upstream.ForwardAsync(listener, _pool!, _exchange.Route!.Timeouts).ConfigureAwait(false);
         ReleaseRequestResources(reuseBackend: false);
         return keepAlive;
     }
@@ -252,18 +252,20 @@ internal sealed partial class Http1Connection
             return 421;
         }
 
-        // tenancy: connections, access key, rate limit, body size, in-flight; 0 or lb's own answer (counted)
+        // tenancy: connections, access key, route, rate limit, body size, in-flight; 0 or lb's own answer (counted)
         var refused = AdmitRequest(tenant, listener, request);
         if (refused != 0)
         {
             return refused;
         }
 
-        var pool = tenant.Pool;
+        // The route found by admission: its pool, its path and Host rewrites and its header transform (the tenant's
+        // own for the fallback). The access key never reaches the backend.
+        var route = _exchange.Route!;
+        var pool = route.Pool;
         _pool = pool;
         _exchange.CaptureHashKey(pool, request, _clientIp);
-
-        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, transform: null); // tenancy: the access key never reaches the backend
+        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, route.RequestHeaders, route.Rewrite, route.Host);
         var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + Http1HeadWriter.MaxRequestGrowth + edits.AddedBytes;
         RentOut(capacity);
         _outLength = Http1HeadWriter.WriteRequest(

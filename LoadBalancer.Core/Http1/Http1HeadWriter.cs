@@ -44,13 +44,17 @@ internal static class Http1HeadWriter
             var pathStart = target[afterScheme..].IndexOfAny((byte)'/', (byte)'?');
             writer.Write(source.Slice(head.MethodStart, head.MethodLength));
             writer.Write((byte)' ');
-            if (pathStart < 0)
+            var path = pathStart < 0 ? default : target[(afterScheme + pathStart)..];
+            if (!edits.Path.IsNone)
+            {
+                writer.Advance(edits.Path.Write(path, writer.Free));
+            }
+            else if (path.IsEmpty)
             {
                 writer.Write((byte)'/');
             }
             else
             {
-                var path = target[(afterScheme + pathStart)..];
                 if (path[0] == (byte)'?')
                 {
                     writer.Write((byte)'/');
@@ -62,14 +66,34 @@ internal static class Http1HeadWriter
             writer.Write((byte)' ');
             writer.Write(Http11Line);
             writer.Write("Host: "u8);
-            writer.Write(authority);
+            writer.Write(edits.RewritesHost ? edits.Host : authority);
             writer.Write(Crlf);
         }
         else
         {
-            // The request line ends in "HTTP/1.x" CRLF (the parser checked): everything before it is kept.
-            writer.Write(source[head.MethodStart..(lineEnd - 10)]);
-            if (Has(headers[..head.HeaderCount], HeaderKind.Host))
+            // The request line ends in "HTTP/1.x" CRLF (the parser checked): everything before it is kept, unless a
+            // route rewrites the path (the target is then the one part written anew).
+            if (edits.Path.IsNone)
+            {
+                writer.Write(source[head.MethodStart..(lineEnd - 10)]);
+            }
+            else
+            {
+                writer.Write(source.Slice(head.MethodStart, head.MethodLength));
+                writer.Write((byte)' ');
+                writer.Advance(edits.Path.Write(source.Slice(head.TargetStart, head.TargetLength), writer.Free));
+                writer.Write((byte)' ');
+            }
+
+            if (edits.RewritesHost)
+            {
+                // A route's host: the backend gets it in place of the client's (X-Forwarded-Host keeps the client's).
+                writer.Write(Http11Line);
+                writer.Write("Host: "u8);
+                writer.Write(edits.Host);
+                writer.Write(Crlf);
+            }
+            else if (Has(headers[..head.HeaderCount], HeaderKind.Host))
             {
                 writer.Write(Http11Line);
             }
@@ -105,7 +129,7 @@ internal static class Http1HeadWriter
                 HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Trailer => true,
                 // Rewritten below with only the allowed protocols (never h2c), or dropped.
                 HeaderKind.Upgrade => true,
-                HeaderKind.Host => head.AbsoluteForm,
+                HeaderKind.Host => head.AbsoluteForm || edits.RewritesHost,
                 // Client-supplied values are stripped unless the listener trusts its upstream, whether or not lb adds its own.
                 HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => !trustForwarded,
                 _ => IsHttp2Settings(source.Slice(header.NameStart, header.NameLength))

@@ -29,6 +29,7 @@ internal sealed partial class Http1Upstream
         var connection = await _connector.AcquireAsync(new UpstreamRequest
         {
             Pool = pool,
+            Timeouts = _timeouts,
             Tenant = _exchange.Tenant?.State,
             HashKey = _exchange.HashKey,
             Client = _downstream.ClientEndPoint,

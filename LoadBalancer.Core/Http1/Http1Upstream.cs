@@ -33,6 +33,9 @@ internal sealed partial class Http1Upstream
     private BackendConnection? _connection;
     private PoolSnapshot? _pool;
 
+    // The request's backend-side timeouts: its route's, over its pool's.
+    private PoolTimeouts _timeouts = PoolTimeouts.Default;
+
     // The response head is parsed into the connection's head state (the request's head is encoded by then), and is
     // valid until it is sent.
     private readonly Http1HeadState _heads;
@@ -73,13 +76,15 @@ internal sealed partial class Http1Upstream
     public void Abort() => SocketIo.Abort(_connection?.Channel);
 
     /// <summary>
-    /// Sends the routed request to <paramref name="pool"/> and streams the response to the downstream. Returns whether
-    /// the client connection stays open. The backend connection is released by <see cref="Release"/>.
+    /// Sends the routed request to <paramref name="pool"/> under <paramref name="timeouts"/> (its route's) and streams
+    /// the response to the downstream. Returns whether the client connection stays open. The backend connection is
+    /// released by <see cref="Release"/>.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> ForwardAsync(ListenerSnapshot listener, PoolSnapshot pool)
+    public async ValueTask<bool> ForwardAsync(ListenerSnapshot listener, PoolSnapshot pool, PoolTimeouts timeouts)
     {
         _pool = pool;
+        _timeouts = timeouts;
         _requestBodyInvalid = false;
         _requestBodyTimedOut = false;
         _requestBodyFailed = false;
@@ -113,7 +118,7 @@ internal sealed partial class Http1Upstream
                 bodyTask = downstream.StartRequestBody(connection.Channel);
             }
 
-            outcome = sent ? await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
+            outcome = sent ? await ReadResponseHeadAsync(connection, timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
             if (outcome != HeadOutcome.Closed || bodyTask is not null)
             {
                 break;
@@ -158,7 +163,7 @@ internal sealed partial class Http1Upstream
             await downstream.SendInterimAsync(_heads.Pending.Slice(0, interimLength), _timer).ConfigureAwait(false);
             connection.Reader.AdvanceTo(_heads.Pending.GetPosition(interimLength));
             _heads.Pending = default;
-            outcome = await ReadResponseHeadAsync(connection, pool.Timeouts.ResponseHead).ConfigureAwait(false);
+            outcome = await ReadResponseHeadAsync(connection, timeouts.ResponseHead).ConfigureAwait(false);
             if (outcome != HeadOutcome.Complete)
             {
                 await FailResponseAsync(outcome, connection, pool, bodyTask).ConfigureAwait(false);

@@ -56,7 +56,7 @@ internal sealed partial class Http2Stream
         var head = response.Head;
         var noBody = response.Framing == BodyFraming.None;
         _exchange.OnResponseSent(head.StatusCode, head.HeadLength);
-        await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: noBody).ConfigureAwait(false);
+        await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: noBody, _exchange.Route?.ResponseHeaders).ConfigureAwait(false);
         return response.Framing == BodyFraming.Chunked ? ResponseBodyRelay.Dechunked : ResponseBodyRelay.AsIs;
     }
 
@@ -108,13 +108,13 @@ internal sealed partial class Http2Stream
     }
 
     /// <summary>Encodes :status and the fields into one block and hands it to the connection to frame and send.</summary>
-    private async ValueTask SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream)
+    private async ValueTask SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream, HeaderTransform? transform = null)
     {
-        var capacity = 64 + source.Length + (16 * fields.Length);
+        var capacity = 64 + source.Length + (16 * fields.Length) + (transform is null ? 0 : transform.AddedBytes + (16 * transform.Added.Length));
         var block = EngineBuffers.Rent(capacity);
         try
         {
-            var length = EncodeBlock(source.Span, status, fields.Span, block);
+            var length = EncodeBlock(source.Span, status, fields.Span, block, transform);
             if (status >= 200)
             {
                 _headersSent = true;
@@ -132,7 +132,8 @@ internal sealed partial class Http2Stream
         }
     }
 
-    private static int EncodeBlock(ReadOnlySpan<byte> source, int status, ReadOnlySpan<HeaderLine> fields, Span<byte> block)
+    /// <summary>With <paramref name="transform"/> (a route's response_headers): its removed fields skipped, its added ones last.</summary>
+    private static int EncodeBlock(ReadOnlySpan<byte> source, int status, ReadOnlySpan<HeaderLine> fields, Span<byte> block, HeaderTransform? transform)
     {
         Span<byte> digits = stackalloc byte[3];
         digits[0] = (byte)('0' + (status / 100));
@@ -148,7 +149,7 @@ internal sealed partial class Http2Stream
             }
 
             var name = source.Slice(field.NameStart, field.NameLength);
-            if (name.Length > lower.Length)
+            if (name.Length > lower.Length || (transform is not null && transform.Removes(name)))
             {
                 continue;
             }
@@ -156,6 +157,24 @@ internal sealed partial class Http2Stream
             var lowered = lower[..name.Length];
             System.Text.Ascii.ToLower(name, lowered, out _);
             var n = HpackEncoder.Encode(lowered, source.Slice(field.ValueStart, field.ValueLength), neverIndexed: false, block[w..]);
+            if (n < 0)
+            {
+                break;
+            }
+
+            w += n;
+        }
+
+        foreach (var (name, value) in transform?.Added ?? [])
+        {
+            if (name.Length > lower.Length)
+            {
+                continue;
+            }
+
+            var lowered = lower[..name.Length];
+            System.Text.Ascii.ToLower(name, lowered, out _);
+            var n = HpackEncoder.Encode(lowered, value, neverIndexed: false, block[w..]);
             if (n < 0)
             {
                 break;

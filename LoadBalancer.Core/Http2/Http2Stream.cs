@@ -104,7 +104,7 @@ internal sealed partial class Http2Stream : IDownstream
             }
             else
             {
-                await _upstream.ForwardAsync(listener, _pool!).ConfigureAwait(false);
+                await _upstream.ForwardAsync(listener, _pool!, _exchange.Route!.Timeouts).ConfigureAwait(false);
                 if (!_endStreamSent && !Reset)
                 {
                     await _connection.SendDataAsync(this, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
@@ -195,9 +195,11 @@ internal sealed partial class Http2Stream : IDownstream
             return admission.Status;
         }
 
-        _pool = tenant.Pool;
+        // The route found by admission (the tenant's fallback when none matched): pool, path and Host rewrites, edits.
+        var route = _exchange.Route!;
+        _pool = route.Pool;
         _exchange.CaptureHashKey(_pool, request, _connection.ClientIp);
-        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, transform: null); // tenancy: the access key never reaches the backend
+        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, route.RequestHeaders, route.Rewrite, route.Host); // the access key never reaches the backend
         var capacity = head.HeadLength + (2 * head.AuthorityLength) + _connection.ClientIp.Length + Http1HeadWriter.MaxRequestGrowth + edits.AddedBytes;
         _out = EngineBuffers.Rent(Math.Max(capacity, 4096));
         _outLength = Http1HeadWriter.WriteRequest(

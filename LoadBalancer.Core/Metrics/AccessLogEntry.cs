@@ -11,6 +11,9 @@ public struct AccessLogEntry
 {
     public long TimeUtcTicks;
     public string Tenant;
+
+    /// <summary>The route's name; null when the tenant's pool served it without a route, or none matched (404).</summary>
+    public string? Route;
     public string? KeyId;
     public byte[] ClientIp;
 

@@ -180,6 +180,14 @@ public sealed class AccessLogWriter : IAsyncDisposable
 
         json.WriteNumber("duration_ms"u8, Math.Round(entry.DurationTicks * 1000.0 / Stopwatch.Frequency, 3));
         json.WriteString("close_reason"u8, CloseReasonName(entry.CloseReason));
+        if (entry.Route is null)
+        {
+            json.WriteNull("route"u8);
+        }
+        else
+        {
+            json.WriteString("route"u8, entry.Route);
+        }
         json.WriteEndObject();
     }
 

@@ -50,7 +50,7 @@ public static class PrometheusWriter
         PerTenant(text, tenants, "lb_in_flight_requests", "gauge", "Requests admitted and not yet answered.", s => s.InFlight);
         PerTenant(text, tenants, "lb_rate_limited_total", "counter", "Requests answered 429 by the tenant's rate_limit.", s => s.RateLimited);
 
-        Family(text, "lb_refused_total", "counter", "Requests lb answered itself: 401 missing_key, 403 invalid_key, 413 body_too_large, 503 max_connections, max_in_flight, backend_busy.");
+        Family(text, "lb_refused_total", "counter", "Requests lb answered itself: 401 missing_key, 403 invalid_key, 413 body_too_large, 503 max_connections, max_in_flight, backend_busy, 404 no_route.");
         foreach (var tenant in tenants)
         {
             for (var reason = 0; reason < RefusalReasons.Count; reason++)
@@ -67,6 +67,8 @@ public static class PrometheusWriter
                 Sample(text, "lb_access_key_requests_total", [("tenant", tenant.Name), ("key_id", id)], usage.Requests);
             }
         }
+
+        WriteRoutes(text, tenants);
 
         var backends = snapshot.Pools.Values.OrderBy(p => p.Name, StringComparer.Ordinal).SelectMany(p => p.Backends.Select(b => (Pool: p.Name, Backend: b))).ToArray();
         PerBackend(text, backends, "lb_backend_requests_total", "counter", "Requests answered through the backend.", b => b.Requests);
@@ -111,6 +113,49 @@ public static class PrometheusWriter
         }
 
         return text.Text.ToString();
+    }
+
+    /// <summary>
+    /// Per tenant and route (issue 13): the per-tenant families again with a <c>route</c> label, as families of their
+    /// own so the existing ones keep their series. Requests no route matched count only in the per-tenant families.
+    /// </summary>
+    private static void WriteRoutes(Exposition text, TenantSnapshot[] tenants)
+    {
+        var routes = new List<(string Tenant, string Route, Routes.RouteUsage Usage)>();
+        foreach (var tenant in tenants)
+        {
+            foreach (var (name, usage) in tenant.State.Routes.OrderBy(r => r.Key, StringComparer.Ordinal))
+            {
+                routes.Add((tenant.Name, name, usage));
+            }
+        }
+
+        Family(text, "lb_route_requests_total", "counter", "Requests per tenant and route by the status class the client got.");
+        foreach (var (tenant, route, usage) in routes)
+        {
+            for (var code = 0; code < StatusClasses.Count; code++)
+            {
+                Sample(text, "lb_route_requests_total", [("tenant", tenant), ("route", route), ("code", StatusClasses.Name(code))], usage.Requests(code));
+            }
+        }
+
+        Family(text, "lb_route_bytes_received_total", "counter", "Bytes received from clients per tenant and route.");
+        foreach (var (tenant, route, usage) in routes)
+        {
+            Sample(text, "lb_route_bytes_received_total", [("tenant", tenant), ("route", route)], usage.BytesReceived);
+        }
+
+        Family(text, "lb_route_bytes_sent_total", "counter", "Bytes sent to clients per tenant and route.");
+        foreach (var (tenant, route, usage) in routes)
+        {
+            Sample(text, "lb_route_bytes_sent_total", [("tenant", tenant), ("route", route)], usage.BytesSent);
+        }
+
+        Family(text, "lb_route_request_duration_seconds_total", "counter", "Sum of request durations per tenant and route.");
+        foreach (var (tenant, route, usage) in routes)
+        {
+            Sample(text, "lb_route_request_duration_seconds_total", [("tenant", tenant), ("route", route)], usage.DurationSecondsSum);
+        }
     }
 
     private static void PerTenant(Exposition text, TenantSnapshot[] tenants, string name, string type, string help, Func<TenantState, long> read)

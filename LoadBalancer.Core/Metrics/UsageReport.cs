@@ -44,8 +44,9 @@ public static class UsageReport
             list.Add(new TenantStatus
             {
                 Tenant = tenant.Name,
-                Pool = tenant.Pool.Name,
-                Balancer = tenant.Pool.BalancerName,
+                Pool = tenant.Pool?.Name,
+                Balancer = tenant.Pool?.BalancerName,
+                Routes = tenant.Routes.Count == 0 ? null : [.. tenant.Routes.Routes.Select(r => new RouteStatus { Name = r.Name!, Pool = r.Pool.Name })],
                 ActiveConnections = state.ActiveConnections,
                 InFlight = state.InFlight,
                 Limits = new TenantLimits
@@ -64,7 +65,7 @@ public static class UsageReport
                     BytesSentPerSecond = Math.Round(rate.BytesSentPerSecond, 3),
                     RateLimitTokens = tenant.RateLimitTokens(System.Diagnostics.Stopwatch.GetTimestamp()) is { } tokens ? Math.Round(tokens, 3) : null,
                 },
-                Backends = [.. tenant.Pool.Backends.Select(b => new BackendStatus
+                Backends = [.. (tenant.Pool?.Backends ?? []).Select(b => new BackendStatus
                 {
                     Address = b.Config.Address,
                     Weight = b.Weight,
@@ -105,7 +106,34 @@ public static class UsageReport
             Refused = refused,
             Keys = state.Keys.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value.Requests, StringComparer.Ordinal),
             DurationSecondsSum = Math.Round(state.Latency.SumSeconds, 6),
+            Routes = RoutesOf(state),
         };
+    }
+
+    /// <summary>Per route name (routes removed by a reload included); null when the tenant never had a route.</summary>
+    private static Dictionary<string, RouteUsageDocument>? RoutesOf(TenantState state)
+    {
+        Dictionary<string, RouteUsageDocument>? routes = null;
+        foreach (var (name, usage) in state.Routes.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            var requests = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (var code = 0; code < StatusClasses.Count; code++)
+            {
+                requests[StatusClasses.Name(code)] = usage.Requests(code);
+            }
+
+            routes ??= new Dictionary<string, RouteUsageDocument>(StringComparer.Ordinal);
+            routes[name] = new RouteUsageDocument
+            {
+                RequestsTotal = usage.TotalRequests,
+                Requests = requests,
+                BytesReceived = usage.BytesReceived,
+                BytesSent = usage.BytesSent,
+                DurationSecondsSum = Math.Round(usage.DurationSecondsSum, 6),
+            };
+        }
+
+        return routes;
     }
 }
 
@@ -142,6 +170,29 @@ public sealed class TenantUsage
     public Dictionary<string, long> Keys { get; init; } = [];
 
     public double DurationSecondsSum { get; init; }
+
+    /// <summary>Per route name: what each route served (requests no route matched count only in the tenant's totals).</summary>
+    public Dictionary<string, RouteUsageDocument>? Routes { get; init; }
+}
+
+public sealed class RouteUsageDocument
+{
+    public long RequestsTotal { get; init; }
+
+    public Dictionary<string, long> Requests { get; init; } = [];
+
+    public long BytesReceived { get; init; }
+
+    public long BytesSent { get; init; }
+
+    public double DurationSecondsSum { get; init; }
+}
+
+public sealed class RouteStatus
+{
+    public string Name { get; init; } = "";
+
+    public string Pool { get; init; } = "";
 }
 
 public sealed class TenantsDocument
@@ -153,9 +204,13 @@ public sealed class TenantStatus
 {
     public string Tenant { get; init; } = "";
 
-    public string Pool { get; init; } = "";
+    /// <summary>The tenant's (fallback) pool; null when it has only routes.</summary>
+    public string? Pool { get; init; }
 
-    public string Balancer { get; init; } = "";
+    public string? Balancer { get; init; }
+
+    /// <summary>The tenant's routes in file order, with their pools; null without routes.</summary>
+    public List<RouteStatus>? Routes { get; init; }
 
     public int ActiveConnections { get; init; }
 

@@ -40,4 +40,7 @@ public enum CloseReason
 
     /// <summary>The TLS handshake failed, timed out, or found no certificate (strict_sni); plain HTTP to a TLS port is BadRequest.</summary>
     TlsHandshakeFailed,
+
+    /// <summary>404: no route of the tenant matched and it has no fallback pool.</summary>
+    NoRoute,
 }

@@ -16,6 +16,7 @@ internal static class LocalReplies
     public static readonly LocalReplyCause MissingKey = new(401, "missing_access_key", "this tenant requires an access key");
     public static readonly LocalReplyCause InvalidKey = new(403, "invalid_access_key", "the access key is not valid for this tenant");
     public static readonly LocalReplyCause RateLimited = new(429, "rate_limited", "the tenant's rate_limit is exceeded", retryAfter: true);
+    public static readonly LocalReplyCause NoRoute = new(404, "no_route", "no route of the tenant matches this request");
     public static readonly LocalReplyCause BodyTooLarge = new(413, "body_too_large", "the request body exceeds the tenant's max_body_bytes");
     public static readonly LocalReplyCause MaxConnections = new(503, "max_connections", "the tenant's max_connections limit is reached", retryAfter: true);
     public static readonly LocalReplyCause MaxInFlight = new(503, "max_in_flight", "the tenant's max_in_flight limit is reached", retryAfter: true);
@@ -44,6 +45,7 @@ internal static class LocalReplies
         400 => ForHeadError(400, null),
         401 => MissingKey,
         403 => InvalidKey,
+        404 => NoRoute,
         405 => MethodNotAllowed,
         408 => RequestHeadTimeout,
         413 => BodyTooLarge,

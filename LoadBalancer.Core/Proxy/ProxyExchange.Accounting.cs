@@ -64,6 +64,7 @@ internal sealed partial class ProxyExchange
         var bytesIn = Interlocked.Read(ref _bytesIn);
         state.CountRequest(_responseStatus, bytesIn, _bytesOut, elapsed);
         Key?.Usage.Count();
+        Route?.Usage?.Count(_responseStatus, bytesIn, _bytesOut, elapsed);
         Backend?.CountRequest();
         if (_accessLog is { } log)
         {
@@ -71,6 +72,7 @@ internal sealed partial class ProxyExchange
             {
                 TimeUtcTicks = _startedUtc,
                 Tenant = tenant.Name,
+                Route = Route?.Name,
                 KeyId = Key?.Id,
                 ClientIp = clientIp,
                 RequestLine = _logLine,
@@ -90,6 +92,7 @@ internal sealed partial class ProxyExchange
 
         Key = null;
         Backend = null;
+        Route = null;
     }
 
     /// <summary>When the connection ends: a request line captured for a log that was never written goes back.</summary>

@@ -14,6 +14,9 @@ internal sealed partial class ProxyExchange
     /// Starts the request for <paramref name="tenant"/> and runs admission, before anything is sent to a backend.
     /// <paramref name="connectionTenant"/> is the tenant the connection counts for (max_connections): its latest
     /// request's, moved here when this request is another tenant's. A refusal is counted here; the caller answers it.
+    /// The request's route is looked up here (<see cref="TenantSnapshot.RouteOf"/>): its limits replace the tenant's,
+    /// and no route without a fallback pool is a 404, answered after the access key is checked so that a client
+    /// without a valid key learns nothing about the tenant's paths.
     /// </summary>
     public Admission Admit(
         TenantSnapshot tenant,
@@ -21,6 +24,8 @@ internal sealed partial class ProxyExchange
         in RequestView request,
         ref TenantState? connectionTenant)
     {
+        var route = tenant.RouteOf(request);
+        Route = route;
         var state = tenant.State;
         Tenant = tenant;
         _started = Stopwatch.GetTimestamp();
@@ -28,7 +33,7 @@ internal sealed partial class ProxyExchange
         _bytesIn = request.WireLength;
         _bytesOut = 0;
         _bodyBytes = 0;
-        _maxBodyBytes = tenant.MaxBodyBytes;
+        _maxBodyBytes = route?.MaxBodyBytes ?? tenant.MaxBodyBytes;
         BodyTooLarge = false;
         KeyHeaderIndex = -1;
         Key = null;
@@ -61,7 +66,14 @@ internal sealed partial class ProxyExchange
             }
         }
 
-        if (tenant.ClusterLimiter is { } shared ? !shared.TryAcquire() : tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
+        if (route is null)
+        {
+            return Refuse(state, RefusalReason.NoRoute, CloseReason.NoRoute, LocalReplies.NoRoute);
+        }
+
+        // A route's own rate_limit replaces the tenant's (local or cluster-wide) for the route's requests.
+        if (route.RateLimiter is { } routeLimiter ? !routeLimiter.TryAcquire()
+            : tenant.ClusterLimiter is { } shared ? !shared.TryAcquire() : tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
         {
             state.CountRateLimited();
             return Admission.Refused(LocalReplies.RateLimited, CloseReason.RateLimited);

@@ -31,6 +31,9 @@ internal sealed partial class ProxyExchange
     /// <summary>The tenant of the request being handled; null between requests and for requests no tenant matched.</summary>
     public TenantSnapshot? Tenant { get; private set; }
 
+    /// <summary>The route the request goes by (a fallback route for the tenant's pool), once admission looked it up; null for a 404.</summary>
+    public Routes.RouteSnapshot? Route { get; private set; }
+
     /// <summary>The header that carried the access key (stripped before forwarding whatever the outcome), or -1.</summary>
     public int KeyHeaderIndex { get; private set; } = -1;
 

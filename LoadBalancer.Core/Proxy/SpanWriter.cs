@@ -14,6 +14,11 @@ internal ref struct SpanWriter(Span<byte> destination)
         _written += bytes.Length;
     }
 
+    /// <summary>The space left, for a writer of its own (then <see cref="Advance"/> by what it wrote).</summary>
+    public readonly Span<byte> Free => _destination[_written..];
+
+    public void Advance(int count) => _written += count;
+
     public void Write(byte value)
     {
         _destination[_written] = value;

@@ -210,7 +210,7 @@ internal sealed class TcpSession : IChannelOwner
     {
         var connection = await _connector.AcquireAsync(new UpstreamRequest
         {
-            Pool = tenant.Pool,
+            Pool = tenant.Pool!, // the validator requires a pool of every tenant a tcp listener serves
             Tenant = tenant.State,
             HashKey = _clientIp,
             Client = _clientEndPoint,

@@ -1,3 +1,4 @@
+using LoadBalancer.Core.Routes;
 using LoadBalancer.Core.Tenancy;
 
 namespace LoadBalancer.Core.Routing;
@@ -7,7 +8,20 @@ public sealed class TenantSnapshot
 {
     public required string Name { get; init; }
 
-    public required PoolSnapshot Pool { get; init; }
+    /// <summary>The tenant's <c>pool</c>: where requests no route matches go; null when it has none (they get 404).</summary>
+    public PoolSnapshot? Pool { get; init; }
+
+    /// <summary>The tenant's <c>[[tenants.routes]]</c>, compiled; <see cref="RouteTable.Empty"/> when it has none.</summary>
+    public RouteTable Routes { get; init; } = RouteTable.Empty;
+
+    /// <summary>
+    /// The route for requests no route matches: <see cref="Pool"/> with the tenant's own header transforms and limits;
+    /// null when the tenant has no pool.
+    /// </summary>
+    public RouteSnapshot? Fallback { get; init; }
+
+    /// <summary>The route a request goes by: the first of <see cref="Routes"/> that matches, else <see cref="Fallback"/>; null means 404.</summary>
+    public RouteSnapshot? RouteOf(in Http.RequestView request) => Routes.Match(request) ?? Fallback;
 
     /// <summary>Counters, limiter and connection counts; the same object across reloads while the tenant's name is unchanged.</summary>
     public TenantState State { get; init; } = null!;

@@ -20,4 +20,7 @@ public enum RefusalReason
 
     /// <summary>503: every backend of the pool stayed at <c>max_connections_per_backend</c> for <c>timeouts.queue</c>.</summary>
     BackendBusy,
+
+    /// <summary>404: no route of the tenant matches and the tenant has no fallback <c>pool</c>.</summary>
+    NoRoute,
 }

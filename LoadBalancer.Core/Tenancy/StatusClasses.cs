@@ -12,4 +12,16 @@ public static class StatusClasses
     public static int Of(int status) => status is >= 100 and <= 599 ? status / 100 : None;
 
     public static string Name(int statusClass) => Names[statusClass];
+
+    /// <summary>The sum of counters kept per status class (each read with Interlocked).</summary>
+    internal static long Total(long[] counters)
+    {
+        long total = 0;
+        for (var i = 0; i < counters.Length; i++)
+        {
+            total += Interlocked.Read(ref counters[i]);
+        }
+
+        return total;
+    }
 }

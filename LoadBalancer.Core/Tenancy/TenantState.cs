@@ -12,6 +12,7 @@ public sealed class TenantState
     private readonly long[] _requests = new long[StatusClasses.Count];
     private readonly long[] _refused = new long[RefusalReasons.Count];
     private readonly ConcurrentDictionary<string, KeyUsage> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Routes.RouteUsage> _routes = new(StringComparer.Ordinal);
     private long _bytesReceived;
     private long _bytesSent;
     private long _rateLimited;
@@ -38,19 +39,7 @@ public sealed class TenantState
 
     public long Requests(int statusClass) => Interlocked.Read(ref _requests[statusClass]);
 
-    public long TotalRequests
-    {
-        get
-        {
-            long total = 0;
-            for (var i = 0; i < _requests.Length; i++)
-            {
-                total += Interlocked.Read(ref _requests[i]);
-            }
-
-            return total;
-        }
-    }
+    public long TotalRequests => StatusClasses.Total(_requests);
 
     public long Refused(int reason) => Interlocked.Read(ref _refused[reason]);
 
@@ -58,6 +47,11 @@ public sealed class TenantState
     public IEnumerable<KeyValuePair<string, KeyUsage>> Keys => _keys;
 
     internal KeyUsage KeyUsage(string id) => _keys.GetOrAdd(id, static _ => new KeyUsage());
+
+    /// <summary>Usage per route name, including routes removed from the config since (billing keeps them).</summary>
+    public IEnumerable<KeyValuePair<string, Routes.RouteUsage>> Routes => _routes;
+
+    internal Routes.RouteUsage RouteUsage(string name) => _routes.GetOrAdd(name, static _ => new Routes.RouteUsage());
 
     internal bool TryAttachConnection(int max)
     {

@@ -171,7 +171,7 @@ public sealed class ReloadUnderLoadTests
         var listener = snapshot.Listeners.Single(l => l.Name == "web");
         return Hosts.ToDictionary(
             host => host,
-            host => listener.Tenants.Find(System.Text.Encoding.ASCII.GetBytes(host))!.Pool.Backends.Select(b => nameOf[b.Config.Address]).ToHashSet());
+            host => listener.Tenants.Find(System.Text.Encoding.ASCII.GetBytes(host))!.Pool!.Backends.Select(b => nameOf[b.Config.Address]).ToHashSet());
     }
 
     private static (string What, string Toml) Invalid(int n, string valid) => (n % 4) switch

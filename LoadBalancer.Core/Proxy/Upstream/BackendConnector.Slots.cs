@@ -95,7 +95,7 @@ internal sealed partial class BackendConnector
     private async ValueTask<BackendState?> WaitForBackendSlotAsync(PoolSnapshot pool, int max, UpstreamRequest request)
     {
         var slots = pool.Slots;
-        var deadline = Stopwatch.GetTimestamp() + (long)(pool.Timeouts.Queue.TotalSeconds * Stopwatch.Frequency);
+        var deadline = Stopwatch.GetTimestamp() + (long)((request.Timeouts ?? pool.Timeouts).Queue.TotalSeconds * Stopwatch.Frequency);
         var state = request.Tenant;
         state?.EnterSlotWait();
         slots.Register();

@@ -67,7 +67,7 @@ internal sealed partial class BackendConnector
             }
 
             var connection = (request.MayReuse ? backend.IdleConnections.Rent(idleMs, request.ProbePooled) : null)
-                ?? await ConnectAsync(backend, pool, request.Client).ConfigureAwait(false);
+                ?? await ConnectAsync(backend, pool, request.Client, (request.Timeouts ?? pool.Timeouts).Connect).ConfigureAwait(false);
             if (connection is not null)
             {
                 return connection;
@@ -82,9 +82,9 @@ internal sealed partial class BackendConnector
     }
 
     /// <summary>A new connection to <paramref name="backend"/> (its slot already held), bounded by <c>timeouts.connect</c>; null when it failed.</summary>
-    public async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool, IPEndPoint? client)
+    public async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool, IPEndPoint? client, TimeSpan connectTimeout)
     {
-        _timer.Arm(pool.Timeouts.Connect);
+        _timer.Arm(connectTimeout);
         var connection = await _engine.Sockets.ConnectAsync(backend, default, _timer).ConfigureAwait(false);
         if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None
             && !await connection.SendProxyProtocolHeaderAsync(pool.SendProxyProtocol, client, default, _timer).ConfigureAwait(false))

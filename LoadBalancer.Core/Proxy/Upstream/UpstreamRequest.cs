@@ -12,6 +12,9 @@ internal readonly struct UpstreamRequest
 {
     public required PoolSnapshot Pool { get; init; }
 
+    /// <summary>The request's timeouts (a route's over its pool's); null: the pool's.</summary>
+    public PoolTimeouts? Timeouts { get; init; }
+
     /// <summary>The tenant's live state, for the fair share of a saturated pool; null when no tenant is known.</summary>
     public TenantState? Tenant { get; init; }
 

@@ -49,7 +49,8 @@ public sealed class ConfigLoaderTests
             Assert.That(snapshot.Tenants.Keys, Is.EquivalentTo(new[] { "acme", "globex" }));
             Assert.That(snapshot.Pools["acme-pool"].Backends.Select(b => b.Weight), Is.EqualTo(new[] { 1, 2 }));
             Assert.That(snapshot.Pools["globex-pool"].HashOn, Is.EqualTo(HashSource.ClientIp));
-            Assert.That(result.Summary, Is.EqualTo($"{ShippedPath}: OK: 1 listener, 2 tenants, 2 pools, 4 backends"));
+            Assert.That(snapshot.Tenants["acme"].Routes.Routes.Select(r => (r.Name, r.Pool.Name)), Is.EqualTo(new[] { ("chat", "acme-llm"), ("files", "acme-pool") }));
+            Assert.That(result.Summary, Is.EqualTo($"{ShippedPath}: OK: 1 listener, 2 tenants, 3 pools, 5 backends"));
         }
     }
 

@@ -158,4 +158,47 @@ public sealed class ProxyExchangeAdmissionTests
         Assert.That(refused.Refusal!.Code, Is.EqualTo("max_connections"));
         Assert.That(second, Is.Null);
     }
+
+    [TestCase("GET /other HTTP/1.1\r\nHost: t.test\r\n\r\n", 401, "missing_access_key", Description = "no key: 401 before the route, so paths stay hidden")]
+    [TestCase("GET /other HTTP/1.1\r\nHost: t.test\r\nAuthorization: Bearer " + Key + "\r\n\r\n", 404, "no_route", Description = "a good key and no route: 404")]
+    [TestCase("GET /api/x HTTP/1.1\r\nHost: t.test\r\nAuthorization: Bearer " + Key + "\r\n\r\n", 429, "rate_limited", Description = "the route's own bucket (empty) replaces the tenant's")]
+    [TestCase("GET /big HTTP/1.1\r\nHost: t.test\r\nAuthorization: Bearer " + Key + "\r\nContent-Length: 6\r\n\r\n", 413, "body_too_large", Description = "the route's max_body_bytes replaces the tenant's")]
+    [TestCase("GET /big HTTP/1.1\r\nHost: t.test\r\nAuthorization: Bearer " + Key + "\r\nContent-Length: 5\r\n\r\n", 0, null, Description = "within the route's cap, over the tenant's")]
+    public void Admit_RoutesWithoutFallback_KeyThenRouteThenTheRoutesLimits(string request, int status, string? code)
+    {
+        var snapshot = ConfigLoader.LoadText($$"""
+            [[listeners]]
+            name = "web"
+            listen = "127.0.0.1:0"
+
+            [[tenants]]
+            name = "t"
+            match = ["t.test"]
+            access_keys = [{ id = "k", sha256 = "{{Sha}}" }]
+            max_body_bytes = 1
+
+            [[tenants.routes]]
+            name = "api"
+            path_prefix = "/api"
+            pool = "p"
+            rate_limit = { requests_per_second = 1, burst = 1 }
+
+            [[tenants.routes]]
+            name = "big"
+            path = "/big"
+            pool = "p"
+            max_body_bytes = 5
+
+            [[pools]]
+            name = "p"
+            backends = [{ address = "127.0.0.1:9001" }]
+            """, "lb.toml").Snapshot!;
+        Assert.That(snapshot.Tenants["t"].Routes.Routes[0].RateLimiter!.TryAcquire(), Is.True, "empty the route's bucket");
+        TenantState? connection = null;
+        var exchange = new ProxyExchange();
+
+        var admission = Admit(snapshot, exchange, request, ref connection);
+
+        Assert.That((admission.Status, admission.Refusal?.Code), Is.EqualTo((status, code)));
+    }
 }
