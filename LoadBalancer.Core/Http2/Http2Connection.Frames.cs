@@ -9,8 +9,8 @@ namespace LoadBalancer.Core.Http2;
 /// <summary>What each checked frame does to the connection and its streams (RFC 9113 sections 5 and 6).</summary>
 internal sealed partial class Http2Connection
 {
-    // Rapid Reset (CVE-2023-44487) and MadeYouReset: streams that end early by a client RST_STREAM, or by lb's reset
-    // of a stream the client made malformed, take a token each; the bucket holds 2 x max_concurrent_streams and refills
+    // Rapid Reset (CVE-2023-44487) and MadeYouReset: every client RST_STREAM on a stream it opened, and every reset lb
+    // sends for a stream the client made malformed, takes a token; the bucket holds 2 x max_concurrent_streams and refills
     // max_concurrent_streams per second. An empty bucket ends the connection with GOAWAY ENHANCE_YOUR_CALM.
     private double _resetTokens = 2 * MaxConcurrentStreams;
     private long _resetRefilledAt = Environment.TickCount64;
@@ -376,13 +376,10 @@ internal sealed partial class Http2Connection
             return await FailAsync(Http2ErrorCode.ProtocolError, "rst_stream_on_idle_stream").ConfigureAwait(false);
         }
 
-        if (Find(header.StreamId) is { } stream)
-        {
-            stream.OnReset();
-            return await SpendResetTokenAsync().ConfigureAwait(false);
-        }
+        Find(header.StreamId)?.OnReset();
 
-        return true;
+        // Counted whether or not lb had finished the stream: a fast backend must not hide a reset flood.
+        return await SpendResetTokenAsync().ConfigureAwait(false);
     }
 
     /// <summary>One early stream end; false (after GOAWAY ENHANCE_YOUR_CALM) once the client resets faster than the bucket refills.</summary>

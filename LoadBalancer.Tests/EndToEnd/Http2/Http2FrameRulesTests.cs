@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+using LoadBalancer.Core.Http2.Frames;
+using LoadBalancer.Core.Http2.Hpack;
+using LoadBalancer.Tests.TestSupport;
+
+namespace LoadBalancer.Tests.EndToEnd.Http2;
+
+/// <summary>
+/// RFC 9113 rules and the published HTTP/2 attacks, driven frame by frame through lb with a scripted client: each
+/// ends in the stream or connection error the RFC names, and the connection is otherwise unharmed.
+/// </summary>
+[TestFixture]
+public sealed class Http2FrameRulesTests
+{
+    private const byte EndHeaders = 0x4;
+    private const byte EndStream = 0x1;
+
+    private RecordingBackend _backend = null!;
+    private TestLb _lb = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _backend = RecordingBackend.Start(_ => RecordingBackend.Ok("ok"));
+        _lb = await TestLb.StartAsync(TestConfigs.OneTenant(_backend.Address, listenerExtra: "http2 = true"));
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _lb.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+
+    private static CancellationToken Bound() => new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token;
+
+    private static uint ErrorCode(byte[] payload, int offset) => BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(offset));
+
+    private async Task<int> StatusOfAsync(RawHttp2Client client, int streamId, CancellationToken token)
+    {
+        var headers = await client.ReadUntilAsync(h => h.StreamId == streamId && h.Type is Http2FrameType.Headers or Http2FrameType.RstStream, token);
+        Assert.That(headers, Is.Not.Null, "the connection closed");
+        Assert.That(headers!.Value.Header.Type, Is.EqualTo(Http2FrameType.Headers), "the stream was reset");
+        var decoder = new HpackDecoder(4096, 16384, 64);
+        var output = new byte[16384];
+        var fields = new HpackField[64];
+        Assert.That(decoder.Decode(headers.Value.Payload, output, fields, out var count), Is.EqualTo(HpackStatus.Ok));
+        Assert.That(fields[0].Name(output).SequenceEqual(":status"u8), Is.True);
+        return int.Parse(System.Text.Encoding.ASCII.GetString(fields[0].Value(output)), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Test]
+    public async Task MalformedRequest_ResetsOnlyItsStream()
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        await client.SendAsync(RawHttp2Client.Frame(1, EndHeaders | EndStream, 1, RawHttp2Client.Block([.. RawHttp2Client.Get("acme.example.com"), ("connection", "keep-alive")])), token);
+        var reset = await client.ReadUntilAsync(h => h.StreamId == 1, token);
+        Assert.That(reset!.Value.Header.Type, Is.EqualTo(Http2FrameType.RstStream));
+        Assert.That(ErrorCode(reset.Value.Payload, 0), Is.EqualTo((uint)Http2ErrorCode.ProtocolError));
+
+        await client.SendAsync(RawHttp2Client.Frame(1, EndHeaders | EndStream, 3, RawHttp2Client.Block(RawHttp2Client.Get("acme.example.com"))), token);
+        Assert.That(await StatusOfAsync(client, 3, token), Is.EqualTo(200), "the connection carries on");
+        Assert.That(_backend.Requests, Has.Count.EqualTo(1), "no malformed request was forwarded");
+    }
+
+    [Test]
+    public async Task EachMalformedShape_IsRefusedBeforeForwarding()
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        var shapes = new (string, string)[][]
+        {
+            // No :scheme; an uppercase name; TE other than trailers; a pseudo-header after a field; a Host that
+            // disagrees with :authority; connection-specific fields; CR LF in a value; a repeated or unknown pseudo-header.
+            [(":method", "GET"), (":path", "/"), (":authority", "acme.example.com")],
+            [.. RawHttp2Client.Get("acme.example.com"), ("Upper-Case", "x")],
+            [.. RawHttp2Client.Get("acme.example.com"), ("te", "gzip")],
+            [("x-first", "1"), .. RawHttp2Client.Get("acme.example.com")],
+            [.. RawHttp2Client.Get("acme.example.com"), ("host", "other.example.com")],
+            [.. RawHttp2Client.Get("acme.example.com"), ("transfer-encoding", "chunked")],
+            [.. RawHttp2Client.Get("acme.example.com"), ("x-bad", "a\r\nb")],
+            [.. RawHttp2Client.Get("acme.example.com"), (":path", "/again")],
+            [.. RawHttp2Client.Get("acme.example.com"), (":protocol", "websocket")],
+        };
+        var id = 1;
+        foreach (var shape in shapes)
+        {
+            await client.SendAsync(RawHttp2Client.Frame(1, EndHeaders | EndStream, id, RawHttp2Client.Block(shape)), token);
+            var frame = await client.ReadUntilAsync(h => h.StreamId == id, token);
+            Assert.That(frame, Is.Not.Null);
+            Assert.That(frame!.Value.Header.Type, Is.EqualTo(Http2FrameType.RstStream), string.Join(", ", shape));
+            Assert.That(ErrorCode(frame.Value.Payload, 0), Is.EqualTo((uint)Http2ErrorCode.ProtocolError));
+            id += 2;
+        }
+
+        Assert.That(_backend.Requests, Is.Empty);
+    }
+
+    [Test]
+    public async Task RapidReset_EndsTheConnectionWithEnhanceYourCalm()
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        var block = RawHttp2Client.Block([.. RawHttp2Client.Get("acme.example.com"), ("x-slow", "1")]);
+        var burst = new List<byte>();
+        for (var id = 1; id < 2 * 600; id += 2)
+        {
+            burst.AddRange(RawHttp2Client.Frame(1, EndHeaders | EndStream, id, block));
+            burst.AddRange(RawHttp2Client.Frame(3, 0, id, [0, 0, 0, 8]));
+        }
+
+        await client.SendAsync([.. burst], token);
+        var goAway = await client.ReadUntilAsync(h => h.Type == Http2FrameType.GoAway, token);
+        Assert.That(goAway, Is.Not.Null, "the connection closed without GOAWAY");
+        Assert.That(ErrorCode(goAway!.Value.Payload, 4), Is.EqualTo((uint)Http2ErrorCode.EnhanceYourCalm));
+    }
+
+    [Test]
+    public async Task ContinuationFlood_EndsTheConnection()
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        var frames = new List<byte>();
+        frames.AddRange(RawHttp2Client.Frame(1, 0, 1, RawHttp2Client.Block(RawHttp2Client.Get("acme.example.com"))));
+        var filler = RawHttp2Client.Block(("x-filler", new string('a', 100)));
+        for (var i = 0; i < 100; i++)
+        {
+            frames.AddRange(RawHttp2Client.Frame(9, 0, 1, filler));
+        }
+
+        await client.SendAsync([.. frames], token);
+        var goAway = await client.ReadUntilAsync(h => h.Type == Http2FrameType.GoAway, token);
+        Assert.That(ErrorCode(goAway!.Value.Payload, 4), Is.EqualTo((uint)Http2ErrorCode.EnhanceYourCalm));
+        Assert.That(_backend.Requests, Is.Empty);
+    }
+
+    [TestCase(1, 0x4, 2, "even stream id")]
+    [TestCase(9, 0x4, 1, "CONTINUATION without HEADERS")]
+    [TestCase(8, 0, 0, "WINDOW_UPDATE of 0 on the connection")]
+    public async Task ConnectionErrors_AnswerGoAwayProtocolError(int type, byte flags, int streamId, string what)
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        var payload = type == 8 ? new byte[4] : RawHttp2Client.Block(RawHttp2Client.Get("acme.example.com"));
+        await client.SendAsync(RawHttp2Client.Frame(type, flags, streamId, payload), token);
+        var goAway = await client.ReadUntilAsync(h => h.Type == Http2FrameType.GoAway, token);
+        Assert.That(goAway, Is.Not.Null, what);
+        Assert.That(ErrorCode(goAway!.Value.Payload, 4), Is.EqualTo((uint)Http2ErrorCode.ProtocolError), what);
+    }
+
+    [Test]
+    public async Task FrameLargerThanMaxFrameSize_IsAFrameSizeError()
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        var header = new byte[9];
+        Http2FrameWriter.WriteHeader(header, 20000, Http2FrameType.Data, 0, 1);
+        await client.SendAsync(header, token);
+        var goAway = await client.ReadUntilAsync(h => h.Type == Http2FrameType.GoAway, token);
+        Assert.That(ErrorCode(goAway!.Value.Payload, 4), Is.EqualTo((uint)Http2ErrorCode.FrameSizeError));
+    }
+
+    [Test]
+    public async Task Ping_IsAnsweredWithTheSamePayload()
+    {
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(_lb.EndPoint(), token);
+        await client.SendAsync(RawHttp2Client.Frame(6, 0, 0, "lbping!!"u8), token);
+        var pong = await client.ReadUntilAsync(h => h.Type == Http2FrameType.Ping, token);
+        Assert.That(pong!.Value.Header.Flags, Is.EqualTo(0x1));
+        Assert.That(pong.Value.Payload, Is.EqualTo("lbping!!"u8.ToArray()));
+    }
+}
