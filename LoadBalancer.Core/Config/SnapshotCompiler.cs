@@ -183,6 +183,19 @@ internal static partial class SnapshotCompiler
         return null;
     }
 
+    private static ListenerSnapshot? PreviousListener(RuntimeSnapshot? previous, string name)
+    {
+        foreach (var listener in previous?.Listeners ?? [])
+        {
+            if (listener.Name == name)
+            {
+                return listener;
+            }
+        }
+
+        return null;
+    }
+
     private static ListenerSnapshot CompileListener(LbListenerSection listener, LbConfigFile file, Dictionary<string, TenantSnapshot> tenants, Metrics.AccessLogWriter? accessLog, RuntimeSnapshot? previous)
     {
         var name = listener.Name!.Value;
@@ -229,6 +242,7 @@ internal static partial class SnapshotCompiler
             AccessLog = accessLog,
             AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
             Http2 = listener.Http2?.Value ?? false,
+            Http2Errors = PreviousListener(previous, name)?.Http2Errors ?? new Http2.Http2ErrorCounters(),
             Tls = CompileTls(listener, previous),
             AddForwardedHeaders = listener.ForwardedHeaders?.Value ?? true,
             TrustForwardedHeaders = listener.TrustForwardedHeaders?.Value ?? false,

@@ -362,6 +362,7 @@ internal sealed partial class Http2Connection
         var content = Http2FrameReader.Content(header, payload);
         if (!await stream.OnDataAsync(content, header.HasFlag(Http2Flags.EndStream)).ConfigureAwait(false))
         {
+            Listener.Http2Errors.Add(Http2ErrorKind.MalformedRequest);
             await ResetStreamAsync(stream, Http2ErrorCode.ProtocolError).ConfigureAwait(false);
             return await SpendResetTokenAsync().ConfigureAwait(false);
         }
@@ -453,6 +454,9 @@ internal sealed partial class Http2Connection
 
     private async ValueTask<bool> RefuseStreamAsync(int id, Http2ErrorCode code, string reason)
     {
+        Listener.Http2Errors.Add(code == Http2ErrorCode.RefusedStream ? Http2ErrorKind.RefusedStream
+            : reason == "header_list_too_large" ? Http2ErrorKind.HeaderListTooLarge
+            : Http2ErrorKind.MalformedRequest);
         Log.Http2StreamRefused(_logger, _id, id, reason);
         await ResetStreamAsync(id, code).ConfigureAwait(false);
         return code == Http2ErrorCode.RefusedStream || await SpendResetTokenAsync().ConfigureAwait(false);
@@ -461,10 +465,26 @@ internal sealed partial class Http2Connection
     /// <summary>A connection error: GOAWAY with its code, then the connection ends (returns false for the read loop).</summary>
     private async ValueTask<bool> FailAsync(Http2ErrorCode code, string reason)
     {
+        Count(code, reason);
         Log.Http2ProtocolError(_logger, _id, reason);
         await GoAwayAsync(code).ConfigureAwait(false);
         return false;
     }
+
+    /// <summary>Counts a connection error (or a stream-only frame fault) under its kind.</summary>
+    private void Count(Http2ErrorCode code, string reason)
+        => Listener.Http2Errors.Add(reason switch
+        {
+            "rapid_reset" => Http2ErrorKind.RapidReset,
+            "continuation_flood" or "header_block_too_large" => Http2ErrorKind.ContinuationFlood,
+            _ => code switch
+            {
+                Http2ErrorCode.CompressionError => Http2ErrorKind.Compression,
+                Http2ErrorCode.FlowControlError => Http2ErrorKind.FlowControl,
+                Http2ErrorCode.FrameSizeError => Http2ErrorKind.FrameSize,
+                _ => Http2ErrorKind.Protocol,
+            },
+        });
 
     private Http2Stream? Find(int id)
     {

@@ -236,6 +236,7 @@ internal sealed partial class Http2Connection
 
                 if (status == Http2ReadStatus.Fault)
                 {
+                    Count(fault.Code, fault.Reason);
                     if (!fault.StreamOnly)
                     {
                         Log.Http2ProtocolError(_logger, _id, fault.Reason);

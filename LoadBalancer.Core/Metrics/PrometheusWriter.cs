@@ -98,6 +98,18 @@ public static class PrometheusWriter
             }
         }
 
+        Family(text, "lb_http2_protocol_errors_total", "counter", "HTTP/2 client errors on listeners with http2 on, by kind: protocol, malformed_request, rapid_reset, continuation_flood, header_list_too_large, compression, flow_control, frame_size, refused_stream.");
+        foreach (var listener in snapshot.Listeners.OrderBy(l => l.Name, StringComparer.Ordinal))
+        {
+            if (listener.Http2)
+            {
+                for (var kind = 0; kind < Http2.Http2ErrorCounters.Count; kind++)
+                {
+                    Sample(text, "lb_http2_protocol_errors_total", [("listener", listener.Name), ("kind", Http2.Http2ErrorCounters.Name((Http2.Http2ErrorKind)kind))], listener.Http2Errors[(Http2.Http2ErrorKind)kind]);
+                }
+            }
+        }
+
         Family(text, "lb_access_log_dropped_total", "counter", "Access-log lines dropped because the writer fell behind.");
         Sample(text, "lb_access_log_dropped_total", [], snapshot.AccessLog?.Dropped ?? 0);
         Family(text, "lb_access_log_lines_total", "counter", "Access-log lines written.");

@@ -39,6 +39,9 @@ public sealed class ListenerSnapshot
     /// </summary>
     public bool Http2 { get; init; }
 
+    /// <summary>Counts of HTTP/2 client errors (<c>lb_http2_protocol_errors_total</c>), carried across reloads by name.</summary>
+    public Http2.Http2ErrorCounters Http2Errors { get; init; } = new();
+
     /// <summary>TLS termination (<c>tls</c>), or null for a plaintext listener.</summary>
     public Tls.ListenerTls? Tls { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using LoadBalancer.Core.Http2;
 using LoadBalancer.Core.Http2.Frames;
 using LoadBalancer.Core.Http2.Hpack;
 using LoadBalancer.Tests.TestSupport;
@@ -95,7 +96,10 @@ public sealed class Http2FrameRulesTests
         }
 
         Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Errors(Http2ErrorKind.MalformedRequest), Is.EqualTo(shapes.Length), "lb_http2_protocol_errors_total{kind=malformed_request}");
     }
+
+    private long Errors(Http2ErrorKind kind) => _lb.Snapshot.Listeners[0].Http2Errors[kind];
 
     [Test]
     public async Task RapidReset_EndsTheConnectionWithEnhanceYourCalm()
@@ -114,6 +118,7 @@ public sealed class Http2FrameRulesTests
         var goAway = await client.ReadUntilAsync(h => h.Type == Http2FrameType.GoAway, token);
         Assert.That(goAway, Is.Not.Null, "the connection closed without GOAWAY");
         Assert.That(ErrorCode(goAway!.Value.Payload, 4), Is.EqualTo((uint)Http2ErrorCode.EnhanceYourCalm));
+        Assert.That(Errors(Http2ErrorKind.RapidReset), Is.EqualTo(1));
     }
 
     [Test]
@@ -133,6 +138,7 @@ public sealed class Http2FrameRulesTests
         var goAway = await client.ReadUntilAsync(h => h.Type == Http2FrameType.GoAway, token);
         Assert.That(ErrorCode(goAway!.Value.Payload, 4), Is.EqualTo((uint)Http2ErrorCode.EnhanceYourCalm));
         Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Errors(Http2ErrorKind.ContinuationFlood), Is.EqualTo(1));
     }
 
     [TestCase(1, 0x4, 2, "even stream id")]
