@@ -50,49 +50,94 @@ internal static partial class ConfigValidator
                 continue;
             }
 
-            var certFile = Path.Combine(baseDirectory, cert.Value);
-            var keyFile = Path.Combine(baseDirectory, key.Value);
-            if (!TlsCertificateLoader.TryLoad(certFile, keyFile, now, out var loaded, out var error, out var aboutKey))
+            if (LoadCertificate(cert, TomlConfigLoader.Join(entry.Path, "cert"), key, TomlConfigLoader.Join(entry.Path, "key"), baseDirectory, now, errors) is not { } loaded)
             {
-                var (position, path, file) = aboutKey
-                    ? (key.Position, TomlConfigLoader.Join(entry.Path, "key"), key.Value)
-                    : (cert.Position, TomlConfigLoader.Join(entry.Path, "cert"), cert.Value);
-                errors.Add(position, path, $"\"{file}\": {error}");
                 continue;
             }
 
             entry.Loaded = loaded;
-            if (loaded!.NotAfter - now < ExpiryWarning)
+            if (loaded.NotAfter - now < ExpiryWarning)
             {
                 var days = (int)Math.Floor((loaded.NotAfter - now).TotalDays);
                 errors.AddWarning(cert.Position, TomlConfigLoader.Join(entry.Path, "cert"), $"\"{cert.Value}\" expires on {loaded.NotAfter.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC (in {days} day{(days == 1 ? "" : "s")})");
             }
         }
 
-        if (tls.ClientAuthCa is { } ca)
+        if (tls.ClientAuthCa is { } ca && TryLoadAuthorities(ca, TomlConfigLoader.Join(tls.Path, "client_auth.ca"), baseDirectory, errors) is var (authorities, hash, file) && authorities is not null)
         {
-            var path = TomlConfigLoader.Join(tls.Path, "client_auth.ca");
-            try
+            tls.LoadedClientCa = authorities;
+            tls.ClientCaHash = hash;
+            tls.ClientCaFile = file;
+        }
+    }
+
+    /// <summary>A certificate and its key; a problem is reported at the cert or the key entry, whichever file it is in.</summary>
+    private static TlsCertificate? LoadCertificate(
+        ConfigValue<string> cert, string certPath, ConfigValue<string> key, string keyPath, string baseDirectory, DateTime now, ConfigErrorList errors)
+    {
+        if (TlsCertificateLoader.TryLoad(Path.Combine(baseDirectory, cert.Value), Path.Combine(baseDirectory, key.Value), now, out var loaded, out var error, out var aboutKey))
+        {
+            return loaded;
+        }
+
+        var (position, path, file) = aboutKey ? (key.Position, keyPath, key.Value) : (cert.Position, certPath, cert.Value);
+        errors.Add(position, path, $"\"{file}\": {error}");
+        return null;
+    }
+
+    /// <summary>A PEM file of CA certificates (client_auth.ca, a pool's tls.ca); every problem reported at <paramref name="value"/>.</summary>
+    private static (X509Certificate2Collection? Authorities, byte[]? Hash, string? File) TryLoadAuthorities(ConfigValue<string> value, string path, string baseDirectory, ConfigErrorList errors)
+    {
+        try
+        {
+            var file = Path.Combine(baseDirectory, value.Value);
+            var bytes = File.ReadAllBytes(file);
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPem(System.Text.Encoding.ASCII.GetString(bytes));
+            if (authorities.Count == 0)
             {
-                var caFile = Path.Combine(baseDirectory, ca.Value);
-                var bytes = File.ReadAllBytes(caFile);
-                var authorities = new X509Certificate2Collection();
-                authorities.ImportFromPem(System.Text.Encoding.ASCII.GetString(bytes));
-                if (authorities.Count == 0)
-                {
-                    errors.Add(ca.Position, path, $"\"{ca.Value}\": no certificate in file (expected -----BEGIN CERTIFICATE-----)");
-                }
-                else
-                {
-                    tls.LoadedClientCa = authorities;
-                    tls.ClientCaHash = SHA256.HashData(bytes);
-                    tls.ClientCaFile = caFile;
-                }
+                errors.Add(value.Position, path, $"\"{value.Value}\": no certificate in file (expected -----BEGIN CERTIFICATE-----)");
+                return default;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or CryptographicException)
-            {
-                errors.Add(ca.Position, path, $"\"{ca.Value}\": cannot read: {e.Message}");
-            }
+
+            return (authorities, SHA256.HashData(bytes), file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or CryptographicException)
+        {
+            errors.Add(value.Position, path, $"\"{value.Value}\": cannot read: {e.Message}");
+            return default;
+        }
+    }
+
+    /// <summary>A pool's <c>tls</c>: the SNI is a host name, <c>ca</c> loads, and a client certificate comes with its key.</summary>
+    private static void ValidatePoolTls(LbPoolSection pool, ConfigErrorList errors)
+    {
+        if (pool.Tls is not { } tls)
+        {
+            return;
+        }
+
+        if (tls.Sni is { } sni && (sni.Value.Length == 0 || Uri.CheckHostName(sni.Value) != UriHostNameType.Dns))
+        {
+            errors.Add(sni.Position, TomlConfigLoader.Join(tls.Path, "sni"), $"must be a DNS name, not \"{sni.Value}\"");
+        }
+
+        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(errors.File)) ?? ".";
+        if (tls.Ca is { } ca && TryLoadAuthorities(ca, TomlConfigLoader.Join(tls.Path, "ca"), baseDirectory, errors) is var (authorities, hash, file) && authorities is not null)
+        {
+            tls.LoadedCa = authorities;
+            tls.CaHash = hash;
+            tls.CaFile = file;
+        }
+
+        if ((tls.ClientCert is null) != (tls.ClientKey is null))
+        {
+            var present = tls.ClientCert ?? tls.ClientKey!;
+            errors.Add(present.Position, TomlConfigLoader.Join(tls.Path, tls.ClientCert is null ? "client_key" : "client_cert"), "client_cert and client_key go together");
+        }
+        else if (tls.ClientCert is { } cert && tls.ClientKey is { } key)
+        {
+            tls.LoadedClientCertificate = LoadCertificate(cert, TomlConfigLoader.Join(tls.Path, "client_cert"), key, TomlConfigLoader.Join(tls.Path, "client_key"), baseDirectory, DateTime.UtcNow, errors);
         }
     }
 

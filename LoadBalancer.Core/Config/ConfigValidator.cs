@@ -245,6 +245,7 @@ internal static partial class ConfigValidator
             CheckDuration(pool.ResponseHead, TomlConfigLoader.Join(pool.Path, "timeouts.response_head"), errors);
             CheckDuration(pool.Idle, TomlConfigLoader.Join(pool.Path, "timeouts.idle"), errors);
             ValidatePoolHealth(pool, errors);
+            ValidatePoolTls(pool, errors);
         }
 
         return pools;

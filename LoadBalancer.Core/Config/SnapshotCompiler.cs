@@ -120,6 +120,9 @@ internal static partial class SnapshotCompiler
         }
 
         ApplySlowStart(states, pool); // health: slow_start lives on each BackendState
+        var backendTls = pool.Tls is { } tls
+            ? new Tls.BackendTls(tls.Sni?.Value, tls.Verify?.Value ?? true, tls.LoadedCa, tls.CaHash, tls.LoadedClientCertificate, states) { CaFile = tls.CaFile }
+            : null;
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
         string? hashName = null;
@@ -142,7 +145,7 @@ internal static partial class SnapshotCompiler
                 "v2" => ProxyProtocolVersion.V2,
                 _ => ProxyProtocolVersion.None,
             },
-            HealthCheck = CompileHealthCheck(pool), // health: the six lines up to Timeouts (SnapshotCompiler.Health.cs)
+            HealthCheck = CompileHealthCheck(pool) is { } health ? health with { Tls = backendTls } : null, // health: the six lines up to Timeouts (SnapshotCompiler.Health.cs)
             AllDown = CompileAllDown(pool),
             Retries = retries,
             Outlier = CompileOutlier(pool),
@@ -156,6 +159,7 @@ internal static partial class SnapshotCompiler
             },
             MaxConnectionsPerBackend = maxPerBackend,
             State = state,
+            Tls = backendTls,
         };
     }
 

@@ -6,6 +6,27 @@ internal static partial class TomlConfigLoader
     private static readonly string[] TlsKeys = ["certificates", "min_version", "strict_sni", "handshake_timeout", "client_auth"];
     private static readonly string[] TlsCertificateKeys = ["cert", "key"];
     private static readonly string[] ClientAuthKeys = ["ca", "required"];
+    private static readonly string[] PoolTlsKeys = ["sni", "verify", "ca", "client_cert", "client_key"];
+
+    private static LbPoolTlsSection? ReadPoolTls(TomlNode table, string path, ConfigErrorList errors)
+    {
+        if (InlineTable(table, path, "tls", PoolTlsKeys, errors) is not { } tls)
+        {
+            return null;
+        }
+
+        var tlsPath = Join(path, "tls");
+        return new LbPoolTlsSection
+        {
+            Path = tlsPath,
+            Position = tls.Position,
+            Sni = String(tls, tlsPath, "sni", required: false, errors),
+            Verify = Boolean(tls, tlsPath, "verify", errors),
+            Ca = String(tls, tlsPath, "ca", required: false, errors),
+            ClientCert = String(tls, tlsPath, "client_cert", required: false, errors),
+            ClientKey = String(tls, tlsPath, "client_key", required: false, errors),
+        };
+    }
 
     private static LbTlsSection? ReadListenerTls(TomlNode table, string path, ConfigErrorList errors)
     {

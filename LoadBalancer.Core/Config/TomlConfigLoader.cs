@@ -25,7 +25,7 @@ internal static partial class TomlConfigLoader
     ];
     private static readonly string[] RateLimitKeys = ["requests_per_second", "burst"];
     private static readonly string[] AccessKeyKeys = ["id", "sha256"];
-    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol", "max_connections_per_backend", "health", "retries", "outlier", "slow_start"];
+    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol", "max_connections_per_backend", "health", "retries", "outlier", "slow_start", "tls"];
     private static readonly string[] BackendKeys = ["address", "weight"];
     private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle", "queue"];
 
@@ -296,6 +296,7 @@ internal static partial class TomlConfigLoader
         }
 
         ReadPoolHealth(table, path, pool, errors);
+        pool.Tls = ReadPoolTls(table, path, errors);
         return pool;
     }
 

@@ -91,12 +91,13 @@ public sealed class SocketEngine : IDisposable
         => SocketChannel.ConnectAsync(LoopForCurrentThread(), endPoint, cancellationToken, timer);
 
     /// <summary>A new keep-alive connection to <paramref name="backend"/>; null when the connect failed or timed out.</summary>
-    internal async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, CancellationToken cancellationToken, DeadlineTimer? timer = null)
+    /// <param name="tls">The pool speaks TLS: the connection's transport is a <see cref="Tls.TlsConnection"/> (raw until its handshake).</param>
+    internal async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, CancellationToken cancellationToken, DeadlineTimer? timer = null, bool tls = false)
     {
         try
         {
             var channel = await ConnectAsync(backend.Config.EndPoint, cancellationToken, timer).ConfigureAwait(false);
-            return new BackendConnection(backend, channel);
+            return new BackendConnection(backend, channel, tls ? new Tls.TlsConnection(channel) : null);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {

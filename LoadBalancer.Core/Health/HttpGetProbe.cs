@@ -28,14 +28,24 @@ internal sealed class HttpGetProbe : IHealthProbe
         {
             SocketIo.Configure(socket);
             await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
-            var request = Encoding.ASCII.GetBytes($"GET {settings.Path} HTTP/1.1\r\nHost: {endPoint}\r\nUser-Agent: lb-health-check\r\nConnection: close\r\n\r\n");
-            await SocketIo.SendAsync(socket, request, cancellationToken).ConfigureAwait(false);
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            await using var tls = settings.Tls is null ? null : new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: true);
+            if (tls is not null)
+            {
+                // The pool's verification applies to its checks too: a backend lb would refuse is not healthy.
+                await tls.AuthenticateAsClientAsync(settings.Tls!.ForProbe(endPoint), cancellationToken).ConfigureAwait(false);
+            }
+
+            Stream io = tls is null ? stream : tls;
+            var host = settings.Tls?.Sni ?? endPoint.ToString();
+            var request = Encoding.ASCII.GetBytes($"GET {settings.Path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lb-health-check\r\nConnection: close\r\n\r\n");
+            await io.WriteAsync(request, cancellationToken).ConfigureAwait(false);
 
             var headers = new HeaderLine[Limits.MaxHeaders];
             var length = 0;
             while (length < Limits.MaxHeadBytes)
             {
-                var read = await socket.ReceiveAsync(buffer.AsMemory(length, Limits.MaxHeadBytes - length), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                var read = await io.ReadAsync(buffer.AsMemory(length, Limits.MaxHeadBytes - length), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return false;
@@ -58,7 +68,7 @@ internal sealed class HttpGetProbe : IHealthProbe
 
             return false;
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or IOException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }

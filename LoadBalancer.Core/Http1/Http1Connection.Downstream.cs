@@ -66,7 +66,7 @@ internal sealed partial class Http1Connection : IDownstream
     async ValueTask IDownstream.TunnelAsync(BackendConnection connection)
     {
         DisarmTimer(_clientTimer);
-        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Channel).ConfigureAwait(false);
+        await DuplexPump.RunAsync(_clientReader, _client, connection.Reader, connection.Transport).ConfigureAwait(false);
         SetCloseReason(CloseReason.UpgradeEnded);
     }
 

@@ -104,7 +104,7 @@ internal sealed partial class Http1Upstream
         var downstream = _downstream;
         while (true)
         {
-            var sent = await TrySendAsync(connection.Channel, downstream.RequestHead).ConfigureAwait(false);
+            var sent = await TrySendAsync(connection.Transport, downstream.RequestHead).ConfigureAwait(false);
             if (sent && downstream.RequestFraming != BodyFraming.None)
             {
                 if (downstream.ExpectsContinue && !continueSent && connection.Backend.AnswersHttp10)
@@ -115,7 +115,7 @@ internal sealed partial class Http1Upstream
                     await downstream.SendContinueAsync().ConfigureAwait(false);
                 }
 
-                bodyTask = downstream.StartRequestBody(connection.Channel);
+                bodyTask = downstream.StartRequestBody(connection.Transport);
             }
 
             outcome = sent ? await ReadResponseHeadAsync(connection, timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;

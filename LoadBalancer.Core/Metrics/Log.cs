@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: connect failed")]
     public static partial void BackendConnectFailed(ILogger logger, string backend, string pool);
 
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: TLS handshake failed: {Reason}")]
+    public static partial void BackendTlsFailed(ILogger logger, string backend, string pool, string reason);
+
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Backend {Backend} of pool {Pool}: invalid response ({Reason})")]
     public static partial void BackendInvalidResponse(ILogger logger, string backend, string pool, string reason);
 

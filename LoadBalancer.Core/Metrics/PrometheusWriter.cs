@@ -74,6 +74,7 @@ public static class PrometheusWriter
         PerBackend(text, backends, "lb_backend_requests_total", "counter", "Requests answered through the backend.", b => b.Requests);
         PerBackend(text, backends, "lb_backend_active_requests", "gauge", "Requests in flight to the backend.", b => b.InFlight);
         PerBackend(text, backends, "lb_backend_connect_failures_total", "counter", "Failed connects to the backend.", b => b.ConnectFailures);
+        PerBackend(text, backends, "lb_backend_tls_failures_total", "counter", "Failed TLS handshakes to the backend (verification included; each is also a connect failure).", b => b.TlsFailures);
         PerBackend(text, backends, "lb_backend_queued_total", "counter", "Requests that waited for a slot under max_connections_per_backend.", b => b.Queued);
         Family(text, "lb_backend_connections_discarded_total", "counter", "Backend connections closed instead of kept for reuse, by reason.");
         foreach (var (pool, backend) in backends)

@@ -93,7 +93,7 @@ internal sealed class TcpSession : IChannelOwner
                 return;
             }
 
-            await DuplexPump.RunAsync(reader, _client, connection.Reader, connection.Channel).ConfigureAwait(false);
+            await DuplexPump.RunAsync(reader, _client, connection.Reader, connection.Transport).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {

@@ -5,6 +5,7 @@ public sealed partial class BackendState
 {
     private long _requests;
     private long _connectFailures;
+    private long _tlsFailures;
     private long _queued;
     private readonly long[] _discarded = new long[DiscardReasons.Count];
 
@@ -15,6 +16,11 @@ public sealed partial class BackendState
     public long Requests => Interlocked.Read(ref _requests);
 
     public long ConnectFailures => Interlocked.Read(ref _connectFailures);
+
+    /// <summary>TLS handshakes to this backend that failed (verification or otherwise); each is also a connect failure.</summary>
+    public long TlsFailures => Interlocked.Read(ref _tlsFailures);
+
+    internal void CountTlsFailure() => Interlocked.Increment(ref _tlsFailures);
 
     /// <summary>Requests that had to wait for a slot of this pool because every backend was at its cap.</summary>
     public long Queued => Interlocked.Read(ref _queued);

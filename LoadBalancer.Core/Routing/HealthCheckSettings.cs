@@ -5,6 +5,9 @@ public sealed record HealthCheckSettings
 {
     public HealthCheckKind Kind { get; init; } = HealthCheckKind.Tcp;
 
+    /// <summary>The pool's TLS: an http check then speaks TLS too, with the same verification.</summary>
+    public Tls.BackendTls? Tls { get; init; }
+
     /// <summary>Request target of an http check.</summary>
     public string Path { get; init; } = "/healthz";
 

@@ -28,6 +28,9 @@ public sealed partial class PoolSnapshot
 
     public PoolTimeouts Timeouts { get; init; } = PoolTimeouts.Default;
 
+    /// <summary>TLS to the backends (<c>tls</c>), or null for plaintext.</summary>
+    public Tls.BackendTls? Tls { get; init; }
+
     /// <summary>Requests in flight per backend (<c>max_connections_per_backend</c>); 0 means unlimited.</summary>
     public int MaxConnectionsPerBackend { get; init; }
 

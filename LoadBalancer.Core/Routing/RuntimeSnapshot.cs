@@ -46,7 +46,7 @@ public sealed class RuntimeSnapshot
     public TimeSpan DrainTimeout { get; init; } = DefaultDrainTimeout;
 
     /// <summary>
-    /// Every file the listeners' TLS was loaded from (certificates, keys, client CAs), resolved: a reload whose lb.toml
+    /// Every file the listeners' and pools' TLS was loaded from (certificates, keys, CAs), resolved: a reload whose lb.toml
     /// is unchanged still applies when one of them changed, and the file watcher watches them.
     /// </summary>
     public IReadOnlyList<string> TlsFiles()
@@ -68,6 +68,23 @@ public sealed class RuntimeSnapshot
             if (tls.ClientAuth is { } clientAuth)
             {
                 files.Add(clientAuth.File);
+            }
+        }
+
+        foreach (var pool in Pools.Values)
+        {
+            if (pool.Tls is { } backendTls)
+            {
+                if (backendTls.CaFile is { } ca)
+                {
+                    files.Add(ca);
+                }
+
+                if (backendTls.ClientCertificate is { } client)
+                {
+                    files.Add(client.CertFile);
+                    files.Add(client.KeyFile);
+                }
             }
         }
 

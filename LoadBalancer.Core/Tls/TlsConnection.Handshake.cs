@@ -108,6 +108,29 @@ internal sealed partial class TlsConnection
         return SessionReused(ssl) ? TlsHandshakeResult.Resumed : TlsHandshakeResult.Ok;
     }
 
+    /// <summary>
+    /// The client side, to a backend: the handshake with the pool's options, bounded by <paramref name="timer"/> (armed
+    /// with the connect timeout). Null when established, else the reason (a failed verification names its errors).
+    /// </summary>
+    public async ValueTask<string?> AuthenticateAsClientAsync(SslClientAuthenticationOptions options, DeadlineTimer timer)
+    {
+        _transport.ReadTimer = timer;
+        _transport.WriteTimer = timer;
+        var ssl = new SslStream(_transport, leaveInnerStreamOpen: true);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            ssl.Dispose();
+            return timer.IsCancellationRequested ? "timed out (timeouts.connect)" : e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+        }
+
+        _ssl = ssl;
+        return null;
+    }
+
     // SslStream does not say whether OpenSSL resumed the session; its handle does (SSL_session_reused). The field is
     // .NET's own, so it is looked up once, and any surprise (another runtime, another platform) reads as a full handshake.
     private static readonly FieldInfo? SecurityContextField = typeof(SslStream).GetField("_securityContext", BindingFlags.Instance | BindingFlags.NonPublic);

@@ -11,11 +11,11 @@ public sealed class TestCertificates : IDisposable
 {
     private readonly ECDsa _caKey;
 
-    public TestCertificates()
+    public TestCertificates(string caName = "lb test CA")
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("lb-tls-").FullName;
         _caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=lb test CA", _caKey, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={caName}", _caKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddYears(1));
@@ -35,13 +35,13 @@ public sealed class TestCertificates : IDisposable
     /// and the leaf.
     /// </summary>
     public (string Cert, string Key, X509Certificate2 Leaf) Issue(
-        string name, string[] dnsNames, bool rsa = false, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, bool clientAuth = false)
+        string name, string[] dnsNames, bool rsa = false, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, bool clientAuth = false, string[]? ipAddresses = null)
     {
         using AsymmetricAlgorithm key = rsa ? RSA.Create(2048) : ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = rsa
             ? new CertificateRequest($"CN={dnsNames.FirstOrDefault() ?? name}", (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
             : new CertificateRequest($"CN={dnsNames.FirstOrDefault() ?? name}", (ECDsa)key, HashAlgorithmName.SHA256);
-        if (dnsNames.Length > 0)
+        if (dnsNames.Length > 0 || ipAddresses is { Length: > 0 })
         {
             var san = new SubjectAlternativeNameBuilder();
             foreach (var dns in dnsNames)
@@ -49,11 +49,17 @@ public sealed class TestCertificates : IDisposable
                 san.AddDnsName(dns);
             }
 
+            foreach (var address in ipAddresses ?? [])
+            {
+                san.AddIpAddress(System.Net.IPAddress.Parse(address));
+            }
+
             request.CertificateExtensions.Add(san.Build());
         }
 
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid(clientAuth ? "1.3.6.1.5.5.7.3.2" : "1.3.6.1.5.5.7.3.1")], false));
+
         var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7f;
         var leaf = request.Create(Authority.SubjectName, X509SignatureGenerator.CreateForECDsa(_caKey),
@@ -67,7 +73,13 @@ public sealed class TestCertificates : IDisposable
     public X509Certificate2 IssueClient(string name)
     {
         var (cert, key, _) = Issue(name, [], clientAuth: true);
-        var loaded = X509Certificate2.CreateFromPemFile(Path.Combine(Directory, cert), Path.Combine(Directory, key));
+        return LoadWithKey(cert, key);
+    }
+
+    /// <summary>A certificate written by <see cref="Issue"/>, with its key, usable by SslStream on either side.</summary>
+    public X509Certificate2 LoadWithKey(string cert, string key)
+    {
+        using var loaded = X509Certificate2.CreateFromPemFile(Path.Combine(Directory, cert), Path.Combine(Directory, key));
         return X509CertificateLoader.LoadPkcs12(loaded.Export(X509ContentType.Pkcs12), null);
     }
 

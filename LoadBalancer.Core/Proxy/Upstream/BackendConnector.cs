@@ -85,10 +85,20 @@ internal sealed partial class BackendConnector
     public async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool, IPEndPoint? client, TimeSpan connectTimeout)
     {
         _timer.Arm(connectTimeout);
-        var connection = await _engine.Sockets.ConnectAsync(backend, default, _timer).ConfigureAwait(false);
+        var connection = await _engine.Sockets.ConnectAsync(backend, default, _timer, tls: pool.Tls is not null).ConfigureAwait(false);
         if (connection is not null && pool.SendProxyProtocol != ProxyProtocolVersion.None
             && !await connection.SendProxyProtocolHeaderAsync(pool.SendProxyProtocol, client, default, _timer).ConfigureAwait(false))
         {
+            connection.Dispose();
+            connection = null;
+        }
+
+        // The PROXY header goes first, in plain text; then TLS. A failed handshake (verification included) is a failed
+        // connect: the caller counts it and tries the next backend. Never a fallback to plaintext or to no verification.
+        if (connection?.Tls is { } tls && await tls.AuthenticateAsClientAsync(pool.Tls!.For(backend), _timer).ConfigureAwait(false) is { } reason)
+        {
+            backend.CountTlsFailure();
+            Log.BackendTlsFailed(_logger, backend.Config.Address, pool.Name, reason);
             connection.Dispose();
             connection = null;
         }

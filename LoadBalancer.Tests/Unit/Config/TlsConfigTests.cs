@@ -200,4 +200,41 @@ public sealed class TlsConfigTests : TlsFixture
         Assert.That(result.Success, Is.True, () => string.Join("\n", result.Errors));
         Assert.That(result.Snapshot!.Listeners[0].Tls!.ClientAuth!.Required, Is.True);
     }
+
+    private static string PoolToml(string tls) =>
+        $"[[listeners]]\nname = \"web\"\nlisten = \"127.0.0.1:0\"\n[[tenants]]\nname = \"t\"\nmatch = [\"a.test\"]\npool = \"p\"\n[[pools]]\nname = \"p\"\nbackends = [{{ address = \"127.0.0.1:9001\" }}]\ntls = {tls}\n";
+
+    [Test]
+    public void LoadText_PoolTls_Compiles()
+    {
+        var result = Load(PoolToml("{ sni = \"api.test\", ca = \"ca.pem\" }"));
+
+        Assert.That(result.Success, Is.True, () => string.Join("\n", result.Errors));
+        var tls = result.Snapshot!.Pools["p"].Tls!;
+        Assert.That((tls.Sni, tls.Verify), Is.EqualTo(("api.test", true)));
+        Assert.That(result.Snapshot.TlsFiles(), Does.Contain(Certs.CaFile));
+    }
+
+    [Test]
+    public void LoadText_PoolTlsBadSni_Refused()
+    {
+        SingleError(PoolToml("{ sni = \"not a name\" }"), "pools[0].tls.sni", 11, 15, "must be a DNS name");
+    }
+
+    [Test]
+    public void LoadText_PoolTlsClientCertWithoutKey_Refused()
+    {
+        var (cert, _, _) = Certs.Issue("c", [], clientAuth: true);
+
+        SingleError(PoolToml($"{{ client_cert = \"{cert}\" }}"), "pools[0].tls.client_cert", 11, 23, "client_cert and client_key go together");
+    }
+
+    [Test]
+    public void LoadText_PoolTlsClientKeyMismatch_RefusedAtKey()
+    {
+        var (cert, _, _) = Certs.Issue("c", [], clientAuth: true);
+        var (_, other, _) = Certs.Issue("d", [], clientAuth: true);
+
+        SingleError(PoolToml($"{{ client_cert = \"{cert}\", client_key = \"{other}\" }}"), "pools[0].tls.client_key", 11, 45, "key does not match certificate");
+    }
 }
