@@ -345,7 +345,21 @@ internal sealed partial class Http2Connection
 
     private async ValueTask<bool> OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
-        // Flow control counts the whole payload, padding included (section 6.9.1).
+        // Flow control counts the whole payload, padding included (section 6.9.1). lb tops each window back up to
+        // its full size whenever it grants more, so what is unacknowledged can never pass the full size: more than that
+        // is a client ignoring flow control, and the bytes lb would otherwise have to hold.
+        if (_receiveConsumed + header.Length > ConnectionReceiveWindow)
+        {
+            return await FailAsync(Http2ErrorCode.FlowControlError, "connection_window_exceeded").ConfigureAwait(false);
+        }
+
+        if (Find(header.StreamId) is { ReceivingBody: true } receiving && receiving.Unacknowledged + header.Length > StreamReceiveWindow)
+        {
+            Listener.Http2Errors.Add(Http2ErrorKind.FlowControl);
+            await ResetStreamAsync(receiving, Http2ErrorCode.FlowControlError).ConfigureAwait(false);
+            return true;
+        }
+
         await ConsumeReceiveWindowAsync(header.StreamId, header.Length).ConfigureAwait(false);
         var stream = Find(header.StreamId);
         if (stream is null || !stream.ReceivingBody)
@@ -410,11 +424,11 @@ internal sealed partial class Http2Connection
         var streamUpdate = 0;
         if (stream is not null && stream.ReceivingBody)
         {
-            stream.ReceiveConsumed += length;
-            if (stream.ReceiveConsumed >= StreamReceiveWindow / 2)
+            // Held DATA (no backend yet) keeps its window until it is forwarded: that bounds what lb holds per stream.
+            stream.Received(length);
+            if (stream.BodyAttached && stream.Unacknowledged >= StreamReceiveWindow / 2)
             {
-                streamUpdate = stream.ReceiveConsumed;
-                stream.ReceiveConsumed = 0;
+                streamUpdate = stream.TakeUnacknowledged();
             }
         }
 
@@ -444,6 +458,21 @@ internal sealed partial class Http2Connection
                 w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer.AsSpan(w), streamId, streamUpdate);
             }
 
+            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Gives a stream back the window of DATA it forwarded (called when held DATA reaches the backend).</summary>
+    public async ValueTask GrantStreamWindowAsync(int streamId, int increment)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var w = Http2FrameWriter.WriteWindowUpdate(_writeBuffer, streamId, increment);
             await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         finally

@@ -28,6 +28,9 @@ internal sealed partial class Http2Stream
     private long _declaredLength;
     private long _bodyReceived;
 
+    /// <summary>DATA now goes straight to the backend, so its window may be given back as it arrives.</summary>
+    public bool BodyAttached => Volatile.Read(ref _bodyBackend) is not null;
+
     /// <summary>Whether the client may still send DATA on this stream.</summary>
     public bool ReceivingBody => !_bodyEnded && !_bodyCancelled;
 
@@ -64,11 +67,17 @@ internal sealed partial class Http2Stream
         await _bodyLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            _bodyBackend = backend;
             if (_bodyBuffered > 0)
             {
                 await SendContentAsync(backend, _bodyBuffer.AsMemory(0, _bodyBuffered)).ConfigureAwait(false);
                 _bodyBuffered = 0;
+            }
+
+            // What was held is forwarded now: the client gets that window back, and later DATA's as it arrives.
+            Volatile.Write(ref _bodyBackend, backend);
+            if (!_bodyEnded && TakeUnacknowledged() is var granted && granted > 0)
+            {
+                await _connection.GrantStreamWindowAsync(Id, granted).ConfigureAwait(false);
             }
 
             if (_bodyEnded)

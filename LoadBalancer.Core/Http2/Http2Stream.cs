@@ -50,8 +50,15 @@ internal sealed partial class Http2Stream : IDownstream
 
     public int Id { get; private set; }
 
-    /// <summary>DATA bytes received since lb last granted this stream more window (the read loop's own count).</summary>
-    public int ReceiveConsumed { get; set; }
+    private int _unacknowledged;
+
+    /// <summary>DATA bytes received and not yet given back to the client as window: at most the stream window.</summary>
+    public int Unacknowledged => Volatile.Read(ref _unacknowledged);
+
+    public void Received(int length) => Interlocked.Add(ref _unacknowledged, length);
+
+    /// <summary>Takes every unacknowledged byte for a WINDOW_UPDATE (0 when there is none).</summary>
+    public int TakeUnacknowledged() => Interlocked.Exchange(ref _unacknowledged, 0);
 
     /// <summary>The backend side's deadline; the client connection's sweep finds it through its streams.</summary>
     public DeadlineTimer Timer { get; }
@@ -80,7 +87,7 @@ internal sealed partial class Http2Stream : IDownstream
     {
         Id = id;
         Reset = false;
-        ReceiveConsumed = 0;
+        _unacknowledged = 0;
         _closeReason = 0;
         _headersSent = false;
         _endStreamSent = false;

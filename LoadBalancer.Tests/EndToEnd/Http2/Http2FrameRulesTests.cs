@@ -156,6 +156,30 @@ public sealed class Http2FrameRulesTests
     }
 
     [Test]
+    public async Task DataBeyondTheStreamWindow_WhileHeld_ResetsTheStreamWithFlowControlError()
+    {
+        // One backend slot, taken by a request the backend never answers: the next stream waits in the queue with no
+        // backend connection, so lb holds its DATA and gives no window back. More than 65,535 bytes ignores flow control.
+        await using var silent = new SilentBackend();
+        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(silent.Address, listenerExtra: "http2 = true",
+            poolExtra: "max_connections_per_backend = 1\ntimeouts = { queue = \"10s\", response_head = \"10s\" }"));
+        var token = Bound();
+        await using var client = await RawHttp2Client.ConnectAsync(lb.EndPoint(), token);
+        await client.SendAsync(RawHttp2Client.Frame(1, EndHeaders | EndStream, 1, RawHttp2Client.Block(RawHttp2Client.Get("acme.example.com"))), token);
+        await client.SendAsync(RawHttp2Client.Frame(1, EndHeaders, 3, RawHttp2Client.Block([(":method", "POST"), (":scheme", "http"), (":path", "/up"), (":authority", "acme.example.com")])), token);
+        var chunk = new byte[16384];
+        for (var i = 0; i < 5; i++)
+        {
+            await client.SendAsync(RawHttp2Client.Frame(0, 0, 3, chunk), token);
+        }
+
+        var reset = await client.ReadUntilAsync(h => h.StreamId == 3 && h.Type == Http2FrameType.RstStream, token);
+        Assert.That(reset, Is.Not.Null);
+        Assert.That(ErrorCode(reset!.Value.Payload, 0), Is.EqualTo((uint)Http2ErrorCode.FlowControlError));
+        Assert.That(lb.Snapshot.Listeners[0].Http2Errors[Http2ErrorKind.FlowControl], Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task FrameLargerThanMaxFrameSize_IsAFrameSizeError()
     {
         var token = Bound();
