@@ -10,6 +10,12 @@ internal static partial class ConfigValidator
 
     private static void ValidateTenancy(LbConfigFile file, ConfigErrorList errors)
     {
+        var keyIds = new Dictionary<LbTenantSection, Dictionary<string, string>>();
+        foreach (var tenant in file.Tenants)
+        {
+            tenant.HasConsumers = file.Consumers.Any(c => c.Tenant?.Value == tenant.Name?.Value);
+        }
+
         foreach (var tenant in file.Tenants)
         {
             CheckRange(tenant.RequestsPerSecond, TomlConfigLoader.Join(tenant.Path, "rate_limit.requests_per_second"), 1, MaxRate, errors);
@@ -17,8 +23,10 @@ internal static partial class ConfigValidator
             CheckRange(tenant.MaxConnections, TomlConfigLoader.Join(tenant.Path, "max_connections"), 1, MaxCount, errors);
             CheckRange(tenant.MaxInFlight, TomlConfigLoader.Join(tenant.Path, "max_in_flight"), 1, MaxCount, errors);
             CheckRange(tenant.MaxBodyBytes, TomlConfigLoader.Join(tenant.Path, "max_body_bytes"), 0, MaxBodyLimit, errors);
-            ValidateAccessKeys(tenant, Path.GetDirectoryName(Path.GetFullPath(errors.File)) ?? ".", errors);
+            keyIds[tenant] = ValidateAccessKeys(tenant, BaseDirectory(errors), errors);
         }
+
+        ValidateConsumers(file, keyIds, errors);
 
         foreach (var pool in file.Pools)
         {
@@ -42,10 +50,38 @@ internal static partial class ConfigValidator
         }
     }
 
-    private static void ValidateAccessKeys(LbTenantSection tenant, string baseDirectory, ConfigErrorList errors)
+    private static string BaseDirectory(ConfigErrorList errors) => Path.GetDirectoryName(Path.GetFullPath(errors.File)) ?? ".";
+
+    /// <summary>The tenant's keys; returns the key ids seen (id -> where), which its consumers' keys must not reuse.</summary>
+    private static Dictionary<string, string> ValidateAccessKeys(LbTenantSection tenant, string baseDirectory, ConfigErrorList errors)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var key in tenant.AccessKeys ?? [])
+        ValidateKeyEntries(tenant.AccessKeys, ids, errors);
+        if (tenant.AccessKeysFile is { } keysFile)
+        {
+            ReadKeysFile(keysFile, TomlConfigLoader.Join(tenant.Path, "access_keys_file"), baseDirectory, ids, tenant.FileKeys, errors);
+        }
+
+        var hasKeys = tenant.AccessKeys is { Count: > 0 } || tenant.AccessKeysFile is not null;
+        if (tenant.AccessKeyHeader is { } header)
+        {
+            var headerPath = TomlConfigLoader.Join(tenant.Path, "access_key_header");
+            if (!ConfigSyntax.IsToken(header.Value))
+            {
+                errors.Add(header.Position, headerPath, $"\"{header.Value}\" is not a header name");
+            }
+            else if (!hasKeys && !tenant.HasConsumers)
+            {
+                errors.Add(header.Position, headerPath, "has no effect without access_keys, access_keys_file or consumers");
+            }
+        }
+
+        return ids;
+    }
+
+    private static void ValidateKeyEntries(List<LbAccessKeyEntry>? keys, Dictionary<string, string> ids, ConfigErrorList errors)
+    {
+        foreach (var key in keys ?? [])
         {
             if (key.Id is { } id)
             {
@@ -57,56 +93,42 @@ internal static partial class ConfigValidator
                 errors.Add(sha.Position, TomlConfigLoader.Join(key.Path, "sha256"), "must be 64 hex characters: the SHA-256 of the key (see `lb key new`)");
             }
         }
+    }
 
-        if (tenant.AccessKeysFile is { } keysFile)
+    /// <summary>One <c>id sha256</c> per line (<c>#</c> comments and blank lines ignored), into <paramref name="into"/>.</summary>
+    private static void ReadKeysFile(ConfigValue<string> keysFile, string filePath, string baseDirectory, Dictionary<string, string> ids, List<(string Id, byte[] Hash)> into, ConfigErrorList errors)
+    {
+        var fullPath = Path.Combine(baseDirectory, keysFile.Value);
+        string[] lines;
+        try
         {
-            var filePath = TomlConfigLoader.Join(tenant.Path, "access_keys_file");
-            var fullPath = Path.Combine(baseDirectory, keysFile.Value);
-            string[] lines;
-            try
-            {
-                lines = File.ReadAllLines(fullPath);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                errors.Add(keysFile.Position, filePath, $"cannot read \"{keysFile.Value}\": {e.Message}");
-                lines = [];
-            }
-
-            for (var i = 0; i < lines.Length; i++)
-            {
-                var line = lines[i].Trim();
-                if (line.Length == 0 || line[0] == '#')
-                {
-                    continue;
-                }
-
-                var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-                var where = $"{keysFile.Value}:{i + 1}";
-                if (parts.Length != 2 || !TryParseSha256(parts[1], out var hash))
-                {
-                    errors.Add(keysFile.Position, filePath, $"{where}: expected \"<id> <64 hex sha256>\"");
-                    continue;
-                }
-
-                if (CheckKeyId(parts[0], keysFile.Position, filePath, where, ids, errors))
-                {
-                    tenant.FileKeys.Add((parts[0], hash));
-                }
-            }
+            lines = File.ReadAllLines(fullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            errors.Add(keysFile.Position, filePath, $"cannot read \"{keysFile.Value}\": {e.Message}");
+            lines = [];
         }
 
-        var hasKeys = tenant.AccessKeys is { Count: > 0 } || tenant.AccessKeysFile is not null;
-        if (tenant.AccessKeyHeader is { } header)
+        for (var i = 0; i < lines.Length; i++)
         {
-            var headerPath = TomlConfigLoader.Join(tenant.Path, "access_key_header");
-            if (!ConfigSyntax.IsToken(header.Value))
+            var line = lines[i].Trim();
+            if (line.Length == 0 || line[0] == '#')
             {
-                errors.Add(header.Position, headerPath, $"\"{header.Value}\" is not a header name");
+                continue;
             }
-            else if (!hasKeys)
+
+            var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            var where = $"{keysFile.Value}:{i + 1}";
+            if (parts.Length != 2 || !TryParseSha256(parts[1], out var hash))
             {
-                errors.Add(header.Position, headerPath, "has no effect without access_keys or access_keys_file");
+                errors.Add(keysFile.Position, filePath, $"{where}: expected \"<id> <64 hex sha256>\"");
+                continue;
+            }
+
+            if (CheckKeyId(parts[0], keysFile.Position, filePath, where, ids, errors))
+            {
+                into.Add((parts[0], hash));
             }
         }
     }

@@ -18,4 +18,6 @@ internal sealed class LbConfigFile
     public List<LbTenantSection> Tenants { get; } = [];
 
     public List<LbPoolSection> Pools { get; } = [];
+
+    public List<LbConsumerSection> Consumers { get; } = [];
 }

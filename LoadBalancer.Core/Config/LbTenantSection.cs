@@ -48,6 +48,9 @@ internal sealed class LbTenantSection
     /// <summary><c>[[tenants.routes]]</c> in file order; empty when none.</summary>
     public List<LbRouteSection> Routes { get; } = [];
 
+    /// <summary>Set by the validator: some <c>[[consumers]]</c> entry names this tenant (its keys then guard it).</summary>
+    public bool HasConsumers { get; set; }
+
     /// <summary>Keys read from <see cref="AccessKeysFile"/> by the validator (id, 32-byte hash), for the compiler.</summary>
     public List<(string Id, byte[] Hash)> FileKeys { get; } = [];
 }

@@ -47,6 +47,7 @@ internal static partial class SnapshotCompiler
             routes[i] = new RouteSnapshot
             {
                 Name = name,
+                Index = i,
                 Pool = pool,
                 Conditions = conditions,
                 RequestHeaders = MergeTransforms(tenant.RequestHeaders, route.RequestHeaders),

@@ -11,7 +11,7 @@ internal static partial class SnapshotCompiler
     /// survive a reload; its rate limiter is carried over only when <c>rate_limit</c> is unchanged (a new one starts full).
     /// Nothing of the previous snapshot is modified, so a reload that is rejected later (bind failure) changes nothing.
     /// </summary>
-    private static TenantSnapshot CompileTenant(LbTenantSection tenant, Dictionary<string, PoolSnapshot> pools, RuntimeSnapshot? previous, Cluster.ClusterSettings? cluster)
+    private static TenantSnapshot CompileTenant(LbTenantSection tenant, LbConfigFile file, Dictionary<string, PoolSnapshot> pools, RuntimeSnapshot? previous, Cluster.ClusterSettings? cluster)
     {
         var pool = tenant.Pool is { } poolName ? pools[poolName.Value] : null;
         var name = tenant.Name!.Value;
@@ -37,6 +37,7 @@ internal static partial class SnapshotCompiler
             keys.Add(new AccessKey(id, hash, state.KeyUsage(id)));
         }
 
+        var consumers = CompileConsumers(name, tenant, file, state, old, keys);
         var header = tenant.AccessKeyHeader?.Value ?? "Authorization";
         var maxBody = tenant.MaxBodyBytes?.Value ?? -1;
         var (routes, fallback) = CompileRoutes(tenant, pool, pools, state, old, maxBody);
@@ -46,6 +47,7 @@ internal static partial class SnapshotCompiler
             Pool = pool,
             Routes = routes,
             Fallback = fallback,
+            Consumers = consumers,
             State = state,
             RateLimiter = limiter,
             ClusterLimiter = shared,

@@ -31,7 +31,7 @@ internal static partial class SnapshotCompiler
         var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
         foreach (var tenant in file.Tenants)
         {
-            tenants[tenant.Name!.Value] = CompileTenant(tenant, pools, previous, cluster);
+            tenants[tenant.Name!.Value] = CompileTenant(tenant, file, pools, previous, cluster);
         }
 
         // One pass over the tenants (in file order), not one per pool: with a pool per tenant that was 10^8 steps at 10,000.

@@ -10,7 +10,7 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools"];
+    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools", "consumers"];
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
     private static readonly string[] AdminKeys = ["listen", "token"];
@@ -144,6 +144,11 @@ internal static partial class TomlConfigLoader
             file.Pools.Add(ReadPool(table, path, errors));
         }
 
+        foreach (var (table, path) in TableArray(root, "consumers", errors))
+        {
+            file.Consumers.Add(ReadConsumer(table, path, errors));
+        }
+
         return file;
     }
 
@@ -216,38 +221,7 @@ internal static partial class TomlConfigLoader
         tenant.ResponseHeaders = ReadHeaderTransform(table, path, "response_headers", errors);
         ReadRoutes(table, path, tenant, errors);
 
-        var keysPath = Join(path, "access_keys");
-        if (table.Get("access_keys") is { } keys)
-        {
-            if (keys.Kind != TomlNodeKind.Array)
-            {
-                errors.Add(keys.Position, keysPath, "must be an array of tables, e.g. [ { id = \"billing\", sha256 = \"<64 hex>\" } ]");
-            }
-            else
-            {
-                tenant.AccessKeys = [];
-                for (var i = 0; i < keys.Items.Count; i++)
-                {
-                    var item = keys.Items[i];
-                    var itemPath = $"{keysPath}[{i}]";
-                    if (item.Kind != TomlNodeKind.Table)
-                    {
-                        errors.Add(item.Position, itemPath, "must be a table, e.g. { id = \"billing\", sha256 = \"<64 hex>\" }");
-                        continue;
-                    }
-
-                    CheckKeys(item, itemPath, AccessKeyKeys, errors);
-                    tenant.AccessKeys.Add(new LbAccessKeyEntry
-                    {
-                        Path = itemPath,
-                        Position = item.Position,
-                        Id = String(item, itemPath, "id", required: true, errors),
-                        Sha256 = String(item, itemPath, "sha256", required: true, errors),
-                    });
-                }
-            }
-        }
-
+        tenant.AccessKeys = ReadKeyEntries(table, path, "access_keys", errors);
         return tenant;
     }
 

@@ -12,8 +12,9 @@ public readonly struct HeaderEdits
     private readonly int _removeFieldPlusOne;
     private readonly byte[]? _host;
 
-    public HeaderEdits(int removeField, HeaderTransform? transform, in PathRewrite path = default, byte[]? host = null)
+    public HeaderEdits(int removeField, HeaderTransform? transform, in PathRewrite path = default, byte[]? host = null, ReadOnlyMemory<byte> lines = default)
     {
+        Lines = lines;
         _removeFieldPlusOne = removeField < 0 ? 0 : removeField + 1;
         Transform = transform;
         Path = path;
@@ -36,8 +37,11 @@ public readonly struct HeaderEdits
 
     public bool RewritesHost => _host is not null;
 
+    /// <summary>Whole header lines (CRLF-terminated) lb adds itself after the transform's fields: a consumer's RateLimit headers.</summary>
+    public ReadOnlyMemory<byte> Lines { get; }
+
     /// <summary>The most the encoded head grows by.</summary>
-    public int AddedBytes => (Transform?.AddedBytes ?? 0) + (Path.IsNone ? 0 : Path.AddedBytes) + (_host is null ? 0 : _host.Length + 8);
+    public int AddedBytes => (Transform?.AddedBytes ?? 0) + (Path.IsNone ? 0 : Path.AddedBytes) + (_host is null ? 0 : _host.Length + 8) + Lines.Length;
 
     /// <summary>Whether field <paramref name="index"/>, named <paramref name="name"/>, is dropped.</summary>
     public bool Drops(int index, ReadOnlySpan<byte> name)

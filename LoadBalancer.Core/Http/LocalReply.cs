@@ -6,8 +6,10 @@ namespace LoadBalancer.Core.Http;
 /// </summary>
 public readonly ref struct LocalReply
 {
-    public LocalReply(LocalReplyCause cause, ReadOnlySpan<byte> subject = default, ReadOnlySpan<char> challengeHeader = default, bool bearer = false)
+    public LocalReply(LocalReplyCause cause, ReadOnlySpan<byte> subject = default, ReadOnlySpan<char> challengeHeader = default, bool bearer = false, ReadOnlySpan<byte> lines = default, long retryAfterSeconds = 0)
     {
+        Lines = lines;
+        RetryAfterSeconds = retryAfterSeconds;
         Cause = cause;
         Subject = subject;
         ChallengeHeader = challengeHeader;
@@ -29,4 +31,10 @@ public readonly ref struct LocalReply
     public bool Bearer { get; }
 
     public bool HasChallenge => Bearer || !ChallengeHeader.IsEmpty;
+
+    /// <summary>Header lines (CRLF-terminated) for this answer only: a consumer's RateLimit headers.</summary>
+    public ReadOnlySpan<byte> Lines { get; }
+
+    /// <summary>The Retry-After of a cause that carries one, in seconds; 0 means the constant 1.</summary>
+    public long RetryAfterSeconds { get; }
 }

@@ -81,7 +81,8 @@ internal sealed partial class Http1Connection : IDownstream
         _closeClient = _clientWantsClose || _responseUntilClose || dechunk || _engine.IsDraining || requestUnfinished;
 
         var head = response.Head;
-        var edits = new HeaderEdits(-1, _exchange.Route?.ResponseHeaders); // the route's response_headers (or the tenant's)
+        // The route's response_headers (or the tenant's), and a consumer's RateLimit headers.
+        var edits = new HeaderEdits(-1, _exchange.Route?.ResponseHeaders, lines: _exchange.RateLimitLines);
         RentOut(head.HeadLength + 64 + edits.AddedBytes);
         _outLength = Http1HeadWriter.WriteResponse(response.Bytes.Span, head, response.Headers, _closeClient, _clientIsHttp10, _out, dechunk, edits);
         var status = head.StatusCode;

@@ -79,6 +79,14 @@ internal sealed partial class Http1Connection
             return _out.AsMemory(0, length);
         }
 
+        if (_exchange.Consumer is not null)
+        {
+            // An answer to a consumer names its limits (RateLimit headers) and, for its quota, when the period ends.
+            RentOut(Http1ReplyEncoder.MaxLength);
+            var length = Http1ReplyEncoder.Write(new LocalReply(cause, lines: _exchange.RateLimitLines.Span, retryAfterSeconds: _exchange.RetryAfterSeconds), _wantsJson, close, _out);
+            return _out.AsMemory(0, length);
+        }
+
         return Http1ReplyEncoder.Constant(cause, _wantsJson, close);
     }
 

@@ -241,6 +241,7 @@ internal static class Http1HeadWriter
     /// <summary>The transform's set and added fields, after the message's own (the caller sized the output with AddedBytes).</summary>
     private static void WriteAdded(ref SpanWriter writer, in HeaderEdits edits)
     {
+        writer.Write(edits.Lines.Span);
         if (edits.Transform is not { } transform)
         {
             return;

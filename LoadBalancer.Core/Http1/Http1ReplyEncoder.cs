@@ -65,8 +65,12 @@ internal static class Http1ReplyEncoder
         writer.Write("\r\n"u8);
         if (cause.RetryAfter)
         {
-            writer.Write("Retry-After: 1\r\n"u8);
+            writer.Write("Retry-After: "u8);
+            WriteNumber(ref writer, reply.RetryAfterSeconds > 0 ? reply.RetryAfterSeconds : 1);
+            writer.Write("\r\n"u8);
         }
+
+        writer.Write(reply.Lines);
 
         if (reply.HasChallenge)
         {
@@ -165,9 +169,9 @@ internal static class Http1ReplyEncoder
         WriteAscii(ref writer, CannedResponses.ReasonPhrase(status));
     }
 
-    private static void WriteNumber(ref SpanWriter writer, int value)
+    private static void WriteNumber(ref SpanWriter writer, long value)
     {
-        Span<byte> digits = stackalloc byte[11];
+        Span<byte> digits = stackalloc byte[20];
         value.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
         writer.Write(digits[..length]);
     }

@@ -56,7 +56,7 @@ internal sealed partial class Http2Stream
         var head = response.Head;
         var noBody = response.Framing == BodyFraming.None;
         _exchange.OnResponseSent(head.StatusCode, head.HeadLength);
-        await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: noBody, _exchange.Route?.ResponseHeaders).ConfigureAwait(false);
+        await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: noBody, _exchange.Route?.ResponseHeaders, _exchange.RateLimitLines).ConfigureAwait(false);
         return response.Framing == BodyFraming.Chunked ? ResponseBodyRelay.Dechunked : ResponseBodyRelay.AsIs;
     }
 
@@ -86,7 +86,7 @@ internal sealed partial class Http2Stream
         var buffer = EngineBuffers.Rent(Http1ReplyEncoder.MaxLength);
         try
         {
-            var length = Http1ReplyEncoder.Write(new LocalReply(cause), _wantsJson, close: false, buffer);
+            var length = Http1ReplyEncoder.Write(new LocalReply(cause, lines: _exchange.RateLimitLines.Span, retryAfterSeconds: _exchange.RetryAfterSeconds), _wantsJson, close: false, buffer);
             var reply = new ReadOnlySequence<byte>(buffer, 0, length);
             var (source, status, fields, count) = ParseForEncoding(reply);
             var headLength = _heads.Head.HeadLength;
@@ -108,13 +108,13 @@ internal sealed partial class Http2Stream
     }
 
     /// <summary>Encodes :status and the fields into one block and hands it to the connection to frame and send.</summary>
-    private async ValueTask SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream, HeaderTransform? transform = null)
+    private async ValueTask SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream, HeaderTransform? transform = null, ReadOnlyMemory<byte> lines = default)
     {
-        var capacity = 64 + source.Length + (16 * fields.Length) + (transform is null ? 0 : transform.AddedBytes + (16 * transform.Added.Length));
+        var capacity = 64 + source.Length + (16 * fields.Length) + (transform is null ? 0 : transform.AddedBytes + (16 * transform.Added.Length)) + (2 * lines.Length);
         var block = EngineBuffers.Rent(capacity);
         try
         {
-            var length = EncodeBlock(source.Span, status, fields.Span, block, transform);
+            var length = EncodeBlock(source.Span, status, fields.Span, block, transform, lines.Span);
             if (status >= 200)
             {
                 _headersSent = true;
@@ -133,7 +133,7 @@ internal sealed partial class Http2Stream
     }
 
     /// <summary>With <paramref name="transform"/> (a route's response_headers): its removed fields skipped, its added ones last.</summary>
-    private static int EncodeBlock(ReadOnlySpan<byte> source, int status, ReadOnlySpan<HeaderLine> fields, Span<byte> block, HeaderTransform? transform)
+    private static int EncodeBlock(ReadOnlySpan<byte> source, int status, ReadOnlySpan<HeaderLine> fields, Span<byte> block, HeaderTransform? transform, ReadOnlySpan<byte> lines)
     {
         Span<byte> digits = stackalloc byte[3];
         digits[0] = (byte)('0' + (status / 100));
@@ -175,6 +175,28 @@ internal sealed partial class Http2Stream
             var lowered = lower[..name.Length];
             System.Text.Ascii.ToLower(name, lowered, out _);
             var n = HpackEncoder.Encode(lowered, value, neverIndexed: false, block[w..]);
+            if (n < 0)
+            {
+                break;
+            }
+
+            w += n;
+        }
+
+        // lb's own "Name: value" CRLF lines (a consumer's RateLimit headers), as fields.
+        while (lines.IndexOf("\r\n"u8) is var end and > 0)
+        {
+            var line = lines[..end];
+            lines = lines[(end + 2)..];
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0 || colon > lower.Length)
+            {
+                continue;
+            }
+
+            var lowered = lower[..colon];
+            System.Text.Ascii.ToLower(line[..colon], lowered, out _);
+            var n = HpackEncoder.Encode(lowered, line[(colon + 1)..].TrimStart((byte)' '), neverIndexed: false, block[w..]);
             if (n < 0)
             {
                 break;

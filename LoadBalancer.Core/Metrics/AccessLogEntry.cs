@@ -14,6 +14,9 @@ public struct AccessLogEntry
 
     /// <summary>The route's name; null when the tenant's pool served it without a route, or none matched (404).</summary>
     public string? Route;
+
+    /// <summary>The consumer whose key the request presented; null otherwise.</summary>
+    public string? Consumer;
     public string? KeyId;
     public byte[] ClientIp;
 

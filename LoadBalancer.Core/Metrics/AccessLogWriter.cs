@@ -188,6 +188,15 @@ public sealed class AccessLogWriter : IAsyncDisposable
         {
             json.WriteString("route"u8, entry.Route);
         }
+
+        if (entry.Consumer is null)
+        {
+            json.WriteNull("consumer"u8);
+        }
+        else
+        {
+            json.WriteString("consumer"u8, entry.Consumer);
+        }
         json.WriteEndObject();
     }
 

@@ -83,11 +83,7 @@ public static class UsageReport
     private static TenantUsage TenantUsageOf(TenantSnapshot tenant)
     {
         var state = tenant.State;
-        var requests = new Dictionary<string, long>(StringComparer.Ordinal);
-        for (var code = 0; code < StatusClasses.Count; code++)
-        {
-            requests[StatusClasses.Name(code)] = state.Requests(code);
-        }
+        var requests = ByStatusClass(state.Requests);
 
         var refused = new Dictionary<string, long>(StringComparer.Ordinal);
         for (var reason = 0; reason < RefusalReasons.Count; reason++)
@@ -107,7 +103,59 @@ public static class UsageReport
             Keys = state.Keys.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value.Requests, StringComparer.Ordinal),
             DurationSecondsSum = Math.Round(state.Latency.SumSeconds, 6),
             Routes = RoutesOf(state),
+            Consumers = ConsumersOf(tenant),
         };
+    }
+
+    /// <summary>Per consumer name (consumers removed by a reload included, without a quota); null when the tenant never had one.</summary>
+    private static Dictionary<string, ConsumerUsageDocument>? ConsumersOf(TenantSnapshot tenant)
+    {
+        Dictionary<string, ConsumerUsageDocument>? consumers = null;
+        foreach (var (name, usage) in tenant.State.Consumers.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            var requests = ByStatusClass(usage.Requests);
+
+            QuotaDocument? quota = null;
+            if (tenant.Consumers.FirstOrDefault(c => c.Name == name) is { Quota: { } counter } consumer)
+            {
+                var window = counter.Current;
+                quota = new QuotaDocument
+                {
+                    Requests = consumer.QuotaLimit,
+                    Period = Consumers.QuotaPeriods.Name(counter.Period),
+                    Used = window.Used,
+                    PeriodStart = new DateTimeOffset(window.Start),
+                    ResetsAt = new DateTimeOffset(window.End),
+                };
+            }
+
+            consumers ??= new Dictionary<string, ConsumerUsageDocument>(StringComparer.Ordinal);
+            consumers[name] = new ConsumerUsageDocument
+            {
+                RequestsTotal = usage.TotalRequests,
+                Requests = requests,
+                BytesReceived = usage.BytesReceived,
+                BytesSent = usage.BytesSent,
+                NotSubscribed = usage.NotSubscribed,
+                RateLimited = usage.RateLimited,
+                QuotaExceeded = usage.QuotaExceeded,
+                Quota = quota,
+            };
+        }
+
+        return consumers;
+    }
+
+    /// <summary>Requests by status class name (none, 1xx .. 5xx).</summary>
+    private static Dictionary<string, long> ByStatusClass(Func<int, long> requests)
+    {
+        var byClass = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var code = 0; code < StatusClasses.Count; code++)
+        {
+            byClass[StatusClasses.Name(code)] = requests(code);
+        }
+
+        return byClass;
     }
 
     /// <summary>Per route name (routes removed by a reload included); null when the tenant never had a route.</summary>
@@ -116,11 +164,7 @@ public static class UsageReport
         Dictionary<string, RouteUsageDocument>? routes = null;
         foreach (var (name, usage) in state.Routes.OrderBy(r => r.Key, StringComparer.Ordinal))
         {
-            var requests = new Dictionary<string, long>(StringComparer.Ordinal);
-            for (var code = 0; code < StatusClasses.Count; code++)
-            {
-                requests[StatusClasses.Name(code)] = usage.Requests(code);
-            }
+            var requests = ByStatusClass(usage.Requests);
 
             routes ??= new Dictionary<string, RouteUsageDocument>(StringComparer.Ordinal);
             routes[name] = new RouteUsageDocument
@@ -173,6 +217,41 @@ public sealed class TenantUsage
 
     /// <summary>Per route name: what each route served (requests no route matched count only in the tenant's totals).</summary>
     public Dictionary<string, RouteUsageDocument>? Routes { get; init; }
+
+    /// <summary>Per consumer name: its requests, refusals of its own limits, and its quota's current period.</summary>
+    public Dictionary<string, ConsumerUsageDocument>? Consumers { get; init; }
+}
+
+public sealed class ConsumerUsageDocument
+{
+    public long RequestsTotal { get; init; }
+
+    public Dictionary<string, long> Requests { get; init; } = [];
+
+    public long BytesReceived { get; init; }
+
+    public long BytesSent { get; init; }
+
+    public long NotSubscribed { get; init; }
+
+    public long RateLimited { get; init; }
+
+    public long QuotaExceeded { get; init; }
+
+    public QuotaDocument? Quota { get; init; }
+}
+
+public sealed class QuotaDocument
+{
+    public long Requests { get; init; }
+
+    public string Period { get; init; } = "";
+
+    public long Used { get; init; }
+
+    public DateTimeOffset PeriodStart { get; init; }
+
+    public DateTimeOffset ResetsAt { get; init; }
 }
 
 public sealed class RouteUsageDocument

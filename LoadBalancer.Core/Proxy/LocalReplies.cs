@@ -17,6 +17,9 @@ internal static class LocalReplies
     public static readonly LocalReplyCause InvalidKey = new(403, "invalid_access_key", "the access key is not valid for this tenant");
     public static readonly LocalReplyCause RateLimited = new(429, "rate_limited", "the tenant's rate_limit is exceeded", retryAfter: true);
     public static readonly LocalReplyCause NoRoute = new(404, "no_route", "no route of the tenant matches this request");
+    public static readonly LocalReplyCause NotSubscribed = new(403, "not_subscribed", "the consumer is not subscribed to this route");
+    public static readonly LocalReplyCause ConsumerRateLimited = new(429, "consumer_rate_limited", "the consumer's rate_limit is exceeded", retryAfter: true);
+    public static readonly LocalReplyCause QuotaExceeded = new(429, "quota_exceeded", "the consumer's quota for this period is used up", retryAfter: true);
     public static readonly LocalReplyCause BodyTooLarge = new(413, "body_too_large", "the request body exceeds the tenant's max_body_bytes");
     public static readonly LocalReplyCause MaxConnections = new(503, "max_connections", "the tenant's max_connections limit is reached", retryAfter: true);
     public static readonly LocalReplyCause MaxInFlight = new(503, "max_in_flight", "the tenant's max_in_flight limit is reached", retryAfter: true);

@@ -65,6 +65,7 @@ internal sealed partial class ProxyExchange
         state.CountRequest(_responseStatus, bytesIn, _bytesOut, elapsed);
         Key?.Usage.Count();
         Route?.Usage?.Count(_responseStatus, bytesIn, _bytesOut, elapsed);
+        Consumer?.Usage.Count(_responseStatus, bytesIn, _bytesOut);
         Backend?.CountRequest();
         if (_accessLog is { } log)
         {
@@ -73,6 +74,7 @@ internal sealed partial class ProxyExchange
                 TimeUtcTicks = _startedUtc,
                 Tenant = tenant.Name,
                 Route = Route?.Name,
+                Consumer = Consumer?.Name,
                 KeyId = Key?.Id,
                 ClientIp = clientIp,
                 RequestLine = _logLine,
@@ -93,6 +95,8 @@ internal sealed partial class ProxyExchange
         Key = null;
         Backend = null;
         Route = null;
+        Consumer = null;
+        _quotaWindow = null;
     }
 
     /// <summary>When the connection ends: a request line captured for a log that was never written goes back.</summary>

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using LoadBalancer.Core.Consumers;
 using LoadBalancer.Core.Http;
+using LoadBalancer.Core.Routes;
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
 using LoadBalancer.Core.Transport;
@@ -37,6 +39,10 @@ internal sealed partial class ProxyExchange
         BodyTooLarge = false;
         KeyHeaderIndex = -1;
         Key = null;
+        Consumer = null;
+        _quotaWindow = null;
+        _rateLimitLength = 0;
+        RetryAfterSeconds = 0;
         Backend = null;
         _accessLog = listener.AccessLog;
         if (_accessLog is not null)
@@ -66,9 +72,33 @@ internal sealed partial class ProxyExchange
             }
         }
 
+        // A key of a [[consumers]] entry names the consumer: its subscriptions, rate limit and quota come on top of
+        // the tenant's limits, and every answer to it carries the RateLimit headers of the limit that binds first.
+        Consumer = Key?.Consumer;
+        if (Consumer is null)
+        {
+            return AdmitRoute(tenant, route, request);
+        }
+
+        var admission = AdmitRoute(tenant, route, request);
+        StampRateLimit(Consumer);
+        return admission;
+    }
+
+    /// <summary>The checks after the access key: route, subscription, rate limits, quota, body size, in-flight.</summary>
+    private Admission AdmitRoute(TenantSnapshot tenant, RouteSnapshot? route, in RequestView request)
+    {
+        var state = tenant.State;
         if (route is null)
         {
             return Refuse(state, RefusalReason.NoRoute, CloseReason.NoRoute, LocalReplies.NoRoute);
+        }
+
+        var consumer = Consumer;
+        if (consumer is not null && !consumer.Subscribes(route))
+        {
+            consumer.Usage.CountNotSubscribed();
+            return Refuse(state, RefusalReason.NotSubscribed, CloseReason.Unauthorized, LocalReplies.NotSubscribed);
         }
 
         // A route's own rate_limit replaces the tenant's (local or cluster-wide) for the route's requests.
@@ -79,13 +109,41 @@ internal sealed partial class ProxyExchange
             return Admission.Refused(LocalReplies.RateLimited, CloseReason.RateLimited);
         }
 
+        if (consumer is not null)
+        {
+            if (consumer.RateLimiter is { } own && !own.TryAcquire())
+            {
+                consumer.Usage.CountRateLimited();
+                RetryAfterSeconds = 1;
+                return Refuse(state, RefusalReason.ConsumerRateLimited, CloseReason.RateLimited, LocalReplies.ConsumerRateLimited);
+            }
+
+            if (consumer.Quota is { } quota)
+            {
+                // One atomic add on the current window; over the limit, the request is taken back and refused.
+                _quotaUsed = quota.Take(out var window);
+                _quotaWindow = window;
+                if (_quotaUsed > consumer.QuotaLimit)
+                {
+                    QuotaCounter.Give(window);
+                    _quotaUsed--;
+                    _quotaWindow = null;
+                    consumer.Usage.CountQuotaExceeded();
+                    RetryAfterSeconds = quota.SecondsLeft(window);
+                    return Refuse(state, RefusalReason.QuotaExceeded, CloseReason.RateLimited, LocalReplies.QuotaExceeded);
+                }
+            }
+        }
+
         if (_maxBodyBytes >= 0 && request.ContentLength > _maxBodyBytes)
         {
+            ReturnQuota();
             return Refuse(state, RefusalReason.BodyTooLarge, CloseReason.BodyTooLarge, LocalReplies.BodyTooLarge);
         }
 
         if (!state.TryEnterInFlight(tenant.MaxInFlight))
         {
+            ReturnQuota();
             return Refuse(state, RefusalReason.MaxInFlight, CloseReason.TenantOverLimit, LocalReplies.MaxInFlight);
         }
 

@@ -17,6 +17,9 @@ public sealed class RouteSnapshot
 
     public bool IsFallback => Name is null;
 
+    /// <summary>Its index among the tenant's routes (file order), for subscriptions; -1 for the fallback.</summary>
+    public int Index { get; init; } = -1;
+
     public required PoolSnapshot Pool { get; init; }
 
     /// <summary>What the route matches; null for the fallback.</summary>

@@ -20,6 +20,9 @@ public sealed class TenantSnapshot
     /// </summary>
     public RouteSnapshot? Fallback { get; init; }
 
+    /// <summary>The tenant's <c>[[consumers]]</c>; their keys are in <see cref="AccessKeys"/>.</summary>
+    public Consumers.ConsumerSnapshot[] Consumers { get; init; } = [];
+
     /// <summary>The route a request goes by: the first of <see cref="Routes"/> that matches, else <see cref="Fallback"/>; null means 404.</summary>
     public RouteSnapshot? RouteOf(in Http.RequestView request) => Routes.Match(request) ?? Fallback;
 

@@ -23,4 +23,13 @@ public enum RefusalReason
 
     /// <summary>404: no route of the tenant matches and the tenant has no fallback <c>pool</c>.</summary>
     NoRoute,
+
+    /// <summary>403: the consumer is not subscribed to the route.</summary>
+    NotSubscribed,
+
+    /// <summary>429: the consumer's own <c>rate_limit</c>.</summary>
+    ConsumerRateLimited,
+
+    /// <summary>429: the consumer's <c>quota</c> for the period is used up.</summary>
+    QuotaExceeded,
 }

@@ -53,6 +53,13 @@ public sealed class TenantState
 
     internal Routes.RouteUsage RouteUsage(string name) => _routes.GetOrAdd(name, static _ => new Routes.RouteUsage());
 
+    private readonly ConcurrentDictionary<string, Consumers.ConsumerUsage> _consumers = new(StringComparer.Ordinal);
+
+    /// <summary>Usage per consumer name, including consumers removed from the config since (billing keeps them).</summary>
+    public IEnumerable<KeyValuePair<string, Consumers.ConsumerUsage>> Consumers => _consumers;
+
+    internal Consumers.ConsumerUsage ConsumerUsage(string name) => _consumers.GetOrAdd(name, static _ => new Consumers.ConsumerUsage());
+
     internal bool TryAttachConnection(int max)
     {
         var count = Interlocked.Increment(ref _connections);

@@ -46,11 +46,11 @@ public sealed class ConfigLoaderTests
             Assert.That(snapshot.SourcePath, Is.EqualTo(ShippedPath));
             Assert.That(snapshot.AdminEndPoint, Is.EqualTo(IPEndPoint.Parse("127.0.0.1:9900")));
             Assert.That(snapshot.Listeners.Select(l => l.Name), Is.EqualTo(new[] { "web" }));
-            Assert.That(snapshot.Tenants.Keys, Is.EquivalentTo(new[] { "acme", "globex" }));
+            Assert.That(snapshot.Tenants.Keys, Is.EquivalentTo(new[] { "acme", "globex", "initech" }));
             Assert.That(snapshot.Pools["acme-pool"].Backends.Select(b => b.Weight), Is.EqualTo(new[] { 1, 2 }));
             Assert.That(snapshot.Pools["globex-pool"].HashOn, Is.EqualTo(HashSource.ClientIp));
             Assert.That(snapshot.Tenants["acme"].Routes.Routes.Select(r => (r.Name, r.Pool.Name)), Is.EqualTo(new[] { ("chat", "acme-llm"), ("files", "acme-pool") }));
-            Assert.That(result.Summary, Is.EqualTo($"{ShippedPath}: OK: 1 listener, 2 tenants, 3 pools, 5 backends"));
+            Assert.That(result.Summary, Is.EqualTo($"{ShippedPath}: OK: 1 listener, 3 tenants, 3 pools, 5 backends"));
         }
     }
 
@@ -67,7 +67,7 @@ public sealed class ConfigLoaderTests
             Assert.That(listener.DefaultTenant, Is.Null);
             Assert.That(listener.Limits.MaxHeadBytes, Is.EqualTo(16384));
             Assert.That(listener.Timeouts.RequestHead, Is.EqualTo(TimeSpan.FromSeconds(10)));
-            Assert.That(listener.Tenants.Count, Is.EqualTo(3));
+            Assert.That(listener.Tenants.Count, Is.EqualTo(4));
         }
     }
 
