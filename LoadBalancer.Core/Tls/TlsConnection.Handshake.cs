@@ -36,7 +36,8 @@ internal sealed partial class TlsConnection
     public async ValueTask<TlsHandshakeResult> HandshakeAsync(ListenerTls settings, DeadlineTimer timer, byte[]? buffered)
     {
         _settings = settings;
-        var peek = EngineBuffers.Rent(ClientHelloPeek.MaxRecord);
+        // A ClientHello fits 4 KiB nearly always (post-quantum key shares included); a larger one grows the buffer.
+        var peek = EngineBuffers.Rent(Math.Max(EngineBuffers.SmallSize, buffered?.Length ?? 0));
         var filled = 0;
         try
         {
@@ -55,9 +56,17 @@ internal sealed partial class TlsConnection
                     return TlsHandshakeResult.Failed;
                 }
 
-                if (status == ClientHelloPeek.Status.Complete || filled == peek.Length)
+                if (status == ClientHelloPeek.Status.Complete || filled >= ClientHelloPeek.MaxRecord)
                 {
                     break;
+                }
+
+                if (filled == peek.Length)
+                {
+                    var larger = EngineBuffers.Rent(ClientHelloPeek.MaxRecord);
+                    peek.AsSpan(0, filled).CopyTo(larger);
+                    EngineBuffers.Return(peek);
+                    peek = larger;
                 }
 
                 var received = await _channel.ReceiveAsync(peek.AsMemory(filled), timer).ConfigureAwait(false);
@@ -105,7 +114,13 @@ internal sealed partial class TlsConnection
         }
 
         _ssl = ssl;
-        return SessionReused(ssl) ? TlsHandshakeResult.Resumed : TlsHandshakeResult.Ok;
+        var reused = false;
+        WithHandle(ssl, handle =>
+        {
+            ReleaseBuffersWhenIdle(handle);
+            reused = TlsNative.SSL_session_reused(handle) == 1;
+        });
+        return reused ? TlsHandshakeResult.Resumed : TlsHandshakeResult.Ok;
     }
 
     /// <summary>
@@ -128,19 +143,25 @@ internal sealed partial class TlsConnection
         }
 
         _ssl = ssl;
+        WithHandle(ssl, ReleaseBuffersWhenIdle);
         return null;
     }
 
-    // SslStream does not say whether OpenSSL resumed the session; its handle does (SSL_session_reused). The field is
-    // .NET's own, so it is looked up once, and any surprise (another runtime, another platform) reads as a full handshake.
+    // SslStream does not say whether OpenSSL resumed the session, nor let one set a mode; its handle does
+    // (SSL_session_reused, SSL_set_mode). The field is .NET's own, so it is looked up once, and any surprise (another
+    // runtime, another platform) reads as a full handshake with .NET's default modes.
     private static readonly FieldInfo? SecurityContextField = typeof(SslStream).GetField("_securityContext", BindingFlags.Instance | BindingFlags.NonPublic);
     private static bool s_reuseUnknown = !OperatingSystem.IsLinux();
 
-    private static bool SessionReused(SslStream ssl)
+    /// <summary>
+    /// Runs <paramref name="use"/> with the stream's OpenSSL SSL*, held against release; does nothing when it cannot be
+    /// found (another runtime or platform). Once per handshake, so the closure is no concern.
+    /// </summary>
+    private static void WithHandle(SslStream ssl, Action<IntPtr> use)
     {
         if (s_reuseUnknown || SecurityContextField is null)
         {
-            return false;
+            return;
         }
 
         try
@@ -151,7 +172,7 @@ internal sealed partial class TlsConnection
                 try
                 {
                     handle.DangerousAddRef(ref added);
-                    return TlsNative.SSL_session_reused(handle.DangerousGetHandle()) == 1;
+                    use(handle.DangerousGetHandle());
                 }
                 finally
                 {
@@ -166,7 +187,11 @@ internal sealed partial class TlsConnection
         {
             s_reuseUnknown = true;
         }
-
-        return false;
     }
+
+    /// <summary>
+    /// An idle keep-alive TLS connection otherwise keeps OpenSSL's record buffers (about 17 KiB); HAProxy releases
+    /// them the same way. Their reallocation per record is what a busy connection pays for it.
+    /// </summary>
+    private static void ReleaseBuffersWhenIdle(IntPtr ssl) => TlsNative.SSL_ctrl(ssl, TlsNative.SslCtrlMode, TlsNative.SslModeReleaseBuffers, IntPtr.Zero);
 }
