@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using LoadBalancer.Core.Http2.Frames;
 using LoadBalancer.Core.Http2.Hpack;
+using LoadBalancer.Core.Transport;
 using LoadBalancer.Core.Metrics;
 
 namespace LoadBalancer.Core.Http2;
@@ -16,14 +17,14 @@ internal sealed partial class Http2Connection
     private long _resetRefilledAt = Environment.TickCount64;
 
     // The header block being assembled: its stream, whether END_STREAM came with its HEADERS, and its CONTINUATIONs.
-    private byte[] _block;
+    private byte[]? _block;
     private int _blockLength;
     private int _blockStream;
     private bool _blockEndStream;
     private int _continuations;
-    private readonly byte[] _decoded;
+    private byte[]? _decoded;
     private readonly HpackField[] _fields;
-    private readonly byte[] _translated;
+    private byte[]? _translated;
 
     /// <summary>Handles one well-formed frame; false ends the connection (after its GOAWAY).</summary>
     private async ValueTask<bool> HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
@@ -57,6 +58,7 @@ internal sealed partial class Http2Connection
             case Http2FrameType.GoAway:
                 // The client will open no more streams; those open finish, then the connection closes.
                 _goingAway = true;
+                _closing = true;
                 return Volatile.Read(ref _active) > 0;
             default:
                 // PRIORITY (deprecated by RFC 9113, checked and ignored) and extension frames.
@@ -85,15 +87,15 @@ internal sealed partial class Http2Connection
             return await FailAsync(Http2ErrorCode.FlowControlError, "window_overflow").ConfigureAwait(false);
         }
 
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteSettingsAck(_writeBuffer);
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            var w = Http2FrameWriter.WriteSettingsAck(WriteBuffer);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
 
         return true;
@@ -125,17 +127,17 @@ internal sealed partial class Http2Connection
 
     private async ValueTask SendPingAckAsync(ReadOnlySequence<byte> payload)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
             Span<byte> opaque = stackalloc byte[8];
             payload.CopyTo(opaque);
-            var w = Http2FrameWriter.WritePing(_writeBuffer, ack: true, opaque);
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            var w = Http2FrameWriter.WritePing(WriteBuffer, ack: true, opaque);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
     }
 
@@ -264,11 +266,8 @@ internal sealed partial class Http2Connection
             return false;
         }
 
-        if (needed > _block.Length)
-        {
-            Array.Resize(ref _block, Math.Min(MaxHeaderBlockBytes, Math.Max(needed, _block.Length * 2)));
-        }
-
+        // MaxHeaderBlockBytes is one pooled large buffer (64 KiB).
+        _block ??= EngineBuffers.Rent(MaxHeaderBlockBytes);
         fragment.CopyTo(_block.AsSpan(_blockLength));
         _blockLength = needed;
         return true;
@@ -277,7 +276,37 @@ internal sealed partial class Http2Connection
     /// <summary>A complete header block: decoded (always, to keep HPACK in step), then a new stream or trailers.</summary>
     private async ValueTask<bool> OnHeaderBlockAsync(int id)
     {
+        try
+        {
+            return await OnDecodedBlockAsync(id).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleaseBlockBuffers();
+        }
+    }
+
+    private void ReleaseBlockBuffers()
+    {
+        Return(ref _block);
+        Return(ref _decoded);
+        Return(ref _translated);
+    }
+
+    private static void Return(ref byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            EngineBuffers.Return(buffer);
+            buffer = null;
+        }
+    }
+
+    private async ValueTask<bool> OnDecodedBlockAsync(int id)
+    {
         _blockStream = 0;
+        _decoded = EngineBuffers.Rent(_decoder.MaxListSize);
+        _translated = EngineBuffers.Rent(Http2RequestTranslator.MaxLength(_decoder.MaxListSize, _fields.Length));
         var status = _decoder.Decode(_block.AsSpan(0, _blockLength), _decoded, _fields, out var count);
         if (status == HpackStatus.CompressionError)
         {
@@ -444,40 +473,40 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
             var w = 0;
             if (connectionUpdate > 0)
             {
-                w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer, 0, connectionUpdate);
+                w += Http2FrameWriter.WriteWindowUpdate(WriteBuffer, 0, connectionUpdate);
             }
 
             if (streamUpdate > 0)
             {
-                w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer.AsSpan(w), streamId, streamUpdate);
+                w += Http2FrameWriter.WriteWindowUpdate(WriteBuffer.AsSpan(w), streamId, streamUpdate);
             }
 
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
     }
 
     /// <summary>Gives a stream back the window of DATA it forwarded (called when held DATA reaches the backend).</summary>
     public async ValueTask GrantStreamWindowAsync(int streamId, int increment)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteWindowUpdate(_writeBuffer, streamId, increment);
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            var w = Http2FrameWriter.WriteWindowUpdate(WriteBuffer, streamId, increment);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
     }
 

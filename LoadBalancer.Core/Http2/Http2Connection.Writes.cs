@@ -13,7 +13,7 @@ internal sealed partial class Http2Connection
     /// <summary>Frames an encoded header block: HEADERS, then CONTINUATION frames when it is larger than a frame.</summary>
     public async ValueTask SendHeadersAsync(Http2Stream stream, ReadOnlyMemory<byte> block, bool endStream)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
             if (stream.Reset)
@@ -33,22 +33,22 @@ internal sealed partial class Http2Connection
                 var last = offset + take == block.Length;
                 var flags = (byte)((last ? Http2Flags.EndHeaders : 0) | (first && endStream ? Http2Flags.EndStream : 0));
                 var payload = take + (first ? prefix : 0);
-                var w = Http2FrameWriter.WriteHeader(_writeBuffer, payload, first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, stream.Id);
+                var w = Http2FrameWriter.WriteHeader(WriteBuffer, payload, first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, stream.Id);
                 if (first)
                 {
-                    _sizeUpdate.AsSpan(0, prefix).CopyTo(_writeBuffer.AsSpan(w));
+                    _sizeUpdate.AsSpan(0, prefix).CopyTo(WriteBuffer.AsSpan(w));
                     w += prefix;
                 }
 
-                block.Span.Slice(offset, take).CopyTo(_writeBuffer.AsSpan(w));
-                await SendLockedAsync(_writeBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
+                block.Span.Slice(offset, take).CopyTo(WriteBuffer.AsSpan(w));
+                await SendLockedAsync(WriteBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
                 offset += take;
                 first = false;
             }
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
     }
 
@@ -87,7 +87,7 @@ internal sealed partial class Http2Connection
             }
 
             var last = take == data.Length;
-            await _writeLock.WaitAsync().ConfigureAwait(false);
+            await AcquireWriteAsync().ConfigureAwait(false);
             try
             {
                 if (stream.Reset)
@@ -95,13 +95,13 @@ internal sealed partial class Http2Connection
                     throw new OperationCanceledException("The stream was reset.");
                 }
 
-                var w = Http2FrameWriter.WriteHeader(_writeBuffer, take, Http2FrameType.Data, last && endStream ? Http2Flags.EndStream : (byte)0, stream.Id);
-                data.Slice(0, take).CopyTo(_writeBuffer.AsSpan(w));
-                await SendLockedAsync(_writeBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
+                var w = Http2FrameWriter.WriteHeader(WriteBuffer, take, Http2FrameType.Data, last && endStream ? Http2Flags.EndStream : (byte)0, stream.Id);
+                data.Slice(0, take).CopyTo(WriteBuffer.AsSpan(w));
+                await SendLockedAsync(WriteBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
             }
             finally
             {
-                _writeLock.Release();
+                ReleaseWrite();
             }
 
             data = data.Slice(take);
@@ -123,11 +123,11 @@ internal sealed partial class Http2Connection
 
     private async ValueTask ResetStreamAsync(int id, Http2ErrorCode code)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteRstStream(_writeBuffer, id, code);
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            var w = Http2FrameWriter.WriteRstStream(WriteBuffer, id, code);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -135,7 +135,7 @@ internal sealed partial class Http2Connection
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
     }
 
@@ -159,7 +159,7 @@ internal sealed partial class Http2Connection
         }
         else if (Volatile.Read(ref _active) == 0)
         {
-            if (_goingAway)
+            if (_closing)
             {
                 // After a GOAWAY the last stream's end is the connection's end (this read cancel shuts the socket's
                 // receive side, which is only right for a connection about to close).

@@ -45,13 +45,19 @@ internal sealed partial class Http2Connection
     private readonly List<Http2Stream> _all = new();
     private readonly HpackDecoder _decoder;
     private readonly HpackEncoder _encoder = new();
-    private readonly byte[] _writeBuffer = new byte[Http2FrameHeader.Size + Http2FrameHeader.DefaultMaxFrameSize];
+
+    // Rented while the write lock is held, and the header-block buffers while a block is assembled and decoded: an
+    // idle HTTP/2 connection holds none of them (about 64 KiB with the default limits).
+    private byte[]? _writeBuffer;
     private Http2Settings _peer = new();
     private int _sendWindow = 65_535;
     private int _receiveConsumed;
     private int _lastStreamId;
     private int _active;
-    private bool _goingAway;
+    // Going away: no new streams. Closing: our GOAWAY is written (or the client sent one), so the connection ends
+    // once its streams are done. The read loop may only stop on the second, or the GOAWAY could be lost.
+    private volatile bool _goingAway;
+    private volatile bool _closing;
     private TaskCompletionSource? _allStreamsEnded;
     private TenantState? _connectionTenant;
 
@@ -70,10 +76,7 @@ internal sealed partial class Http2Connection
         Https = https;
         var limits = listener.Snapshot.Limits;
         _decoder = new HpackDecoder(4096, limits.MaxHeadBytes, limits.MaxHeaders);
-        _block = new byte[Math.Min(MaxHeaderBlockBytes, 16 * 1024)];
-        _decoded = new byte[limits.MaxHeadBytes];
         _fields = new HpackField[limits.MaxHeaders];
-        _translated = new byte[Http2RequestTranslator.MaxLength(limits.MaxHeadBytes, limits.MaxHeaders)];
     }
 
     public byte[] ClientIp { get; }
@@ -104,6 +107,7 @@ internal sealed partial class Http2Connection
         finally
         {
             await EndStreamsAsync().ConfigureAwait(false);
+            ReleaseBlockBuffers();
             _connectionTenant?.DetachConnection();
             _connectionTenant = null;
         }
@@ -187,16 +191,16 @@ internal sealed partial class Http2Connection
             MaxConcurrentStreams = MaxConcurrentStreams,
             MaxHeaderListSize = (uint)Listener.Limits.MaxHeadBytes,
         };
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteSettings(_writeBuffer, ours);
-            w += Http2FrameWriter.WriteWindowUpdate(_writeBuffer.AsSpan(w), 0, ConnectionReceiveWindow - 65_535);
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            var w = Http2FrameWriter.WriteSettings(WriteBuffer, ours);
+            w += Http2FrameWriter.WriteWindowUpdate(WriteBuffer.AsSpan(w), 0, ConnectionReceiveWindow - 65_535);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
     }
 
@@ -204,7 +208,7 @@ internal sealed partial class Http2Connection
     {
         while (true)
         {
-            if (_goingAway && Volatile.Read(ref _active) == 0)
+            if (_closing && Volatile.Read(ref _active) == 0)
             {
                 return;
             }
@@ -267,6 +271,21 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>Sends one whole frame sequence under the write lock's ownership, bounded by the body-idle deadline.</summary>
+    private byte[] WriteBuffer => _writeBuffer!;
+
+    private async ValueTask AcquireWriteAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        _writeBuffer = EngineBuffers.Rent(Http2FrameHeader.Size + Http2FrameHeader.DefaultMaxFrameSize);
+    }
+
+    private void ReleaseWrite()
+    {
+        EngineBuffers.Return(_writeBuffer!);
+        _writeBuffer = null;
+        _writeLock.Release();
+    }
+
     private async ValueTask SendLockedAsync(ReadOnlyMemory<byte> bytes)
     {
         _writeTimer.Arm(Listener.Timeouts.BodyIdle);
@@ -282,11 +301,11 @@ internal sealed partial class Http2Connection
         }
 
         _goingAway = true;
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteGoAway(_writeBuffer, Volatile.Read(ref _lastStreamId), code);
-            await SendLockedAsync(_writeBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            var w = Http2FrameWriter.WriteGoAway(WriteBuffer, Volatile.Read(ref _lastStreamId), code);
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -294,9 +313,10 @@ internal sealed partial class Http2Connection
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWrite();
         }
 
+        _closing = true;
         if (Volatile.Read(ref _active) == 0)
         {
             _reader.CancelPendingRead();
