@@ -92,7 +92,7 @@ public sealed class ClusterTests
                 fleet.Admins = Clients(fleet._processes.Select(lb => lb.AdminEndPoint));
                 await WaitForFleetAsync(fleet.Admins, up: 1, cancellationToken);
                 fleet.Clock.Start();
-                fleet.Loads = [.. Clients(fleet._processes.Select(lb => lb.EndPoint())).Select(c => new SteadyLoad(c, "acme.test", workers: 1, fleet.Clock))];
+                fleet.Loads = [.. Clients(fleet._processes.Select(lb => lb.EndPoint())).Select(c => new SteadyLoad(c, "acme.test", workers: 2, fleet.Clock))];
                 return fleet;
             }
             catch
@@ -166,7 +166,7 @@ public sealed class ClusterTests
     }
 
     private static HttpClient[] Clients(IEnumerable<System.Net.IPEndPoint> endPoints) =>
-        [.. endPoints.Select(e => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, UseProxy = false })
+        [.. endPoints.Select(e => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2, UseProxy = false })
         {
             BaseAddress = new Uri($"http://{e}/"),
             Timeout = TimeSpan.FromSeconds(10),
