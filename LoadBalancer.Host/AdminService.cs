@@ -10,7 +10,7 @@ namespace LoadBalancer.Host;
 /// Serves the admin endpoint (<c>[admin] listen</c>, optional <c>token</c>) with lb's own engine, if configured:
 /// <c>/healthz</c>, <c>POST /reload</c>, and the read-only <see cref="AdminEndpoints"/> (metrics, tenants, usage).
 /// </summary>
-internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, ILogger<AdminService> logger) : IHostedService
+internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, UsageLedgerService usage, ILogger<AdminService> logger) : IHostedService
 {
     private AdminServer? _server;
 
@@ -44,6 +44,11 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
             return backendAnswer;
         }
 
+        if (request is { Method: "GET", Path: "/api/usage" } && Core.Usage.UsageQuery.AsksLedger(request.Query))
+        {
+            return await QueryLedgerAsync(request.Query).ConfigureAwait(false);
+        }
+
         if (AdminEndpoints.TryHandle(request, metrics) is { } answered)
         {
             return answered;
@@ -62,6 +67,25 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
             default:
                 return AdminResponse.Text(404, "not found\n");
         }
+    }
+
+    /// <summary>The ledger's answer to a usage query: flushed first, so exact up to now; 404 without <c>[usage]</c>.</summary>
+    private async Task<AdminResponse> QueryLedgerAsync(string query)
+    {
+        if (usage.Ledger is not { } ledger)
+        {
+            return AdminResponse.Text(404, "no usage ledger: configure [usage] path in lb.toml\n");
+        }
+
+        if (Core.Usage.UsageQuery.TryParse(query, DateTimeOffset.UtcNow, out var error) is not { } parsed)
+        {
+            return AdminResponse.Text(400, error + "\n");
+        }
+
+        var rows = await ledger.QueryAsync(parsed.Run).ConfigureAwait(false);
+        return parsed.Csv
+            ? new AdminResponse(200, "text/csv; charset=utf-8", System.Text.Encoding.UTF8.GetBytes(parsed.ToCsv(rows)))
+            : AdminResponse.Json(200, parsed.ToJson(rows));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -110,6 +110,8 @@ public static class LbRunner
         builder.Services.AddSingleton<ConfigReloader>();
         builder.Services.AddSingleton(sp => new Core.Metrics.LbMetrics(sp.GetRequiredService<SnapshotHolder>()));
         builder.Services.AddHostedService<TelemetryService>();
+        builder.Services.AddSingleton<UsageLedgerService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UsageLedgerService>());
         builder.Services.AddSingleton(sp => new Core.Cluster.ClusterSync(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("LoadBalancer.Cluster")));
         builder.Services.AddHostedService<ClusterService>();
 

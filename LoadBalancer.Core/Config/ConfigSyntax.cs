@@ -226,6 +226,18 @@ internal static class ConfigSyntax
         }
     }
 
+    /// <summary><c>retention</c>: <c>"400d"</c> (1..36500 days), or any duration.</summary>
+    public static bool TryParseRetention(string value, out TimeSpan retention)
+    {
+        if (value.Length > 1 && value[^1] == 'd' && int.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days is > 0 and <= 36500)
+        {
+            retention = TimeSpan.FromDays(days);
+            return true;
+        }
+
+        return TryParseDuration(value, out retention);
+    }
+
     /// <summary>A path prefix without its trailing <c>/</c> (<c>/v1/</c> is <c>/v1</c>), except <c>/</c> itself.</summary>
     public static string NormalizePrefix(string prefix)
     {

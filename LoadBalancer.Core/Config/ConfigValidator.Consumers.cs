@@ -7,6 +7,26 @@ internal static partial class ConfigValidator
 
     private static readonly string[] QuotaPeriods = ["minute", "hour", "day", "month"];
 
+    private static void ValidateUsage(LbUsageSection? usage, ConfigErrorList errors)
+    {
+        if (usage is null)
+        {
+            return;
+        }
+
+        if (usage.File is { Value.Length: 0 } file)
+        {
+            errors.Add(file.Position, "usage.path", "must be a file path, not empty");
+        }
+
+        if (usage.Retention is { } retention && !ConfigSyntax.TryParseRetention(retention.Value, out _))
+        {
+            errors.Add(retention.Position, "usage.retention", $"\"{retention.Value}\" must be a whole number of days (\"400d\") or a duration (\"12h\")");
+        }
+
+        CheckDuration(usage.FlushInterval, "usage.flush_interval", errors);
+    }
+
     private static void ValidateConsumers(LbConfigFile file, Dictionary<LbTenantSection, Dictionary<string, string>> keyIds, ConfigErrorList errors)
     {
         _ = UniqueNames(file.Consumers, c => c.Name, c => c.Path, "consumer", errors);

@@ -27,6 +27,7 @@ internal static partial class ConfigValidator
         }
 
         ValidateConsumers(file, keyIds, errors);
+        ValidateUsage(file.Usage, errors);
 
         foreach (var pool in file.Pools)
         {

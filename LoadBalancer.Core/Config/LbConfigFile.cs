@@ -8,6 +8,8 @@ internal sealed class LbConfigFile
 {
     public LbAdminSection? Admin { get; set; }
 
+    public LbUsageSection? Usage { get; set; }
+
     public LbAccessLogSection? AccessLog { get; set; }
     public LbServerSection? Server { get; set; }
 

@@ -7,6 +7,22 @@ namespace LoadBalancer.Core.Config;
 /// <summary><c>[[consumers]]</c> into their tenant: their keys join its access keys, each pointing at its consumer.</summary>
 internal static partial class SnapshotCompiler
 {
+    /// <summary>Every (consumer or none) x (route or none) cell of the tenant, in the order <see cref="TenantSnapshot.CellOf"/> reads them.</summary>
+    private static Usage.UsageCell[] CompileCells(TenantState state, ConsumerSnapshot[] consumers, Routes.RouteTable routes)
+    {
+        var cells = new Usage.UsageCell[(consumers.Length + 1) * (routes.Count + 1)];
+        var i = 0;
+        for (var c = -1; c < consumers.Length; c++)
+        {
+            for (var r = -1; r < routes.Count; r++)
+            {
+                cells[i++] = state.Cell(c < 0 ? "" : consumers[c].Name, r < 0 ? "" : routes.Routes[r].Name!);
+            }
+        }
+
+        return cells;
+    }
+
     /// <summary>
     /// The tenant's consumers, with their keys appended to <paramref name="keys"/>. A consumer's bucket is kept across a
     /// reload while its rate_limit is unchanged, and its quota counter while the period is (a new limit applies to
@@ -58,6 +74,7 @@ internal static partial class SnapshotCompiler
 
             var consumer = new ConsumerSnapshot(name, tenant, subscribed)
             {
+                Index = consumers.Count,
                 RateLimiter = limiter,
                 QuotaLimit = entry.QuotaRequests?.Value ?? 0,
                 Quota = quota,

@@ -48,6 +48,7 @@ internal static partial class SnapshotCompiler
             Routes = routes,
             Fallback = fallback,
             Consumers = consumers,
+            Cells = CompileCells(state, consumers, routes),
             State = state,
             RateLimiter = limiter,
             ClusterLimiter = shared,

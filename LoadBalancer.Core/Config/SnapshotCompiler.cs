@@ -94,6 +94,12 @@ internal static partial class SnapshotCompiler
             AccessLog = accessLog,
             DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
             Cluster = cluster,
+            Usage = file.Usage?.File is { } ledger ? new Usage.UsageLedgerSettings
+            {
+                Path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? ".", ledger.Value),
+                Retention = file.Usage.Retention is { } retention && ConfigSyntax.TryParseRetention(retention.Value, out var kept) ? kept : Usage.UsageLedgerSettings.DefaultRetention,
+                FlushInterval = Duration(file.Usage.FlushInterval, Usage.UsageLedgerSettings.DefaultFlushInterval),
+            } : null,
             SourcePath = sourcePath,
         };
     }

@@ -10,7 +10,8 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools", "consumers"];
+    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools", "consumers", "usage"];
+    private static readonly string[] UsageKeys = ["path", "retention", "flush_interval"];
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
     private static readonly string[] AdminKeys = ["listen", "token"];
@@ -93,6 +94,18 @@ internal static partial class TomlConfigLoader
                 Redis = String(cluster, "cluster", "redis", required: false, errors),
                 InstanceId = String(cluster, "cluster", "instance_id", required: false, errors),
                 SyncInterval = String(cluster, "cluster", "sync_interval", required: false, errors),
+            };
+        }
+
+        if (Section(root, "usage", UsageKeys, errors) is { } usage)
+        {
+            file.Usage = new LbUsageSection
+            {
+                Path = "usage",
+                Position = usage.Position,
+                File = String(usage, "usage", "path", required: true, errors),
+                Retention = String(usage, "usage", "retention", required: false, errors),
+                FlushInterval = String(usage, "usage", "flush_interval", required: false, errors),
             };
         }
 

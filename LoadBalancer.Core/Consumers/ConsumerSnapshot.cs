@@ -25,6 +25,9 @@ public sealed class ConsumerSnapshot
 
     public string Tenant { get; }
 
+    /// <summary>Its index among the tenant's consumers, for the usage cells.</summary>
+    public int Index { get; init; }
+
     public TokenBucket? RateLimiter { get; init; }
 
     /// <summary><c>quota.requests</c>; 0 without a quota.</summary>

@@ -36,6 +36,7 @@ internal sealed partial class ProxyExchange
         }
 
         BodyTooLarge = true;
+        _refusal = (int)RefusalReason.BodyTooLarge;
         Tenant?.State.CountRefused(RefusalReason.BodyTooLarge);
         return false;
     }
@@ -66,6 +67,7 @@ internal sealed partial class ProxyExchange
         Key?.Usage.Count();
         Route?.Usage?.Count(_responseStatus, bytesIn, _bytesOut, elapsed);
         Consumer?.Usage.Count(_responseStatus, bytesIn, _bytesOut);
+        tenant.CellOf(Consumer, Route)?.Count(_responseStatus, bytesIn, _bytesOut, elapsed, _refusal, _quotaWindow is not null);
         Backend?.CountRequest();
         if (_accessLog is { } log)
         {

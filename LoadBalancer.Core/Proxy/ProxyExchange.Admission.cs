@@ -41,6 +41,7 @@ internal sealed partial class ProxyExchange
         Key = null;
         Consumer = null;
         _quotaWindow = null;
+        _refusal = -1;
         _rateLimitLength = 0;
         RetryAfterSeconds = 0;
         Backend = null;
@@ -106,6 +107,7 @@ internal sealed partial class ProxyExchange
             : tenant.ClusterLimiter is { } shared ? !shared.TryAcquire() : tenant.RateLimiter is { } limiter && !limiter.TryAcquire())
         {
             state.CountRateLimited();
+            _refusal = Usage.UsageCell.RateLimitedSlot;
             return Admission.Refused(LocalReplies.RateLimited, CloseReason.RateLimited);
         }
 
@@ -151,8 +153,9 @@ internal sealed partial class ProxyExchange
         return Admission.Admitted;
     }
 
-    private static Admission Refuse(TenantState state, RefusalReason reason, CloseReason closeReason, LocalReplyCause cause)
+    private Admission Refuse(TenantState state, RefusalReason reason, CloseReason closeReason, LocalReplyCause cause)
     {
+        _refusal = (int)reason;
         state.CountRefused(reason);
         return Admission.Refused(cause, closeReason);
     }

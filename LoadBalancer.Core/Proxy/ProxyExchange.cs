@@ -23,6 +23,9 @@ internal sealed partial class ProxyExchange
     private long _bodyBytes;
     private long _maxBodyBytes = -1;
     private bool _inFlight;
+
+    // The refusal slot of the usage cell (Usage.UsageCell), or -1.
+    private int _refusal = -1;
     private AccessLogWriter? _accessLog;
     private byte[]? _logLine;
     private int _logMethodLength;

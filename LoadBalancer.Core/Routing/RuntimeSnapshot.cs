@@ -94,6 +94,9 @@ public sealed class RuntimeSnapshot
     /// <summary><c>[cluster]</c>, or null when absent (no instance id on usage, rate limits per instance).</summary>
     public Cluster.ClusterSettings? Cluster { get; init; }
 
+    /// <summary><c>[usage]</c>: the ledger's settings (read at start), or null without a ledger.</summary>
+    public Usage.UsageLedgerSettings? Usage { get; init; }
+
     /// <summary>The file the snapshot was compiled from, for messages.</summary>
     public string SourcePath { get; init; } = "";
 }

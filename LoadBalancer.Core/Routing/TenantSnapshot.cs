@@ -23,6 +23,15 @@ public sealed class TenantSnapshot
     /// <summary>The tenant's <c>[[consumers]]</c>; their keys are in <see cref="AccessKeys"/>.</summary>
     public Consumers.ConsumerSnapshot[] Consumers { get; init; } = [];
 
+    /// <summary>
+    /// The usage ledger's cells, one per (no consumer or a consumer) x (no route or a route), at
+    /// <c>(consumer.Index + 1) * (routes + 1) + route.Index + 1</c>: found without a lookup at the end of a request.
+    /// </summary>
+    internal Usage.UsageCell[] Cells { get; init; } = [];
+
+    internal Usage.UsageCell? CellOf(Consumers.ConsumerSnapshot? consumer, RouteSnapshot? route)
+        => Cells.Length == 0 ? null : Cells[(((consumer?.Index ?? -1) + 1) * (Routes.Count + 1)) + (route?.Index ?? -1) + 1];
+
     /// <summary>The route a request goes by: the first of <see cref="Routes"/> that matches, else <see cref="Fallback"/>; null means 404.</summary>
     public RouteSnapshot? RouteOf(in Http.RequestView request) => Routes.Match(request) ?? Fallback;
 

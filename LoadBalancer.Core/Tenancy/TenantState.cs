@@ -58,6 +58,13 @@ public sealed class TenantState
     /// <summary>Usage per consumer name, including consumers removed from the config since (billing keeps them).</summary>
     public IEnumerable<KeyValuePair<string, Consumers.ConsumerUsage>> Consumers => _consumers;
 
+    private readonly ConcurrentDictionary<(string Consumer, string Route), Usage.UsageCell> _cells = new();
+
+    /// <summary>The usage ledger's cells of this tenant, per (consumer, route), including ones a reload removed.</summary>
+    public ICollection<Usage.UsageCell> Cells => _cells.Values;
+
+    internal Usage.UsageCell Cell(string consumer, string route) => _cells.GetOrAdd((consumer, route), static (key, tenant) => new Usage.UsageCell(tenant, key.Consumer, key.Route), Name);
+
     internal Consumers.ConsumerUsage ConsumerUsage(string name) => _consumers.GetOrAdd(name, static _ => new Consumers.ConsumerUsage());
 
     internal bool TryAttachConnection(int max)

@@ -68,4 +68,15 @@ public sealed class ConsumersConfigTests
     [Test]
     public void LoadText_DuplicateConsumerName_IsRefused()
         => SingleError(Toml($"[[consumers]]\nname = \"c\"\ntenant = \"t\"\nkeys = [{{ id = \"c2\", sha256 = \"{Sha2}\" }}]"), "consumers[1].name", 19, 8, "duplicate consumer name \"c\"");
+
+    [Test]
+    public void LoadText_Reload_KeepsTheLedgerCellsSoCountsAreUnchanged()
+    {
+        var first = Load(Toml("quota = { requests = 100, period = \"day\" }")).Snapshot!;
+        var reloaded = ConfigLoader.LoadText(Toml("quota = { requests = 100, period = \"day\" }\nrate_limit = { requests_per_second = 3 }"), FileName, first).Snapshot!;
+        var cells = first.Tenants["t"].Cells;
+        Assert.That(cells, Has.Length.EqualTo(4), "(none, c) x (none, chat)");
+        Assert.That(reloaded.Tenants["t"].Cells, Is.EqualTo(cells).Using<Core.Usage.UsageCell>(ReferenceEquals), "the same live cells: a reload neither resets nor doubles what the ledger reads");
+        Assert.That(cells.Select(c => (c.Consumer, c.Route)), Is.EqualTo(new[] { ("", ""), ("", "chat"), ("c", ""), ("c", "chat") }));
+    }
 }
