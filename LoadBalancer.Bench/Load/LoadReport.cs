@@ -203,7 +203,7 @@ internal sealed class LoadReport(LoadOptions options)
     /// <summary>--accounting: the cost of the access log and of rate limiting plus access keys, against plain lb in the same run.</summary>
     private void AppendAccounting(StringBuilder md)
     {
-        var rows = Ordered().Where(r => r.Target is LoadRunner.AccountingPlain or LoadRunner.AccountingLog or LoadRunner.AccountingLimits && r.Counters is not null).ToList();
+        var rows = Ordered().Where(r => r.Target is LoadRunner.AccountingPlain or LoadRunner.AccountingLog or LoadRunner.AccountingLimits or LoadRunner.AccountingApi && r.Counters is not null).ToList();
         if (!options.Accounting || rows.Count == 0)
         {
             return;
@@ -223,7 +223,8 @@ internal sealed class LoadReport(LoadOptions options)
             {
                 LoadRunner.AccountingPlain => "(a) lb as generated",
                 LoadRunner.AccountingLog => "(b) + [access_log] file",
-                _ => "(c) + rate_limit + access_keys",
+                LoadRunner.AccountingLimits => "(c) + rate_limit + access_keys",
+                _ => "(d) + route (2 header edits) + consumer key, rate_limit, quota + [usage] ledger",
             };
             var perCpu = l.TargetCpu is > 0 ? l.RequestsPerSecond / l.TargetCpu.Value : 0;
             var plainPerCpu = plain?.Load.TargetCpu is > 0 ? plain.Load.RequestsPerSecond / plain.Load.TargetCpu.Value : 0;

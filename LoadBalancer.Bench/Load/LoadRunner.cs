@@ -144,6 +144,7 @@ internal static class LoadRunner
     public const string AccountingPlain = "lb";
     public const string AccountingLog = "lb+access_log";
     public const string AccountingLimits = "lb+rate_limit+keys";
+    public const string AccountingApi = "lb+route+consumer+quota+ledger";
 
     private static List<Target> Targets(LoadOptions options, string directory)
     {
@@ -162,6 +163,7 @@ internal static class LoadRunner
             targets.Add(new Target(AccountingPlain, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort())));
             targets.Add(new Target(AccountingLog, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort(), AccessLogPath: Path.Combine(directory, "access.log"))));
             targets.Add(new Target(AccountingLimits, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort(), RateLimit: 1_000_000, AccessKeySha256: sha256), ExtraHeader: $"Authorization: Bearer {key}"));
+            targets.Add(new Target(AccountingApi, "lb", new PeerConfigs.LbExtras(AdminPort: FreePort(), RateLimit: 1_000_000, AccessKeySha256: sha256, Api: true, LedgerPath: Path.Combine(directory, "usage.db")), ExtraHeader: $"Authorization: Bearer {key}"));
         }
 
         return targets;

@@ -16,7 +16,9 @@ internal static class PeerConfigs
     /// access log file, and per tenant a rate limit and one access key (stored as the SHA-256 of the raw key).
     /// --reload alternates <paramref name="FirstBackendWeight"/> so that every rewrite is a real change for lb.
     /// </summary>
-    public sealed record LbExtras(int? AdminPort = null, string? AccessLogPath = null, int? RateLimit = null, string? AccessKeySha256 = null, int FirstBackendWeight = 1);
+    /// <paramref name="Api"/> (issue 13): every request passes a route match with two header transforms, and the key
+    /// belongs to a consumer with a rate limit and a quota (none of which refuses), with the usage ledger at <paramref name="LedgerPath"/>.
+    public sealed record LbExtras(int? AdminPort = null, string? AccessLogPath = null, int? RateLimit = null, string? AccessKeySha256 = null, int FirstBackendWeight = 1, bool Api = false, string? LedgerPath = null);
 
     /// <summary>The run's certificate when the proxies terminate TLS (--tls); set by the runner.</summary>
     public static BenchCertificate? Tls { get; set; }
@@ -29,6 +31,13 @@ internal static class PeerConfigs
         {
             toml.AppendLine("[admin]");
             toml.AppendLine($"listen = \"127.0.0.1:{adminPort}\"");
+            toml.AppendLine();
+        }
+
+        if (extras?.LedgerPath is string ledger)
+        {
+            toml.AppendLine("[usage]");
+            toml.AppendLine($"path = \"{ledger}\"");
             toml.AppendLine();
         }
 
@@ -61,9 +70,30 @@ internal static class PeerConfigs
                 toml.AppendLine($"rate_limit = {{ requests_per_second = {rate}, burst = {rate} }}");
             }
 
-            if (extras?.AccessKeySha256 is string sha256)
+            if (extras?.AccessKeySha256 is string sha256 && !extras.Api)
             {
                 toml.AppendLine($"access_keys = [ {{ id = \"bench\", sha256 = \"{sha256}\" }} ]");
+            }
+
+            if (extras?.Api == true)
+            {
+                toml.AppendLine("[[tenants.routes]]");
+                toml.AppendLine("name = \"api\"");
+                toml.AppendLine("path_prefix = \"/\"");
+                toml.AppendLine("request_headers = { set = { \"X-Route\" = \"api\" }, add = { \"X-Bench\" = \"1\" } }");
+            }
+        }
+
+        if (extras is { Api: true, AccessKeySha256: string consumerKey })
+        {
+            for (var i = 0; i < tenants; i++)
+            {
+                toml.AppendLine("[[consumers]]");
+                toml.AppendLine($"name = \"c{i}\"");
+                toml.AppendLine($"tenant = \"t{i}\"");
+                toml.AppendLine($"keys = [ {{ id = \"bench\", sha256 = \"{consumerKey}\" }} ]");
+                toml.AppendLine("rate_limit = { requests_per_second = 1000000 }");
+                toml.AppendLine("quota = { requests = 1000000000000, period = \"month\" }");
             }
         }
 

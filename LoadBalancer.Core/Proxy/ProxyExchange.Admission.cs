@@ -207,7 +207,12 @@ internal sealed partial class ProxyExchange
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(key, hash);
         AccessKey? match = null;
-        foreach (var candidate in tenant.AccessKeys)
+        var candidates = tenant.AccessKeys;
+        if (tenant.KeysByHash is { } byHash && !byHash.TryGetValue(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash), out candidates))
+        {
+            candidates = [];
+        }
+        foreach (var candidate in candidates)
         {
             if (CryptographicOperations.FixedTimeEquals(hash, candidate.Sha256))
             {

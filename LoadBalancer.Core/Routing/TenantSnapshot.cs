@@ -69,7 +69,43 @@ public sealed class TenantSnapshot
     public long MaxBodyBytes { get; init; } = -1;
 
     /// <summary>Empty means the tenant needs no key.</summary>
-    public AccessKey[] AccessKeys { get; init; } = [];
+    public AccessKey[] AccessKeys
+    {
+        get => _accessKeys;
+        init
+        {
+            _accessKeys = value;
+            KeysByHash = value.Length > KeyIndexThreshold ? IndexKeys(value) : null;
+        }
+    }
+
+    private readonly AccessKey[] _accessKeys = [];
+
+    private const int KeyIndexThreshold = 8;
+
+    /// <summary>
+    /// With many keys (a tenant's consumers), the keys by the first 8 bytes of their SHA-256, so a request compares its
+    /// key's hash with the few candidates of that prefix (in constant time) instead of every key: the cost stays flat
+    /// with 10,000 consumers. Only who already holds a SHA-256 preimage could learn anything from the lookup.
+    /// </summary>
+    internal System.Collections.Frozen.FrozenDictionary<ulong, AccessKey[]>? KeysByHash { get; private init; }
+
+    private static System.Collections.Frozen.FrozenDictionary<ulong, AccessKey[]> IndexKeys(AccessKey[] keys)
+    {
+        var index = new Dictionary<ulong, List<AccessKey>>();
+        foreach (var key in keys)
+        {
+            var prefix = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(key.Sha256);
+            if (!index.TryGetValue(prefix, out var list))
+            {
+                index[prefix] = list = [];
+            }
+
+            list.Add(key);
+        }
+
+        return System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(index, p => p.Key, p => p.Value.ToArray());
+    }
 
     /// <summary>The header carrying the key (<c>access_key_header</c>, default Authorization).</summary>
     public string AccessKeyHeader { get; init; } = "Authorization";

@@ -201,4 +201,28 @@ public sealed class ProxyExchangeAdmissionTests
 
         Assert.That((admission.Status, admission.Refusal?.Code), Is.EqualTo((status, code)));
     }
+
+    [Test]
+    public void Admit_ManyConsumerKeys_EachNamesItsConsumer_AWrongOneIs403()
+    {
+        var consumers = new System.Text.StringBuilder();
+        for (var i = 0; i < 40; i++)
+        {
+            var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes($"key-{i}")));
+            consumers.Append($"[[consumers]]\nname = \"c{i}\"\ntenant = \"t\"\nkeys = [{{ id = \"k{i}\", sha256 = \"{sha}\" }}]\n");
+        }
+
+        var snapshot = ConfigLoader.LoadText("[[listeners]]\nname = \"web\"\nlisten = \"127.0.0.1:0\"\n[[tenants]]\nname = \"t\"\nmatch = [\"t.test\"]\npool = \"p\"\n[[pools]]\nname = \"p\"\nbackends = [{ address = \"127.0.0.1:9001\" }]\n" + consumers, "lb.toml").Snapshot!;
+        Assert.That(snapshot.Tenants["t"].KeysByHash, Is.Not.Null, "40 keys: looked up by hash prefix");
+        for (var i = 0; i < 40; i += 7)
+        {
+            TenantState? connection = null;
+            var exchange = new ProxyExchange();
+            Assert.That(Admit(snapshot, exchange, $"GET / HTTP/1.1\r\nHost: t.test\r\nAuthorization: Bearer key-{i}\r\n\r\n", ref connection).IsAdmitted, Is.True);
+            Assert.That(exchange.Consumer!.Name, Is.EqualTo($"c{i}"));
+        }
+
+        TenantState? other = null;
+        Assert.That(Admit(snapshot, new ProxyExchange(), "GET / HTTP/1.1\r\nHost: t.test\r\nAuthorization: Bearer key-40\r\n\r\n", ref other).Status, Is.EqualTo(403));
+    }
 }
