@@ -51,6 +51,7 @@ internal sealed partial class Http1Upstream
 
         if (_connector.Failure == UpstreamFailure.Busy)
         {
+            _exchange.NoteRefusal(Tenancy.RefusalReason.BackendBusy); // counted on the tenant by the connector; here for the ledger
             await _downstream.ReplyAsync(Proxy.LocalReplies.PoolBusy, Proxy.CloseReason.BackendBusy, clientTimerFired: false).ConfigureAwait(false);
             return null;
         }

@@ -18,6 +18,9 @@ internal sealed partial class ProxyExchange
         _bytesOut += bytes;
     }
 
+    /// <summary>A refusal counted elsewhere (the connector's backend_busy), for the request's usage-ledger cell.</summary>
+    public void NoteRefusal(RefusalReason reason) => _refusal = (int)reason;
+
     /// <summary>Response body bytes forwarded to the client.</summary>
     public void CountResponseBytes(long bytes) => _bytesOut += bytes;
 
