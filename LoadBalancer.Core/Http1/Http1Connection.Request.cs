@@ -244,29 +244,25 @@ internal sealed partial class Http1Connection
             return 405;
         }
 
+        // tenancy: tenant, connections, access key, route, rate limit, body size, in-flight; lb's own answers counted
         var request = Http1Request.View(source, head, _heads.Headers);
-        var tenant = ProxyExchange.FindTenant(listener, request, out var key);
-        if (tenant is null)
+        var admission = _exchange.RouteRequest(listener, request, _clientIp, ref _connectionTenant, out var key);
+        if (admission.CloseReason == CloseReason.UnknownTenant)
         {
             EncodeUnknownTenant(listener.TenantKey, key);
             return 421;
         }
 
-        // tenancy: connections, access key, route, rate limit, body size, in-flight; 0 or lb's own answer (counted)
-        var refused = AdmitRequest(tenant, listener, request);
-        if (refused != 0)
+        if (admission.Refusal is { } refusal)
         {
-            return refused;
+            SetCloseReason(admission.CloseReason);
+            _replyCause = refusal;
+            return admission.Status;
         }
 
-        // The route found by admission: its pool, its path and Host rewrites and its header transform (the tenant's
-        // own for the fallback). The access key never reaches the backend.
-        var route = _exchange.Route!;
-        var pool = route.Pool;
-        _pool = pool;
-        _exchange.CaptureHashKey(pool, request, _clientIp);
-        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, route.RequestHeaders, route.Rewrite, route.Host);
-        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _clientIp.Length + Http1HeadWriter.MaxRequestGrowth + edits.AddedBytes;
+        _pool = _exchange.Route!.Pool;
+        var edits = _exchange.ForwardEdits;
+        var capacity = Http1HeadWriter.RequestCapacity(head, _clientIp.Length, edits);
         RentOut(capacity);
         _outLength = Http1HeadWriter.WriteRequest(
             source,

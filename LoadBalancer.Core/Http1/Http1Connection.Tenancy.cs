@@ -24,22 +24,6 @@ internal sealed partial class Http1Connection
     // One per connection, reset by each request's admission.
     private readonly ProxyExchange _exchange = new();
 
-    /// <summary>
-    /// Runs when a request has been matched to <paramref name="tenant"/>, before anything is sent to a backend.
-    /// Returns 0 to proceed, or the status lb answers itself (the refusal is counted and its close reason set).
-    /// </summary>
-    private int AdmitRequest(TenantSnapshot tenant, ListenerSnapshot listener, in RequestView request)
-    {
-        var admission = _exchange.Admit(tenant, listener, request, ref _connectionTenant);
-        if (admission.Refusal is { } refusal)
-        {
-            SetCloseReason(admission.CloseReason);
-            _replyCause = refusal;
-        }
-
-        return admission.Status;
-    }
-
     /// <summary>The status line the client is about to get, and the bytes of head (and body, when sent with it).</summary>
     private void OnResponseSent(int status, long bytes) => _exchange.OnResponseSent(status, bytes);
 

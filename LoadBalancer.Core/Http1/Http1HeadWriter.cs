@@ -17,6 +17,10 @@ internal static class Http1HeadWriter
 
     private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
 
+    /// <summary>The output size <see cref="WriteRequest"/> needs for <paramref name="head"/> with these edits.</summary>
+    public static int RequestCapacity(in HttpMessageHead head, int clientIpLength, in HeaderEdits edits)
+        => head.HeadLength + (2 * head.AuthorityLength) + clientIpLength + MaxRequestGrowth + edits.AddedBytes;
+
     public static int RequestLineEnd(in HttpMessageHead head, ReadOnlySpan<HeaderLine> headers)
         => head.HeaderCount > 0 ? headers[0].LineStart : head.HeadLength - 2;
 

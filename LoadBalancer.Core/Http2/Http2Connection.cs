@@ -148,9 +148,12 @@ internal sealed partial class Http2Connection
         }
     }
 
-    /// <summary>Admission for a stream, with the connection's own tenant slot (max_connections counts connections, not streams).</summary>
-    public Admission Admit(ProxyExchange exchange, TenantSnapshot tenant, ListenerSnapshot listener, in Http.RequestView request)
-        => exchange.Admit(tenant, listener, request, ref _connectionTenant);
+    /// <summary>
+    /// The shared routing step for a stream, with the connection's own tenant slot (max_connections counts connections,
+    /// not streams). Streams are routed one at a time, on the connection's read loop, before their first await.
+    /// </summary>
+    public Admission Route(ProxyExchange exchange, ListenerSnapshot listener, in Http.RequestView request)
+        => exchange.RouteRequest(listener, request, ClientIp, ref _connectionTenant, out _);
 
     private async ValueTask<bool> ReadPrefaceAsync()
     {

@@ -181,20 +181,7 @@ internal sealed partial class Http2Stream : IDownstream
         }
 
         var request = Http1Request.View(source, head, _heads.Headers);
-        var tenant = ProxyExchange.FindTenant(listener, request, out _);
-        if (tenant is null)
-        {
-            SetCloseReason(CloseReason.UnknownTenant);
-            _replyCause = listener.TenantKey switch
-            {
-                TenantKeyKind.PathPrefix => LocalReplies.UnknownPath,
-                TenantKeyKind.Header => LocalReplies.UnknownHeaderKey,
-                _ => LocalReplies.UnknownHost,
-            };
-            return 421;
-        }
-
-        var admission = _connection.Admit(_exchange, tenant, listener, request);
+        var admission = _connection.Route(_exchange, listener, request);
         if (admission.Refusal is { } refusal)
         {
             SetCloseReason(admission.CloseReason);
@@ -202,12 +189,9 @@ internal sealed partial class Http2Stream : IDownstream
             return admission.Status;
         }
 
-        // The route found by admission (the tenant's fallback when none matched): pool, path and Host rewrites, edits.
-        var route = _exchange.Route!;
-        _pool = route.Pool;
-        _exchange.CaptureHashKey(_pool, request, _connection.ClientIp);
-        var edits = new HeaderEdits(_exchange.KeyHeaderIndex, route.RequestHeaders, route.Rewrite, route.Host); // the access key never reaches the backend
-        var capacity = head.HeadLength + (2 * head.AuthorityLength) + _connection.ClientIp.Length + Http1HeadWriter.MaxRequestGrowth + edits.AddedBytes;
+        _pool = _exchange.Route!.Pool;
+        var edits = _exchange.ForwardEdits;
+        var capacity = Http1HeadWriter.RequestCapacity(head, _connection.ClientIp.Length, edits);
         _out = EngineBuffers.Rent(Math.Max(capacity, 4096));
         _outLength = Http1HeadWriter.WriteRequest(
             source,

@@ -31,6 +31,44 @@ internal sealed partial class ProxyExchange
     }
 
     /// <summary>
+    /// The routing step every protocol runs on a parsed request: the tenant by the listener's key, admission (which
+    /// picks the route), and the route's hash key. A request no tenant takes is refused as
+    /// <see cref="CloseReason.UnknownTenant"/>, with <paramref name="unmatchedKey"/> the value that matched nothing.
+    /// After an admission, <see cref="Route"/> is the request's route and <see cref="ForwardEdits"/> its head edits.
+    /// </summary>
+    public Admission RouteRequest(
+        ListenerSnapshot listener,
+        in RequestView request,
+        ReadOnlySpan<byte> clientIp,
+        ref TenantState? connectionTenant,
+        out ReadOnlySpan<byte> unmatchedKey)
+    {
+        var tenant = FindTenant(listener, request, out unmatchedKey);
+        if (tenant is null)
+        {
+            return Admission.Refused(UnknownTenantReply(listener.TenantKey), CloseReason.UnknownTenant);
+        }
+
+        var admission = Admit(tenant, listener, request, ref connectionTenant);
+        if (admission.IsAdmitted)
+        {
+            CaptureHashKey(Route!.Pool, request, clientIp);
+        }
+
+        return admission;
+    }
+
+    /// <summary>The admitted route's edits to the forwarded head; the access key never reaches the backend.</summary>
+    public HeaderEdits ForwardEdits => new(KeyHeaderIndex, Route!.RequestHeaders, Route.Rewrite, Route.Host);
+
+    public static LocalReplyCause UnknownTenantReply(TenantKeyKind kind) => kind switch
+    {
+        TenantKeyKind.PathPrefix => LocalReplies.UnknownPath,
+        TenantKeyKind.Header => LocalReplies.UnknownHeaderKey,
+        _ => LocalReplies.UnknownHost,
+    };
+
+    /// <summary>
     /// Takes the admitted request's hash key for its pool (client address, a header, a cookie or the path), copied, so
     /// that it outlives the head's buffer through slot waits and retries. Pools that do not hash take nothing.
     /// </summary>
