@@ -10,7 +10,7 @@ namespace LoadBalancer.Host;
 /// Serves the admin endpoint (<c>[admin] listen</c>, optional <c>token</c>) with lb's own engine, if configured:
 /// <c>/healthz</c>, <c>POST /reload</c>, and the read-only <see cref="AdminEndpoints"/> (metrics, tenants, usage).
 /// </summary>
-internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, UsageLedgerService usage, ILogger<AdminService> logger) : IHostedService
+internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, UsageLedgerService usage, DashboardService dashboard, ILogger<AdminService> logger) : IHostedService
 {
     private AdminServer? _server;
 
@@ -39,6 +39,12 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
 
     private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
     {
+        // The live dashboard: GET / and its JSON. One admin token today, so whoever holds it may drain (role "write").
+        if (dashboard.TryHandle(request, role: "write") is { } page)
+        {
+            return page;
+        }
+
         if (BackendAdminEndpoints.TryHandle(request, engine.Snapshots.Current, logger) is { } backendAnswer) // health: /api/pools, drain, enable
         {
             return backendAnswer;

@@ -43,6 +43,9 @@ public sealed partial class ConfigReloader
 
     public long AppliedCount => Interlocked.Read(ref _applied);
 
+    /// <summary>The applied lb.toml's SHA-256 in lower-case hex (the dashboard's config version).</summary>
+    public string AppliedVersion => Convert.ToHexStringLower(Volatile.Read(ref _appliedHash));
+
     public long RejectedCount => Interlocked.Read(ref _rejected);
 
     /// <summary>Raised after every reload attempt, applied or not (tests wait on it instead of sleeping).</summary>

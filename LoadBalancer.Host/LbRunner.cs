@@ -117,6 +117,8 @@ public static class LbRunner
 
         // Hosted services stop in reverse order: reload triggers first, then the drain, then the admin endpoint, so
         // that /healthz answers 503 "draining" to upstream health checks for as long as the drain runs.
+        builder.Services.AddSingleton<DashboardService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddSingleton<AdminService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminService>());
         builder.Services.AddSingleton<LoadBalancerService>();

@@ -89,7 +89,7 @@ public sealed class AdminServer : IAsyncDisposable
                     response = AdminResponse.Text(error, CannedResponses.ReasonPhrase(error) + "\n");
                     close = true;
                 }
-                else if (!authorized)
+                else if (!authorized && !Dashboard.DashboardEndpoints.IsPublic(request!.Method, request.Path))
                 {
                     response = AdminResponse.Text(401, "admin token required\n");
                 }

@@ -69,7 +69,7 @@ internal sealed partial class ProxyExchange
         state.CountRequest(_responseStatus, bytesIn, _bytesOut, elapsed);
         Key?.Usage.Count();
         Route?.Usage?.Count(_responseStatus, bytesIn, _bytesOut, elapsed);
-        Consumer?.Usage.Count(_responseStatus, bytesIn, _bytesOut);
+        Consumer?.Usage.Count(_responseStatus, bytesIn, _bytesOut, elapsed);
         tenant.CellOf(Consumer, Route)?.Count(_responseStatus, bytesIn, _bytesOut, elapsed, _refusal, _quotaWindow is not null);
         Backend?.CountRequest();
         if (_accessLog is { } log)

@@ -3,8 +3,8 @@ using LoadBalancer.Core.Tenancy;
 namespace LoadBalancer.Core.Routes;
 
 /// <summary>
-/// What one route of a tenant served: requests by the status class the client got, bytes both ways, and the sum of
-/// durations. Kept by the tenant's state by route name, so a reload keeps it; a route removed from the config keeps its
+/// What one route of a tenant served: requests by the status class the client got, bytes both ways, and its latency
+/// histogram (whose sum is the route's duration total; the dashboard reads its p50/p99). Kept by the tenant's state by route name, so a reload keeps it; a route removed from the config keeps its
 /// counts (billing keeps them) until the process ends. Interlocked adds only.
 /// </summary>
 public sealed class RouteUsage
@@ -12,7 +12,6 @@ public sealed class RouteUsage
     private readonly long[] _requests = new long[StatusClasses.Count];
     private long _bytesReceived;
     private long _bytesSent;
-    private long _durationTicks;
 
     public long Requests(int statusClass) => Interlocked.Read(ref _requests[statusClass]);
 
@@ -22,14 +21,17 @@ public sealed class RouteUsage
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
+    /// <summary>Request durations, in the same buckets as the tenant's.</summary>
+    public LatencyHistogram Latency { get; } = new();
+
     /// <summary>Sum of request durations, in seconds.</summary>
-    public double DurationSecondsSum => Interlocked.Read(ref _durationTicks) / (double)System.Diagnostics.Stopwatch.Frequency;
+    public double DurationSecondsSum => Latency.SumSeconds;
 
     internal void Count(int status, long bytesReceived, long bytesSent, long elapsedTicks)
     {
         Interlocked.Increment(ref _requests[StatusClasses.Of(status)]);
         Interlocked.Add(ref _bytesReceived, bytesReceived);
         Interlocked.Add(ref _bytesSent, bytesSent);
-        Interlocked.Add(ref _durationTicks, elapsedTicks);
+        Latency.Record(elapsedTicks);
     }
 }

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using LoadBalancer.Core.Routing;
+using LoadBalancer.Core.Tenancy;
+
+namespace LoadBalancer.Core.Dashboard;
+
+/// <summary>
+/// Samples the live counters for the dashboard once a tick (a second) on a timer, so the request path keeps only its
+/// Interlocked totals and pays nothing for an open page: per tenant (and its routes and consumers) the current rates,
+/// and every <see cref="SlotTicks"/> ticks one history slot, kept for <see cref="Slots"/> slots (15 minutes). Backends
+/// get their request rate, the process its CPU and memory. Readers take <see cref="Gate"/>, as the tick does.
+/// Memory: a few hundred bytes per tenant, plus about 2.5 KB of history for a tenant with traffic in the window.
+/// </summary>
+public sealed class DashboardSampler : IDisposable
+{
+    public const int SlotTicks = 10;
+
+    public const int Slots = 90;
+
+    private readonly SnapshotHolder _holder;
+    private readonly Dictionary<TenantState, TenantSeries> _tenants = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<BackendState, BackendMeter> _backends = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<object> _seen = new(ReferenceEqualityComparer.Instance);
+    private readonly ProcessMeter _process = new();
+    private readonly SparkRing _processHistory = new(ProcessMeter.Fields, Slots);
+    private readonly double[] _processSlot = new double[ProcessMeter.Fields];
+    private readonly Timer? _timer;
+    private long _lastTick;
+    private int _ticks;
+
+    /// <param name="period">The tick; null starts no timer (tests call <see cref="Sample"/> themselves).</param>
+    public DashboardSampler(SnapshotHolder holder, TimeSpan? period)
+    {
+        _holder = holder;
+        if (period is { } every)
+        {
+            _timer = new Timer(static s => ((DashboardSampler)s!).Sample(Stopwatch.GetTimestamp()), this, TimeSpan.Zero, every);
+        }
+    }
+
+    /// <summary>Held by the tick and by every reader of the series.</summary>
+    internal Lock Gate { get; } = new();
+
+    internal SnapshotHolder Snapshots => _holder;
+
+    internal ProcessMeter Process => _process;
+
+    internal SparkRing ProcessHistory => _processHistory;
+
+    /// <summary>When the last tick ran (a <see cref="Stopwatch"/> timestamp).</summary>
+    internal long LastTick => _lastTick;
+
+    internal TenantSeries? Series(TenantState state) => _tenants.TryGetValue(state, out var series) ? series : null;
+
+    internal double BackendRequestsPerSecond(BackendState backend) => _backends.TryGetValue(backend, out var meter) ? meter.RequestsPerSecond : 0;
+
+    /// <summary>One tick at <paramref name="now"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    internal void Sample(long now)
+    {
+        lock (Gate)
+        {
+            var seconds = _lastTick == 0 ? 0 : (now - _lastTick) / (double)Stopwatch.Frequency;
+            _lastTick = now;
+            var snapshot = _holder.Current;
+            foreach (var tenant in snapshot.Tenants.Values)
+            {
+                if (!_tenants.TryGetValue(tenant.State, out var series))
+                {
+                    series = new TenantSeries(tenant.State);
+                    _tenants[tenant.State] = series;
+                }
+
+                series.Sample(seconds, now);
+            }
+
+            foreach (var pool in snapshot.Pools.Values)
+            {
+                foreach (var backend in pool.Backends)
+                {
+                    if (!_backends.TryGetValue(backend, out var meter))
+                    {
+                        meter = new BackendMeter();
+                        _backends[backend] = meter;
+                    }
+
+                    meter.Update(backend.Requests, seconds);
+                }
+            }
+
+            Forget(snapshot);
+            _process.Sample(seconds);
+            _processSlot[ProcessMeter.CpuField] += _process.CpuPercent;
+            _processSlot[ProcessMeter.WorkingSetField] = Math.Max(_processSlot[ProcessMeter.WorkingSetField], _process.WorkingSetBytes);
+            _processSlot[ProcessMeter.AllocatedField] += _process.AllocatedBytesPerSecond;
+            if (++_ticks % SlotTicks == 0)
+            {
+                CloseSlot(now);
+            }
+        }
+    }
+
+    private void CloseSlot(long now)
+    {
+        foreach (var series in _tenants.Values)
+        {
+            series.CloseSlot(now, Stopwatch.Frequency, Slots);
+        }
+
+        Span<float> row = stackalloc float[ProcessMeter.Fields];
+        row[ProcessMeter.CpuField] = (float)(_processSlot[ProcessMeter.CpuField] / SlotTicks);
+        row[ProcessMeter.WorkingSetField] = (float)_processSlot[ProcessMeter.WorkingSetField];
+        row[ProcessMeter.AllocatedField] = (float)(_processSlot[ProcessMeter.AllocatedField] / SlotTicks);
+        _processHistory.Push(row);
+        Array.Clear(_processSlot);
+    }
+
+    /// <summary>Drops the series of tenants and backends a reload removed (only when there are more than the snapshot has).</summary>
+    private void Forget(RuntimeSnapshot snapshot)
+    {
+        var backends = 0;
+        foreach (var pool in snapshot.Pools.Values)
+        {
+            backends += pool.Backends.Length;
+        }
+
+        if (_tenants.Count <= snapshot.Tenants.Count && _backends.Count <= backends)
+        {
+            return;
+        }
+
+        _seen.Clear();
+        foreach (var tenant in snapshot.Tenants.Values)
+        {
+            _seen.Add(tenant.State);
+        }
+
+        foreach (var pool in snapshot.Pools.Values)
+        {
+            foreach (var backend in pool.Backends)
+            {
+                _seen.Add(backend);
+            }
+        }
+
+        foreach (var state in _tenants.Keys)
+        {
+            if (!_seen.Contains(state))
+            {
+                _tenants.Remove(state);
+            }
+        }
+
+        foreach (var backend in _backends.Keys)
+        {
+            if (!_seen.Contains(backend))
+            {
+                _backends.Remove(backend);
+            }
+        }
+
+        _seen.Clear();
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _process.Dispose();
+    }
+
+    private sealed class BackendMeter
+    {
+        private long _requests = -1;
+
+        public double RequestsPerSecond { get; private set; }
+
+        public void Update(long requests, double seconds)
+        {
+            RequestsPerSecond = _requests >= 0 && seconds > 0 ? (requests - _requests) / seconds : 0;
+            _requests = requests;
+        }
+    }
+}
