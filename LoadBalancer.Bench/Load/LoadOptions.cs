@@ -51,6 +51,11 @@ internal sealed class LoadOptions
                                on the same connections while the bench rewrites lb.toml (first backend's weight 1<->2)
                                and POSTs /reload every second; req/s, ratio, errors, new connections, reloads applied /
                                attempted, p99. Alone, --reload skips the throughput grid (add --peers to run it too)
+          --dashboard          what an open dashboard costs: one lb (with an [admin] listener), keep-alive load, body 0;
+                               after --warmup, four --seconds windows on the same connections: page closed, open, closed,
+                               open ("open": GET /api/dashboard and /api/dashboard/tenants/t0 every second, as the page
+                               polls); req/s of open vs closed. Use --tenants N for a big tenant list. Alone, it skips the
+                               throughput grid (add --peers to run it too)
         """;
 
     public double Seconds { get; private set; } = 10;
@@ -113,8 +118,10 @@ internal sealed class LoadOptions
 
     public bool Reload { get; private set; }
 
-    /// <summary>The throughput grid (targets x modes x bodies) runs unless only --noisy and/or --reload were asked for.</summary>
-    public bool RunGrid => !(Noisy || Reload) || PeersGiven || Accounting;
+    public bool Dashboard { get; private set; }
+
+    /// <summary>The throughput grid (targets x modes x bodies) runs unless only --noisy, --reload and/or --dashboard were asked for.</summary>
+    public bool RunGrid => !(Noisy || Reload || Dashboard) || PeersGiven || Accounting;
 
     public static bool TryParse(IReadOnlyList<string> args, out LoadOptions options, out string? error)
     {
@@ -198,6 +205,7 @@ internal sealed class LoadOptions
                     case "--noisy-b-connections": options.NoisyBConnections = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--noisy-max-per-backend": options.NoisyMaxPerBackend = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--reload": options.Reload = true; break;
+                    case "--dashboard": options.Dashboard = true; break;
                     default: throw new FormatException($"unknown option '{name}'");
                 }
             }

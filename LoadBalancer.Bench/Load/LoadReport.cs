@@ -30,6 +30,8 @@ internal sealed class LoadReport(LoadOptions options)
 
     public ReloadUnderLoad.Result? Reload { get; set; }
 
+    public DashboardUnderLoad.Result? Dashboard { get; set; }
+
     public void Add(ScenarioResult result) => _results.Add(result);
 
     public void AddIdle(string target, IdleProbe.IdleResult idle) => _idle.Add((target, idle));
@@ -61,6 +63,11 @@ internal sealed class LoadReport(LoadOptions options)
         if (options.Reload)
         {
             Console.WriteLine("  --reload: one lb, keep-alive, body 0: a window without reloads, then one with lb.toml rewritten and POST /reload every second");
+        }
+
+        if (options.Dashboard)
+        {
+            Console.WriteLine("  --dashboard: one lb, keep-alive, body 0: windows with the dashboard closed, open (its JSON polled every second), closed, open");
         }
     }
 
@@ -197,6 +204,11 @@ internal sealed class LoadReport(LoadOptions options)
         if (Reload is not null)
         {
             ReloadUnderLoad.AppendMarkdown(md, Reload, options.Pin);
+        }
+
+        if (Dashboard is not null)
+        {
+            DashboardUnderLoad.AppendMarkdown(md, Dashboard, options.Pin);
         }
     }
 
@@ -339,6 +351,17 @@ internal sealed class LoadReport(LoadOptions options)
                 lbRequestsOther = Reload.LbOther,
                 windows = new[] { (ReloadUnderLoad.WithoutReloads, Reload.Steady), (ReloadUnderLoad.WithReloads, Reload.Reloading) }
                     .Select(w => ResultJson(new ScenarioResult($"lb, {w.Item1}", KeepAlive: true, BodyBytes: 0, w.Item2))).ToList(),
+            },
+            dashboard = Dashboard is null ? null : new
+            {
+                connections = Dashboard.Connections,
+                tenants = Dashboard.Tenants,
+                ratio = Dashboard.Ratio,
+                polls = Dashboard.Polls,
+                pollMeanMs = Dashboard.MeanPollMs,
+                pollMaxMs = Dashboard.MaxPollMs,
+                summaryBytes = Dashboard.SummaryBytes,
+                windows = Dashboard.Windows.Select((w, i) => ResultJson(new ScenarioResult($"lb, {(i % 2 == 0 ? DashboardUnderLoad.Closed : DashboardUnderLoad.Open)}", KeepAlive: true, BodyBytes: 0, w))).ToList(),
             },
             notes = Notes,
         };

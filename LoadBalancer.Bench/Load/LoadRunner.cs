@@ -59,7 +59,7 @@ internal static class LoadRunner
                 report.Backends = backends.Description;
             }
 
-            if (options.Noisy || options.Reload)
+            if (options.Noisy || options.Reload || options.Dashboard)
             {
                 lean = BackendSet.StartLean(options);
             }
@@ -98,6 +98,12 @@ internal static class LoadRunner
             {
                 cancel.Token.ThrowIfCancellationRequested();
                 report.Reload = await ReloadUnderLoad.RunAsync(options, directory, lean, hosts, cancel.Token).ConfigureAwait(false);
+            }
+
+            if (options.Dashboard)
+            {
+                cancel.Token.ThrowIfCancellationRequested();
+                report.Dashboard = await DashboardUnderLoad.RunAsync(options, directory, lean, hosts, cancel.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
