@@ -433,7 +433,6 @@ public static class DashboardEndpoints
         writer.WriteNumberValue(process.Gen1);
         writer.WriteNumberValue(process.Gen2);
         writer.WriteEndArray();
-        writer.WriteNumber("threads", process.Threads);
         writer.WriteNumber("thread_pool", process.ThreadPoolThreads);
         writer.WriteNumber("uptime", Math.Round((DateTimeOffset.UtcNow - process.StartedAt).TotalSeconds));
         var history = sampler.ProcessHistory;

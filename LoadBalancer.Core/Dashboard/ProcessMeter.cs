@@ -4,7 +4,7 @@ namespace LoadBalancer.Core.Dashboard;
 
 /// <summary>
 /// lb's own process as the dashboard shows it: CPU (share of every core), working set, GC heap, allocation rate, GC
-/// counts and threads, read once per sampler tick (reading /proc is not for the request path).
+/// counts and thread-pool threads, read once per sampler tick (reading /proc is not for the request path).
 /// </summary>
 internal sealed class ProcessMeter : IDisposable
 {
@@ -31,8 +31,6 @@ internal sealed class ProcessMeter : IDisposable
     public int Gen2 { get; private set; }
 
     public double GcPausePercent { get; private set; }
-
-    public int Threads { get; private set; }
 
     public int ThreadPoolThreads { get; private set; }
 
@@ -62,7 +60,6 @@ internal sealed class ProcessMeter : IDisposable
         Gen0 = GC.CollectionCount(0);
         Gen1 = GC.CollectionCount(1);
         Gen2 = GC.CollectionCount(2);
-        Threads = _process.Threads.Count;
         ThreadPoolThreads = ThreadPool.ThreadCount;
     }
 

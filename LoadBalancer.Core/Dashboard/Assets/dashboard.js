@@ -207,7 +207,7 @@
       el("span", null, "heap ", el("b", { text: bytes(p.heap) })),
       el("span", null, "alloc ", el("b", { text: bytes(p.alloc) + "/s" })),
       el("span", null, "GC ", el("b", { text: p.gc.join(" / ") }), " (gen0/1/2)"),
-      el("span", null, "threads ", el("b", { text: String(p.threads) })),
+      el("span", null, "pool threads ", el("b", { text: String(p.thread_pool) })),
       el("span", null, "up ", el("b", { text: duration(p.uptime) })));
 
     const box = $("reload-errors");
