@@ -99,6 +99,7 @@ internal static partial class ConfigValidator
             CheckDuration(listener.BodyIdle, TomlConfigLoader.Join(listener.Path, "timeouts.body_idle"), errors);
             CheckUpgradeProtocols(listener, info, errors);
             ValidateListenerTls(listener, info, errors);
+            ValidateListenerHttp2(listener, info, errors);
             index.Add(listener, info);
         }
 

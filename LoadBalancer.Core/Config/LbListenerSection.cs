@@ -30,8 +30,14 @@ internal sealed class LbListenerSection
 
     public ConfigValue<bool>? AcceptProxyProtocol { get; set; }
 
-    /// <summary><c>http2</c>: accept HTTP/2 with prior knowledge (the connection preface) on this http listener.</summary>
+    /// <summary>
+    /// <c>http2</c>: accept HTTP/2 on this http listener (prior knowledge in plaintext, ALPN <c>h2</c> with TLS). A table
+    /// form sets it with its settings, see <see cref="Http2Settings"/>.
+    /// </summary>
     public ConfigValue<bool>? Http2 { get; set; }
+
+    /// <summary>The <c>http2 = { ... }</c> table, when written as one.</summary>
+    public LbHttp2Section? Http2Settings { get; set; }
 
     public ConfigValue<bool>? ForwardedHeaders { get; set; }
 

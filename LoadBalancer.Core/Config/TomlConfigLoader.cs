@@ -178,7 +178,6 @@ internal static partial class TomlConfigLoader
             TenantKey = String(table, path, "tenant_key", required: false, errors),
             DefaultTenant = String(table, path, "default_tenant", required: false, errors),
             AcceptProxyProtocol = Boolean(table, path, "accept_proxy_protocol", errors),
-            Http2 = Boolean(table, path, "http2", errors),
             ForwardedHeaders = Boolean(table, path, "forwarded_headers", errors),
             TrustForwardedHeaders = Boolean(table, path, "trust_forwarded_headers", errors),
         };
@@ -202,6 +201,7 @@ internal static partial class TomlConfigLoader
         }
 
         listener.Tls = ReadListenerTls(table, path, errors);
+        ReadListenerHttp2(table, path, listener, errors);
         return listener;
     }
 

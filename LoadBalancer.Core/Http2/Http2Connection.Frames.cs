@@ -13,7 +13,12 @@ internal sealed partial class Http2Connection
     // Rapid Reset (CVE-2023-44487) and MadeYouReset: every client RST_STREAM on a stream it opened, and every reset lb
     // sends for a stream the client made malformed, takes a token; the bucket holds 2 x max_concurrent_streams and refills
     // max_concurrent_streams per second. An empty bucket ends the connection with GOAWAY ENHANCE_YOUR_CALM.
-    private double _resetTokens = 2 * MaxConcurrentStreams;
+    private double _resetTokens;
+
+    // Until the client acknowledges our SETTINGS it may still assume the protocol's 64 KiB stream window (section 6.9.2).
+    private bool _settingsAcknowledged;
+
+    private int EnforcedStreamWindow => _settingsAcknowledged ? StreamReceiveWindow : Math.Max(StreamReceiveWindow, 65_535);
     private long _resetRefilledAt = Environment.TickCount64;
 
     // The header block being assembled: its stream, whether END_STREAM came with its HEADERS, and its CONTINUATIONs.
@@ -70,6 +75,7 @@ internal sealed partial class Http2Connection
     {
         if (header.HasFlag(Http2Flags.Ack))
         {
+            _settingsAcknowledged = true;
             return true;
         }
 
@@ -382,7 +388,7 @@ internal sealed partial class Http2Connection
             return await FailAsync(Http2ErrorCode.FlowControlError, "connection_window_exceeded").ConfigureAwait(false);
         }
 
-        if (Find(header.StreamId) is { ReceivingBody: true } receiving && receiving.Unacknowledged + header.Length > StreamReceiveWindow)
+        if (Find(header.StreamId) is { ReceivingBody: true } receiving && receiving.Unacknowledged + header.Length > EnforcedStreamWindow)
         {
             Listener.Http2Errors.Add(Http2ErrorKind.FlowControl);
             await ResetStreamAsync(receiving, Http2ErrorCode.FlowControlError).ConfigureAwait(false);

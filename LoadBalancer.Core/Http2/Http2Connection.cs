@@ -19,12 +19,13 @@ namespace LoadBalancer.Core.Http2;
 /// </summary>
 internal sealed partial class Http2Connection
 {
-    // Windows sized for a proxy: 64 KiB per stream (the protocol's default) bounds what one stream can make lb hold
-    // before its backend connection is there; 1 MiB for the connection lets 16 such uploads proceed at once. DATA is
-    // forwarded from the read loop as it arrives, so these are also the most any client can have lb buffer.
-    private const int StreamReceiveWindow = 65_535;
-    private const int ConnectionReceiveWindow = 1 << 20;
-    private const int MaxConcurrentStreams = 100;
+    // The settings this connection advertised (Http2Options): a reload changes them for new connections only. DATA
+    // is forwarded from the read loop as it arrives, so the windows are also the most any client can have lb buffer.
+    private readonly int StreamReceiveWindow;
+    private readonly int ConnectionReceiveWindow;
+    private readonly int MaxConcurrentStreams;
+    private readonly int MaxFrameSize;
+    private readonly int MaxHeaderListSize;
 
     // The CONTINUATION-flood caps (2024): a header block may not grow past this many encoded bytes or frames.
     private const int MaxHeaderBlockBytes = 64 * 1024;
@@ -75,7 +76,14 @@ internal sealed partial class Http2Connection
         ClientEndPoint = clientEndPoint;
         Https = https;
         var limits = listener.Snapshot.Limits;
-        _decoder = new HpackDecoder(4096, limits.MaxHeadBytes, limits.MaxHeaders);
+        var options = listener.Snapshot.Http2Options;
+        StreamReceiveWindow = options.InitialWindowSize;
+        ConnectionReceiveWindow = options.ConnectionReceiveWindow;
+        MaxConcurrentStreams = options.MaxConcurrentStreams;
+        MaxFrameSize = options.MaxFrameSize;
+        MaxHeaderListSize = options.MaxHeaderListSize > 0 ? options.MaxHeaderListSize : limits.MaxHeadBytes;
+        _resetTokens = 2 * MaxConcurrentStreams;
+        _decoder = new HpackDecoder(4096, MaxHeaderListSize, limits.MaxHeaders);
         _fields = new HpackField[limits.MaxHeaders];
     }
 
@@ -191,8 +199,10 @@ internal sealed partial class Http2Connection
     {
         var ours = new Http2Settings
         {
-            MaxConcurrentStreams = MaxConcurrentStreams,
-            MaxHeaderListSize = (uint)Listener.Limits.MaxHeadBytes,
+            MaxConcurrentStreams = (uint)MaxConcurrentStreams,
+            MaxHeaderListSize = (uint)MaxHeaderListSize,
+            InitialWindowSize = StreamReceiveWindow,
+            MaxFrameSize = MaxFrameSize,
         };
         await AcquireWriteAsync().ConfigureAwait(false);
         try
@@ -235,7 +245,7 @@ internal sealed partial class Http2Connection
 
             while (true)
             {
-                var status = Http2FrameReader.TryRead(buffer, Http2FrameHeader.DefaultMaxFrameSize, out var header, out var payload, out var fault);
+                var status = Http2FrameReader.TryRead(buffer, MaxFrameSize, out var header, out var payload, out var fault);
                 if (status == Http2ReadStatus.NeedMore)
                 {
                     break;

@@ -39,6 +39,9 @@ public sealed class ListenerSnapshot
     /// </summary>
     public bool Http2 { get; init; }
 
+    /// <summary>The SETTINGS of this listener's HTTP/2 connections (<c>http2 = { ... }</c>).</summary>
+    public Core.Http2.Http2Options Http2Options { get; init; } = Core.Http2.Http2Options.Default;
+
     /// <summary>Counts of HTTP/2 client errors (<c>lb_http2_protocol_errors_total</c>), carried across reloads by name.</summary>
     public Http2.Http2ErrorCounters Http2Errors { get; init; } = new();
 
