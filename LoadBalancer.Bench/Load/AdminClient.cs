@@ -13,13 +13,16 @@ internal static class AdminClient
 {
     public readonly record struct Response(int Status, string Body);
 
-    public static async Task<Response> SendAsync(IPEndPoint admin, string method, string path)
+    public static Task<Response> SendAsync(IPEndPoint admin, string method, string path) => SendAsync(admin, method, path, "lb");
+
+    /// <summary>The same request with another Host, e.g. a tenant's name sent to lb's proxy listener.</summary>
+    public static async Task<Response> SendAsync(IPEndPoint admin, string method, string path, string host)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await socket.ConnectAsync(admin, cts.Token).ConfigureAwait(false);
         var body = method == "GET" ? "" : "Content-Length: 0\r\n";
-        var request = Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: lb\r\n{body}Connection: close\r\n\r\n");
+        var request = Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{body}Connection: close\r\n\r\n");
         await socket.SendAsync(request, SocketFlags.None, cts.Token).ConfigureAwait(false);
         var response = new MemoryStream();
         var buffer = new byte[64 * 1024];

@@ -51,6 +51,13 @@ internal sealed class LoadOptions
                                on the same connections while the bench rewrites lb.toml (first backend's weight 1<->2)
                                and POSTs /reload every second; req/s, ratio, errors, new connections, reloads applied /
                                attempted, p99. Alone, --reload skips the throughput grid (add --peers to run it too)
+                               With --tenants N of 1000 or more, --reload is issue 20's many-tenant run instead (also the
+                               `scale` verb): each tenant its own pool of 2 backends and a rate_limit; lb check and
+                               haproxy -c (time, CPU, peak RSS), HAProxy's and lb's started RSS, one keep-alive client
+                               while the last tenant's rate_limit changes and /reload is POSTed once a second
+                               (--reloads N, default 20): trigger-to-live times, worst latency, RSS after 6 and N
+                               reloads, a routing and limit check, and live snapshots in a heap dump (dotnet-gcdump)
+          --reloads N          reloads of the many-tenant run (default 20)
           --dashboard          what an open dashboard costs: one lb (with an [admin] listener), keep-alive load, body 0;
                                after --warmup, four --seconds windows on the same connections: page closed, open, closed,
                                open ("open": GET /api/dashboard and /api/dashboard/tenants/t0 every second, as the page
@@ -119,6 +126,11 @@ internal sealed class LoadOptions
     public bool Reload { get; private set; }
 
     public bool Dashboard { get; private set; }
+
+    /// <summary>--reload with this many tenants or more: the many-tenant run (<see cref="ScaleRun"/>).</summary>
+    public bool ScaleReload => Reload && Tenants >= ScaleRun.MinTenants;
+
+    public int Reloads { get; private set; } = 20;
 
     /// <summary>The throughput grid (targets x modes x bodies) runs unless only --noisy, --reload and/or --dashboard were asked for.</summary>
     public bool RunGrid => !(Noisy || Reload || Dashboard) || PeersGiven || Accounting;
@@ -206,6 +218,7 @@ internal sealed class LoadOptions
                     case "--noisy-max-per-backend": options.NoisyMaxPerBackend = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--reload": options.Reload = true; break;
                     case "--dashboard": options.Dashboard = true; break;
+                    case "--reloads": options.Reloads = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     default: throw new FormatException($"unknown option '{name}'");
                 }
             }

@@ -35,6 +35,11 @@ internal static class LoadRunner
             return 2;
         }
 
+        if (options.ScaleReload)
+        {
+            return await ScaleRun.RunAsync(options, options.Tenants, options.Reloads).ConfigureAwait(false);
+        }
+
         if (options.Pin && Environment.GetEnvironmentVariable(PinnedMarker) != "1")
         {
             return await ReExecPinnedAsync(args).ConfigureAwait(false);

@@ -21,6 +21,12 @@ internal sealed class ReloadDriver(string configPath, Func<int, string> configFo
 
     public int Attempted { get; private set; }
 
+    /// <summary>Called after each applied reload with the count applied so far (e.g. to sample lb's RSS).</summary>
+    public Action<int>? AfterApplied { get; init; }
+
+    /// <summary>The argument of the config lb last applied (1 or 2).</summary>
+    public int AppliedState => _appliedWeight;
+
     public int Applied { get; private set; }
 
     /// <summary>lb's answer to the first applied reload (what it says changed).</summary>
@@ -54,9 +60,17 @@ internal sealed class ReloadDriver(string configPath, Func<int, string> configFo
         }
     }
 
-    private async Task ReloadOnceAsync()
+    /// <summary>One reload to <paramref name="state"/> (1 or 2), outside the timed window; true when lb applied it.</summary>
+    public async Task<bool> ReloadToAsync(int state)
     {
-        var weight = _appliedWeight == 1 ? 2 : 1;
+        var applied = Applied;
+        await ReloadOnceAsync(state).ConfigureAwait(false);
+        return Applied > applied;
+    }
+
+    private async Task ReloadOnceAsync(int? state = null)
+    {
+        var weight = state ?? (_appliedWeight == 1 ? 2 : 1);
 
         // Written beside it and renamed over it, as README recommends saving lb.toml: lb never reads half a file.
         var next = configPath + ".next";
@@ -76,6 +90,7 @@ internal sealed class ReloadDriver(string configPath, Func<int, string> configFo
                 Applied++;
                 _appliedWeight = weight;
                 FirstSummary ??= body;
+                AfterApplied?.Invoke(Applied);
             }
             else
             {

@@ -6,9 +6,9 @@ namespace LoadBalancer.Bench.Load;
 
 /// <summary>
 /// Issue 20's many-tenant file: N tenants (Host t0..tN-1.bench.test), each with its own pool of two backends and a
-/// rate limit, ~230 bytes of TOML per tenant (2.3 MB at 10,000). Tenant 0's pool is the bench's real backends, so a
-/// client can keep requesting through it while the rest are addresses nothing listens on (lb only connects on demand,
-/// no health checks are configured). <see cref="HaProxy"/> writes the same routing for <c>haproxy -c</c>.
+/// rate limit, ~230 bytes of TOML per tenant (2.3 MB at 10,000). The pools of tenant 0 (the keep-alive client's) and of
+/// the last tenant (the one whose rate limit a reload changes, probed after it) are the bench's real backends; the rest
+/// are addresses nothing listens on (lb only connects on demand, no health checks are configured). <see cref="HaProxy"/> writes the same routing for <c>haproxy -c</c>.
 /// </summary>
 internal static class ScaleConfig
 {
@@ -45,7 +45,7 @@ internal static class ScaleConfig
 
         for (var i = 0; i < tenants; i++)
         {
-            var (a, b) = Backends(i, firstPool);
+            var (a, b) = Backends(i, tenants, firstPool);
             toml.Append(CultureInfo.InvariantCulture, $"""
 
                 [[pools]]
@@ -86,7 +86,7 @@ internal static class ScaleConfig
             """);
         for (var i = 0; i < tenants; i++)
         {
-            var (a, b) = Backends(i, firstPool);
+            var (a, b) = Backends(i, tenants, firstPool);
             cfg.Append(CultureInfo.InvariantCulture, $"""
 
                 backend p{i}
@@ -111,10 +111,10 @@ internal static class ScaleConfig
         return map.ToString();
     }
 
-    /// <summary>Distinct loopback addresses per tenant (127.1.x.y), ports 9001 and 9002; tenant 0 gets the real ones.</summary>
-    private static (string A, string B) Backends(int tenant, IReadOnlyList<IPEndPoint> firstPool)
+    /// <summary>Distinct loopback addresses per tenant (127.1.x.y), ports 9001 and 9002; tenant 0 and the last get the real ones.</summary>
+    private static (string A, string B) Backends(int tenant, int tenants, IReadOnlyList<IPEndPoint> firstPool)
     {
-        if (tenant == 0 && firstPool.Count >= 2)
+        if ((tenant == 0 || tenant == tenants - 1) && firstPool.Count >= 2)
         {
             return (firstPool[0].ToString(), firstPool[1].ToString());
         }
