@@ -58,7 +58,9 @@ public sealed partial class ConfigReloader
         try
         {
             NotifySystemd($"RELOADING=1\nMONOTONIC_USEC={MonotonicMicroseconds()}");
-            result = await ReloadCoreAsync(trigger).ConfigureAwait(false);
+            // On the thread pool, never on an epoll loop thread (POST /reload arrives on one): reading, hashing, parsing
+            // and compiling 10,000 tenants holds a CPU for a while, and the loops must go on serving meanwhile (issue 20).
+            result = await Task.Run(() => ReloadCoreAsync(trigger)).ConfigureAwait(false);
             NotifySystemd("READY=1");
         }
         finally

@@ -13,21 +13,14 @@ public static class LbRunner
 {
     public static async Task<int> RunAsync(LbOptions options, CancellationToken cancellationToken)
     {
-        var loaded = ConfigLoader.LoadFile(options.ConfigPath);
-        if (!loaded.Success)
+        // Loaded in a method of its own: a local of this async method would be hoisted into its state machine and keep
+        // the first snapshot (at 10,000 tenants, tens of MB) alive for as long as lb runs, whatever reloads replaced it.
+        if (Prepare(options) is not { } prepared)
         {
-            foreach (var error in loaded.Errors)
-            {
-                await Console.Error.WriteLineAsync(error.ToString()).ConfigureAwait(false);
-            }
-
             return 1;
         }
 
-        foreach (var warning in loaded.Warnings)
-        {
-            await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
-        }
+        var (host, summary) = prepared;
 
         // The host's lifetime turns the first SIGTERM/SIGINT into a graceful stop (drain); these registrations only
         // count, so that a second signal (an impatient operator, a second Ctrl+C) exits at once, mid-drain.
@@ -43,7 +36,6 @@ public static class LbRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onStopSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, onStopSignal);
 
-        var host = CreateHost(options, loaded.Snapshot!);
         try
         {
             // Bind every socket before the host starts, so that a port in use is the first and only thing printed:
@@ -65,7 +57,7 @@ public static class LbRunner
                 return 1;
             }
 
-            HostLog.Started(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LoadBalancer.Host"), Environment.ProcessId, loaded.Summary);
+            HostLog.Started(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LoadBalancer.Host"), Environment.ProcessId, summary);
             await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -74,6 +66,35 @@ public static class LbRunner
         }
 
         return 0;
+    }
+
+    /// <summary>The config loaded and the host built on it, with the startup summary; null (errors printed) when the config is invalid.</summary>
+    private static (IHost Host, string Summary)? Prepare(LbOptions options)
+    {
+        var loaded = ConfigLoader.LoadFile(options.ConfigPath);
+        if (!loaded.Success)
+        {
+            foreach (var error in loaded.Errors)
+            {
+                Console.Error.WriteLine(error.ToString());
+            }
+
+            return null;
+        }
+
+        foreach (var warning in loaded.Warnings)
+        {
+            Console.Error.WriteLine($"warning: {warning}");
+        }
+
+        var prepared = (CreateHost(options, loaded.Snapshot!), loaded.Summary);
+
+        // Loading a big file leaves several times the snapshot's size as garbage (the parse tree, the DTOs, the
+        // compiler's lists): collected and given back to the OS here, before lb serves, where a pause costs nothing.
+        // With 10,000 tenants RSS at ready was ~200 MB for a ~35 MB heap without it (issue 20).
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        return prepared;
     }
 
     /// <summary>The whole application as a host; tests start it in-process with a temp config.</summary>

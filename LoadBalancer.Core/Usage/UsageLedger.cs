@@ -198,7 +198,12 @@ public sealed partial class UsageLedger : IAsyncDisposable
     {
         foreach (var tenant in _snapshots.Current.Tenants.Values)
         {
-            foreach (var cell in tenant.State.Cells)
+            if (tenant.State.PlainCell is { } plain)
+            {
+                CollectCell(plain, minute);
+            }
+
+            foreach (var cell in tenant.State.OtherCells ?? Array.Empty<UsageCell>())
             {
                 CollectCell(cell, minute);
             }
