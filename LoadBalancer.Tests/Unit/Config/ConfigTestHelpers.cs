@@ -7,6 +7,28 @@ internal static class ConfigTestHelpers
 {
     public const string FileName = "lb.toml";
 
+    /// <summary>
+    /// One listener "web" (its sixth line is <paramref name="listenerLine"/>, for positions in errors), one tenant "t"
+    /// (a.test) on pool "p" with one backend.
+    /// </summary>
+    public static string OneListener(string listenerLine, string protocol = "http") => $$"""
+        [[listeners]]
+        name = "web"
+        listen = "127.0.0.1:0"
+        protocol = "{{protocol}}"
+        default_tenant = "t"
+        {{listenerLine}}
+
+        [[tenants]]
+        name = "t"
+        match = ["a.test"]
+        pool = "p"
+
+        [[pools]]
+        name = "p"
+        backends = [{ address = "127.0.0.1:9001" }]
+        """;
+
     public static ConfigLoadResult Load(string toml) => ConfigLoader.LoadText(toml, FileName);
 
     /// <summary>Asserts the config is refused with exactly one error, at the given place, whose message mentions <paramref name="says"/>.</summary>

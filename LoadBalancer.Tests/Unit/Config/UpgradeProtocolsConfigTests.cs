@@ -8,23 +8,7 @@ namespace LoadBalancer.Tests.Unit.Config;
 [TestFixture]
 public sealed class UpgradeProtocolsConfigTests
 {
-    private static string Config(string listenerLine, string protocol = "http") => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        protocol = "{{protocol}}"
-        default_tenant = "t"
-        {{listenerLine}}
-
-        [[tenants]]
-        name = "t"
-        match = ["a.test"]
-        pool = "p"
-
-        [[pools]]
-        name = "p"
-        backends = [{ address = "127.0.0.1:9001" }]
-        """;
+    private static string Config(string listenerLine, string protocol = "http") => OneListener(listenerLine, protocol);
 
     [Test]
     public void LoadText_NoUpgradeProtocols_DefaultsToWebsocket()
