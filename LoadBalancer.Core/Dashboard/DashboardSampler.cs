@@ -164,7 +164,6 @@ public sealed class DashboardSampler : IDisposable
     public void Dispose()
     {
         _timer?.Dispose();
-        _process.Dispose();
     }
 
     private sealed class BackendMeter

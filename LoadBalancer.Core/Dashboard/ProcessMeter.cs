@@ -1,16 +1,15 @@
-using System.Diagnostics;
-
 namespace LoadBalancer.Core.Dashboard;
 
 /// <summary>
 /// lb's own process as the dashboard shows it: CPU (share of every core), working set, GC heap, allocation rate, GC
-/// counts and thread-pool threads, read once per sampler tick (reading /proc is not for the request path).
+/// counts and thread-pool threads, read once per sampler tick (reading /proc is not for the request path). It reads
+/// <see cref="Environment"/>, not a <see cref="System.Diagnostics.Process"/>: a disposed Process object throws from a
+/// tick that was already running when lb stopped, and a timer callback's exception ends the process.
 /// </summary>
-internal sealed class ProcessMeter : IDisposable
+internal sealed class ProcessMeter
 {
     public const int CpuField = 0, WorkingSetField = 1, AllocatedField = 2, Fields = 3;
 
-    private readonly Process _process = Process.GetCurrentProcess();
     private TimeSpan _cpu;
     private long _allocated;
     private bool _primed;
@@ -40,8 +39,7 @@ internal sealed class ProcessMeter : IDisposable
 
     public void Sample(double seconds)
     {
-        _process.Refresh();
-        var cpu = _process.TotalProcessorTime;
+        var cpu = Environment.CpuUsage.TotalTime;
         var allocated = GC.GetTotalAllocatedBytes(precise: false);
         var pause = GC.GetTotalPauseDuration();
         if (_primed && seconds > 0)
@@ -55,7 +53,7 @@ internal sealed class ProcessMeter : IDisposable
         _cpu = cpu;
         _allocated = allocated;
         _pause = pause;
-        WorkingSetBytes = _process.WorkingSet64;
+        WorkingSetBytes = Environment.WorkingSet;
         HeapBytes = GC.GetTotalMemory(forceFullCollection: false);
         Gen0 = GC.CollectionCount(0);
         Gen1 = GC.CollectionCount(1);
@@ -69,6 +67,4 @@ internal sealed class ProcessMeter : IDisposable
         row[WorkingSetField] = WorkingSetBytes;
         row[AllocatedField] = (float)AllocatedBytesPerSecond;
     }
-
-    public void Dispose() => _process.Dispose();
 }
