@@ -5,6 +5,12 @@ namespace LoadBalancer.Core.Config;
 /// <summary>Compiles a listener's <c>http2 = { ... }</c> settings (validated: every value is in range).</summary>
 internal static partial class SnapshotCompiler
 {
+    /// <summary>What <c>http2</c> is when a listener does not set it.</summary>
+    internal const bool DefaultHttp2 = false;
+
+    /// <summary>HTTP/2 on the listener: prior knowledge on plain text, and ALPN <c>h2</c> on TLS.</summary>
+    private static bool Http2Enabled(LbListenerSection listener) => listener.Http2?.Value ?? DefaultHttp2;
+
     private static Http2Options CompileHttp2(LbHttp2Section? section)
     {
         if (section is null)

@@ -44,10 +44,12 @@ internal static partial class SnapshotCompiler
         var strictSni = tls.StrictSni?.Value ?? false;
         var handshakeTimeout = Duration(tls.HandshakeTimeout, DefaultHandshakeTimeout);
         var required = tls.ClientAuthRequired?.Value ?? true;
+        var http2 = Http2Enabled(listener);
         if (old is not null
             && old.Protocols == protocols
             && old.StrictSni == strictSni
             && old.HandshakeTimeout == handshakeTimeout
+            && old.Http2 == http2
             && SameCertificates(old.Certificates, certificates)
             && SameClientAuth(old, tls, required))
         {
@@ -68,7 +70,7 @@ internal static partial class SnapshotCompiler
         }
 
         var clientAuth = tls.LoadedClientCa is { } ca ? new TlsClientAuth(ca, required, tls.ClientCaHash!, tls.ClientCaFile!) : null;
-        return new ListenerTls(certificates, protocols, strictSni, handshakeTimeout, clientAuth, old?.Counters ?? new TlsHandshakeCounters());
+        return new ListenerTls(certificates, protocols, strictSni, handshakeTimeout, clientAuth, http2, old?.Counters ?? new TlsHandshakeCounters());
     }
 
     private static bool SameCertificates(TlsCertificate[] old, TlsCertificate[] loaded)

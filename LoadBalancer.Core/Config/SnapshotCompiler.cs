@@ -251,7 +251,7 @@ internal static partial class SnapshotCompiler
             },
             AccessLog = accessLog,
             AcceptProxyProtocol = listener.AcceptProxyProtocol?.Value ?? false,
-            Http2 = listener.Http2?.Value ?? false,
+            Http2 = Http2Enabled(listener),
             Http2Options = CompileHttp2(listener.Http2Settings),
             Http2Errors = PreviousListener(previous, name)?.Http2Errors ?? new Http2.Http2ErrorCounters(),
             Tls = CompileTls(listener, previous),

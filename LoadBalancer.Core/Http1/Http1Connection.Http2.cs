@@ -4,7 +4,7 @@ using LoadBalancer.Core.Proxy;
 namespace LoadBalancer.Core.Http1;
 
 /// <summary>
-/// HTTP/2 with prior knowledge: a connection that opens with the preface is handed to an <see cref="Http2Connection"/>
+/// HTTP/2 by ALPN <c>h2</c> on TLS, or with prior knowledge: a connection that opens with the preface is handed to an <see cref="Http2Connection"/>
 /// over the same transport, reader and deadlines. This class stays the engine's session (drain, abort, the sweep).
 /// </summary>
 internal sealed partial class Http1Connection
@@ -13,7 +13,7 @@ internal sealed partial class Http1Connection
 
     private async ValueTask RunHttp2Async()
     {
-        var http2 = new Http2Connection(_id, _engine, _listener, _client, _clientReader, _clientTimer, _backendTimer, _clientIp, _clientEndPoint, _https);
+        var http2 = new Http2Connection(_id, _engine, _listener, _client, _clientReader, _clientTimer, _backendTimer, _clientIp, _clientEndPoint, _client as Tls.TlsConnection);
         Volatile.Write(ref _http2, http2);
         await http2.RunAsync().ConfigureAwait(false);
         SetCloseReason(_engine.IsDraining ? CloseReason.Draining : CloseReason.ClientClosed);

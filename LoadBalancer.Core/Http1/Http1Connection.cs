@@ -88,6 +88,12 @@ internal sealed partial class Http1Connection : IChannelOwner
                 return;
             }
 
+            if (_https && ((Tls.TlsConnection)_client).NegotiatedHttp2)
+            {
+                await RunHttp2Async().ConfigureAwait(false);
+                return;
+            }
+
             while (true)
             {
                 // Between requests the connection waits right here, in its outermost method, not inside the request

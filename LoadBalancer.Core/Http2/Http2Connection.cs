@@ -62,7 +62,7 @@ internal sealed partial class Http2Connection
     private TaskCompletionSource? _allStreamsEnded;
     private TenantState? _connectionTenant;
 
-    public Http2Connection(long id, ProxyEngine engine, ListenerRuntime listener, IConnection client, SocketReader reader, DeadlineTimer readTimer, DeadlineTimer writeTimer, byte[] clientIp, IPEndPoint? clientEndPoint, bool https)
+    public Http2Connection(long id, ProxyEngine engine, ListenerRuntime listener, IConnection client, SocketReader reader, DeadlineTimer readTimer, DeadlineTimer writeTimer, byte[] clientIp, IPEndPoint? clientEndPoint, Tls.TlsConnection? tls)
     {
         _id = id;
         _engine = engine;
@@ -74,7 +74,7 @@ internal sealed partial class Http2Connection
         _writeTimer = writeTimer;
         ClientIp = clientIp;
         ClientEndPoint = clientEndPoint;
-        Https = https;
+        Tls = tls;
         var limits = listener.Snapshot.Limits;
         var options = listener.Snapshot.Http2Options;
         StreamReceiveWindow = options.InitialWindowSize;
@@ -91,7 +91,10 @@ internal sealed partial class Http2Connection
 
     public IPEndPoint? ClientEndPoint { get; }
 
-    public bool Https { get; }
+    /// <summary>The TLS transport when the listener terminates TLS; its certificate bounds the authorities served.</summary>
+    public Tls.TlsConnection? Tls { get; }
+
+    public bool Https => Tls is not null;
 
     public ListenerSnapshot Listener => _listenerRuntime.Snapshot;
 

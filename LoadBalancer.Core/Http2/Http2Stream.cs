@@ -181,6 +181,13 @@ internal sealed partial class Http2Stream : IDownstream
         }
 
         var request = Http1Request.View(source, head, _heads.Headers);
+        if (_connection.Tls is { } tls && !tls.MayServe(request.Authority))
+        {
+            SetCloseReason(CloseReason.UnknownTenant);
+            _replyCause = LocalReplies.MisdirectedAuthority;
+            return 421;
+        }
+
         var admission = _connection.Route(_exchange, listener, request);
         if (admission.Refusal is { } refusal)
         {

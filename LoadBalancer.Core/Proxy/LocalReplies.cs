@@ -13,6 +13,7 @@ internal static class LocalReplies
     public static readonly LocalReplyCause UnknownHost = new(421, "unknown_tenant", "no tenant matches host");
     public static readonly LocalReplyCause UnknownHeaderKey = new(421, "unknown_tenant", "no tenant matches the tenant header value");
     public static readonly LocalReplyCause UnknownPath = new(421, "unknown_tenant", "no tenant matches path");
+    public static readonly LocalReplyCause MisdirectedAuthority = new(421, "misdirected_request", "the connection's TLS certificate does not cover this authority");
     public static readonly LocalReplyCause MissingKey = new(401, "missing_access_key", "this tenant requires an access key");
     public static readonly LocalReplyCause InvalidKey = new(403, "invalid_access_key", "the access key is not valid for this tenant");
     public static readonly LocalReplyCause RateLimited = new(429, "rate_limited", "the tenant's rate_limit is exceeded", retryAfter: true);

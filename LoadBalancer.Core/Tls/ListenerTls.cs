@@ -36,7 +36,10 @@ public sealed class ListenerTls
     /// <summary>Whether a negotiated suite is one of the "intermediate" ones.</summary>
     internal static bool Allows(TlsCipherSuite suite) => Array.IndexOf(Suites, suite) >= 0;
 
-    private static readonly List<SslApplicationProtocol> Alpn = [SslApplicationProtocol.Http11];
+    private static readonly List<SslApplicationProtocol> Http11Only = [SslApplicationProtocol.Http11];
+
+    // h2 first: a client that offers both gets HTTP/2 (RFC 7301 leaves the choice to the server).
+    private static readonly List<SslApplicationProtocol> Http2First = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
 
     private readonly FrozenDictionary<string, Choice> _exact;
     private readonly FrozenDictionary<string, Choice> _wildcard;
@@ -48,8 +51,10 @@ public sealed class ListenerTls
         bool strictSni,
         TimeSpan handshakeTimeout,
         TlsClientAuth? clientAuth,
+        bool http2,
         TlsHandshakeCounters counters)
     {
+        Http2 = http2;
         Certificates = certificates;
         Protocols = protocols;
         StrictSni = strictSni;
@@ -57,10 +62,10 @@ public sealed class ListenerTls
         ClientAuth = clientAuth;
         Counters = counters;
 
-        var options = new SslServerAuthenticationOptions[certificates.Length];
+        var options = new TlsServedCertificate[certificates.Length];
         for (var i = 0; i < certificates.Length; i++)
         {
-            options[i] = CreateOptions(certificates[i], protocols, clientAuth);
+            options[i] = new TlsServedCertificate(CreateOptions(certificates[i], protocols, clientAuth, http2 ? Http2First : Http11Only), certificates[i]);
         }
 
         var exact = new Dictionary<string, Choice>(StringComparer.OrdinalIgnoreCase);
@@ -88,13 +93,16 @@ public sealed class ListenerTls
 
     public TimeSpan HandshakeTimeout { get; }
 
+    /// <summary>Whether ALPN offers <c>h2</c> (the listener's <c>http2</c>), before <c>http/1.1</c>.</summary>
+    public bool Http2 { get; }
+
     internal TlsClientAuth? ClientAuth { get; }
 
     /// <summary>Live counts, carried across reloads by listener name.</summary>
     public TlsHandshakeCounters Counters { get; }
 
-    /// <summary>The server options for <paramref name="serverName"/> (null or empty: no SNI), or null when strict_sni finds none.</summary>
-    internal SslServerAuthenticationOptions? Select(string? serverName, bool offersEcdsa)
+    /// <summary>The certificate for <paramref name="serverName"/> (null or empty: no SNI), or null when strict_sni finds none.</summary>
+    internal TlsServedCertificate? Select(string? serverName, bool offersEcdsa)
     {
         if (!string.IsNullOrEmpty(serverName))
         {
@@ -125,13 +133,13 @@ public sealed class ListenerTls
         return dot > 0 && _wildcard.ContainsKey(host[(dot + 1)..]);
     }
 
-    private static SslServerAuthenticationOptions CreateOptions(TlsCertificate certificate, SslProtocols protocols, TlsClientAuth? clientAuth)
+    private static SslServerAuthenticationOptions CreateOptions(TlsCertificate certificate, SslProtocols protocols, TlsClientAuth? clientAuth, List<SslApplicationProtocol> alpn)
     {
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = certificate.Context,
             EnabledSslProtocols = protocols,
-            ApplicationProtocols = Alpn,
+            ApplicationProtocols = alpn,
             AllowRenegotiation = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         };
@@ -146,15 +154,15 @@ public sealed class ListenerTls
     }
 
     /// <summary>The certificate(s) for one name: an ECDSA and an RSA one may share it.</summary>
-    private readonly record struct Choice(SslServerAuthenticationOptions? Ecdsa, SslServerAuthenticationOptions? Rsa)
+    private readonly record struct Choice(TlsServedCertificate? Ecdsa, TlsServedCertificate? Rsa)
     {
-        public static Choice Of(SslServerAuthenticationOptions options, bool isEcdsa) => isEcdsa ? new(options, null) : new(null, options);
+        public static Choice Of(TlsServedCertificate options, bool isEcdsa) => isEcdsa ? new(options, null) : new(null, options);
 
         /// <summary>The first certificate of each kind for a name wins, as for the default.</summary>
-        public Choice With(SslServerAuthenticationOptions options, bool isEcdsa)
+        public Choice With(TlsServedCertificate options, bool isEcdsa)
             => isEcdsa ? this with { Ecdsa = Ecdsa ?? options } : this with { Rsa = Rsa ?? options };
 
-        public SslServerAuthenticationOptions Pick(bool offersEcdsa)
+        public TlsServedCertificate Pick(bool offersEcdsa)
             => (offersEcdsa ? Ecdsa ?? Rsa : Rsa ?? Ecdsa)!;
     }
 }

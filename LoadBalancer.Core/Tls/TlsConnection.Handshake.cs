@@ -11,19 +11,49 @@ internal sealed partial class TlsConnection
     private static readonly ServerOptionsSelectionCallback SelectOptions = static (_, hello, state, _) =>
     {
         var connection = (TlsConnection)state!;
-        var options = connection._settings!.Select(hello.ServerName, connection._offersEcdsa);
-        if (options is null)
+        var served = connection._settings!.Select(hello.ServerName, connection._offersEcdsa);
+        if (served is null)
         {
             connection._noCertificate = true;
             throw new AuthenticationException("no certificate for the requested server name (strict_sni)");
         }
 
-        return ValueTask.FromResult(options);
+        connection._served = served;
+        connection._serverName = hello.ServerName;
+        return ValueTask.FromResult(served.Options);
     };
 
     private ListenerTls? _settings;
+    private TlsServedCertificate? _served;
+    private string? _serverName;
     private bool _offersEcdsa;
     private bool _noCertificate;
+
+    /// <summary>True once the handshake chose HTTP/2 by ALPN: the connection opens with the HTTP/2 preface.</summary>
+    public bool NegotiatedHttp2 => _ssl is { } ssl && ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2;
+
+    /// <summary>
+    /// Whether this connection may answer for <paramref name="authority"/> (a host, with or without a port): the
+    /// served certificate covers it, or it is the name the client sent in SNI and so accepted the certificate for
+    /// (a default certificate under <c>strict_sni = false</c>). An IP literal passes on a connection without SNI: its
+    /// client connected by address, and coalescing (the reason for 421, RFC 9110 section 7.4) happens by name.
+    /// </summary>
+    public bool MayServe(ReadOnlySpan<byte> authority)
+    {
+        if (_served is not { } served)
+        {
+            return true;
+        }
+
+        var host = TlsNames.HostOf(authority);
+        if (TlsNames.Covers(served.Certificate.Names, host)
+            || (_serverName is { } sni && System.Text.Ascii.EqualsIgnoreCase(host, sni)))
+        {
+            return true;
+        }
+
+        return string.IsNullOrEmpty(_serverName) && TlsNames.IsAddressLiteral(host);
+    }
 
     /// <summary>True when the first bytes were not TLS (the caller answers 400 in plain text, then closes).</summary>
     public bool SawPlainText { get; private set; }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using LoadBalancer.Core.Http2.Frames;
 using LoadBalancer.Core.Http2.Hpack;
@@ -12,17 +13,42 @@ namespace LoadBalancer.Tests.TestSupport;
 /// </summary>
 internal sealed class RawHttp2Client : IAsyncDisposable
 {
-    private readonly Socket _socket;
+    private readonly Stream _stream;
     private byte[] _buffer = new byte[256 * 1024];
     private int _buffered;
 
-    private RawHttp2Client(Socket socket) => _socket = socket;
+    private RawHttp2Client(Stream stream) => _stream = stream;
+
+    /// <summary>The negotiated TLS session, for a client made by <see cref="ConnectTlsAsync"/>.</summary>
+    public SslStream? Tls => _stream as SslStream;
 
     public static async Task<RawHttp2Client> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(endPoint, cancellationToken);
-        var client = new RawHttp2Client(socket);
+        return await StartAsync(new NetworkStream(socket, ownsSocket: true), cancellationToken);
+    }
+
+    /// <summary>TLS with <paramref name="serverName"/> as SNI (none when null) and ALPN <c>h2</c> only; then the preface.</summary>
+    public static async Task<RawHttp2Client> ConnectTlsAsync(IPEndPoint endPoint, string? serverName, RemoteCertificateValidationCallback validate, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endPoint, cancellationToken);
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+        await tls.AuthenticateAsClientAsync(
+            new SslClientAuthenticationOptions
+            {
+                TargetHost = serverName ?? "",
+                ApplicationProtocols = [SslApplicationProtocol.Http2],
+                RemoteCertificateValidationCallback = validate,
+            },
+            cancellationToken);
+        return await StartAsync(tls, cancellationToken);
+    }
+
+    private static async Task<RawHttp2Client> StartAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var client = new RawHttp2Client(stream);
         var start = new byte[24 + 9];
         Http2FrameWriter.ClientPreface.CopyTo(start);
         Http2FrameWriter.WriteHeader(start.AsSpan(24), 0, Http2FrameType.Settings, 0, 0);
@@ -30,7 +56,7 @@ internal sealed class RawHttp2Client : IAsyncDisposable
         return client;
     }
 
-    public Task SendAsync(byte[] bytes, CancellationToken cancellationToken) => _socket.SendAsync(bytes, cancellationToken).AsTask();
+    public Task SendAsync(byte[] bytes, CancellationToken cancellationToken) => _stream.WriteAsync(bytes, cancellationToken).AsTask();
 
     public static byte[] Frame(int type, byte flags, int streamId, ReadOnlySpan<byte> payload)
     {
@@ -93,9 +119,9 @@ internal sealed class RawHttp2Client : IAsyncDisposable
             int read;
             try
             {
-                read = await _socket.ReceiveAsync(_buffer.AsMemory(_buffered), cancellationToken);
+                read = await _stream.ReadAsync(_buffer.AsMemory(_buffered), cancellationToken);
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException or IOException)
             {
                 return null;
             }
@@ -109,9 +135,25 @@ internal sealed class RawHttp2Client : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>The :status of the stream's response head, or -1 when lb reset the stream or the connection closed.</summary>
+    public async Task<int> StatusAsync(int streamId, CancellationToken cancellationToken)
     {
-        _socket.Dispose();
-        return ValueTask.CompletedTask;
+        var headers = await ReadUntilAsync(h => h.StreamId == streamId && h.Type is Http2FrameType.Headers or Http2FrameType.RstStream, cancellationToken);
+        if (headers is not { Header.Type: Http2FrameType.Headers } frame)
+        {
+            return -1;
+        }
+
+        var decoder = new HpackDecoder(4096, 16384, 64);
+        var output = new byte[16384];
+        var fields = new HpackField[64];
+        if (decoder.Decode(frame.Payload, output, fields, out _) != HpackStatus.Ok || !fields[0].Name(output).SequenceEqual(":status"u8))
+        {
+            throw new InvalidDataException("the response head does not start with :status");
+        }
+
+        return int.Parse(System.Text.Encoding.ASCII.GetString(fields[0].Value(output)), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    public ValueTask DisposeAsync() => _stream.DisposeAsync();
 }
