@@ -55,6 +55,12 @@ public partial struct ChunkedDecoder
         Invalid,
     }
 
+    /// <summary>
+    /// True after the last chunk's line, until the end: what <see cref="AdvanceContent"/> consumes now is the trailer
+    /// section (its field lines, then the final CRLF), which <see cref="AdvanceContent"/> never mixes with framing.
+    /// </summary>
+    public readonly bool InTrailerSection => _state is >= State.TrailerLineStart and < State.Done;
+
     /// <summary>True once the last chunk and trailer section were read.</summary>
     public readonly bool IsDone => _state == State.Done;
 
@@ -177,6 +183,7 @@ public partial struct ChunkedDecoder
 
         content = 0;
         int i = 0;
+        var framing = !InTrailerSection;
         while (i < data.Length && _state != State.Data)
         {
             var status = Advance(data.Slice(i, 1), out var one);
@@ -185,6 +192,13 @@ public partial struct ChunkedDecoder
             {
                 consumed = i;
                 return status;
+            }
+
+            if (framing && _state == State.TrailerLineStart)
+            {
+                // The last chunk's line ended: the call returns here, so every byte a later call consumes is the
+                // trailer section's (see InTrailerSection), whatever the split points.
+                break;
             }
         }
 

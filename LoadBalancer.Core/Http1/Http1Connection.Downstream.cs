@@ -105,6 +105,11 @@ internal sealed partial class Http1Connection : IDownstream
 
     ValueTask IDownstream.SendBodyAsync(ReadOnlyMemory<byte> bytes, DeadlineTimer timer) => SocketIo.SendAsync(_client, bytes, timer);
 
+    // A body is de-chunked only for an HTTP/1.0 client, which has no trailers; a chunked one carries them as it is.
+    bool IDownstream.TakesTrailers => false;
+
+    ValueTask IDownstream.SendTrailersAsync(ReadOnlyMemory<byte> fieldLines, DeadlineTimer timer) => ValueTask.CompletedTask;
+
     bool IDownstream.EndResponse(bool requestUnfinished)
     {
         if (requestUnfinished)

@@ -168,43 +168,56 @@ internal sealed partial class Http1Upstream
     }
 
     /// <summary>
-    /// Relays a chunked response body as its bare content (trailers dropped): chunk data is gathered in a staging
-    /// buffer and handed to the downstream when it fills or the read buffer is used up. The backend side is still read
-    /// to the chunked end, so its connection stays reusable.
+    /// Relays a chunked response body as its bare content: chunk data is gathered in a staging buffer and handed to
+    /// the downstream when it fills or the read buffer is used up. The trailer section goes to a downstream that
+    /// <see cref="IDownstream.TakesTrailers"/> (HTTP/2), at most <see cref="ChunkedDecoder.MaxTrailerBytes"/>, and is
+    /// dropped for the others. The backend side is still read to the chunked end, so its connection stays reusable.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask RelayDechunkedAsync(SocketReader reader, TimeSpan idle)
     {
         var decoder = default(ChunkedDecoder);
         var staging = _staging ??= EngineBuffers.Rent(StagingSize);
-        while (true)
+        var trailers = new TrailerSection(_downstream.TakesTrailers);
+        try
         {
-            var result = await ReadBodyBytesAsync(reader, _timer, idle, isRequestBody: false).ConfigureAwait(false);
-            var buffer = result.Buffer;
-
-            var (taken, staged, done) = TakeContent(ref decoder, buffer, staging, out var invalid);
-            if (invalid)
+            while (true)
             {
-                NoteReadFailure(isRequestBody: false, _timer);
-                throw new InvalidDataException("Malformed chunked body.");
+                var result = await ReadBodyBytesAsync(reader, _timer, idle, isRequestBody: false).ConfigureAwait(false);
+                var buffer = result.Buffer;
+
+                var (taken, staged, done) = TakeContent(ref decoder, buffer, staging, ref trailers, out var invalid);
+                if (invalid)
+                {
+                    NoteReadFailure(isRequestBody: false, _timer);
+                    throw new InvalidDataException("Malformed chunked body.");
+                }
+
+                if (staged > 0)
+                {
+                    _exchange.CountResponseBytes(staged); // tenancy: bytes out
+                    await _downstream.SendBodyAsync(staging.AsMemory(0, staged), _timer).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(buffer.GetPosition(taken));
+                if (done)
+                {
+                    await SendTrailersAsync(trailers).ConfigureAwait(false);
+                    return;
+                }
+
+                if (result.IsCompleted && taken == buffer.Length)
+                {
+                    NoteReadFailure(isRequestBody: false, _timer);
+                    throw new IOException("The peer closed the connection in the middle of a body.");
+                }
             }
-
-            if (staged > 0)
+        }
+        finally
+        {
+            if (trailers.Bytes is not null)
             {
-                _exchange.CountResponseBytes(staged); // tenancy: bytes out
-                await _downstream.SendBodyAsync(staging.AsMemory(0, staged), _timer).ConfigureAwait(false);
-            }
-
-            reader.AdvanceTo(buffer.GetPosition(taken));
-            if (done)
-            {
-                return;
-            }
-
-            if (result.IsCompleted && taken == buffer.Length)
-            {
-                NoteReadFailure(isRequestBody: false, _timer);
-                throw new IOException("The peer closed the connection in the middle of a body.");
+                EngineBuffers.Return(trailers.Bytes);
             }
         }
     }
@@ -218,11 +231,27 @@ internal sealed partial class Http1Upstream
         }
     }
 
+    /// <summary>The trailer section as read (its CRLF lines and the final CRLF), to the downstream when it takes them; the caller returns the buffer.</summary>
+    private async ValueTask SendTrailersAsync(TrailerSection trailers)
+    {
+        if (trailers.Bytes is not { } bytes)
+        {
+            return;
+        }
+
+        // Only the final CRLF: no field lines, nothing to send.
+        if (trailers.Length > 2)
+        {
+            await _downstream.SendTrailersAsync(bytes.AsMemory(0, trailers.Length - 2), _timer).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Walks <paramref name="buffer"/> with the decoder, copying chunk data into <paramref name="staging"/> until it is
-    /// full: returns the bytes of the buffer taken, the content bytes staged, and whether the body ended.
+    /// full, and the trailer section into <paramref name="trailers"/> when it is kept: returns the bytes of the buffer
+    /// taken, the content bytes staged, and whether the body ended.
     /// </summary>
-    private static (long Taken, int Staged, bool Done) TakeContent(ref ChunkedDecoder decoder, in ReadOnlySequence<byte> buffer, byte[] staging, out bool invalid)
+    private static (long Taken, int Staged, bool Done) TakeContent(ref ChunkedDecoder decoder, in ReadOnlySequence<byte> buffer, byte[] staging, ref TrailerSection trailers, out bool invalid)
     {
         long taken = 0;
         var staged = 0;
@@ -238,8 +267,14 @@ internal sealed partial class Http1Upstream
                     return (taken, staged, false);
                 }
 
+                var inTrailers = decoder.InTrailerSection;
                 var status = decoder.AdvanceContent(span[..Math.Min(span.Length, room)], out var consumed, out var content);
                 span.Slice(consumed - content, content).CopyTo(staging.AsSpan(staged));
+                if (inTrailers)
+                {
+                    trailers.Append(span[..consumed]);
+                }
+
                 staged += content;
                 taken += consumed;
                 span = span[consumed..];
@@ -257,6 +292,27 @@ internal sealed partial class Http1Upstream
         }
 
         return (taken, staged, false);
+    }
+
+    /// <summary>A chunked body's trailer section, kept in a pooled buffer rented at its first byte (most bodies have none).</summary>
+    private struct TrailerSection(bool keep)
+    {
+        public byte[]? Bytes;
+        public int Length;
+
+        public void Append(ReadOnlySpan<byte> bytes)
+        {
+            if (!keep)
+            {
+                return;
+            }
+
+            // The decoder caps the section at MaxTrailerBytes; the final CRLF fits in the slack.
+            Bytes ??= EngineBuffers.Rent(ChunkedDecoder.MaxTrailerBytes + 16);
+            var room = Math.Min(bytes.Length, Bytes.Length - Length);
+            bytes[..room].CopyTo(Bytes.AsSpan(Length));
+            Length += room;
+        }
     }
 
     /// <summary>

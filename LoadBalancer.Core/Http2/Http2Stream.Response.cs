@@ -64,6 +64,24 @@ internal sealed partial class Http2Stream
 
     ValueTask IDownstream.SendBodyAsync(ReadOnlyMemory<byte> bytes, DeadlineTimer timer) => _connection.SendDataAsync(this, new ReadOnlySequence<byte>(bytes), endStream: false);
 
+    bool IDownstream.TakesTrailers => true;
+
+    /// <summary>The backend's chunked trailers as a last HEADERS block with END_STREAM (RFC 9113 section 8.1).</summary>
+    async ValueTask IDownstream.SendTrailersAsync(ReadOnlyMemory<byte> fieldLines, DeadlineTimer timer)
+    {
+        var block = EngineBuffers.Rent(64 + (2 * fieldLines.Length));
+        try
+        {
+            var length = EncodeLines(fieldLines.Span, block, skipConnectionSpecific: true);
+            await _connection.SendHeadersAsync(this, block.AsMemory(0, length), endStream: true).ConfigureAwait(false);
+            _endStreamSent = true;
+        }
+        finally
+        {
+            EngineBuffers.Return(block);
+        }
+    }
+
     // The stream ends with its own END_STREAM (RunAsync); the connection carries other streams regardless.
     bool IDownstream.EndResponse(bool requestUnfinished) => true;
 
@@ -184,10 +202,22 @@ internal sealed partial class Http2Stream
         }
 
         // lb's own "Name: value" CRLF lines (a consumer's RateLimit headers), as fields.
-        while (lines.IndexOf("\r\n"u8) is var end and > 0)
+        return w + EncodeLines(lines, block[w..], skipConnectionSpecific: false);
+    }
+
+    /// <summary>
+    /// "Name: value" CRLF lines as HPACK fields, names lowercased. A trailer section passes through
+    /// <paramref name="skipConnectionSpecific"/>: the fields RFC 9113 section 8.2.2 forbids in HTTP/2 are dropped.
+    /// </summary>
+    private static int EncodeLines(ReadOnlySpan<byte> lines, Span<byte> block, bool skipConnectionSpecific)
+    {
+        Span<byte> lower = stackalloc byte[256];
+        var w = 0;
+        while (!lines.IsEmpty)
         {
-            var line = lines[..end];
-            lines = lines[(end + 2)..];
+            var end = lines.IndexOf("\r\n"u8);
+            var line = end < 0 ? lines : lines[..end];
+            lines = end < 0 ? default : lines[(end + 2)..];
             var colon = line.IndexOf((byte)':');
             if (colon <= 0 || colon > lower.Length)
             {
@@ -196,7 +226,12 @@ internal sealed partial class Http2Stream
 
             var lowered = lower[..colon];
             System.Text.Ascii.ToLower(line[..colon], lowered, out _);
-            var n = HpackEncoder.Encode(lowered, line[(colon + 1)..].TrimStart((byte)' '), neverIndexed: false, block[w..]);
+            if (skipConnectionSpecific && IsConnectionSpecific(lowered))
+            {
+                continue;
+            }
+
+            var n = HpackEncoder.Encode(lowered, line[(colon + 1)..].Trim((byte)' ').Trim((byte)'\t'), neverIndexed: false, block[w..]);
             if (n < 0)
             {
                 break;
@@ -207,4 +242,8 @@ internal sealed partial class Http2Stream
 
         return w;
     }
+
+    private static bool IsConnectionSpecific(ReadOnlySpan<byte> lowered)
+        => lowered.SequenceEqual("connection"u8) || lowered.SequenceEqual("keep-alive"u8) || lowered.SequenceEqual("proxy-connection"u8)
+            || lowered.SequenceEqual("transfer-encoding"u8) || lowered.SequenceEqual("upgrade"u8) || lowered.SequenceEqual("te"u8);
 }

@@ -129,6 +129,7 @@ internal static class ChunkedTarget
         }
 
         w += WriteSizeLine(Encoded.AsSpan(w), 0, seed >> 3);
+        int trailerStart = w;
         if ((seed & 0x100) != 0)
         {
             w += Copy("X-Checksum: 1\r\nX-Empty:\r\n"u8, w);
@@ -142,6 +143,48 @@ internal static class ChunkedTarget
         var status = decoder.Advance(Encoded.AsSpan(0, w), out int consumed);
         Check.That(status == ChunkedStatus.Done && consumed == bodyLength,
             $"encoded body of {bodyLength} bytes decodes as {status} after {consumed}: {Check.Show(Encoded.AsSpan(0, Math.Min(w, 200)))}");
+        ContentRoundTrip(payload, bodyLength, trailerStart, (int)(seed % 23) + 1);
+    }
+
+    /// <summary>
+    /// AdvanceContent (de-chunking, for HTTP/1.0 clients and HTTP/2) over the encoded body in pieces of
+    /// <paramref name="piece"/> bytes: the content is the payload, and what it consumes while InTrailerSection is
+    /// exactly the trailer section (HTTP/2 forwards it as trailers).
+    /// </summary>
+    private static void ContentRoundTrip(ReadOnlySpan<byte> payload, int bodyLength, int trailerStart, int piece)
+    {
+        var decoder = default(ChunkedDecoder);
+        var status = ChunkedStatus.NeedMore;
+        int at = 0, content = 0, trailerBytes = 0;
+        bool contentMatches = true, trailersMatch = true;
+        while (at < bodyLength && status == ChunkedStatus.NeedMore)
+        {
+            var end = Math.Min(bodyLength, at + piece);
+            var rest = Encoded.AsSpan(at, end - at);
+            while (!rest.IsEmpty && status == ChunkedStatus.NeedMore)
+            {
+                var inTrailers = decoder.InTrailerSection;
+                status = decoder.AdvanceContent(rest, out var consumed, out var data);
+                if (data > 0)
+                {
+                    contentMatches &= !inTrailers && content + data <= payload.Length && rest.Slice(consumed - data, data).SequenceEqual(payload.Slice(content, data));
+                    content += data;
+                }
+
+                if (inTrailers)
+                {
+                    trailersMatch &= Encoded.AsSpan(trailerStart + trailerBytes, consumed).SequenceEqual(rest[..consumed]);
+                    trailerBytes += consumed;
+                }
+
+                rest = rest[consumed..];
+                at += consumed;
+            }
+        }
+
+        Check.That(status == ChunkedStatus.Done && at == bodyLength, $"AdvanceContent in pieces of {piece} gives {status} after {at} of {bodyLength}");
+        Check.That(contentMatches && content == payload.Length, $"AdvanceContent content differs from the payload ({content} of {payload.Length} bytes)");
+        Check.That(trailersMatch && trailerBytes == bodyLength - trailerStart, $"the trailer section taken is {trailerBytes} bytes, not {bodyLength - trailerStart}");
     }
 
     private static int WriteSizeLine(Span<byte> destination, int size, uint seed)

@@ -65,6 +65,15 @@ internal interface IDownstream
     /// <summary>Sends body bytes staged in a buffer (de-chunked content).</summary>
     ValueTask SendBodyAsync(ReadOnlyMemory<byte> bytes, DeadlineTimer timer);
 
+    /// <summary>Whether a de-chunked body's trailer fields go to <see cref="SendTrailersAsync"/> (HTTP/2), or are dropped.</summary>
+    bool TakesTrailers { get; }
+
+    /// <summary>
+    /// Sends a de-chunked body's trailer section: "Name: value" CRLF lines, without the final CRLF. It ends the
+    /// response (HTTP/2: a HEADERS frame with END_STREAM).
+    /// </summary>
+    ValueTask SendTrailersAsync(ReadOnlyMemory<byte> fieldLines, DeadlineTimer timer);
+
     /// <summary>The response has ended: returns whether the client connection carries another request.</summary>
     bool EndResponse(bool requestUnfinished);
 

@@ -49,6 +49,38 @@ public sealed class ChunkedDecoderContentTests
     }
 
     [Test]
+    public void InTrailerSection_BytesConsumedThere_AreExactlyTheTrailerSection_AtEverySplitPoint()
+    {
+        var body = Encoding.ASCII.GetBytes("5\r\nhello\r\n0;last=1\r\ngrpc-status: 0\r\nX-Sum:\tabc \r\n\r\nNEXT");
+        const string section = "grpc-status: 0\r\nX-Sum:\tabc \r\n\r\n";
+
+        for (var split = 0; split < body.Length; split++)
+        {
+            var decoder = default(ChunkedDecoder);
+            var trailers = new List<byte>();
+            var status = ChunkedStatus.NeedMore;
+            foreach (var piece in new[] { body[..split], body[split..] })
+            {
+                var rest = piece.AsSpan();
+                while (!rest.IsEmpty && status == ChunkedStatus.NeedMore)
+                {
+                    var inTrailers = decoder.InTrailerSection;
+                    status = decoder.AdvanceContent(rest, out var consumed, out var content);
+                    Assert.That(!inTrailers || content == 0, "no chunk data inside the trailer section");
+                    if (inTrailers)
+                    {
+                        trailers.AddRange(rest[..consumed].ToArray());
+                    }
+
+                    rest = rest[consumed..];
+                }
+            }
+
+            Assert.That((status, Encoding.ASCII.GetString([.. trailers])), Is.EqualTo((ChunkedStatus.Done, section)), $"split at {split}");
+        }
+    }
+
+    [Test]
     public void AdvanceContent_MalformedFraming_ReturnsInvalid()
     {
         var body = Encoding.ASCII.GetBytes("5\r\nhelloX\r\n0\r\n\r\n");
