@@ -21,12 +21,12 @@ public sealed class SocketEngine : IDisposable
     private int _next;
     private int _disposed;
 
-    private SocketEngine(SocketEngineKind kind)
+    private SocketEngine(SocketEngineKind kind, int loops)
     {
         Kind = kind;
         if (kind == SocketEngineKind.Epoll)
         {
-            _loops = new EpollLoop[Math.Max(1, Environment.ProcessorCount)];
+            _loops = new EpollLoop[loops];
             for (var i = 0; i < _loops.Length; i++)
             {
                 _loops[i] = new EpollLoop(this, i);
@@ -50,6 +50,9 @@ public sealed class SocketEngine : IDisposable
 
     internal TimerSweep Timers { get; }
 
+    /// <summary>The loops (empty on .NET's engine): each proxy listener has a listening socket on every one.</summary>
+    internal EpollLoop[] Loops => _loops ?? [];
+
     /// <summary>Epoll on Linux x86-64, .NET's engine elsewhere; the only place that knows which platforms have the loop.</summary>
     public static bool EpollSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
@@ -62,19 +65,21 @@ public sealed class SocketEngine : IDisposable
             ? SocketEngineKind.Epoll
             : SocketEngineKind.Dotnet;
 
-    public static SocketEngine Create(SocketEngineKind kind)
+    /// <summary>An engine; with epoll, <paramref name="loops"/> loop threads (default: one per CPU the process may use).</summary>
+    public static SocketEngine Create(SocketEngineKind kind, int loops = 0)
     {
         if (kind == SocketEngineKind.Epoll && !EpollSupported)
         {
             throw new PlatformNotSupportedException("the epoll engine needs Linux on x86-64");
         }
 
-        return new SocketEngine(kind);
+        ArgumentOutOfRangeException.ThrowIfNegative(loops);
+        return new SocketEngine(kind, loops == 0 ? Math.Max(1, Environment.ProcessorCount) : loops);
     }
 
     public static SocketEngine FromEnvironment() => Create(KindFromEnvironment());
 
-    /// <summary>Round robin over the loops for a new client connection; null on .NET's engine.</summary>
+    /// <summary>Round robin over the loops, for a connection made off every loop's thread; null on .NET's engine.</summary>
     internal EpollLoop? NextLoop()
         => _loops is null ? null : _loops[(uint)Interlocked.Increment(ref _next) % (uint)_loops.Length];
 
@@ -85,6 +90,7 @@ public sealed class SocketEngine : IDisposable
     internal EpollLoop? LoopForCurrentThread()
         => EpollLoop.CurrentThread is { } current && current.Owner == this ? current : NextLoop();
 
+    /// <summary>A socket accepted by .NET's accept (not a proxy listener's), onto the next loop.</summary>
     internal SocketChannel Accept(Socket socket) => SocketChannel.ForAccepted(socket, NextLoop());
 
     internal ValueTask<SocketChannel> ConnectAsync(System.Net.EndPoint endPoint, CancellationToken cancellationToken, DeadlineTimer? timer = null)

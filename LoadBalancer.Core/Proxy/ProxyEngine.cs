@@ -90,14 +90,14 @@ public sealed class ProxyEngine : IAsyncDisposable
             }
 
             var previous = _holder.Current;
-            var bound = new List<(ListenerSnapshot Snapshot, SocketListener Socket)>();
+            var bound = new List<(ListenerSnapshot Snapshot, ListenerSockets Socket)>();
             try
             {
                 foreach (var listener in next.Listeners)
                 {
                     if (!_listeners.TryGetValue(listener.Name, out var existing) || existing.Snapshot.Listen != listener.Listen)
                     {
-                        bound.Add((listener, BindListener(listener)));
+                        bound.Add((listener, BindListener(Sockets, listener)));
                     }
                 }
             }
@@ -164,11 +164,11 @@ public sealed class ProxyEngine : IAsyncDisposable
     }
 
     /// <summary>Binds one listener; the error names it, since the reload log must say which address is taken.</summary>
-    private static SocketListener BindListener(ListenerSnapshot listener)
+    private static ListenerSockets BindListener(Engine.SocketEngine engine, ListenerSnapshot listener)
     {
         try
         {
-            return SocketListener.Bind(listener.EndPoint);
+            return ListenerSockets.Bind(engine, listener.EndPoint);
         }
         catch (SocketException ex)
         {
@@ -176,9 +176,26 @@ public sealed class ProxyEngine : IAsyncDisposable
         }
     }
 
-    private void StartAcceptLoop(ListenerRuntime runtime, SocketListener socket)
+    private void StartAcceptLoop(ListenerRuntime runtime, ListenerSockets socket)
     {
-        var loop = socket.AcceptLoopAsync(accepted => OnAccepted(runtime, accepted));
+        Task? loop;
+        try
+        {
+            loop = socket.Start(accepted => OnAccepted(runtime, accepted));
+        }
+        catch (SocketException ex)
+        {
+            // epoll refused a listening socket (out of memory or watches): the listener stays bound but cannot accept.
+            Log.AcceptFailed(Logger, runtime.Snapshot.Name, ex);
+            return;
+        }
+
+        if (loop is null)
+        {
+            // Epoll: every loop accepts on its own socket; nothing to await.
+            return;
+        }
+
         _acceptLoops.TryAdd(loop, 0);
         _ = loop.ContinueWith(
             (t, state) =>
@@ -196,30 +213,21 @@ public sealed class ProxyEngine : IAsyncDisposable
             TaskScheduler.Default);
     }
 
-    private void OnAccepted(ListenerRuntime runtime, Socket accepted)
+    /// <summary>
+    /// A new connection, on the loop that will serve it (epoll: each loop accepts on its own listening socket) or on
+    /// the accept loop's thread (.NET's engine). RunAsync never faults (every failure is sorted into a close reason)
+    /// and calls OnSessionEnded as its last step, so its task needs no continuation: that saved an allocation held by
+    /// every open connection.
+    /// </summary>
+    private void OnAccepted(ListenerRuntime runtime, SocketChannel channel)
     {
         if (IsDraining)
         {
-            accepted.Dispose();
+            channel.Dispose();
             return;
         }
 
         Interlocked.Increment(ref _activeConnections);
-        // RunAsync never faults (every failure is sorted into a close reason) and calls OnSessionEnded as its last step,
-        // so its task needs no continuation: that saved an allocation held by every open connection.
-        SocketChannel channel;
-        try
-        {
-            channel = Sockets.Accept(accepted);
-        }
-        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
-        {
-            // Reset before it could be registered: nothing to serve.
-            accepted.Dispose();
-            OnSessionEnded();
-            return;
-        }
-
         var snapshot = runtime.Snapshot;
         _ = snapshot.Protocol == ListenerProtocol.Tcp
             ? new TcpSession(channel, runtime).RunAsync()
@@ -403,12 +411,12 @@ public sealed class ProxyEngine : IAsyncDisposable
         _applyLock.Dispose();
     }
 
-    private sealed class ActiveListener(ListenerSnapshot snapshot, ListenerRuntime runtime, SocketListener socket)
+    private sealed class ActiveListener(ListenerSnapshot snapshot, ListenerRuntime runtime, ListenerSockets socket)
     {
         public ListenerSnapshot Snapshot { get; set; } = snapshot;
 
         public ListenerRuntime Runtime { get; } = runtime;
 
-        public SocketListener Socket { get; } = socket;
+        public ListenerSockets Socket { get; } = socket;
     }
 }

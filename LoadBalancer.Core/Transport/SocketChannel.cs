@@ -69,6 +69,23 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
     }
 
     /// <summary>
+    /// A socket <paramref name="loop"/> accepted on its own thread (accept4 made it non-blocking already); registered
+    /// with that loop, so the accepting thread is the one that serves it.
+    /// </summary>
+    public static SocketChannel ForAcceptedOnLoop(Socket socket, EpollLoop loop)
+    {
+        try
+        {
+            return new SocketChannel(socket, loop, accepted: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Connects a new socket, registered with <paramref name="loop"/> (null: .NET's socket engine); the caller owns
     /// the result. Throws on failure or cancellation.
     /// </summary>

@@ -15,6 +15,9 @@ internal sealed unsafe class EpollLoop : IDisposable
     private const int MaxEvents = 256;
     private const uint Interest = EpollNative.In | EpollNative.Out | EpollNative.ReadHup | EpollNative.EdgeTriggered;
     private const ulong WakeUp = ulong.MaxValue;
+
+    // Set in the data word of a listening socket (an acceptor): channel slots are below 2^31, so they never have it.
+    private const ulong AcceptorTag = 1UL << 31;
     private const int EventFdNonBlockCloExec = 0x800 | 0x80000;
 
     [ThreadStatic]
@@ -32,6 +35,9 @@ internal sealed unsafe class EpollLoop : IDisposable
     private readonly Stack<int> _freeSlots = new();
     private int _nextSlot;
     private uint _generation;
+
+    // This loop's listening sockets, one per listener (SO_REUSEPORT); a handful, indexed like the slots.
+    private LoopAcceptor?[] _acceptors = new LoopAcceptor?[4];
 
     // The loop expires its own sessions' timers: an epoll_wait timeout instead of a thread-pool timer, which woke a
     // pool worker on the proxy's core 40 times a second (and that worker then spun in sched_yield, about 1.4 per
@@ -88,6 +94,11 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// <summary>On the loop thread: expires the due timers of this loop's sessions, outside the table lock.</summary>
     private void SweepTimers(long now)
     {
+        foreach (var acceptor in Volatile.Read(ref _acceptors))
+        {
+            acceptor?.ResumeIfDue(now);
+        }
+
         CollectDue(now, _due);
         try
         {
@@ -154,6 +165,93 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a listening socket, level-triggered for input: each report accepts a bounded batch, and what is left
+    /// reports again at the next wait, so established connections get their turn between batches.
+    /// </summary>
+    public void AddAcceptor(LoopAcceptor acceptor)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        ulong data;
+        lock (_slotLock)
+        {
+            var index = Array.IndexOf(_acceptors, null);
+            if (index < 0)
+            {
+                index = _acceptors.Length;
+                var grown = new LoopAcceptor?[_acceptors.Length * 2];
+                Array.Copy(_acceptors, grown, _acceptors.Length);
+                Volatile.Write(ref _acceptors, grown);
+            }
+
+            var generation = ++_generation;
+            acceptor.Index = index;
+            acceptor.Generation = generation;
+            Volatile.Write(ref _acceptors[index], acceptor);
+            data = ((ulong)generation << 32) | AcceptorTag | (uint)index;
+        }
+
+        if (ControlAcceptor(EpollNative.CtlAdd, acceptor, EpollNative.In, data) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            RemoveAcceptor(acceptor);
+            throw new System.Net.Sockets.SocketException(SocketErrors.FromErrno(errno));
+        }
+    }
+
+    /// <summary>Takes a listening socket out of the set, before it closes (any thread).</summary>
+    public void RemoveAcceptor(LoopAcceptor acceptor)
+    {
+        lock (_slotLock)
+        {
+            var index = acceptor.Index;
+            if (index < 0 || _acceptors[index] != acceptor)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _acceptors[index], null);
+            acceptor.Index = -1;
+        }
+
+        // Best effort: the descriptor may be closed already, which took it out of the set anyway.
+        ControlAcceptor(EpollNative.CtlDel, acceptor, 0, 0);
+    }
+
+    /// <summary>On the loop thread: no reports for this socket until <see cref="ResumeAcceptor"/>.</summary>
+    public void PauseAcceptor(LoopAcceptor acceptor) => ControlAcceptor(EpollNative.CtlMod, acceptor, 0, DataOf(acceptor));
+
+    public void ResumeAcceptor(LoopAcceptor acceptor) => ControlAcceptor(EpollNative.CtlMod, acceptor, EpollNative.In, DataOf(acceptor));
+
+    private static ulong DataOf(LoopAcceptor acceptor) => ((ulong)acceptor.Generation << 32) | AcceptorTag | (uint)acceptor.Index;
+
+    /// <summary>
+    /// epoll_ctl on the listening socket with a reference held on its handle, so that a close on another thread cannot
+    /// turn the call into one on whatever socket reuses the descriptor number. -1 once it is closed.
+    /// </summary>
+    private int ControlAcceptor(int operation, LoopAcceptor acceptor, uint events, ulong data)
+    {
+        var handle = acceptor.Handle;
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            var ev = new EpollEvent { Events = events, Data = data };
+            return EpollNative.epoll_ctl(_epollFd, operation, (int)handle.DangerousGetHandle(), &ev);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>Frees the slot. The socket leaves the epoll set by itself when its descriptor closes.</summary>
     public void Unregister(SocketChannel channel)
     {
@@ -207,6 +305,26 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
+    private void OnAcceptorEvent(ulong data)
+    {
+        var acceptors = Volatile.Read(ref _acceptors);
+        var index = (int)((uint)data & ~(uint)AcceptorTag);
+        var acceptor = index < acceptors.Length ? Volatile.Read(ref acceptors[index]) : null;
+        if (acceptor is null || acceptor.Generation != (uint)(data >> 32))
+        {
+            return;
+        }
+
+        try
+        {
+            acceptor.OnReadable();
+        }
+        catch (Exception)
+        {
+            // A session's start must never take the loop down; the acceptor itself sorts out accept errors.
+        }
+    }
+
     private void Run()
     {
         t_current = this;
@@ -234,6 +352,12 @@ internal sealed unsafe class EpollLoop : IDisposable
                     var data = events[i].Data;
                     if (data == WakeUp)
                     {
+                        continue;
+                    }
+
+                    if ((data & AcceptorTag) != 0)
+                    {
+                        OnAcceptorEvent(data);
                         continue;
                     }
 

@@ -2,11 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace LoadBalancer.Core.Transport.Epoll;
 
-/// <summary>The three epoll calls the event loop needs, straight from libc.</summary>
+/// <summary>The epoll calls the event loop needs, and the socket calls it makes itself, straight from libc.</summary>
 internal static unsafe partial class EpollNative
 {
     public const int CloExec = 0x80000;
     public const int CtlAdd = 1;
+    public const int CtlDel = 2;
+    public const int CtlMod = 3;
 
     public const uint In = 0x001;
     public const uint Out = 0x004;
@@ -23,6 +25,9 @@ internal static unsafe partial class EpollNative
     private const int SetFlags = 4; // F_SETFL
     private const int NonBlocking = 0x800; // O_NONBLOCK
     private const int NoSignal = 0x4000; // MSG_NOSIGNAL
+    private const int AcceptFlags = NonBlocking | CloExec; // SOCK_NONBLOCK | SOCK_CLOEXEC
+    private const int SolSocket = 1;
+    private const int ReusePortOption = 15; // SO_REUSEPORT
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int epoll_create1(int flags);
@@ -38,6 +43,9 @@ internal static unsafe partial class EpollNative
 
     [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
     private static partial int Connect(SafeHandle fd, byte* address, int length);
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    private static partial int Accept4(SafeHandle fd, byte* address, int* length, int flags);
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(SafeHandle fd, int command, int argument);
@@ -94,6 +102,32 @@ internal static unsafe partial class EpollNative
             return Connect(fd, data, address.Size) == 0 ? 0 : Marshal.GetLastPInvokeError();
         }
     }
+
+    /// <summary>
+    /// accept4(2) of one pending connection, already non-blocking and close-on-exec: the new descriptor, or -errno
+    /// (-EAGAIN when the queue is empty). The peer address is not asked for: it is read lazily, when a session needs it.
+    /// </summary>
+    public static int Accept(SafeHandle listener)
+    {
+        while (true)
+        {
+            var fd = Accept4(listener, null, null, AcceptFlags);
+            if (fd >= 0)
+            {
+                return fd;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != Interrupted)
+            {
+                return -errno;
+            }
+        }
+    }
+
+    /// <summary>SO_REUSEPORT, so that each loop has a listening socket of its own on one address (the kernel spreads connections by hash).</summary>
+    public static void SetReusePort(System.Net.Sockets.Socket socket)
+        => socket.SetRawSocketOption(SolSocket, ReusePortOption, [1, 0, 0, 0]);
 
     /// <summary>
     /// O_NONBLOCK set by hand rather than through <c>Socket.Blocking</c>, which would give the socket a .NET async
