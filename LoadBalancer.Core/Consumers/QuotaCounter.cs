@@ -21,6 +21,9 @@ public sealed class QuotaCounter
 
     public QuotaPeriod Period { get; }
 
+    /// <summary>Set by the usage ledger once it has added the stored requests of the period (only its writer reads it).</summary>
+    internal bool Restored { get; set; }
+
     /// <summary>The current period's window (rolled over first when its end has passed).</summary>
     public Window Current
     {

@@ -154,9 +154,13 @@ public sealed partial class UsageLedger
         }
     }
 
-    /// <summary>At start: every consumer's requests counted against its quota in the current period, back into its counter.</summary>
+    /// <summary>
+    /// Every consumer's requests counted against its quota in the current period, back into its counter: at start,
+    /// and after a reload for the counters it created (each counter is restored once, see <see cref="QuotaCounter.Restored"/>).
+    /// </summary>
     private void RestoreQuotas(SqliteConnection connection, RuntimeSnapshot snapshot)
     {
+        _quotasRestoredFor = snapshot;
         try
         {
             using var command = connection.CreateCommand();
@@ -168,10 +172,12 @@ public sealed partial class UsageLedger
             {
                 foreach (var c in t.Consumers)
                 {
-                    if (c.Quota is not { } quota)
+                    if (c.Quota is not { } quota || quota.Restored)
                     {
                         continue;
                     }
+
+                    quota.Restored = true;
 
                     var start = quota.Current.Start;
                     tenant.Value = t.Name;

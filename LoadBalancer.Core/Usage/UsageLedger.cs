@@ -20,6 +20,7 @@ public sealed partial class UsageLedger : IAsyncDisposable
 {
     private readonly UsageLedgerSettings _settings;
     private readonly SnapshotHolder _snapshots;
+    private RuntimeSnapshot? _quotasRestoredFor;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
     private readonly Channel<Func<SqliteConnection?, Task>> _work = Channel.CreateBounded<Func<SqliteConnection?, Task>>(new BoundedChannelOptions(64) { SingleReader = true });
@@ -169,6 +170,13 @@ public sealed partial class UsageLedger : IAsyncDisposable
         if (_connection is null)
         {
             return;
+        }
+
+        // A consumer whose quota counter a reload created (a new consumer, or a changed period) gets the requests the
+        // ledger holds for its period, before this flush writes the ones it counted since; a kept counter has them.
+        if (!ReferenceEquals(_snapshots.Current, _quotasRestoredFor))
+        {
+            RestoreQuotas(_connection, _snapshots.Current);
         }
 
         if (_pending.Count + _pendingRefusals.Count + _pendingQuota.Count > 0)

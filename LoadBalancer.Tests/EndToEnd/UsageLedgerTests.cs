@@ -136,6 +136,33 @@ public sealed class UsageLedgerTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ConsumerRemovedThenAddedByReload_GetsItsStoredQuotaUsageBack(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        var path = Path.Combine(_directory, "lb.toml");
+        var withConsumer = Config(backend.Address);
+        await File.WriteAllTextAsync(path, withConsumer, cancellationToken);
+        await using var lb = await LbProcess.StartAsync(path, cancellationToken, null, "--no-watch");
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://{lb.AdminEndPoint}/") };
+
+        Assert.That(await SendAsync(lb, 3, "/chat/a", cancellationToken), Is.EqualTo(new[] { 200, 200, 200 }));
+        while (StoredRequests(Path.Combine(_directory, "usage.db")) < 3)
+        {
+            // The ledger flushes every second; the test's CancelAfter bounds the wait.
+            await Task.Delay(100, cancellationToken);
+        }
+
+        await File.WriteAllTextAsync(path, withConsumer[..withConsumer.IndexOf("[[consumers]]", StringComparison.Ordinal)], cancellationToken);
+        (await admin.PostAsync("reload", null, cancellationToken)).EnsureSuccessStatusCode();
+        await File.WriteAllTextAsync(path, withConsumer, cancellationToken);
+        (await admin.PostAsync("reload", null, cancellationToken)).EnsureSuccessStatusCode();
+        await lb.WaitForOutputAsync("quota of consumer mobile (tenant acme) restored: 3 requests", cancellationToken);
+
+        Assert.That(await SendAsync(lb, 3, "/chat/b", cancellationToken), Is.EqualTo(new[] { 200, 200, 429 }), "3 stored + 2 = the quota of 5, not a fresh 5");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Sigkill_LosesAtMostTheLastFlushInterval(CancellationToken cancellationToken)
     {
         await using var backend = RecordingBackend.Start();
