@@ -101,6 +101,12 @@ internal sealed partial class Http2Stream
             return;
         }
 
+        if (_grpc)
+        {
+            await SendGrpcReplyAsync(cause).ConfigureAwait(false);
+            return;
+        }
+
         var buffer = EngineBuffers.Rent(Http1ReplyEncoder.MaxLength);
         try
         {
@@ -115,6 +121,26 @@ internal sealed partial class Http2Stream
         finally
         {
             EngineBuffers.Return(buffer);
+        }
+    }
+
+    /// <summary>A gRPC request's refusal: 200 with grpc-status and grpc-message, trailers-only (one HEADERS, END_STREAM).</summary>
+    private async ValueTask SendGrpcReplyAsync(LocalReplyCause cause)
+    {
+        var lines = _exchange.RateLimitLines;
+        var block = EngineBuffers.Rent(GrpcReply.MaxBlockLength + (2 * lines.Length));
+        try
+        {
+            var length = GrpcReply.Encode(cause, block);
+            length += EncodeLines(lines.Span, block.AsSpan(length), skipConnectionSpecific: false);
+            _exchange.OnResponseSent(200, length);
+            _headersSent = true;
+            await _connection.SendHeadersAsync(this, block.AsMemory(0, length), endStream: true).ConfigureAwait(false);
+            _endStreamSent = true;
+        }
+        finally
+        {
+            EngineBuffers.Return(block);
         }
     }
 

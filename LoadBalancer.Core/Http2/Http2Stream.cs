@@ -36,6 +36,9 @@ internal sealed partial class Http2Stream : IDownstream
     private bool _expectContinue;
     private bool _idempotent;
     private bool _wantsJson;
+
+    // A gRPC request (content-type application/grpc...): lb's own answers take gRPC's form (GrpcReply).
+    private bool _grpc;
     private LocalReplyCause? _replyCause;
     private int _closeReason;
 
@@ -89,6 +92,7 @@ internal sealed partial class Http2Stream : IDownstream
         Reset = false;
         _unacknowledged = 0;
         _closeReason = 0;
+        _grpc = false;
         _headersSent = false;
         _endStreamSent = false;
         _sendWindow = sendWindow;
@@ -167,6 +171,7 @@ internal sealed partial class Http2Stream : IDownstream
         ref readonly var head = ref _heads.Head;
         var headers = _heads.Headers.AsSpan(0, head.HeaderCount);
         _wantsJson = HeaderLookup.AcceptsJson(source, headers);
+        _grpc = GrpcReply.IsGrpc(HeaderLookup.FindHeaderValue(source, headers, "content-type"));
         _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
         _idempotent = head.Method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;
