@@ -78,7 +78,7 @@ internal sealed partial class Http1Connection : IDownstream
         var dechunk = _clientIsHttp10 && framing == BodyFraming.Chunked;
         _responseDechunked = dechunk;
         _responseUntilClose = framing == BodyFraming.UntilClose;
-        _closeClient = _clientWantsClose || _responseUntilClose || dechunk || _engine.IsDraining || requestUnfinished;
+        _closeClient = _clientWantsClose || _responseUntilClose || dechunk || _listener.IsClosing || requestUnfinished;
 
         var head = response.Head;
         // The route's response_headers (or the tenant's), and a consumer's RateLimit headers.
@@ -120,7 +120,7 @@ internal sealed partial class Http1Connection : IDownstream
         if (_closeClient)
         {
             SetCloseReason(_responseUntilClose || _responseDechunked ? CloseReason.CloseDelimitedResponse
-                : _engine.IsDraining ? CloseReason.Draining
+                : _listener.IsClosing ? CloseReason.Draining
                 : CloseReason.ClientRequestedClose);
         }
 

@@ -16,6 +16,6 @@ internal sealed partial class Http1Connection
         var http2 = new Http2Connection(_id, _engine, _listener, _client, _clientReader, _clientTimer, _backendTimer, _clientIp, _clientEndPoint, _client as Tls.TlsConnection);
         Volatile.Write(ref _http2, http2);
         await http2.RunAsync().ConfigureAwait(false);
-        SetCloseReason(_engine.IsDraining ? CloseReason.Draining : CloseReason.ClientClosed);
+        SetCloseReason(_listener.IsClosing ? CloseReason.Draining : CloseReason.ClientClosed);
     }
 }

@@ -52,7 +52,7 @@ internal sealed partial class Http1Connection
             && _requestFraming == BodyFraming.None
             && !_clientWantsClose
             && !_clientIsHttp10
-            && !_engine.IsDraining;
+            && !_listener.IsClosing;
 
     /// <summary>A refusal that keeps the connection must not leave its reason as the connection's close reason.</summary>
     private void ClearCloseReason() => Volatile.Write(ref _closeReason, (int)CloseReason.None);

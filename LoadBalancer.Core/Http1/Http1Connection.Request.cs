@@ -125,7 +125,7 @@ internal sealed partial class Http1Connection
         _waitingForRequest = true;
         try
         {
-            if (_engine.IsDraining)
+            if (_listener.IsClosing)
             {
                 SetCloseReason(CloseReason.Draining);
                 return HeadOutcome.Closed;

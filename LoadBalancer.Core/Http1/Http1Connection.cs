@@ -69,6 +69,8 @@ internal sealed partial class Http1Connection : IChannelOwner
 
     public long Id => _id;
 
+    public ListenerRuntime Listener => _listener;
+
     public CloseReason CloseReason => (CloseReason)Volatile.Read(ref _closeReason);
 
     /// <summary>Never throws: every failure is sorted into a close reason here, so the accept loop need not observe it.</summary>
@@ -101,7 +103,7 @@ internal sealed partial class Http1Connection : IChannelOwner
                 // bytes in all) and, with the epoll engine, no buffer and no syscall until the client sends.
                 if (_clientReader.IsDrained)
                 {
-                    if (_engine.IsDraining)
+                    if (_listener.IsClosing)
                     {
                         SetCloseReason(CloseReason.Draining);
                         break;

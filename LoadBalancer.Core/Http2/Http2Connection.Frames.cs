@@ -336,7 +336,7 @@ internal sealed partial class Http2Connection
             return await RefuseStreamAsync(id, Http2ErrorCode.ProtocolError, "header_list_too_large").ConfigureAwait(false);
         }
 
-        if (_goingAway || _engine.IsDraining)
+        if (_goingAway || _listenerRuntime.IsClosing)
         {
             return await RefuseStreamAsync(id, Http2ErrorCode.RefusedStream, "refused_draining").ConfigureAwait(false);
         }

@@ -9,6 +9,7 @@ namespace LoadBalancer.Core.Proxy;
 internal sealed class ListenerRuntime
 {
     private ListenerSnapshot _snapshot;
+    private bool _retired;
 
     public ListenerRuntime(ProxyEngine engine, ListenerSnapshot snapshot)
     {
@@ -17,6 +18,16 @@ internal sealed class ListenerRuntime
     }
 
     public ProxyEngine Engine { get; }
+
+    /// <summary>A reload removed the listener (or moved it to another address): its connections finish and close.</summary>
+    public bool Retired
+    {
+        get => Volatile.Read(ref _retired);
+        set => Volatile.Write(ref _retired, value);
+    }
+
+    /// <summary>Connections of this listener take no new requests: lb drains, or the listener was retired.</summary>
+    public bool IsClosing => Engine.IsDraining || Retired;
 
     public ListenerSnapshot Snapshot
     {

@@ -118,6 +118,7 @@ public sealed class ProxyEngine : IAsyncDisposable
 
             Health.Apply(next); // health: start/stop active checks for the pools and backends of this snapshot
             var keep = new HashSet<string>(StringComparer.Ordinal);
+            var retired = new List<ListenerRuntime>();
             lock (_listeners)
             {
                 foreach (var listener in next.Listeners)
@@ -136,6 +137,8 @@ public sealed class ProxyEngine : IAsyncDisposable
                     {
                         var removed = _listeners[name];
                         _listeners.Remove(name);
+                        removed.Runtime.Retired = true;
+                        retired.Add(removed.Runtime);
                         removed.Socket.Dispose();
                         Log.ListenerStopped(Logger, name, removed.Socket.BoundEndPoint);
                     }
@@ -148,6 +151,12 @@ public sealed class ProxyEngine : IAsyncDisposable
                     StartAcceptLoop(runtime, socket);
                     Log.ListenerStarted(Logger, snapshot.Name, snapshot.Protocol.ToString().ToLowerInvariant(), socket.BoundEndPoint);
                 }
+            }
+
+            if (retired.Count > 0)
+            {
+                CloseConnectionsOf(retired);
+                _ = AbortConnectionsOfAsync(retired, next.DrainTimeout);
             }
 
             if (publish)
@@ -251,6 +260,41 @@ public sealed class ProxyEngine : IAsyncDisposable
     /// when those finish. States are compared by reference: the compiler reuses a state only for the same pool and
     /// address, so a backend moved to another pool has a new state and its old one retires.
     /// </summary>
+    /// <summary>
+    /// The HTTP connections of listeners a reload removed finish what is in flight and close, as on a drain: an idle
+    /// keep-alive connection now, a busy one after its response, HTTP/2 with GOAWAY. TCP tunnels keep running.
+    /// </summary>
+    private void CloseConnectionsOf(List<ListenerRuntime> retired)
+    {
+        foreach (var owner in Sockets.OwnersOf(this))
+        {
+            if (owner is Http1.Http1Connection connection && retired.Contains(connection.Listener))
+            {
+                ((IChannelOwner)connection).OnDrain();
+            }
+        }
+    }
+
+    /// <summary>What still runs on a removed listener after <c>drain_timeout</c> is cut, as at the end of a drain.</summary>
+    private async Task AbortConnectionsOfAsync(List<ListenerRuntime> retired, TimeSpan timeout)
+    {
+        await Task.Delay(timeout).ConfigureAwait(false);
+        try
+        {
+            foreach (var owner in Sockets.OwnersOf(this))
+            {
+                if (owner is Http1.Http1Connection connection && retired.Contains(connection.Listener))
+                {
+                    owner.OnAbort();
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // lb stopped in the meantime; its own drain ended these connections.
+        }
+    }
+
     private void RetireRemovedBackends(RuntimeSnapshot previous, RuntimeSnapshot next)
     {
         if (ReferenceEquals(previous, next))
