@@ -29,7 +29,7 @@ public sealed class SocketEngine : IDisposable
             _loops = new EpollLoop[loops];
             for (var i = 0; i < _loops.Length; i++)
             {
-                _loops[i] = new EpollLoop(this, i);
+                _loops[i] = new EpollLoop(this, i, loops);
             }
         }
         else

@@ -4,72 +4,111 @@ using EpollLoopOf = LoadBalancer.Core.Transport.Epoll.EpollLoop;
 namespace LoadBalancer.Core.Transport;
 
 /// <summary>
-/// Idle keep-alive connections to one backend. A fixed array of slots taken and filled with Interlocked operations:
-/// no lock, no allocation per rent/return, and contention only between sessions that hit the same slot.
+/// Idle keep-alive connections to one backend, kept per event loop: a connection idles in the shard of the loop its
+/// socket is registered with, and a request on a loop rents only from that loop's shard, so a loop never touches
+/// another loop's idle connections (no shared cache line per rent/return between loops, and a request's backend
+/// socket always wakes the thread that serves its client). Each shard is a fixed array of slots taken and filled with
+/// Interlocked operations: no lock, no allocation per rent/return; its owner loop is the only writer on the request
+/// path, and the CAS only matters against the sweep and reload paths. .NET's engine has no loops and uses one shard.
 /// A connection is only ever handed out if nothing came from its backend since its last response ended (RFC 9112
 /// section 9.3): bytes or a close while idle take it out of the pool at once (epoll engine) and are checked again at
 /// rent, since anything read then would be taken for the answer to someone else's request.
 /// </summary>
 internal sealed class BackendConnectionPool
 {
-    private const int SlotCount = 64;
+    /// <summary>Idle connections a loop keeps per backend.</summary>
+    internal const int SlotsPerLoop = 64;
 
-    // Allocated at the first return (once per backend, never per request): with 20,000 backends of which few are busy,
-    // eager arrays were 10 MB of empty slots. Empty (not null) until then, so every loop below just finds nothing.
-    private BackendConnection?[] _slots = Array.Empty<BackendConnection?>();
-    private int _idleCount;
+    // One shard per loop, by EpollLoop.Index, each created at its loop's first return (once per backend and loop,
+    // never per request): with 20,000 backends of which few are busy, eager arrays were 10 MB of empty slots. Empty
+    // (not null) until the first return, so every loop below just finds nothing.
+    private Shard?[] _shards = [];
 
-    public int IdleCount => Volatile.Read(ref _idleCount);
+    private sealed class Shard
+    {
+        public readonly BackendConnection?[] Slots = new BackendConnection?[SlotsPerLoop];
+        public int Idle;
+    }
+
+    /// <summary>Idle connections over all loops (for tests and status pages).</summary>
+    public int IdleCount
+    {
+        get
+        {
+            var total = 0;
+            foreach (var shard in Volatile.Read(ref _shards))
+            {
+                total += shard is null ? 0 : Volatile.Read(ref shard.Idle);
+            }
+
+            return total;
+        }
+    }
 
     /// <summary>
-    /// Takes an idle connection younger than <paramref name="maxIdleMs"/> on which nothing arrived while it idled. With
-    /// <paramref name="probe"/> it must also pass a liveness poll (one syscall): callers that can replay a request on
-    /// a stale connection skip it.
+    /// Takes an idle connection younger than <paramref name="maxIdleMs"/> on which nothing arrived while it idled, from
+    /// the caller's loop's shard; a caller off every loop (.NET's engine, or a continuation on the thread pool) looks in
+    /// every shard. With <paramref name="probe"/> it must also pass a liveness poll (one syscall): callers that can
+    /// replay a request on a stale connection skip it.
     /// </summary>
     public BackendConnection? Rent(long maxIdleMs, bool probe)
     {
-        if (Volatile.Read(ref _idleCount) == 0)
+        var shards = Volatile.Read(ref _shards);
+        var loop = EpollLoopOf.CurrentThread;
+        if (loop is not null && loop.Count == shards.Length)
+        {
+            return shards[loop.Index] is { } own ? RentFrom(own, maxIdleMs, probe, loop) : null;
+        }
+
+        foreach (var shard in shards)
+        {
+            if (shard is not null && RentFrom(shard, maxIdleMs, probe, loop) is { } connection)
+            {
+                return connection;
+            }
+        }
+
+        return null;
+    }
+
+    private static BackendConnection? RentFrom(Shard shard, long maxIdleMs, bool probe, EpollLoopOf? loop)
+    {
+        if (Volatile.Read(ref shard.Idle) == 0)
         {
             return null;
         }
 
-        // First a connection on the caller's own event loop, so the request and its response are handled by one
-        // thread (no wake-up of another loop, buffers returned where they were rented); then any.
         var now = Environment.TickCount64;
-        var loop = EpollLoopOf.CurrentThread;
-        for (var pass = loop is null ? 1 : 0; pass < 2; pass++)
+        var slots = shard.Slots;
+        for (var i = 0; i < slots.Length; i++)
         {
-            for (var i = 0; i < _slots.Length; i++)
+            if (Volatile.Read(ref slots[i]) is null)
             {
-                var candidate = Volatile.Read(ref _slots[i]);
-                if (candidate is null || (pass == 0 && candidate.Channel.Loop != loop))
-                {
-                    continue;
-                }
-
-                var connection = Interlocked.Exchange(ref _slots[i], null);
-                if (connection is null)
-                {
-                    continue;
-                }
-
-                Interlocked.Decrement(ref _idleCount);
-                connection.PoolSlot = -1;
-                connection.Channel.IdleWatcher = null;
-                if (now - connection.IdleSinceTicks > maxIdleMs)
-                {
-                    connection.Discard(DiscardReason.Expired);
-                    continue;
-                }
-
-                if (ReadableSinceReturn(connection, loop, probe))
-                {
-                    connection.Discard(connection.ReadableReason(idle: true));
-                    continue;
-                }
-
-                return connection;
+                continue;
             }
+
+            var connection = Interlocked.Exchange(ref slots[i], null);
+            if (connection is null)
+            {
+                continue;
+            }
+
+            Interlocked.Decrement(ref shard.Idle);
+            connection.PoolSlot = -1;
+            connection.Channel.IdleWatcher = null;
+            if (now - connection.IdleSinceTicks > maxIdleMs)
+            {
+                connection.Discard(DiscardReason.Expired);
+                continue;
+            }
+
+            if (ReadableSinceReturn(connection, loop, probe))
+            {
+                connection.Discard(connection.ReadableReason(idle: true));
+                continue;
+            }
+
+            return connection;
         }
 
         return null;
@@ -91,9 +130,24 @@ internal sealed class BackendConnectionPool
         return channel.MayBeReadable();
     }
 
+    /// <summary>The shard of the loop <paramref name="connection"/>'s socket is registered with (shard 0 on .NET's engine).</summary>
+    private Shard ShardFor(BackendConnection connection)
+    {
+        var loop = connection.Channel.Loop;
+        var shards = Volatile.Read(ref _shards);
+        if (shards.Length == 0)
+        {
+            Interlocked.CompareExchange(ref _shards, new Shard?[loop?.Count ?? 1], shards);
+            shards = Volatile.Read(ref _shards);
+        }
+
+        var index = loop?.Index ?? 0;
+        return Volatile.Read(ref shards[index]) ?? Interlocked.CompareExchange(ref shards[index], new Shard(), null) ?? shards[index]!;
+    }
+
     /// <summary>
-    /// Parks a connection whose response ended exactly at its framing; disposes it when the pool is full, when its
-    /// backend left the config, or when more bytes (or a close) already arrived from the backend.
+    /// Parks a connection whose response ended exactly at its framing, in its loop's shard; disposes it when the shard
+    /// is full, when its backend left the config, or when more bytes (or a close) already arrived from the backend.
     /// </summary>
     public void Return(BackendConnection connection)
     {
@@ -115,17 +169,13 @@ internal sealed class BackendConnectionPool
         connection.IdleSinceTicks = Environment.TickCount64;
         connection.Reused = true;
         channel.IdleWatcher = connection;
-        if (_slots.Length == 0)
-        {
-            Interlocked.CompareExchange(ref _slots, new BackendConnection?[SlotCount], Array.Empty<BackendConnection?>());
-        }
-
-        var slots = _slots;
+        var shard = ShardFor(connection);
+        var slots = shard.Slots;
         for (var i = 0; i < slots.Length; i++)
         {
             if (Interlocked.CompareExchange(ref slots[i], connection, null) is null)
             {
-                Interlocked.Increment(ref _idleCount);
+                Interlocked.Increment(ref shard.Idle);
                 connection.PoolSlot = i;
 
                 // Retire() may have swept between the check above and the CompareExchange (a full fence, as is the
@@ -152,12 +202,18 @@ internal sealed class BackendConnectionPool
     public bool TryTake(BackendConnection connection)
     {
         var slot = connection.PoolSlot;
-        if (slot < 0 || Interlocked.CompareExchange(ref _slots[slot], null, connection) != connection)
+        if (slot < 0)
         {
             return false;
         }
 
-        Interlocked.Decrement(ref _idleCount);
+        var shard = ShardFor(connection);
+        if (Interlocked.CompareExchange(ref shard.Slots[slot], null, connection) != connection)
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref shard.Idle);
         connection.PoolSlot = -1;
         connection.Channel.IdleWatcher = null;
         return true;
@@ -171,26 +227,28 @@ internal sealed class BackendConnectionPool
     /// </summary>
     public int Sweep(long maxIdleMs)
     {
-        if (Volatile.Read(ref _idleCount) == 0)
-        {
-            return 0;
-        }
-
         var closed = 0;
         var now = Environment.TickCount64;
-        for (var i = 0; i < _slots.Length; i++)
+        foreach (var shard in Volatile.Read(ref _shards))
         {
-            var connection = Volatile.Read(ref _slots[i]);
-            if (connection is null)
+            if (shard is null || Volatile.Read(ref shard.Idle) == 0)
             {
                 continue;
             }
 
-            var expired = now - connection.IdleSinceTicks > maxIdleMs;
-            if ((expired || !connection.LooksAlive()) && TryTake(connection))
+            foreach (var connection in shard.Slots)
             {
-                connection.Discard(expired ? DiscardReason.Expired : connection.ReadableReason(idle: true));
-                closed++;
+                if (connection is null)
+                {
+                    continue;
+                }
+
+                var expired = now - connection.IdleSinceTicks > maxIdleMs;
+                if ((expired || !connection.LooksAlive()) && TryTake(connection))
+                {
+                    connection.Discard(expired ? DiscardReason.Expired : connection.ReadableReason(idle: true));
+                    closed++;
+                }
             }
         }
 
@@ -201,17 +259,24 @@ internal sealed class BackendConnectionPool
     public void CloseIdle(long maxIdleMs)
     {
         var now = Environment.TickCount64;
-        for (var i = 0; i < _slots.Length; i++)
+        foreach (var shard in Volatile.Read(ref _shards))
         {
-            var connection = Volatile.Read(ref _slots[i]);
-            if (connection is null || (maxIdleMs > 0 && now - connection.IdleSinceTicks <= maxIdleMs))
+            if (shard is null)
             {
                 continue;
             }
 
-            if (TryTake(connection))
+            foreach (var connection in shard.Slots)
             {
-                connection.Discard(DiscardReason.Expired);
+                if (connection is null || (maxIdleMs > 0 && now - connection.IdleSinceTicks <= maxIdleMs))
+                {
+                    continue;
+                }
+
+                if (TryTake(connection))
+                {
+                    connection.Discard(DiscardReason.Expired);
+                }
             }
         }
     }

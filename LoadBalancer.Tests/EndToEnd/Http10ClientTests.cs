@@ -70,7 +70,9 @@ public sealed class Http10ClientTests
         new Random(17).NextBytes(content);
         var calls = 0;
         await using var backend = RecordingBackend.Start(_ => Interlocked.Increment(ref calls) == 1 ? Chunked(content) : RecordingBackend.Ok("a"));
-        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.Address));
+
+        // One loop: the second client connection must find the first one's idle backend connection (pools are per loop).
+        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.Address), loops: 1);
         await using (var client = await lb.ConnectAsync(cancellationToken))
         {
             await client.SendAsync(KeepAliveGet, cancellationToken);

@@ -23,11 +23,16 @@ public sealed class TestLb : IAsyncDisposable
     public RuntimeSnapshot Snapshot => Engine.Snapshots.Current;
 
     /// <param name="path">Names the config file: relative paths in it (access_keys_file, access_log) resolve from its directory.</param>
-    public static async Task<TestLb> StartAsync(string toml, string path = "test.toml")
+    /// <param name="loops">
+    /// Epoll loops (0: one per CPU). Idle backend connections are kept per loop, and each client connection lands on
+    /// the loop the kernel's SO_REUSEPORT hash picks; a test that expects a second client connection to reuse the
+    /// first one's backend connection runs on one loop.
+    /// </param>
+    public static async Task<TestLb> StartAsync(string toml, string path = "test.toml", int loops = 0)
     {
         var loaded = ConfigLoader.LoadText(toml, path);
         Assert.That(loaded.Success, Is.True, () => string.Join("\n", loaded.Errors));
-        var engine = new ProxyEngine(new SnapshotHolder(loaded.Snapshot!), SocketEngine.FromEnvironment());
+        var engine = new ProxyEngine(new SnapshotHolder(loaded.Snapshot!), SocketEngine.Create(SocketEngine.KindFromEnvironment(), loops));
         await engine.StartAsync();
         return new TestLb(engine);
     }

@@ -45,9 +45,11 @@ internal sealed unsafe class EpollLoop : IDisposable
     private readonly List<DeadlineTimer> _due = [];
     private long _nextSweep;
 
-    public EpollLoop(object owner, int index)
+    public EpollLoop(object owner, int index, int count)
     {
         Owner = owner;
+        Index = index;
+        Count = count;
         _epollFd = EpollNative.epoll_create1(EpollNative.CloExec);
         if (_epollFd < 0)
         {
@@ -69,6 +71,12 @@ internal sealed unsafe class EpollLoop : IDisposable
 
     /// <summary>The engine this loop belongs to.</summary>
     public object Owner { get; }
+
+    /// <summary>This loop's number in its engine, 0..<see cref="Count"/>-1: the index of its shard in per-loop state.</summary>
+    public int Index { get; }
+
+    /// <summary>How many loops its engine has.</summary>
+    public int Count { get; }
 
     /// <summary>The loop whose thread is running, or null on any other thread.</summary>
     public static EpollLoop? CurrentThread => t_current;

@@ -31,7 +31,8 @@ public sealed class ConformanceRig : IAsyncDisposable
 
     private bool _lbStopped;
 
-    public static async Task<ConformanceRig> StartAsync(RecordingBackend.Responder? respondA = null)
+    /// <param name="loops">Epoll loops (0: one per CPU); see <see cref="TestLb.StartAsync"/>.</param>
+    public static async Task<ConformanceRig> StartAsync(RecordingBackend.Responder? respondA = null, int loops = 0)
     {
         var a = RecordingBackend.Start(respondA ?? (_ => RecordingBackend.Ok("a")));
         var b = RecordingBackend.Start(_ => RecordingBackend.Ok("b"));
@@ -67,7 +68,7 @@ public sealed class ConformanceRig : IAsyncDisposable
             [[pools]]
             name = "probe"
             backends = [ { address = "{{probe.Address}}" } ]
-            """);
+            """, loops: loops);
         return new ConformanceRig(a, b, probe, lb);
     }
 

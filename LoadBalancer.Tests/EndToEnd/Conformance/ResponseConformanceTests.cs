@@ -26,9 +26,12 @@ public sealed class ResponseConformanceTests
     {
         var calls = 0;
         var scripted = Encoding.Latin1.GetBytes(row.Response);
-        await using var rig = await ConformanceRig.StartAsync(_ => Interlocked.Increment(ref calls) == 1
-            ? row.BackendCloses ? RecordingBackend.ThenClose(scripted) : scripted
-            : RecordingBackend.Ok("a"));
+        // A follow-up on a new client connection finds A's idle connection only on the same loop (pools are per loop).
+        await using var rig = await ConformanceRig.StartAsync(
+            _ => Interlocked.Increment(ref calls) == 1
+                ? row.BackendCloses ? RecordingBackend.ThenClose(scripted) : scripted
+                : RecordingBackend.Ok("a"),
+            loops: row.ClientClosed && row.BackendReused ? 1 : 0);
 
         var client = await rig.Lb.ConnectAsync(cancellationToken);
         try

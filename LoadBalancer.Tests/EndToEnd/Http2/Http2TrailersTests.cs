@@ -69,7 +69,9 @@ public sealed class Http2TrailersTests
     public async Task ChunkedWithoutTrailers_EndsWithEmptyData_AndTheBackendConnectionIsReused(CancellationToken cancellationToken)
     {
         await using var backend = RecordingBackend.Start(_ => Chunked(""));
-        await using var lb = await TestLb.StartAsync(Config(backend.Address));
+
+        // One loop: each request is a new client connection, and idle backend connections are kept per loop.
+        await using var lb = await TestLb.StartAsync(Config(backend.Address), loops: 1);
 
         for (var i = 0; i < 3; i++)
         {
