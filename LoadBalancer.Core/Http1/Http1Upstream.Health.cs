@@ -103,6 +103,7 @@ internal sealed partial class Http1Upstream
             : _requestBodyTimedOut ? LocalReplies.BodyTimeout
             : outcome switch
             {
+                HeadOutcome.Timeout when _clientDeadlineBinds => LocalReplies.DeadlineExceeded,
                 HeadOutcome.Timeout => LocalReplies.BackendTimeout,
                 HeadOutcome.Invalid => LocalReplies.BackendInvalid,
                 _ => LocalReplies.BackendClosed,
@@ -119,8 +120,9 @@ internal sealed partial class Http1Upstream
             Log.BackendInvalidResponse(_logger, connection.Backend.Config.Address, pool.Name, _heads.Head.ErrorReason ?? "malformed head");
         }
 
-        // A failure the client caused (its body broke, stalled or was too large) says nothing about the backend.
-        if (!_requestBodyFailed && !_exchange.BodyTooLarge)
+        // A failure the client caused (its body broke, stalled or was too large, its own deadline was short) says
+        // nothing about the backend.
+        if (!_requestBodyFailed && !_exchange.BodyTooLarge && !(outcome == HeadOutcome.Timeout && _clientDeadlineBinds))
         {
             OnBackendFailed(pool, connection.Backend); // health: passive check
         }

@@ -36,6 +36,9 @@ internal sealed partial class Http1Upstream
     // The request's backend-side timeouts: its route's, over its pool's.
     private PoolTimeouts _timeouts = PoolTimeouts.Default;
 
+    // The client's deadline (grpc-timeout) is shorter than timeouts.response_head for this request.
+    private bool _clientDeadlineBinds;
+
     // The response head is parsed into the connection's head state (the request's head is encoded by then), and is
     // valid until it is sent.
     private readonly Http1HeadState _heads;
@@ -80,11 +83,18 @@ internal sealed partial class Http1Upstream
     /// the response to the downstream. Returns whether the client connection stays open. The backend connection is
     /// released by <see cref="Release"/>.
     /// </summary>
+    /// <param name="clientDeadline">
+    /// The client's own bound on the wait for the response head (gRPC's grpc-timeout), or null: the shorter of it and
+    /// timeouts.response_head applies, and when it is the client's that passes, the answer is 504 deadline_exceeded
+    /// and passive health does not count it against the backend.
+    /// </param>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> ForwardAsync(ListenerSnapshot listener, PoolSnapshot pool, PoolTimeouts timeouts)
+    public async ValueTask<bool> ForwardAsync(ListenerSnapshot listener, PoolSnapshot pool, PoolTimeouts timeouts, TimeSpan? clientDeadline = null)
     {
         _pool = pool;
         _timeouts = timeouts;
+        _clientDeadlineBinds = clientDeadline is { } deadline && deadline < timeouts.ResponseHead;
+        var responseHead = _clientDeadlineBinds ? clientDeadline!.Value : timeouts.ResponseHead;
         _requestBodyInvalid = false;
         _requestBodyTimedOut = false;
         _requestBodyFailed = false;
@@ -118,7 +128,7 @@ internal sealed partial class Http1Upstream
                 bodyTask = downstream.StartRequestBody(connection.Transport);
             }
 
-            outcome = sent ? await ReadResponseHeadAsync(connection, timeouts.ResponseHead).ConfigureAwait(false) : HeadOutcome.Closed;
+            outcome = sent ? await ReadResponseHeadAsync(connection, responseHead).ConfigureAwait(false) : HeadOutcome.Closed;
             if (outcome != HeadOutcome.Closed || bodyTask is not null)
             {
                 break;
@@ -163,7 +173,7 @@ internal sealed partial class Http1Upstream
             await downstream.SendInterimAsync(_heads.Pending.Slice(0, interimLength), _timer).ConfigureAwait(false);
             connection.Reader.AdvanceTo(_heads.Pending.GetPosition(interimLength));
             _heads.Pending = default;
-            outcome = await ReadResponseHeadAsync(connection, timeouts.ResponseHead).ConfigureAwait(false);
+            outcome = await ReadResponseHeadAsync(connection, responseHead).ConfigureAwait(false);
             if (outcome != HeadOutcome.Complete)
             {
                 await FailResponseAsync(outcome, connection, pool, bodyTask).ConfigureAwait(false);

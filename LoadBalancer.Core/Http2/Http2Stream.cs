@@ -39,6 +39,9 @@ internal sealed partial class Http2Stream : IDownstream
 
     // A gRPC request (content-type application/grpc...): lb's own answers take gRPC's form (GrpcReply).
     private bool _grpc;
+
+    // Its grpc-timeout: bounds the wait for the response head (then 504 deadline_exceeded, gRPC DEADLINE_EXCEEDED).
+    private TimeSpan? _grpcDeadline;
     private LocalReplyCause? _replyCause;
     private int _closeReason;
 
@@ -115,7 +118,7 @@ internal sealed partial class Http2Stream : IDownstream
             }
             else
             {
-                await _upstream.ForwardAsync(listener, _pool!, _exchange.Route!.Timeouts).ConfigureAwait(false);
+                await _upstream.ForwardAsync(listener, _pool!, _exchange.Route!.Timeouts, _grpcDeadline).ConfigureAwait(false);
                 if (!_endStreamSent && !Reset)
                 {
                     await _connection.SendDataAsync(this, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
@@ -172,6 +175,7 @@ internal sealed partial class Http2Stream : IDownstream
         var headers = _heads.Headers.AsSpan(0, head.HeaderCount);
         _wantsJson = HeaderLookup.AcceptsJson(source, headers);
         _grpc = GrpcReply.IsGrpc(HeaderLookup.FindHeaderValue(source, headers, "content-type"));
+        _grpcDeadline = _grpc && GrpcTimeout.TryParse(HeaderLookup.FindHeaderValue(source, headers, "grpc-timeout"), out var deadline) ? deadline : null;
         _expectContinue = head.ExpectContinue;
         _isHeadRequest = head.Method == Http.HttpMethod.Head;
         _idempotent = head.Method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;

@@ -30,6 +30,7 @@ internal static class LocalReplies
     public static readonly LocalReplyCause BackendClosed = new(502, "backend_closed", "the backend closed the connection without answering");
     public static readonly LocalReplyCause BackendInvalid = new(502, "bad_backend_response", "the backend sent a malformed response");
     public static readonly LocalReplyCause BackendTimeout = new(504, "backend_timeout", "the backend sent no response head within timeouts.response_head");
+    public static readonly LocalReplyCause DeadlineExceeded = new(504, "deadline_exceeded", "the request's grpc-timeout passed before the backend answered");
     public static readonly LocalReplyCause RequestHeadTimeout = new(408, "request_timeout", "the request head was not complete within timeouts.request_head");
     public static readonly LocalReplyCause BodyTimeout = new(408, "request_timeout", "the request body stalled for longer than timeouts.body_idle");
     public static readonly LocalReplyCause BadChunkedBody = new(400, "bad_request", "malformed chunked request body");

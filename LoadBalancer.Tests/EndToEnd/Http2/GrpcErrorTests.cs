@@ -83,4 +83,38 @@ public sealed class GrpcErrorTests
             Assert.That((int)refused.StatusCode, Is.EqualTo(429), "a request that is not gRPC keeps the HTTP answer");
         }
     }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task GrpcTimeout_BoundsTheWaitForTheBackend_DeadlineExceeded_BackendNotBlamed(CancellationToken cancellationToken)
+    {
+        await using var backend = HoldingBackend.Start("slow", hold: true);
+        await using var lb = await TestLb.StartAsync(Config(backend.Address));
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+
+        var request = new HttpRequestMessage(HttpMethod.Post, $"http://{lb.EndPoint()}/lb.test.Echo/Say")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent([0, 0, 0, 0, 0]),
+        };
+        request.Content.Headers.ContentType = new("application/grpc");
+        request.Headers.Add("grpc-timeout", "200m");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await client.SendAsync(request, cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        var elapsed = started.Elapsed;
+        string Field(string name) => response.Headers.TryGetValues(name, out var v) ? v.Single() : response.TrailingHeaders.TryGetValues(name, out var t) ? t.Single() : "";
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((int)response.StatusCode, Is.EqualTo(200));
+            Assert.That(Field("grpc-status"), Is.EqualTo("4"), "DEADLINE_EXCEEDED");
+            Assert.That(Field("grpc-message"), Does.StartWith("deadline_exceeded: "));
+            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "well before timeouts.response_head (30 s)");
+            Assert.That(backend.Heads.Single(), Does.Contain("grpc-timeout: 200m"), "the deadline travels on to the backend");
+            Assert.That(lb.Snapshot.Pools["p"].Backends[0].ConsecutiveFailures, Is.Zero, "the client's short deadline is not held against the backend");
+        }
+    }
 }
