@@ -20,6 +20,9 @@ internal sealed class LoadOptions
           --peers LIST         lb,direct,haproxy,nginx,yarp; missing haproxy/nginx are skipped (default lb,direct); yarp runs this bench as a YARP 2.3 peer process
           --pin                proxy on CPU 1 (taskset -c 1), generator and backends on CPU 0
           --wrk                also run wrk -t1 against each target (when installed)
+          --h2load             also run h2load -t1 (HTTP/2 prior knowledge; lb with http2 = true, HAProxy detects
+                               the preface) with 64 connections x 10 streams and 8 x 100 against lb and haproxy,
+                               for --seconds after --warmup; req/s, p50/p99 from h2load's request log, proxy CPU
           --tls KIND           the proxies terminate TLS (ecdsa: P-256, rsa: RSA-2048 self-signed certificate made for
                                the run; lb tls, haproxy bind ssl crt, nginx listen ssl); the generator and wrk speak
                                TLS to them (direct stays plaintext). newconn is then a full handshake per request
@@ -95,6 +98,9 @@ internal sealed class LoadOptions
     public bool Pin { get; private set; }
 
     public bool Wrk { get; private set; }
+
+    /// <summary>--h2load: HTTP/2 (prior knowledge) with h2load against lb and HAProxy, 64 x 10 and 8 x 100 streams.</summary>
+    public bool H2load { get; private set; }
 
     /// <summary>--tls: "ecdsa" or "rsa", or null for plaintext.</summary>
     public string? Tls { get; private set; }
@@ -204,6 +210,7 @@ internal sealed class LoadOptions
                         break;
                     case "--pin": options.Pin = true; break;
                     case "--wrk": options.Wrk = true; break;
+                    case "--h2load": options.H2load = true; break;
                     case "--tls": options.Tls = Value() is ("ecdsa" or "rsa") and var tlsKind ? tlsKind : throw new FormatException("--tls: ecdsa or rsa"); break;
                     case "--idle": options.Idle = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--lb": options.LbPath = Path.GetFullPath(Value()); break;

@@ -36,6 +36,10 @@ internal sealed class LoadReport(LoadOptions options)
 
     public void AddIdle(string target, IdleProbe.IdleResult idle) => _idle.Add((target, idle));
 
+    private readonly List<(string Target, H2loadRunner.H2loadResult Result)> _h2load = [];
+
+    public void AddH2load(string target, H2loadRunner.H2loadResult result) => _h2load.Add((target, result));
+
     private string UnitSetting => options.UnitEnvironment
         ? $"deploy/lb.service's environment ({string.Join(", ", LoadRunner.LbUnitEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))})"
         : "without deploy/lb.service's environment (--no-unit-env: runtimeconfig only)";
@@ -133,6 +137,22 @@ internal sealed class LoadReport(LoadOptions options)
                 var w = r.Wrk!;
                 md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {w.RequestsPerSecond:0} | {w.MegabytesPerSecond:0.0} | {w.P50Ms:0.000} | {w.P99Ms:0.000} | {w.Errors} | {WrkRatio(r, "direct")} | {WrkRatio(r, "haproxy")} |"));
+            }
+        }
+
+        if (_h2load.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine($"h2load -t1 -cC -mM -D {options.Seconds:0} (HTTP/2 prior knowledge to the proxy, HTTP/1.1 keep-alive behind it, one Host), before the generator's scenarios:");
+            md.AppendLine();
+            md.AppendLine("| target | connections x streams | req/s | p50 ms | p99 ms | succeeded | failed | req per proxy CPU-s | vs haproxy |");
+            md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+            foreach (var (target, h) in _h2load)
+            {
+                var haproxy = _h2load.FirstOrDefault(x => x.Target == "haproxy" && x.Result.Connections == h.Connections && x.Result.Streams == h.Streams).Result;
+                var perCpu = h.ProxyCpuSeconds > 0 ? h.RequestsPerSecond * options.Seconds / h.ProxyCpuSeconds : double.NaN;
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {target} | {h.Connections} x {h.Streams} | {h.RequestsPerSecond:0} | {h.P50Ms:0.000} | {h.P99Ms:0.000} | {h.Succeeded} | {h.Failed} | {perCpu:0} | {(haproxy is { RequestsPerSecond: > 0 } ? (h.RequestsPerSecond / haproxy.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "")} |"));
             }
         }
 

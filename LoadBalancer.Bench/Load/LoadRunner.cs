@@ -75,6 +75,14 @@ internal static class LoadRunner
                 PeerConfigs.Tls = BenchCertificate.Create(directory, tlsKind);
                 report.Notes.Add($"--tls {tlsKind}: the proxies terminate TLS with one self-signed certificate; direct is plaintext. The generator is .NET's SslStream (the client's TLS session cache makes most newconn handshakes resumed, on every peer alike)");
             }
+            var h2load = options.H2load ? LbBinary.FindOnPath("h2load") : null;
+            if (options.H2load && h2load is null)
+            {
+                report.Notes.Add("--h2load: h2load is not installed (apt-get install nghttp2-client); skipped");
+            }
+
+            PeerConfigs.Http2 = h2load is not null;
+            s_h2load = h2load;
             var wrk = options.Wrk ? LbBinary.FindOnPath("wrk") : null;
             if (options.Wrk && wrk is null)
             {
@@ -180,6 +188,9 @@ internal static class LoadRunner
         return targets;
     }
 
+    // Found once per run (null without --h2load); read by each target's run.
+    private static string? s_h2load;
+
     private static async Task RunTargetAsync(Target target, LoadOptions options, string directory, BackendSet backends, List<string> hosts, string? wrk, LoadReport report, CancellationToken cancellationToken)
     {
         var endPoints = backends.EndPoints.ToList();
@@ -193,6 +204,22 @@ internal static class LoadRunner
         if (options.Idle > 0 && child is not null)
         {
             await MeasureIdleAsync(child, hosts, backends, options, report, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (s_h2load is { } h2load && child is not null && target.Peer is "lb" or "haproxy" && target.ExtraHeader is null)
+        {
+            await backends.SetBodyBytesAsync(options.BodySizes[0]).ConfigureAwait(false);
+            var warmup = target.Peer == "lb" ? options.DotnetWarmup ?? options.Warmup : options.Warmup;
+            foreach (var (connections, streams) in new[] { (64, 10), (8, 100) })
+            {
+                var result = await H2loadRunner.RunAsync(h2load, endPoint, hosts[0], connections, streams, options.Seconds, warmup, child.Process.CpuSeconds).ConfigureAwait(false);
+                if (result is not null)
+                {
+                    report.AddH2load(target.Name, result);
+                    Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"  {target.Name} h2load {connections}x{streams}: {result.RequestsPerSecond:0} req/s, p50 {result.P50Ms:0.000} ms, p99 {result.P99Ms:0.000} ms, {result.Succeeded} ok, {result.Failed} failed, proxy CPU {result.ProxyCpuSeconds:0.00} s"));
+                }
+            }
         }
 
         var admin = target.Extras?.AdminPort is int adminPort ? new IPEndPoint(IPAddress.Loopback, adminPort) : null;

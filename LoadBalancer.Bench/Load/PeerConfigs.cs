@@ -23,6 +23,9 @@ internal static class PeerConfigs
     /// <summary>The run's certificate when the proxies terminate TLS (--tls); set by the runner.</summary>
     public static BenchCertificate? Tls { get; set; }
 
+    /// <summary>--h2load: lb's listener serves HTTP/2 too (HAProxy needs nothing: it detects the h2 preface).</summary>
+    public static bool Http2 { get; set; }
+
     public static string Lb(int port, int tenants, IReadOnlyList<IPEndPoint> backends, LbExtras? extras = null)
     {
         var toml = new StringBuilder();
@@ -53,6 +56,11 @@ internal static class PeerConfigs
         toml.AppendLine($"listen = \"127.0.0.1:{port}\"");
         toml.AppendLine("protocol = \"http\"");
         toml.AppendLine("tenant_key = \"host\"");
+        if (Http2)
+        {
+            toml.AppendLine("http2 = true");
+        }
+
         if (Tls is { } tls)
         {
             toml.AppendLine($"tls = {{ certificates = [ {{ cert = \"{tls.CertFile}\", key = \"{tls.KeyFile}\" }} ] }}");

@@ -53,6 +53,60 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>
+    /// A small complete response in one write: HEADERS and one DATA frame with END_STREAM, when the block and the body
+    /// each fit a frame, both fit the write buffer, and both send windows take the body now. False (nothing sent, no
+    /// window taken) sends it the usual way. A small response then costs one send instead of three.
+    /// </summary>
+    public async ValueTask<bool> TrySendWholeResponseAsync(Http2Stream stream, ReadOnlyMemory<byte> block, ReadOnlySequence<byte> body)
+    {
+        const int sizeUpdateRoom = 8;
+        var length = (int)body.Length;
+        if (block.Length + sizeUpdateRoom > PeerFrameSize || length > PeerFrameSize
+            || (2 * Http2FrameHeader.Size) + sizeUpdateRoom + block.Length + length > Http2FrameHeader.Size + Http2FrameHeader.DefaultMaxFrameSize)
+        {
+            return false;
+        }
+
+        lock (_flowLock)
+        {
+            if (stream.SendWindow < length || _sendWindow < length)
+            {
+                return false;
+            }
+
+            stream.SendWindow -= length;
+            _sendWindow -= length;
+        }
+
+        await AcquireWriteAsync().ConfigureAwait(false);
+        try
+        {
+            if (stream.Reset)
+            {
+                throw new OperationCanceledException("The stream was reset.");
+            }
+
+            var prefix = _encoder.BeginBlock(_sizeUpdate);
+            var w = Http2FrameWriter.WriteHeader(WriteBuffer, prefix + block.Length, Http2FrameType.Headers, Http2Flags.EndHeaders, stream.Id);
+            _sizeUpdate.AsSpan(0, prefix).CopyTo(WriteBuffer.AsSpan(w));
+            w += prefix;
+            block.Span.CopyTo(WriteBuffer.AsSpan(w));
+            w += block.Length;
+            w += Http2FrameWriter.WriteHeader(WriteBuffer.AsSpan(w), length, Http2FrameType.Data, Http2Flags.EndStream, stream.Id);
+            body.CopyTo(WriteBuffer.AsSpan(w));
+            w += length;
+            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleaseWrite();
+        }
+
+        stream.MarkEndStreamSent();
+        return true;
+    }
+
+    /// <summary>
     /// Sends body bytes as DATA frames, each within the peer's frame size and both send windows; waits (up to
     /// body_idle at a time) when a window is closed. <paramref name="endStream"/> ends the stream with the last frame.
     /// </summary>

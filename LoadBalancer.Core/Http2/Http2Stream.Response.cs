@@ -36,14 +36,17 @@ internal sealed partial class Http2Stream
 
     private TimeSpan BodyIdle => (_listener ?? _connection.Listener).Timeouts.BodyIdle;
 
-    ValueTask IDownstream.SendInterimAsync(ReadOnlySequence<byte> head, DeadlineTimer timer)
+    async ValueTask IDownstream.SendInterimAsync(ReadOnlySequence<byte> head, DeadlineTimer timer)
     {
         // A 1xx is a HEADERS frame without END_STREAM (RFC 9113 section 8.1); 101 never reaches here (no Upgrade).
         var (source, status, fields, count) = ParseForEncoding(head);
-        return status is >= 100 and < 200 && count >= 0 ? SendHeadAsync(source, status, fields.AsMemory(0, count), endStream: false) : ValueTask.CompletedTask;
+        if (status is >= 100 and < 200 && count >= 0)
+        {
+            await SendHeadAsync(source, status, fields.AsMemory(0, count), endStream: false).ConfigureAwait(false);
+        }
     }
 
-    ValueTask IDownstream.SendContinueAsync() => SendHeadAsync(ReadOnlyMemory<byte>.Empty, 100, ReadOnlyMemory<HeaderLine>.Empty, endStream: false);
+    async ValueTask IDownstream.SendContinueAsync() => await SendHeadAsync(ReadOnlyMemory<byte>.Empty, 100, ReadOnlyMemory<HeaderLine>.Empty, endStream: false).ConfigureAwait(false);
 
     bool IDownstream.AcceptsUpgrade(ReadOnlySpan<byte> responseHead, ReadOnlySpan<HeaderLine> responseHeaders) => false;
 
@@ -55,6 +58,19 @@ internal sealed partial class Http2Stream
     {
         var head = response.Head;
         var noBody = response.Framing == BodyFraming.None;
+        if (!wholeBody.IsEmpty)
+        {
+            // The whole body is already here: HEADERS and DATA with END_STREAM in one write when it fits.
+            if (await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: false, _exchange.Route?.ResponseHeaders, _exchange.RateLimitLines, wholeBody).ConfigureAwait(false))
+            {
+                _exchange.OnResponseSent(head.StatusCode, head.HeadLength + (int)wholeBody.Length);
+                return ResponseBodyRelay.SentWithHead;
+            }
+
+            _exchange.OnResponseSent(head.StatusCode, head.HeadLength);
+            return ResponseBodyRelay.AsIs;
+        }
+
         _exchange.OnResponseSent(head.StatusCode, head.HeadLength);
         await SendHeadAsync(response.Bytes, head.StatusCode, response.Headers.AsMemory(0, head.HeaderCount), endStream: noBody, _exchange.Route?.ResponseHeaders, _exchange.RateLimitLines).ConfigureAwait(false);
         return response.Framing == BodyFraming.Chunked ? ResponseBodyRelay.Dechunked : ResponseBodyRelay.AsIs;
@@ -151,8 +167,12 @@ internal sealed partial class Http2Stream
         return (_heads.Memory, _heads.Head.StatusCode, _heads.Headers!, parsed ? _heads.Head.HeaderCount : -1);
     }
 
-    /// <summary>Encodes :status and the fields into one block and hands it to the connection to frame and send.</summary>
-    private async ValueTask SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream, HeaderTransform? transform = null, ReadOnlyMemory<byte> lines = default)
+    /// <summary>
+    /// Encodes :status and the fields into one block and hands it to the connection to frame and send. With
+    /// <paramref name="wholeBody"/>, the body goes in the same write when it fits (true: the response is complete);
+    /// else only the head is sent and the caller relays the body.
+    /// </summary>
+    private async ValueTask<bool> SendHeadAsync(ReadOnlyMemory<byte> source, int status, ReadOnlyMemory<HeaderLine> fields, bool endStream, HeaderTransform? transform = null, ReadOnlyMemory<byte> lines = default, ReadOnlySequence<byte> wholeBody = default)
     {
         var capacity = 64 + source.Length + (16 * fields.Length) + (transform is null ? 0 : transform.AddedBytes + (16 * transform.Added.Length)) + (2 * lines.Length);
         var block = EngineBuffers.Rent(capacity);
@@ -164,11 +184,19 @@ internal sealed partial class Http2Stream
                 _headersSent = true;
             }
 
+            if (!wholeBody.IsEmpty && await _connection.TrySendWholeResponseAsync(this, block.AsMemory(0, length), wholeBody).ConfigureAwait(false))
+            {
+                _endStreamSent = true;
+                return true;
+            }
+
             await _connection.SendHeadersAsync(this, block.AsMemory(0, length), endStream).ConfigureAwait(false);
             if (endStream)
             {
                 _endStreamSent = true;
             }
+
+            return false;
         }
         finally
         {
