@@ -374,7 +374,7 @@ internal sealed partial class Http2Connection
             _active++;
         }
 
-        _ = stream.RunAsync(Listener);
+        stream.Start(Listener);
         return true;
     }
 

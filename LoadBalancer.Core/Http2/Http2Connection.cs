@@ -118,6 +118,7 @@ internal sealed partial class Http2Connection
         finally
         {
             await EndStreamsAsync().ConfigureAwait(false);
+            StopStreams();
             ReleaseBlockBuffers();
             _connectionTenant?.DetachConnection();
             _connectionTenant = null;
@@ -336,6 +337,21 @@ internal sealed partial class Http2Connection
         if (Volatile.Read(ref _active) == 0)
         {
             _reader.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Every stream has ended: their objects' loops end with the connection.</summary>
+    private void StopStreams()
+    {
+        Http2Stream[] all;
+        lock (_streams)
+        {
+            all = [.. _all];
+        }
+
+        foreach (var stream in all)
+        {
+            stream.Stop();
         }
     }
 

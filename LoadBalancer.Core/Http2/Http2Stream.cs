@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+using LoadBalancer.Core.Async;
 using System.Buffers;
 using System.Net;
 using LoadBalancer.Core.Http;
@@ -18,7 +21,7 @@ namespace LoadBalancer.Core.Http2;
 /// are reused by their connection, so a stream costs no allocation beyond its pooled buffers once the connection has
 /// seen as many concurrent streams.
 /// </summary>
-internal sealed partial class Http2Stream : IDownstream
+internal sealed partial class Http2Stream : IDownstream, IValueTaskSource<bool>
 {
     private readonly Http2Connection _connection;
     private readonly ProxyExchange _exchange = new();
@@ -45,6 +48,10 @@ internal sealed partial class Http2Stream : IDownstream
     private LocalReplyCause? _replyCause;
     private int _closeReason;
 
+    // The stream object's lifelong loop (see Start): one exchange per signal, so a request allocates no task of its own.
+    private ManualResetValueTaskSourceCore<bool> _start;
+    private ListenerSnapshot? _startListener;
+
     public Http2Stream(Http2Connection connection, ProxyEngine engine)
     {
         _connection = connection;
@@ -52,7 +59,45 @@ internal sealed partial class Http2Stream : IDownstream
         _upstream = new Http1Upstream(engine, this, _exchange, Timer, _heads);
         _window = new SemaphoreSlim(0);
         _bodyLock = new SemaphoreSlim(1, 1);
+        _ = LoopAsync();
     }
+
+    /// <summary>
+    /// Runs the opened exchange, inline up to its first wait as a direct call would. The connection pools stream
+    /// objects, and each one's loop awaits the next start: measured with h2load (64 x 10) before this, a fresh
+    /// async Task per stream was most of the ~550 B lb allocated per HTTP/2 request.
+    /// </summary>
+    public void Start(ListenerSnapshot listener)
+    {
+        _startListener = listener;
+        _start.SetResult(true);
+    }
+
+    /// <summary>Ends the loop of a stream that is not running (the connection has ended).</summary>
+    public void Stop() => _start.SetResult(false);
+
+    private async Task LoopAsync()
+    {
+        while (true)
+        {
+            var run = await new ValueTask<bool>(this, _start.Version).ConfigureAwait(false);
+            // Only the loop resets, once it has the result: a reset by Start could drop the loop's registered await.
+            _start.Reset();
+            if (!run)
+            {
+                return;
+            }
+
+            await RunAsync(_startListener!).ConfigureAwait(false);
+        }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _start.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _start.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _start.OnCompleted(continuation, state, token, flags);
 
     public int Id { get; private set; }
 
@@ -106,7 +151,8 @@ internal sealed partial class Http2Stream : IDownstream
     }
 
     /// <summary>Runs the exchange; never throws. The connection releases the stream when this ends.</summary>
-    public async Task RunAsync(ListenerSnapshot listener)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
+    private async ValueTask RunAsync(ListenerSnapshot listener)
     {
         _listener = listener;
         try
