@@ -221,8 +221,12 @@ internal sealed partial class Http2Connection
             }
             else
             {
-                // The read loop is waiting with no deadline while streams run: an idle connection gets keep_alive.
-                _readTimer.Arm(Listener.Timeouts.KeepAlive);
+                // The read loop is waiting with no deadline while streams run: an idle connection gets keep_alive
+                // (unless the loop's own deadline, for a header block or a frame in part, is running).
+                if (_blockStream == 0 && !_partialFrame)
+                {
+                    _readTimer.Arm(Listener.Timeouts.KeepAlive);
+                }
             }
         }
     }

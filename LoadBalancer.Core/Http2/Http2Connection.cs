@@ -61,6 +61,8 @@ internal sealed partial class Http2Connection
     private volatile bool _closing;
     private TaskCompletionSource? _allStreamsEnded;
     private TenantState? _connectionTenant;
+    private bool _blockDeadlineArmed;
+    private bool _partialFrame;
 
     public Http2Connection(long id, ProxyEngine engine, ListenerRuntime listener, IConnection client, SocketReader reader, DeadlineTimer readTimer, DeadlineTimer writeTimer, byte[] clientIp, IPEndPoint? clientEndPoint, Tls.TlsConnection? tls)
     {
@@ -230,13 +232,33 @@ internal sealed partial class Http2Connection
                 return;
             }
 
-            if (Volatile.Read(ref _active) == 0)
+            // A header block split over CONTINUATION frames is a request head: timeouts.request_head from its first
+            // frame, streams running or not (a stalled block would hold the connection's HPACK state forever). A
+            // frame that arrived in part waits at most body_idle for the rest; otherwise an idle connection gets
+            // keep_alive, and one with running streams waits for them.
+            if (_blockStream != 0)
             {
-                _readTimer.Arm(Listener.Timeouts.KeepAlive);
+                if (!_blockDeadlineArmed)
+                {
+                    _readTimer.Arm(Listener.Timeouts.RequestHead);
+                    _blockDeadlineArmed = true;
+                }
             }
             else
             {
-                _readTimer.Disarm();
+                _blockDeadlineArmed = false;
+                if (_partialFrame)
+                {
+                    _readTimer.Arm(Listener.Timeouts.BodyIdle);
+                }
+                else if (Volatile.Read(ref _active) == 0)
+                {
+                    _readTimer.Arm(Listener.Timeouts.KeepAlive);
+                }
+                else
+                {
+                    _readTimer.Disarm();
+                }
             }
 
             var result = await _reader.ReadAsync(_readTimer).ConfigureAwait(false);
@@ -283,6 +305,7 @@ internal sealed partial class Http2Connection
                 return;
             }
 
+            _partialFrame = !buffer.IsEmpty;
             _reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
