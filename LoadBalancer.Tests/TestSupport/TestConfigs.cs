@@ -24,4 +24,33 @@ public static class TestConfigs
         backends = [ { address = "{{backend}}" } ]
         {{poolExtra}}
         """;
+
+    /// <summary>
+    /// One http listener "web" with HTTP/2 (prior knowledge), and two tenants on their own pools: "acme" (Host
+    /// acme.example.com, pool "a") and "globex" (Host globex.example.com, pool "g"), one backend each.
+    /// </summary>
+    public static string TwoTenantsHttp2(string acme, string globex) => $$"""
+        [[listeners]]
+        name = "web"
+        listen = "127.0.0.1:0"
+        http2 = true
+
+        [[tenants]]
+        name = "acme"
+        match = ["acme.example.com"]
+        pool = "a"
+
+        [[tenants]]
+        name = "globex"
+        match = ["globex.example.com"]
+        pool = "g"
+
+        [[pools]]
+        name = "a"
+        backends = [ { address = "{{acme}}" } ]
+
+        [[pools]]
+        name = "g"
+        backends = [ { address = "{{globex}}" } ]
+        """;
 }

@@ -13,31 +13,6 @@ namespace LoadBalancer.Tests.EndToEnd.Http2;
 [Category("EndToEnd")]
 public sealed class Http2ExternalClientTests
 {
-    private static string TwoTenants(string acme, string globex) => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        http2 = true
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.test"]
-        pool = "a"
-
-        [[tenants]]
-        name = "globex"
-        match = ["globex.test"]
-        pool = "g"
-
-        [[pools]]
-        name = "a"
-        backends = [ { address = "{{acme}}" } ]
-
-        [[pools]]
-        name = "g"
-        backends = [ { address = "{{globex}}" } ]
-        """;
-
     private static long Requests(TestLb lb, string tenant) => lb.Snapshot.Tenants[tenant].State.Requests(2);
 
     [Test]
@@ -47,13 +22,13 @@ public sealed class Http2ExternalClientTests
         var nghttp = ExternalTool.Require("nghttp", "nghttp2-client");
         await using var acme = RecordingBackend.Start(_ => RecordingBackend.Ok("acme\n"));
         await using var globex = RecordingBackend.Start(_ => RecordingBackend.Ok("globex\n"));
-        await using var lb = await TestLb.StartAsync(TwoTenants(acme.Address, globex.Address));
+        await using var lb = await TestLb.StartAsync(TestConfigs.TwoTenantsHttp2(acme.Address, globex.Address));
         var url = $"http://{lb.EndPoint()}";
 
         // Two URIs on one connection; nghttp takes the authority of each from its URI, so both name lb's address and
         // the tenant comes from a Host-like :authority override per run.
-        var a = await ExternalTool.RunAsync(nghttp, ["-H", ":authority: acme.test", $"{url}/one", $"{url}/two"], null, cancellationToken);
-        var g = await ExternalTool.RunAsync(nghttp, ["-H", ":authority: globex.test", $"{url}/three"], null, cancellationToken);
+        var a = await ExternalTool.RunAsync(nghttp, ["-H", ":authority: acme.example.com", $"{url}/one", $"{url}/two"], null, cancellationToken);
+        var g = await ExternalTool.RunAsync(nghttp, ["-H", ":authority: globex.example.com", $"{url}/three"], null, cancellationToken);
 
         using (Assert.EnterMultipleScope())
         {
@@ -71,9 +46,9 @@ public sealed class Http2ExternalClientTests
         var h2load = ExternalTool.Require("h2load", "nghttp2-client");
         await using var acme = RecordingBackend.Start(_ => RecordingBackend.Ok("ok\n"));
         await using var globex = RecordingBackend.Start();
-        await using var lb = await TestLb.StartAsync(TwoTenants(acme.Address, globex.Address));
+        await using var lb = await TestLb.StartAsync(TestConfigs.TwoTenantsHttp2(acme.Address, globex.Address));
 
-        var run = await ExternalTool.RunAsync(h2load, ["-n", "2000", "-c", "4", "-m", "10", "-H", ":authority: acme.test", $"http://{lb.EndPoint()}/load"], null, cancellationToken);
+        var run = await ExternalTool.RunAsync(h2load, ["-n", "2000", "-c", "4", "-m", "10", "-H", ":authority: acme.example.com", $"http://{lb.EndPoint()}/load"], null, cancellationToken);
 
         using (Assert.EnterMultipleScope())
         {
@@ -98,10 +73,10 @@ public sealed class Http2ExternalClientTests
             conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"), (":path", path), (":authority", authority)] + list(extra), end_stream=True)
             return sid
         streams = {
-            get("acme.test", "/a"): "acme",
-            get("globex.test", "/g"): "globex",
-            get("acme.test", "/bad", [("Upper-Case", "x")]): "uppercase",
-            get("acme.test", "/bad2", [("connection", "keep-alive")]): "connection",
+            get("acme.example.com", "/a"): "acme",
+            get("globex.example.com", "/g"): "globex",
+            get("acme.example.com", "/bad", [("Upper-Case", "x")]): "uppercase",
+            get("acme.example.com", "/bad2", [("connection", "keep-alive")]): "connection",
         }
         sock.sendall(conn.data_to_send())
         results, bodies = {}, {}
@@ -139,7 +114,7 @@ public sealed class Http2ExternalClientTests
 
         await using var acme = RecordingBackend.Start(_ => RecordingBackend.Ok("acme"));
         await using var globex = RecordingBackend.Start(_ => RecordingBackend.Ok("globex"));
-        await using var lb = await TestLb.StartAsync(TwoTenants(acme.Address, globex.Address));
+        await using var lb = await TestLb.StartAsync(TestConfigs.TwoTenantsHttp2(acme.Address, globex.Address));
 
         var run = await ExternalTool.RunAsync("/usr/bin/python3", ["-c", PythonClient, lb.EndPoint().Port.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, cancellationToken);
 

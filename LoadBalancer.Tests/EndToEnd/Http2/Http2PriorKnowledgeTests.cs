@@ -12,31 +12,6 @@ namespace LoadBalancer.Tests.EndToEnd.Http2;
 [TestFixture]
 public sealed class Http2PriorKnowledgeTests
 {
-    private static string TwoTenants(string acme, string globex) => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        http2 = true
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.example.com"]
-        pool = "a"
-
-        [[tenants]]
-        name = "globex"
-        match = ["globex.example.com"]
-        pool = "g"
-
-        [[pools]]
-        name = "a"
-        backends = [ { address = "{{acme}}" } ]
-
-        [[pools]]
-        name = "g"
-        backends = [ { address = "{{globex}}" } ]
-        """;
-
     private static HttpClient H2cClient(TestLb lb) => new(new SocketsHttpHandler { UseProxy = false })
     {
         BaseAddress = new Uri($"http://{lb.EndPoint()}/"),
@@ -65,7 +40,7 @@ public sealed class Http2PriorKnowledgeTests
     {
         await using var acme = RecordingBackend.Start(_ => RecordingBackend.Ok("acme\n"));
         await using var globex = RecordingBackend.Start(_ => RecordingBackend.Ok("globex\n"));
-        await using var lb = await TestLb.StartAsync(TwoTenants(acme.Address, globex.Address));
+        await using var lb = await TestLb.StartAsync(TestConfigs.TwoTenantsHttp2(acme.Address, globex.Address));
         using var client = H2cClient(lb);
 
         var tasks = new List<Task<(string Host, HttpResponseMessage Response)>>();

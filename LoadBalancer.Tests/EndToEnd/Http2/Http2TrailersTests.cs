@@ -12,22 +12,6 @@ namespace LoadBalancer.Tests.EndToEnd.Http2;
 [Category("EndToEnd")]
 public sealed class Http2TrailersTests
 {
-    private static string Config(string backend) => $$"""
-        [[listeners]]
-        name = "web"
-        listen = "127.0.0.1:0"
-        http2 = true
-
-        [[tenants]]
-        name = "acme"
-        match = ["acme.test"]
-        pool = "a"
-
-        [[pools]]
-        name = "a"
-        backends = [ { address = "{{backend}}" } ]
-        """;
-
     private static byte[] Chunked(string trailerSection) => Encoding.ASCII.GetBytes(
         "HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nTrailer: grpc-status\r\n\r\n"
         + "5\r\nhello\r\n6\r\n world\r\n0\r\n" + trailerSection + "\r\n");
@@ -40,7 +24,7 @@ public sealed class Http2TrailersTests
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        request.Headers.Host = "acme.test";
+        request.Headers.Host = "acme.example.com";
         var response = await client.SendAsync(request, cancellationToken);
         await response.Content.LoadIntoBufferAsync(cancellationToken);
         return response;
@@ -51,7 +35,7 @@ public sealed class Http2TrailersTests
     public async Task ChunkedTrailers_ArriveAsHttp2Trailers_ConnectionSpecificOnesDropped(CancellationToken cancellationToken)
     {
         await using var backend = RecordingBackend.Start(_ => Chunked("grpc-status: 0\r\nGrpc-Message: all good\r\nConnection: close-ish\r\n"));
-        await using var lb = await TestLb.StartAsync(Config(backend.Address));
+        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.Address, listenerExtra: "http2 = true"));
 
         using var response = await GetAsync(lb, cancellationToken);
         var trailers = response.TrailingHeaders.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
@@ -71,7 +55,7 @@ public sealed class Http2TrailersTests
         await using var backend = RecordingBackend.Start(_ => Chunked(""));
 
         // One loop: each request is a new client connection, and idle backend connections are kept per loop.
-        await using var lb = await TestLb.StartAsync(Config(backend.Address), loops: 1);
+        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.Address, listenerExtra: "http2 = true"), loops: 1);
 
         for (var i = 0; i < 3; i++)
         {
