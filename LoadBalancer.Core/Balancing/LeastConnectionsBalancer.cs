@@ -6,10 +6,18 @@ namespace LoadBalancer.Core.Balancing;
 // backend with the smallest InFlight (requests in flight) / Weight, compared by cross-multiplication (a1 * w2 < a2 * w1, in long)
 // so there is no division and no rounding. Ties go to the first backend met, and the scan starts one place later on
 // every pick, so equally loaded backends take turns instead of the first one absorbing every burst.
-// Cost per pick: one Interlocked.Increment plus one pass over N backends (a volatile bool and an int each).
+// Cost per pick: one Interlocked.Increment on this loop's rotation counter plus one pass over N backends (a volatile
+// bool and this loop's in-flight count each).
 // State read: the immutable backend and weight arrays, the rotation counter, each backend's IsAvailable and
-// InFlight. The counts are read without a snapshot, so concurrent picks can both see the same minimum;
+// InFlightHere. The counts are read without a snapshot, so concurrent picks can both see the same minimum;
 // that is inherent to lock-free least-connections and evens out as the picked requests are counted.
+// Per loop (issue 15): each event loop balances its own requests. InFlightHere is exact for the requests this loop
+// has in flight (a request leaves the count it entered, whatever thread ends it), and the pick reads only cache lines
+// this loop writes; what it does not see is the other loops' requests. That is the staleness it tolerates: the pick is
+// the least-connections choice over this loop's requests, which the kernel's SO_REUSEPORT spread makes a similar
+// share on every loop (Envoy's workers balance the same way). Under max_connections_per_backend every loop's
+// requests count in one shared, exact field, so a capped pool balances on the global counts. Off every loop (.NET's
+// engine), the global count.
 // Slow start: a ramping backend takes part in a pick only for a share of picks equal to its ramp (a hash of the
 // rotation ticket); it is still returned when nothing else is eligible.
 
@@ -20,7 +28,7 @@ internal sealed class LeastConnectionsBalancer : IBalancer
     // copied at Create so a reload that swaps BackendState.Config mid-pick cannot change the comparison halfway.
     private readonly Entry[] _entries;
 
-    private int _rotation = -1;
+    private readonly Counters.LoopCounters _rotation = new(1);
 
     public LeastConnectionsBalancer(IReadOnlyList<BackendState> backends)
     {
@@ -42,7 +50,7 @@ internal sealed class LeastConnectionsBalancer : IBalancer
         }
 
         var avoid = context.Avoid;
-        var ticket = (uint)Interlocked.Increment(ref _rotation);
+        var ticket = (uint)(_rotation.Increment(0) - 1);
         var i = (int)(ticket % (uint)n);
         var bestIndex = -1;
         var rampSkipped = -1;
@@ -61,7 +69,7 @@ internal sealed class LeastConnectionsBalancer : IBalancer
                 }
                 else if (b != avoid)
                 {
-                    long active = b.InFlight;
+                    long active = b.InFlightHere;
                     long weight = entry.Weight;
                     if (bestIndex < 0 || active * bestWeight < bestActive * weight)
                     {

@@ -7,7 +7,11 @@ namespace LoadBalancer.Core.Balancing;
 // order, e.g. weights 5,1,1 -> a a b a c a a, so a heavy backend's turns are spread out, not bunched.
 // Cost per pick: one Interlocked.Increment and two array reads in the normal case; a skipped (unavailable or Avoid)
 // slot costs another increment, up to MaxDraws, then an O(N) scan and an O(sequence) walk.
-// State read: the immutable sequence and backend arrays, the shared counter, and each candidate's IsAvailable.
+// State read: the immutable sequence and backend arrays, the counter, and each candidate's IsAvailable.
+// The counter is kept per event loop (issue 15): each loop walks the sequence on its own (as nginx's workers and
+// Envoy's do), so a pick writes no cache line another loop writes; every loop's picks follow the weights, and so does
+// their sum. Loop i starts i/loops of the way into the sequence, so that a burst spread over the loops does not send
+// every loop's first pick to the same backend. Off every loop (tests, .NET's engine) the walk starts at firstTicket.
 // Slow start: a ramping backend accepts a drawn slot only for a share of tickets equal to its ramp (a hash of the
 // ticket), otherwise the slot is redrawn like an unavailable one; the degraded walk ignores the ramp.
 //
@@ -28,8 +32,11 @@ internal sealed class RoundRobinBalancer : IBalancer
     private readonly BackendState[] _backends;
     private readonly int[] _sequence;
 
-    // Read as uint: wrapping past int.MaxValue keeps indices non-negative; the one wrap of 2^32 only shifts the phase.
-    private int _counter;
+    // Tickets are _firstTicket + this loop's count: read as uint, wrapping past int.MaxValue keeps indices
+    // non-negative; the one wrap of 2^32 only shifts the phase.
+    private readonly Counters.LoopCounters _counter = new(1);
+    private readonly uint _firstTicket;
+    private readonly uint _loopPhase;
 
     public RoundRobinBalancer(IReadOnlyList<BackendState> backends)
         : this(backends, firstTicket: 0)
@@ -41,7 +48,8 @@ internal sealed class RoundRobinBalancer : IBalancer
     {
         _backends = BackendScan.CopyValidated(backends);
         _sequence = BuildSequence(_backends);
-        _counter = unchecked((int)(firstTicket - 1));
+        _firstTicket = firstTicket;
+        _loopPhase = (uint)(_sequence.Length / Math.Max(1, Counters.LoopShard.ArrayLength - 1));
     }
 
     /// <summary>The precomputed order as indices into the backend list; exposed for tests.</summary>
@@ -60,7 +68,7 @@ internal sealed class RoundRobinBalancer : IBalancer
         uint slot = 0;
         for (var draw = 0; draw < MaxDraws; draw++)
         {
-            var ticket = (uint)Interlocked.Increment(ref _counter);
+            var ticket = unchecked(_firstTicket + (uint)(_counter.Increment(0) - 1) + (_loopPhase * (uint)Math.Max(0, Counters.LoopShard.CurrentLoop)));
             slot = ticket % length;
             var b = backends[sequence[slot]];
             if (b.IsAvailable && b != context.Avoid && b.AcceptsPick(BackendState.Draw(ticket)))

@@ -21,8 +21,11 @@ namespace LoadBalancer.Core.Balancing;
 // of the in-flight requests; its keys then spill clockwise. Off (0) by default.
 // Cost per pick: XxHash3 of the key, one bucket-table load and a binary search over that bucket's 2-4 points;
 // a short clockwise walk when the owner is out; with bounded load, one extra O(N) pass to total the in-flight counts.
-// State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and InFlight
-// with bounded load), the rotation counter for empty keys.
+// State read: the immutable ring, owner and backend arrays, IsAvailable of the candidates (and InFlightHere
+// with bounded load), the rotation counter for empty keys (kept per event loop).
+// Per loop (issue 15): with bounded load each event loop bounds the requests it has in flight itself (InFlightHere:
+// exact for this loop, the global count under max_connections_per_backend or off every loop), as least-connections
+// does; a backend then takes at most F% of its fair share of every loop's requests, and so of their sum.
 // Slow start: a ramping owner keeps a key only when the key hash's low bits fall inside its ramp, else the walk goes
 // on clockwise; as the ramp grows the backend regains a growing, fixed subset of its keys.
 
@@ -49,7 +52,7 @@ internal sealed class WeightedHashBalancer : IBalancer
     private readonly int _bucketShift;
     private readonly int _balanceFactor;
 
-    private int _rotation = -1;
+    private readonly Counters.LoopCounters _rotation = new(1);
 
     /// <param name="backends">The pool's backends.</param>
     /// <param name="pointsPerWeight">Virtual nodes for the smallest weight; more points, evener shares, bigger ring.</param>
@@ -90,7 +93,7 @@ internal sealed class WeightedHashBalancer : IBalancer
         uint draw;
         if (key.IsEmpty)
         {
-            var ticket = (uint)Interlocked.Increment(ref _rotation);
+            var ticket = (uint)(_rotation.Increment(0) - 1);
             start = (int)(ticket % (uint)points.Length);
             draw = BackendState.Draw(ticket);
         }
@@ -181,7 +184,7 @@ internal sealed class WeightedHashBalancer : IBalancer
             {
                 if (b.IsAvailable)
                 {
-                    totalActive += b.InFlight;
+                    totalActive += b.InFlightHere;
                 }
             }
 
@@ -206,7 +209,7 @@ internal sealed class WeightedHashBalancer : IBalancer
                 if (b.IsAvailable && b != context.Avoid)
                 {
                     // A ramping owner outside its share for this key is passed like an overloaded one.
-                    if (b.AcceptsPick(draw) && (!bounded || UnderBound(b.InFlight, weights[ownerIndex], totalActive, totalWeight)))
+                    if (b.AcceptsPick(draw) && (!bounded || UnderBound(b.InFlightHere, weights[ownerIndex], totalActive, totalWeight)))
                     {
                         return b;
                     }
@@ -239,7 +242,7 @@ internal sealed class WeightedHashBalancer : IBalancer
             for (var k = 0; k < n; k++)
             {
                 var b = backends[i];
-                if (b.IsAvailable && b != context.Avoid && UnderBound(b.InFlight, _weights[i], totalActive, totalWeight))
+                if (b.IsAvailable && b != context.Avoid && UnderBound(b.InFlightHere, _weights[i], totalActive, totalWeight))
                 {
                     return b;
                 }

@@ -5,45 +5,48 @@ namespace LoadBalancer.Core.Consumers;
 /// <summary>
 /// What one consumer's requests came to: requests by the status class the client got, bytes both ways, their latency
 /// histogram (for the dashboard's p50/p99), and lb's refusals of its own limits (subscription, rate limit, quota). Kept by the tenant's state by name across reloads.
-/// Interlocked adds only.
+/// Interlocked adds to the request's event loop's copy (<see cref="Counters.LoopCounters"/>); readers sum the copies.
 /// </summary>
 public sealed class ConsumerUsage
 {
-    private readonly long[] _requests = new long[StatusClasses.Count];
-    private long _bytesReceived;
-    private long _bytesSent;
-    private long _notSubscribed;
-    private long _rateLimited;
-    private long _quotaExceeded;
+    // Requests by status class, then bytes received, bytes sent, and the three refusals.
+    private const int BytesReceivedAt = StatusClasses.Count;
+    private const int BytesSentAt = BytesReceivedAt + 1;
+    private const int NotSubscribedAt = BytesSentAt + 1;
+    private const int RateLimitedAt = NotSubscribedAt + 1;
+    private const int QuotaExceededAt = RateLimitedAt + 1;
+
+    private readonly Counters.LoopCounters _counters = new(QuotaExceededAt + 1);
 
     /// <summary>Request durations, in the same buckets as the tenant's.</summary>
     public LatencyHistogram Latency { get; } = new();
 
-    public long Requests(int statusClass) => Interlocked.Read(ref _requests[statusClass]);
+    public long Requests(int statusClass) => _counters.Sum(statusClass);
 
-    public long TotalRequests => StatusClasses.Total(_requests);
+    public long TotalRequests => StatusClasses.Total(_counters);
 
-    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    public long BytesReceived => _counters.Sum(BytesReceivedAt);
 
-    public long BytesSent => Interlocked.Read(ref _bytesSent);
+    public long BytesSent => _counters.Sum(BytesSentAt);
 
-    public long NotSubscribed => Interlocked.Read(ref _notSubscribed);
+    public long NotSubscribed => _counters.Sum(NotSubscribedAt);
 
-    public long RateLimited => Interlocked.Read(ref _rateLimited);
+    public long RateLimited => _counters.Sum(RateLimitedAt);
 
-    public long QuotaExceeded => Interlocked.Read(ref _quotaExceeded);
+    public long QuotaExceeded => _counters.Sum(QuotaExceededAt);
 
     internal void Count(int status, long bytesReceived, long bytesSent, long elapsedTicks)
     {
         Latency.Record(elapsedTicks);
-        Interlocked.Increment(ref _requests[StatusClasses.Of(status)]);
-        Interlocked.Add(ref _bytesReceived, bytesReceived);
-        Interlocked.Add(ref _bytesSent, bytesSent);
+        var mine = _counters.LocalCopy();
+        Interlocked.Increment(ref mine[StatusClasses.Of(status)]);
+        Interlocked.Add(ref mine[BytesReceivedAt], bytesReceived);
+        Interlocked.Add(ref mine[BytesSentAt], bytesSent);
     }
 
-    internal void CountNotSubscribed() => Interlocked.Increment(ref _notSubscribed);
+    internal void CountNotSubscribed() => _counters.Add(NotSubscribedAt, 1);
 
-    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+    internal void CountRateLimited() => _counters.Add(RateLimitedAt, 1);
 
-    internal void CountQuotaExceeded() => Interlocked.Increment(ref _quotaExceeded);
+    internal void CountQuotaExceeded() => _counters.Add(QuotaExceededAt, 1);
 }

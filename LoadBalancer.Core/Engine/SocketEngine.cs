@@ -26,6 +26,7 @@ public sealed class SocketEngine : IDisposable
         Kind = kind;
         if (kind == SocketEngineKind.Epoll)
         {
+            Counters.LoopShard.EnsureLoops(loops);
             _loops = new EpollLoop[loops];
             for (var i = 0; i < _loops.Length; i++)
             {

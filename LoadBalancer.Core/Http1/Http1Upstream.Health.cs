@@ -67,12 +67,14 @@ internal sealed partial class Http1Upstream
             var fresh = await _connector.ConnectAsync(backend, pool, _downstream.ClientEndPoint, _timeouts.Connect).ConfigureAwait(false);
             if (fresh is not null)
             {
+                // The replay keeps the failed connection's slot on the backend.
+                fresh.InFlightToken = failed.InFlightToken;
                 _connection = fresh;
                 return fresh;
             }
 
             _exchange.Backend = null;
-            _connector.OnConnectFailed(pool, backend);
+            _connector.OnConnectFailed(pool, backend, failed.InFlightToken);
 
             // Nothing was delivered: like any failed connect, any method may go to another backend.
             return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
@@ -85,7 +87,7 @@ internal sealed partial class Http1Upstream
         }
 
         _connection = null;
-        backend.ExitInFlight();
+        failed.ExitInFlight();
         failed.Discard(DiscardReason.BackendClosed);
         OnBackendFailed(pool, backend);
         return await AcquireBackendAsync(pool, _attempt + 1, backend).ConfigureAwait(false);
@@ -129,7 +131,7 @@ internal sealed partial class Http1Upstream
 
         // Never reuse a backend connection whose framing is in doubt.
         _connection = null;
-        connection.Backend.ExitInFlight();
+        connection.ExitInFlight();
         connection.Discard(_requestBodyFailed || _exchange.BodyTooLarge ? DiscardReason.RequestUnfinished
             : outcome == HeadOutcome.Timeout ? DiscardReason.ResponseTimeout
             : DiscardReason.InvalidResponse);

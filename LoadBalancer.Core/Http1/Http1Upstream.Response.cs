@@ -165,7 +165,7 @@ internal sealed partial class Http1Upstream
         {
             // The tunnel used the connection up: closed, but not a discard (it was never going back to the pool).
             _connection = null;
-            connection.Backend.ExitInFlight();
+            connection.ExitInFlight();
             connection.Dispose();
         }
     }

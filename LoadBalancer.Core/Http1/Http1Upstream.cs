@@ -256,7 +256,7 @@ internal sealed partial class Http1Upstream
         if (connection is not null)
         {
             _connection = null;
-            connection.Backend.ExitInFlight();
+            connection.ExitInFlight();
             if (!reuse)
             {
                 connection.Discard(_discardReason);

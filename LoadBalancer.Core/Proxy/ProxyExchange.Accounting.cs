@@ -62,7 +62,7 @@ internal sealed partial class ProxyExchange
         if (_inFlight)
         {
             _inFlight = false;
-            state.ExitInFlight();
+            state.ExitInFlight(_inFlightToken);
         }
 
         var bytesIn = Interlocked.Read(ref _bytesIn);

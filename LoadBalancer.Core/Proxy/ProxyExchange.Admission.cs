@@ -143,7 +143,7 @@ internal sealed partial class ProxyExchange
             return Refuse(state, RefusalReason.BodyTooLarge, CloseReason.BodyTooLarge, LocalReplies.BodyTooLarge);
         }
 
-        if (!state.TryEnterInFlight(tenant.MaxInFlight))
+        if (!state.TryEnterInFlight(tenant.MaxInFlight, out _inFlightToken))
         {
             ReturnQuota();
             return Refuse(state, RefusalReason.MaxInFlight, CloseReason.TenantOverLimit, LocalReplies.MaxInFlight);

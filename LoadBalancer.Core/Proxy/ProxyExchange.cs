@@ -23,6 +23,7 @@ internal sealed partial class ProxyExchange
     private long _bodyBytes;
     private long _maxBodyBytes = -1;
     private bool _inFlight;
+    private int _inFlightToken;
 
     // The refusal slot of the usage cell (Usage.UsageCell), or -1.
     private int _refusal = -1;

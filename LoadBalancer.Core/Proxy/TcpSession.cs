@@ -109,7 +109,7 @@ internal sealed class TcpSession : IChannelOwner
             {
                 if (_backend is { } backend)
                 {
-                    backend.Backend.ExitInFlight();
+                    backend.ExitInFlight();
                     backend.Dispose();
                 }
 

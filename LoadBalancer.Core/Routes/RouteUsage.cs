@@ -5,21 +5,24 @@ namespace LoadBalancer.Core.Routes;
 /// <summary>
 /// What one route of a tenant served: requests by the status class the client got, bytes both ways, and its latency
 /// histogram (whose sum is the route's duration total; the dashboard reads its p50/p99). Kept by the tenant's state by route name, so a reload keeps it; a route removed from the config keeps its
-/// counts (billing keeps them) until the process ends. Interlocked adds only.
+/// counts (billing keeps them) until the process ends. Interlocked adds to the request's event loop's copy
+/// (<see cref="Counters.LoopCounters"/>); readers sum the copies.
 /// </summary>
 public sealed class RouteUsage
 {
-    private readonly long[] _requests = new long[StatusClasses.Count];
-    private long _bytesReceived;
-    private long _bytesSent;
+    // Requests by status class, then bytes received, bytes sent.
+    private const int BytesReceivedAt = StatusClasses.Count;
+    private const int BytesSentAt = BytesReceivedAt + 1;
 
-    public long Requests(int statusClass) => Interlocked.Read(ref _requests[statusClass]);
+    private readonly Counters.LoopCounters _counters = new(BytesSentAt + 1);
 
-    public long TotalRequests => StatusClasses.Total(_requests);
+    public long Requests(int statusClass) => _counters.Sum(statusClass);
 
-    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    public long TotalRequests => StatusClasses.Total(_counters);
 
-    public long BytesSent => Interlocked.Read(ref _bytesSent);
+    public long BytesReceived => _counters.Sum(BytesReceivedAt);
+
+    public long BytesSent => _counters.Sum(BytesSentAt);
 
     /// <summary>Request durations, in the same buckets as the tenant's.</summary>
     public LatencyHistogram Latency { get; } = new();
@@ -29,9 +32,10 @@ public sealed class RouteUsage
 
     internal void Count(int status, long bytesReceived, long bytesSent, long elapsedTicks)
     {
-        Interlocked.Increment(ref _requests[StatusClasses.Of(status)]);
-        Interlocked.Add(ref _bytesReceived, bytesReceived);
-        Interlocked.Add(ref _bytesSent, bytesSent);
+        var mine = _counters.LocalCopy();
+        Interlocked.Increment(ref mine[StatusClasses.Of(status)]);
+        Interlocked.Add(ref mine[BytesReceivedAt], bytesReceived);
+        Interlocked.Add(ref mine[BytesSentAt], bytesSent);
         Latency.Record(elapsedTicks);
     }
 }

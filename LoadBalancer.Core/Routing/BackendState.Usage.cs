@@ -3,7 +3,7 @@ namespace LoadBalancer.Core.Routing;
 /// <summary>Per-backend usage counters (Interlocked; they survive reloads with the state).</summary>
 public sealed partial class BackendState
 {
-    private long _requests;
+    private readonly Counters.LoopCounters _requests = new(1);
     private long _connectFailures;
     private long _tlsFailures;
     private long _queued;
@@ -13,7 +13,7 @@ public sealed partial class BackendState
     internal BackendSlots Slots { get; set; } = BackendSlots.None;
 
     /// <summary>Requests answered through this backend (any status).</summary>
-    public long Requests => Interlocked.Read(ref _requests);
+    public long Requests => _requests.Sum(0);
 
     public long ConnectFailures => Interlocked.Read(ref _connectFailures);
 
@@ -30,7 +30,7 @@ public sealed partial class BackendState
 
     internal void CountDiscarded(DiscardReason reason) => Interlocked.Increment(ref _discarded[(int)reason]);
 
-    internal void CountRequest() => Interlocked.Increment(ref _requests);
+    internal void CountRequest() => _requests.Add(0, 1);
 
     internal void CountConnectFailure() => Interlocked.Increment(ref _connectFailures);
 

@@ -2,11 +2,13 @@ namespace LoadBalancer.Core.Routing;
 
 /// <summary>
 /// The live part of a backend: counters and health that survive reloads (reused by pool name + address),
-/// and the idle keep-alive connections to it. Written by the proxy and health checks with Interlocked only.
+/// and the idle keep-alive connections to it. Written by the proxy and health checks with Interlocked only; the
+/// counts a request changes (in flight, requests) are kept per event loop (<see cref="Counters.LoopGauge"/>), except
+/// under <c>max_connections_per_backend</c>, whose cap needs one exact shared count.
 /// </summary>
 public sealed partial class BackendState
 {
-    private int _inFlight;
+    private readonly Counters.LoopGauge _inFlight = new();
     private int _retired;
 
     public BackendState(Backend config) => Config = config;
@@ -17,10 +19,17 @@ public sealed partial class BackendState
     public int Weight => Config.Weight;
 
     /// <summary>
-    /// Requests currently assigned to this backend (in flight; an L4 tunnel counts as one for its lifetime): what
-    /// least-connections balances on and <c>max_connections_per_backend</c> caps. Exported as lb_backend_active_requests.
+    /// Requests currently assigned to this backend (in flight; an L4 tunnel counts as one for its lifetime), from every
+    /// loop: what <c>max_connections_per_backend</c> caps. Exported as lb_backend_active_requests.
     /// </summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _inFlight.Value;
+
+    /// <summary>
+    /// What balancers read on a loop: the requests this loop has in flight here, plus every loop's under a cap (which
+    /// are counted in one shared field). Off every loop, <see cref="InFlight"/>. Each loop balances its own requests
+    /// exactly, with no cache line shared with the other loops; see <see cref="Balancing.LeastConnectionsBalancer"/>.
+    /// </summary>
+    public int InFlightHere => _inFlight.ValueHere;
 
     /// <summary>
     /// True once a reload removed this backend from every pool. Requests already on it finish, but a connection that
@@ -42,31 +51,22 @@ public sealed partial class BackendState
         IdleConnections.CloseIdle(0);
     }
 
-    public int EnterInFlight() => Interlocked.Increment(ref _inFlight);
+    /// <summary>Counts a request in flight, on the running loop's copy; the token goes back to <see cref="ExitInFlight"/>.</summary>
+    public int EnterInFlight() => _inFlight.Enter();
 
-    public int ExitInFlight()
+    /// <summary>Ends a request counted with <paramref name="token"/>, on the copy it entered (whichever thread ends it).</summary>
+    public void ExitInFlight(int token)
     {
-        var active = Interlocked.Decrement(ref _inFlight);
+        _inFlight.Exit(token);
         Slots.OnReleased();
-        return active;
     }
 
-    /// <summary>Takes one in-flight slot if fewer than <paramref name="max"/> are taken (lock-free).</summary>
-    public bool TryEnterInFlight(int max)
+    /// <summary>Takes one in-flight slot if fewer than <paramref name="max"/> are taken (lock-free, exact: one shared count).</summary>
+    public bool TryEnterInFlight(int max, out int token)
     {
-        var current = Volatile.Read(ref _inFlight);
-        while (current < max)
-        {
-            var seen = Interlocked.CompareExchange(ref _inFlight, current + 1, current);
-            if (seen == current)
-            {
-                return true;
-            }
-
-            current = seen;
-        }
-
-        return false;
+        var entered = _inFlight.TryEnter(max);
+        token = entered ?? Counters.LoopGauge.Shared;
+        return entered is not null;
     }
 
     public override string ToString() => Config.Address;

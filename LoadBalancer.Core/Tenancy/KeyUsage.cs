@@ -1,11 +1,11 @@
 namespace LoadBalancer.Core.Tenancy;
 
-/// <summary>Requests made with one access key id; kept by the tenant's state across reloads.</summary>
+/// <summary>Requests made with one access key id; kept by the tenant's state across reloads, per event loop.</summary>
 public sealed class KeyUsage
 {
-    private long _requests;
+    private readonly Counters.LoopCounters _requests = new(1);
 
-    public long Requests => Interlocked.Read(ref _requests);
+    public long Requests => _requests.Sum(0);
 
-    internal void Count() => Interlocked.Increment(ref _requests);
+    internal void Count() => _requests.Add(0, 1);
 }

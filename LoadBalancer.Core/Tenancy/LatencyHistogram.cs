@@ -1,8 +1,11 @@
+using LoadBalancer.Core.Counters;
+
 namespace LoadBalancer.Core.Tenancy;
 
 /// <summary>
-/// A fixed-bucket latency histogram updated with Interlocked only (one counter per bucket, non-cumulative; renderers
-/// add them up). The bounds are Prometheus' usual HTTP ones, from 1 ms to 10 s.
+/// A fixed-bucket latency histogram (one counter per bucket, non-cumulative; renderers add them up), kept per event
+/// loop (<see cref="LoopCounters"/>): a request adds to its loop's copy, readers sum the copies. The bounds are
+/// Prometheus' usual HTTP ones, from 1 ms to 10 s.
 /// </summary>
 public sealed class LatencyHistogram
 {
@@ -11,16 +14,18 @@ public sealed class LatencyHistogram
 
     private static readonly long[] BoundTicks = BuildBoundTicks();
 
-    private readonly long[] _buckets = new long[Bounds.Length + 1];
-    private long _count;
-    private long _sumTicks;
+    // Buckets 0..Bounds.Length (the last is +Inf), then the count, then the sum of durations in Stopwatch ticks.
+    private const int CountIndex = 14;
+    private const int SumIndex = 15;
 
-    public long Count => Interlocked.Read(ref _count);
+    private readonly LoopCounters _counters = new(SumIndex + 1);
 
-    public double SumSeconds => Interlocked.Read(ref _sumTicks) / (double)System.Diagnostics.Stopwatch.Frequency;
+    public long Count => _counters.Sum(CountIndex);
+
+    public double SumSeconds => _counters.Sum(SumIndex) / (double)System.Diagnostics.Stopwatch.Frequency;
 
     /// <summary>Requests in bucket <paramref name="index"/> alone (not cumulative); index <c>Bounds.Length</c> is +Inf.</summary>
-    public long Bucket(int index) => Interlocked.Read(ref _buckets[index]);
+    public long Bucket(int index) => _counters.Sum(index);
 
     /// <summary>Records a duration in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
     public void Record(long elapsedTicks)
@@ -31,9 +36,10 @@ public sealed class LatencyHistogram
             index++;
         }
 
-        Interlocked.Increment(ref _buckets[index]);
-        Interlocked.Add(ref _sumTicks, elapsedTicks);
-        Interlocked.Increment(ref _count);
+        var mine = _counters.LocalCopy();
+        Interlocked.Increment(ref mine[index]);
+        Interlocked.Add(ref mine[SumIndex], elapsedTicks);
+        Interlocked.Increment(ref mine[CountIndex]);
     }
 
     private static long[] BuildBoundTicks()

@@ -13,13 +13,13 @@ public static class StatusClasses
 
     public static string Name(int statusClass) => Names[statusClass];
 
-    /// <summary>The sum of counters kept per status class (each read with Interlocked).</summary>
-    internal static long Total(long[] counters)
+    /// <summary>The sum of the per-status-class counters at indexes 0..Count-1 of <paramref name="counters"/>, over every loop.</summary>
+    internal static long Total(Counters.LoopCounters counters)
     {
         long total = 0;
-        for (var i = 0; i < counters.Length; i++)
+        for (var i = 0; i < Count; i++)
         {
-            total += Interlocked.Read(ref counters[i]);
+            total += counters.Sum(i);
         }
 
         return total;

@@ -1,25 +1,31 @@
 using System.Collections.Concurrent;
+using LoadBalancer.Core.Counters;
 
 namespace LoadBalancer.Core.Tenancy;
 
 /// <summary>
 /// The live side of a tenant: usage counters, its connection and in-flight counts. The snapshot
-/// compiler reuses it by tenant name, so a reload neither resets billing counters nor frees limits. Every member the
-/// data path touches is Interlocked on this object; nothing here is shared between tenants.
+/// compiler reuses it by tenant name, so a reload neither resets billing counters nor frees limits. The counters a
+/// request adds to (requests by status class, bytes, refusals, the histogram, in-flight and connections) are kept per
+/// event loop (<see cref="LoopCounters"/>, <see cref="LoopGauge"/>) and summed by readers, so a hot tenant is not one
+/// cache line that every core takes in turn; a limit that must be exact (max_in_flight, max_connections) counts in
+/// one shared field instead. Nothing here is shared between tenants.
 /// </summary>
 public sealed class TenantState
 {
-    private readonly long[] _requests = new long[StatusClasses.Count];
-    private readonly long[] _refused = new long[RefusalReasons.Count];
+    // One LoopCounters: requests by status class, then bytes in, bytes out, rate-limited, then refusals by reason.
+    private const int BytesReceivedIndex = StatusClasses.Count;
+    private const int BytesSentIndex = BytesReceivedIndex + 1;
+    private const int RateLimitedIndex = BytesSentIndex + 1;
+    private const int RefusedIndex = RateLimitedIndex + 1;
+
+    private readonly LoopCounters _counters = new(RefusedIndex + RefusalReasons.Count);
+    private readonly LoopGauge _connections = new();
+    private readonly LoopGauge _inFlight = new();
     // Created at the first entry: most tenants have no keys, routes or consumers, and with 10,000 tenants the empty
     // dictionaries were 25 MB of the snapshot (issue 20). Only the compiler adds (on the reload path); readers enumerate.
     private ConcurrentDictionary<string, KeyUsage>? _keys;
     private ConcurrentDictionary<string, Routes.RouteUsage>? _routes;
-    private long _bytesReceived;
-    private long _bytesSent;
-    private long _rateLimited;
-    private int _connections;
-    private int _inFlight;
 
     public TenantState(string name) => Name = name;
 
@@ -28,22 +34,25 @@ public sealed class TenantState
     public LatencyHistogram Latency { get; } = new();
 
     /// <summary>Client connections whose latest request was for this tenant.</summary>
-    public int ActiveConnections => Volatile.Read(ref _connections);
+    public int ActiveConnections => _connections.Value;
 
     /// <summary>Requests admitted and not finished (sent to, or waiting for, a backend).</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _inFlight.Value;
 
-    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    public long BytesReceived => _counters.Sum(BytesReceivedIndex);
 
-    public long BytesSent => Interlocked.Read(ref _bytesSent);
+    public long BytesSent => _counters.Sum(BytesSentIndex);
 
-    public long RateLimited => Interlocked.Read(ref _rateLimited);
+    public long RateLimited => _counters.Sum(RateLimitedIndex);
 
-    public long Requests(int statusClass) => Interlocked.Read(ref _requests[statusClass]);
+    /// <summary>Per-loop copies of the request counters made so far (tests check that loops count apart).</summary>
+    internal int CounterCopies => _counters.CopiesMade;
 
-    public long TotalRequests => StatusClasses.Total(_requests);
+    public long Requests(int statusClass) => _counters.Sum(statusClass);
 
-    public long Refused(int reason) => Interlocked.Read(ref _refused[reason]);
+    public long TotalRequests => StatusClasses.Total(_counters);
+
+    public long Refused(int reason) => _counters.Sum(RefusedIndex + reason);
 
     /// <summary>Usage per access key id, including keys removed from the config since (billing keeps them).</summary>
     public IEnumerable<KeyValuePair<string, KeyUsage>> Keys => (IEnumerable<KeyValuePair<string, KeyUsage>>?)_keys ?? [];
@@ -91,33 +100,41 @@ public sealed class TenantState
             ?? Interlocked.CompareExchange(ref field, new ConcurrentDictionary<TKey, T>(concurrencyLevel: 1, capacity: 4, comparer), null)
             ?? field!;
 
+    /// <summary>
+    /// Counts a client connection for this tenant unless <paramref name="max"/> (0: none) are counted. A connection
+    /// leaves with <see cref="DetachConnection"/>, which needs no token (see <see cref="LoopGauge.Exit()"/>).
+    /// </summary>
     internal bool TryAttachConnection(int max)
     {
-        var count = Interlocked.Increment(ref _connections);
-        if (max > 0 && count > max)
+        if (max <= 0)
         {
-            Interlocked.Decrement(ref _connections);
-            return false;
+            _connections.Enter();
+            return true;
         }
 
-        return true;
+        return _connections.TryEnter(max) is not null;
     }
 
-    internal void DetachConnection() => Interlocked.Decrement(ref _connections);
+    internal void DetachConnection() => _connections.Exit();
 
-    internal bool TryEnterInFlight(int max)
+    /// <summary>
+    /// Admits a request unless <paramref name="max"/> (0: none) are in flight; <paramref name="token"/> goes back to
+    /// <see cref="ExitInFlight"/>, so the request leaves the count it entered.
+    /// </summary>
+    internal bool TryEnterInFlight(int max, out int token)
     {
-        var count = Interlocked.Increment(ref _inFlight);
-        if (max > 0 && count > max)
+        if (max <= 0)
         {
-            Interlocked.Decrement(ref _inFlight);
-            return false;
+            token = _inFlight.Enter();
+            return true;
         }
 
-        return true;
+        var entered = _inFlight.TryEnter(max);
+        token = entered ?? LoopGauge.Shared;
+        return entered is not null;
     }
 
-    internal void ExitInFlight() => Interlocked.Decrement(ref _inFlight);
+    internal void ExitInFlight(int token) => _inFlight.Exit(token);
 
     private int _waitingForSlot;
 
@@ -128,16 +145,17 @@ public sealed class TenantState
 
     internal void ExitSlotWait() => Interlocked.Decrement(ref _waitingForSlot);
 
-    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+    internal void CountRateLimited() => _counters.Add(RateLimitedIndex, 1);
 
-    internal void CountRefused(RefusalReason reason) => Interlocked.Increment(ref _refused[(int)reason]);
+    internal void CountRefused(RefusalReason reason) => _counters.Add(RefusedIndex + (int)reason, 1);
 
     /// <summary>One finished request: the status class the client got, its bytes both ways and its duration.</summary>
     internal void CountRequest(int status, long bytesReceived, long bytesSent, long elapsedTicks)
     {
-        Interlocked.Increment(ref _requests[StatusClasses.Of(status)]);
-        Interlocked.Add(ref _bytesReceived, bytesReceived);
-        Interlocked.Add(ref _bytesSent, bytesSent);
+        var mine = _counters.LocalCopy();
+        Interlocked.Increment(ref mine[StatusClasses.Of(status)]);
+        Interlocked.Add(ref mine[BytesReceivedIndex], bytesReceived);
+        Interlocked.Add(ref mine[BytesSentIndex], bytesSent);
         Latency.Record(elapsedTicks);
     }
 }

@@ -39,6 +39,15 @@ internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
     /// <summary>When it went idle, in <see cref="Environment.TickCount64"/> ms.</summary>
     public long IdleSinceTicks { get; set; }
 
+    /// <summary>
+    /// The in-flight count its current request holds on <see cref="Backend"/> (<see cref="BackendState.EnterInFlight"/>'s
+    /// token), set by whoever hands the connection to a request; <see cref="ExitInFlight"/> gives it back.
+    /// </summary>
+    internal int InFlightToken { get; set; }
+
+    /// <summary>Ends the current request's in-flight count on the backend.</summary>
+    internal void ExitInFlight() => Backend.ExitInFlight(InFlightToken);
+
     /// <summary>The pool slot it idles in, or -1; lets the idle watcher take it out without a scan.</summary>
     internal int PoolSlot { get; set; } = -1;
 

@@ -5,8 +5,9 @@ namespace LoadBalancer.Core.Usage;
 /// <summary>
 /// The live, monotonic counters of one (tenant, consumer, route) for the usage ledger: per status class the requests,
 /// bytes in, bytes out and duration; refusals by reason; and the requests counted against a quota. The hot path adds
-/// with Interlocked and nothing else; the ledger's writer reads them once a second and stores the differences, so
-/// every request lands in exactly one flush. Kept by the tenant's state by (consumer, route) across reloads.
+/// with Interlocked to its event loop's copy (<see cref="Counters.LoopCounters"/>) and nothing else; the ledger's
+/// writer reads the sums once a second and stores the differences, so every request lands in exactly one flush. Kept
+/// by the tenant's state by (consumer, route) across reloads.
 /// </summary>
 public sealed class UsageCell
 {
@@ -15,12 +16,17 @@ public sealed class UsageCell
 
     public const int RateLimitedSlot = RefusalReasons.Count;
 
-    internal readonly long[] Requests = new long[StatusClasses.Count];
-    internal readonly long[] BytesIn = new long[StatusClasses.Count];
-    internal readonly long[] BytesOut = new long[StatusClasses.Count];
-    internal readonly long[] DurationTicks = new long[StatusClasses.Count];
-    internal readonly long[] Refused = new long[RefusalSlots];
-    internal long QuotaCounted;
+    // Counter slots, one LoopCounters: per status class the requests, bytes in, bytes out and duration ticks, then
+    // the refusal slots, then the quota count.
+    internal const int RequestsAt = 0;
+    internal const int BytesInAt = StatusClasses.Count;
+    internal const int BytesOutAt = 2 * StatusClasses.Count;
+    internal const int DurationAt = 3 * StatusClasses.Count;
+    internal const int RefusedAt = 4 * StatusClasses.Count;
+    internal const int QuotaAt = RefusedAt + RefusalSlots;
+    internal const int Width = QuotaAt + 1;
+
+    private readonly Counters.LoopCounters _counters = new(Width);
 
     public UsageCell(string tenant, string consumer, string route)
     {
@@ -39,21 +45,25 @@ public sealed class UsageCell
 
     public static string RefusalName(int slot) => slot == RateLimitedSlot ? "rate_limited" : RefusalReasons.Name(slot);
 
+    /// <summary>Counter <paramref name="slot"/> (see the slot constants), summed over the loops.</summary>
+    internal long Read(int slot) => _counters.Sum(slot);
+
     internal void Count(int status, long bytesIn, long bytesOut, long elapsedTicks, int refusal, bool quota)
     {
         var statusClass = StatusClasses.Of(status);
-        Interlocked.Increment(ref Requests[statusClass]);
-        Interlocked.Add(ref BytesIn[statusClass], bytesIn);
-        Interlocked.Add(ref BytesOut[statusClass], bytesOut);
-        Interlocked.Add(ref DurationTicks[statusClass], elapsedTicks);
+        var mine = _counters.LocalCopy();
+        Interlocked.Increment(ref mine[RequestsAt + statusClass]);
+        Interlocked.Add(ref mine[BytesInAt + statusClass], bytesIn);
+        Interlocked.Add(ref mine[BytesOutAt + statusClass], bytesOut);
+        Interlocked.Add(ref mine[DurationAt + statusClass], elapsedTicks);
         if (refusal >= 0)
         {
-            Interlocked.Increment(ref Refused[refusal]);
+            Interlocked.Increment(ref mine[RefusedAt + refusal]);
         }
 
         if (quota)
         {
-            Interlocked.Increment(ref QuotaCounted);
+            Interlocked.Increment(ref mine[QuotaAt]);
         }
     }
 }

@@ -220,18 +220,17 @@ public sealed partial class UsageLedger : IAsyncDisposable
 
     private void CollectCell(UsageCell cell, long minute)
     {
-        const int Width = 4 * StatusClasses.Count;
         if (!_seen.TryGetValue(cell, out var seen))
         {
-            _seen[cell] = seen = new long[Width + UsageCell.RefusalSlots + 1];
+            _seen[cell] = seen = new long[UsageCell.Width];
         }
 
         for (var c = 0; c < StatusClasses.Count; c++)
         {
-            var requests = Take(cell.Requests, c, seen, c);
-            var bytesIn = Take(cell.BytesIn, c, seen, StatusClasses.Count + c);
-            var bytesOut = Take(cell.BytesOut, c, seen, (2 * StatusClasses.Count) + c);
-            var ticks = Take(cell.DurationTicks, c, seen, (3 * StatusClasses.Count) + c);
+            var requests = Take(cell, UsageCell.RequestsAt + c, seen);
+            var bytesIn = Take(cell, UsageCell.BytesInAt + c, seen);
+            var bytesOut = Take(cell, UsageCell.BytesOutAt + c, seen);
+            var ticks = Take(cell, UsageCell.DurationAt + c, seen);
             if (requests == 0 && bytesIn == 0 && bytesOut == 0 && ticks == 0)
             {
                 continue;
@@ -246,24 +245,23 @@ public sealed partial class UsageLedger : IAsyncDisposable
 
         for (var r = 0; r < UsageCell.RefusalSlots; r++)
         {
-            var refused = Take(cell.Refused, r, seen, Width + r);
+            var refused = Take(cell, UsageCell.RefusedAt + r, seen);
             if (refused != 0)
             {
                 Row(_pendingRefusals, new UsageKey(minute, cell.Tenant, cell.Consumer, cell.Route, UsageCell.RefusalName(r))).Requests += refused;
             }
         }
 
-        var quota = Interlocked.Read(ref cell.QuotaCounted) - seen[Width + UsageCell.RefusalSlots];
+        var quota = Take(cell, UsageCell.QuotaAt, seen);
         if (quota != 0)
         {
-            seen[Width + UsageCell.RefusalSlots] += quota;
             Row(_pendingQuota, new UsageKey(minute, cell.Tenant, cell.Consumer, "", "")).Requests += quota;
         }
     }
 
-    private static long Take(long[] counters, int index, long[] seen, int slot)
+    private static long Take(UsageCell cell, int slot, long[] seen)
     {
-        var now = Interlocked.Read(ref counters[index]);
+        var now = cell.Read(slot);
         var delta = now - seen[slot];
         seen[slot] = now;
         return delta;

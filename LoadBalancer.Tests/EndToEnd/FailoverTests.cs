@@ -158,12 +158,16 @@ public sealed class FailoverTests
     {
         await using var backends = TestBackends.Start("a", "b");
         await using var silent = new SilentBackend();
-        await using var lb = await TestLb.StartAsync(Config(
-            Entries(backends.Address("a"), backends.Address("b"), silent.Address),
-            """
-            outlier = { consecutive_failures = 2, base_ejection = "10s" }
-            timeouts = { response_head = "300ms" }
-            """));
+
+        // One loop: round-robin walks its order per loop, and "every third request" is one loop's order.
+        await using var lb = await TestLb.StartAsync(
+            Config(
+                Entries(backends.Address("a"), backends.Address("b"), silent.Address),
+                """
+                outlier = { consecutive_failures = 2, base_ejection = "10s" }
+                timeouts = { response_head = "300ms" }
+                """),
+            loops: 1);
         using var client = lb.CreateClient(maxConnections: 16);
 
         var batch = await Task.WhenAll(Enumerable.Range(0, 9).Select(async _ =>
@@ -359,12 +363,14 @@ public sealed class FailoverTests
 
         try
         {
-            // Get one request in flight on r (round-robin: one of the first two tries lands there).
+            // Get one request in flight on r (round-robin: one of the first two tries lands there). One wait for the
+            // arrival, made once: a wait left over from a try that went to w would take the arrival's one signal.
             Task<(int Status, string Backend)>? inFlight = null;
+            var arrived = slow.WaitForRequestsAsync(1, cancellationToken);
             for (var i = 0; i < 4 && slow.Requests.Count == 0; i++)
             {
                 inFlight = GetAsync(slowClient, cancellationToken, "/slow");
-                await Task.WhenAny(inFlight, slow.WaitForRequestsAsync(1, cancellationToken));
+                await Task.WhenAny(inFlight, arrived);
             }
 
             Assert.That(slow.Requests, Has.Count.EqualTo(1));

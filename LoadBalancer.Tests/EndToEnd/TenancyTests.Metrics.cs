@@ -9,6 +9,50 @@ namespace LoadBalancer.Tests.EndToEnd;
 public sealed partial class TenancyTests
 {
     [Test]
+    [CancelAfter(60_000)]
+    public async Task Counters_ThirtyTwoConnectionsOverTwoLoops_EachLoopCountsApart_SumsExact(CancellationToken cancellationToken)
+    {
+        const int connections = 32;
+        const int perConnection = 20;
+        const int n = connections * perConnection;
+        await using var backends = TestBackends.Start("b1");
+        await using var lb = await TestLb.StartAsync(Config(backends.Address("b1")), loops: 2);
+        await using var admin = TestAdmin.Start(lb);
+
+        // Raw keep-alive connections: the kernel spreads them over both loops' listening sockets.
+        await Parallel.ForAsync(0, connections, new ParallelOptions { MaxDegreeOfParallelism = connections, CancellationToken = cancellationToken }, async (c, ct) =>
+        {
+            await using var connection = await lb.ConnectAsync(ct);
+            for (var i = 0; i < perConnection; i++)
+            {
+                await connection.SendAsync($"GET /{c}/{i} HTTP/1.1\r\nHost: acme.example.com\r\n\r\n", ct);
+                Assert.That((await connection.ReadResponseAsync(ct))!.Status, Is.EqualTo(200));
+            }
+        });
+
+        var state = lb.Snapshot.Listeners[0].Tenants.Find("acme.example.com"u8)!.State;
+        await EventuallyAsync(() => Task.FromResult(state.InFlight == 0 && state.ActiveConnections == 0), cancellationToken);
+        var samples = ParsePrometheus(await admin.GetAsync("/metrics", cancellationToken));
+        var backend = lb.Snapshot.Pools["p"].Backends[0];
+        using (Assert.EnterMultipleScope())
+        {
+            // Epoll: both loops counted, each in its own copy (and no other thread did); .NET's engine has one copy.
+            Assert.That(state.CounterCopies, Is.EqualTo(lb.Engine.Sockets.UsesEpoll ? 2 : 1));
+            Assert.That(state.Requests(2), Is.EqualTo(n));
+            Assert.That(state.TotalRequests, Is.EqualTo(n));
+            Assert.That(state.Latency.Count, Is.EqualTo(n));
+            Assert.That(backend.Requests, Is.EqualTo(n));
+            Assert.That(backend.InFlight, Is.Zero);
+            Assert.That(samples["lb_requests_total{tenant=\"acme\",code=\"2xx\"}"], Is.EqualTo(n));
+            Assert.That(samples["lb_request_duration_seconds_count{tenant=\"acme\"}"], Is.EqualTo(n));
+            Assert.That(samples["lb_request_duration_seconds_bucket{tenant=\"acme\",le=\"+Inf\"}"], Is.EqualTo(n));
+            Assert.That(samples[$"lb_backend_requests_total{{pool=\"p\",backend=\"{backends.Address("b1")}\"}}"], Is.EqualTo(n));
+            Assert.That(samples["lb_in_flight_requests{tenant=\"acme\"}"], Is.Zero);
+            Assert.That(samples["lb_bytes_received_total{tenant=\"acme\"}"], Is.EqualTo(state.BytesReceived));
+        }
+    }
+
+    [Test]
     [CancelAfter(30_000)]
     public async Task Counters_AfterNRequests_MetricsAndUsageShowExactlyN(CancellationToken cancellationToken)
     {

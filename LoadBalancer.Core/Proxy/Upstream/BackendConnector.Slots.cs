@@ -13,32 +13,35 @@ internal sealed partial class BackendConnector
 {
     /// <summary>
     /// Takes an in-flight slot on <paramref name="backend"/>. Under <c>max_connections_per_backend</c>, when the
-    /// backend is full, the request waits (up to <c>timeouts.queue</c>) for a slot on any backend of the pool; null then.
+    /// backend is full, the request waits (up to <c>timeouts.queue</c>) for a slot on any backend of the pool; a slot
+    /// without a backend then.
     /// </summary>
-    private ValueTask<BackendState?> EnterBackendAsync(PoolSnapshot pool, BackendState backend, UpstreamRequest request)
+    private ValueTask<InFlightSlot> EnterBackendAsync(PoolSnapshot pool, BackendState backend, UpstreamRequest request)
     {
         var max = pool.MaxConnectionsPerBackend;
         if (max == 0)
         {
-            backend.EnterInFlight();
-            return new ValueTask<BackendState?>(backend);
+            return new ValueTask<InFlightSlot>(new InFlightSlot(backend, backend.EnterInFlight()));
         }
 
         // Once requests queue for slots, a tenant over its fair share that is not next in line is refused at once rather
         // than joining the queue: a flooding tenant then cannot build a queue in front of the others.
         if (pool.Slots.Waiters > 0 && OverFairShare(pool, max, request.Tenant) && !IsNextInLine(pool, request.Tenant))
         {
-            return new ValueTask<BackendState?>((BackendState?)null);
+            return default;
         }
 
         // While others wait, a newcomer takes a free slot only if its tenant is the one a freed slot would go to anyway.
-        if ((pool.Slots.Waiters == 0 || IsNextInLine(pool, request.Tenant)) && backend.TryEnterInFlight(max))
+        if ((pool.Slots.Waiters == 0 || IsNextInLine(pool, request.Tenant)) && backend.TryEnterInFlight(max, out var token))
         {
-            return new ValueTask<BackendState?>(backend);
+            return new ValueTask<InFlightSlot>(new InFlightSlot(backend, token));
         }
 
-        return OverFairShare(pool, max, request.Tenant) && !IsNextInLine(pool, request.Tenant) ? new ValueTask<BackendState?>((BackendState?)null) : WaitForBackendSlotAsync(pool, max, request);
+        return OverFairShare(pool, max, request.Tenant) && !IsNextInLine(pool, request.Tenant) ? default : WaitForBackendSlotAsync(pool, max, request);
     }
+
+    /// <summary>A backend and the token of the in-flight count taken on it; no backend when none was free.</summary>
+    private readonly record struct InFlightSlot(BackendState? Backend, int Token);
 
     /// <summary>
     /// A saturated pool's slots are shared evenly among the tenants with requests in flight on it, plus a slack of
@@ -92,7 +95,7 @@ internal sealed partial class BackendConnector
         return true;
     }
 
-    private async ValueTask<BackendState?> WaitForBackendSlotAsync(PoolSnapshot pool, int max, UpstreamRequest request)
+    private async ValueTask<InFlightSlot> WaitForBackendSlotAsync(PoolSnapshot pool, int max, UpstreamRequest request)
     {
         var slots = pool.Slots;
         var deadline = Stopwatch.GetTimestamp() + (long)((request.Timeouts ?? pool.Timeouts).Queue.TotalSeconds * Stopwatch.Frequency);
@@ -109,7 +112,7 @@ internal sealed partial class BackendConnector
                     var left = deadline - Stopwatch.GetTimestamp();
                     if (left <= 0)
                     {
-                        return null;
+                        return default;
                     }
 
                     await slots.WaitAsync(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), _engine.AbortToken).ConfigureAwait(false);
@@ -117,25 +120,25 @@ internal sealed partial class BackendConnector
                 }
 
                 var picked = Pick(pool, request.HashKey.Span, 0, null);
-                if (picked is not null && picked.TryEnterInFlight(max))
+                if (picked is not null && picked.TryEnterInFlight(max, out var token))
                 {
                     picked.CountQueued();
-                    return picked;
+                    return new InFlightSlot(picked, token);
                 }
 
                 foreach (var candidate in pool.Backends)
                 {
-                    if (candidate.IsAvailable && candidate.TryEnterInFlight(max))
+                    if (candidate.IsAvailable && candidate.TryEnterInFlight(max, out token))
                     {
                         candidate.CountQueued();
-                        return candidate;
+                        return new InFlightSlot(candidate, token);
                     }
                 }
 
                 var remaining = deadline - Stopwatch.GetTimestamp();
                 if (remaining <= 0)
                 {
-                    return null;
+                    return default;
                 }
 
                 await slots.WaitAsync(TimeSpan.FromSeconds(remaining / (double)Stopwatch.Frequency), _engine.AbortToken).ConfigureAwait(false);

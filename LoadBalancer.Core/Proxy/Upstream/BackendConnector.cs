@@ -39,7 +39,7 @@ internal sealed partial class BackendConnector
 
     /// <summary>
     /// A connection to a backend of the pool, holding an in-flight slot on it (released by the caller with
-    /// <see cref="BackendState.ExitInFlight"/>), or null with <see cref="Failure"/> set.
+    /// <see cref="BackendConnection.ExitInFlight"/>), or null with <see cref="Failure"/> set.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<BackendConnection?> AcquireAsync(UpstreamRequest request)
@@ -58,7 +58,8 @@ internal sealed partial class BackendConnector
                 break;
             }
 
-            backend = await EnterBackendAsync(pool, backend, request).ConfigureAwait(false);
+            var slot = await EnterBackendAsync(pool, backend, request).ConfigureAwait(false);
+            backend = slot.Backend;
             if (backend is null)
             {
                 request.Tenant?.CountRefused(RefusalReason.BackendBusy);
@@ -70,10 +71,11 @@ internal sealed partial class BackendConnector
                 ?? await ConnectAsync(backend, pool, request.Client, (request.Timeouts ?? pool.Timeouts).Connect).ConfigureAwait(false);
             if (connection is not null)
             {
+                connection.InFlightToken = slot.Token;
                 return connection;
             }
 
-            OnConnectFailed(pool, backend);
+            OnConnectFailed(pool, backend, slot.Token);
             avoid = backend;
         }
 
@@ -107,10 +109,10 @@ internal sealed partial class BackendConnector
         return connection;
     }
 
-    /// <summary>A connect to <paramref name="backend"/> failed: its slot is released, the failure counted and logged, passive health told.</summary>
-    public void OnConnectFailed(PoolSnapshot pool, BackendState backend)
+    /// <summary>A connect to <paramref name="backend"/> failed: its slot (<paramref name="inFlightToken"/>) is released, the failure counted and logged, passive health told.</summary>
+    public void OnConnectFailed(PoolSnapshot pool, BackendState backend, int inFlightToken)
     {
-        backend.ExitInFlight();
+        backend.ExitInFlight(inFlightToken);
         Log.BackendConnectFailed(_logger, backend.Config.Address, pool.Name);
         backend.CountConnectFailure();
         pool.RecordFailure(backend, _logger); // health: passive check

@@ -336,6 +336,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     private void Run()
     {
         t_current = this;
+        Counters.LoopShard.MarkThread(Index);
         var events = (EpollEvent*)NativeMemory.Alloc(MaxEvents, (nuint)sizeof(EpollEvent));
         try
         {
@@ -405,6 +406,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             EpollNative.close(_wakeFd);
             EpollNative.close(_epollFd);
             t_current = null;
+            Counters.LoopShard.MarkThread(-1);
         }
     }
 }

@@ -47,9 +47,9 @@ public class BalancerConcurrencyTests
                         continue;
                     }
 
-                    picked!.EnterInFlight();
+                    var token = picked!.EnterInFlight();
                     Interlocked.Increment(ref counts[index]);
-                    picked.ExitInFlight();
+                    picked.ExitInFlight(token);
                 }
             });
             workers[t].Start();

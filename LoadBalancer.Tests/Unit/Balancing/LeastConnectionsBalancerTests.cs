@@ -56,19 +56,18 @@ public class LeastConnectionsBalancerTests
         var backends = TestBackends.WithWeights(weights);
         var balancer = new LeastConnectionsBalancer(backends);
         var random = new Random(20240601);
-        var inFlight = new List<BackendState>(InFlight + 1);
+        var inFlight = new List<(BackendState Backend, int Token)>(InFlight + 1);
         var counts = new int[backends.Length];
 
         for (var i = 0; i < Requests; i++)
         {
             var picked = balancer.Pick(default)!;
-            picked.EnterInFlight();
-            inFlight.Add(picked);
+            inFlight.Add((picked, picked.EnterInFlight()));
             counts[TestBackends.IndexOf(backends, picked)]++;
             if (inFlight.Count > InFlight)
             {
                 var done = random.Next(inFlight.Count);
-                inFlight[done].ExitInFlight();
+                inFlight[done].Backend.ExitInFlight(inFlight[done].Token);
                 inFlight[done] = inFlight[^1];
                 inFlight.RemoveAt(inFlight.Count - 1);
             }
