@@ -39,14 +39,15 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <param name="environment">Variables to set for the child; an empty value removes an inherited one.</param>
-    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, int? cpu,
+    /// <param name="cpu">taskset's CPU list (e.g. "1" or "0-1"), or null: not pinned.</param>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string? cpu,
         IReadOnlyDictionary<string, string> environment, string logPath)
     {
         // sh execs the program (through taskset when pinning), so the pid we hold is the program's own.
         var command = new StringBuilder("exec ");
-        if (cpu is int core)
+        if (cpu is not null)
         {
-            command.Append("taskset -c ").Append(core).Append(' ');
+            command.Append("taskset -c ").Append(cpu).Append(' ');
         }
 
         command.Append(Quote(fileName));

@@ -40,7 +40,7 @@ internal static class DashboardUnderLoad
         var admin = new IPEndPoint(IPAddress.Loopback, adminPort);
         var config = Path.Combine(directory, "dashboard.toml");
         await File.WriteAllTextAsync(config, PeerConfigs.Lb(port, options.Tenants, [.. backends.Select(b => b.EndPoint)], new PeerConfigs.LbExtras(AdminPort: adminPort)), cancellationToken).ConfigureAwait(false);
-        var cpu = options.Pin ? 1 : (int?)null;
+        var cpu = options.Pin ? "1" : null;
         await using var process = LoadRunner.StartLb(lb, config, cpu, options, Path.Combine(directory, "dashboard.log"), watch: false);
         await process.WaitReadyAsync(endPoint, hosts[0], TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         Console.WriteLine($"dashboard: lb pid {process.WorkerPid} on {endPoint}{(cpu is null ? "" : $", pinned to CPU {cpu}")}, admin {admin}; {options.Connections} keep-alive connections, body 0, {options.Tenants} tenant(s)");

@@ -18,7 +18,11 @@ internal sealed class LoadOptions
                                default otherwise, and always for --noisy and --reload); N: backends in the pool
                                (default 2). Give it twice for both, e.g. --backends lean --backends 3
           --peers LIST         lb,direct,haproxy,nginx,yarp; missing haproxy/nginx are skipped (default lb,direct); yarp runs this bench as a YARP 2.3 peer process
-          --pin                proxy on CPU 1 (taskset -c 1), generator and backends on CPU 0
+          --pin                proxy on CPU 1 (taskset -c 1), generator and backends on CPU 0; with --threads N > 1
+                               the proxy gets the last N CPUs (on 2 CPUs: both, shared with the generator)
+          --threads LIST       proxy threads, comma-separated, e.g. 1,2 (default 1): lb runs with that many epoll loops
+                               (DOTNET_PROCESSOR_COUNT=N), HAProxy with nbthread N; each value is a target of its own
+                               (lb-t1, lb-t2, haproxy-t1, ...; plain lb/haproxy names when only 1)
           --wrk                also run wrk -t1 against each target (when installed)
           --h2load             also run h2load -t1 (HTTP/2 prior knowledge; lb with http2 = true, HAProxy detects
                                the preface) with 64 connections x 10 streams and 8 x 100 against lb and haproxy,
@@ -96,6 +100,9 @@ internal sealed class LoadOptions
     public List<string> Peers { get; } = ["lb", "direct"];
 
     public bool Pin { get; private set; }
+
+    /// <summary>--threads: lb loops / HAProxy nbthread per target; [1] keeps the plain target names.</summary>
+    public List<int> Threads { get; } = [1];
 
     public bool Wrk { get; private set; }
 
@@ -209,6 +216,14 @@ internal sealed class LoadOptions
 
                         break;
                     case "--pin": options.Pin = true; break;
+                    case "--threads":
+                        options.Threads.Clear();
+                        foreach (var part in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        {
+                            options.Threads.Add((int)Positive(int.Parse(part, CultureInfo.InvariantCulture), name));
+                        }
+
+                        break;
                     case "--wrk": options.Wrk = true; break;
                     case "--h2load": options.H2load = true; break;
                     case "--tls": options.Tls = Value() is ("ecdsa" or "rsa") and var tlsKind ? tlsKind : throw new FormatException("--tls: ecdsa or rsa"); break;

@@ -79,7 +79,7 @@ internal sealed class LoadReport(LoadOptions options)
     {
         var l = r.Load;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)}  bench CPU {Cpu(l.GeneratorCpu)}{(l.BackendCpu > 0 ? $"  backends CPU {Cpu(l.BackendCpu)}" : "")}  CPUs busy {MachineCpu.FormatBusy(l.MachineBusy)}"));
+            $"  {r.Target,-18} {r.Mode,-9} body {r.BodyBytes,6}: {l.RequestsPerSecond,9:0} req/s {l.MegabytesPerSecond,8:0.0} MB/s  p50 {l.P50Ms:0.000} p99 {l.P99Ms:0.000} p99.9 {l.P999Ms:0.000} ms  errors {l.Errors}  proxy CPU {Cpu(l.TargetCpu)} ({PerCpu(l)} req per CPU-s)  bench CPU {Cpu(l.GeneratorCpu)}{(l.BackendCpu > 0 ? $"  backends CPU {Cpu(l.BackendCpu)}" : "")}  CPUs busy {MachineCpu.FormatBusy(l.MachineBusy)}  load {LoadAverage.Format(r.LoadAverage)}"));
         if (r.Wrk is { } w)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -108,7 +108,7 @@ internal sealed class LoadReport(LoadOptions options)
 
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up{(options.DotnetWarmup is double dw ? $" ({dw:0.#} s before a .NET target's first scenario)" : "")}; {options.Tenants} tenant(s); {(options.Pin ? "proxy pinned to CPU 1, generator+backends to CPU 0" : "not pinned")}; lb child: {TcSetting}, {UnitSetting})"));
+            $"### lb load bench ({_started:yyyy-MM-dd HH:mm}; {options.Connections} connections; {options.Seconds:0.#} s measured after {options.Warmup:0.#} s warm-up{(options.DotnetWarmup is double dw ? $" ({dw:0.#} s before a .NET target's first scenario)" : "")}; {options.Tenants} tenant(s); {(options.Pin ? "proxy pinned to CPU 1 (with N threads the last N CPUs), generator+backends to CPU 0" : "not pinned")}{(options.Threads is [1] ? "" : $"; proxy threads {string.Join(",", options.Threads)} (lb loops via DOTNET_PROCESSOR_COUNT, HAProxy nbthread)")}; lb child: {TcSetting}, {UnitSetting})"));
         md.AppendLine();
         md.AppendLine($"Backends: {Backends}.");
         if (LbSettings is not null)
@@ -116,13 +116,13 @@ internal sealed class LoadReport(LoadOptions options)
             md.AppendLine($"lb ran with: {LbSettings}.");
         }
         md.AppendLine();
-        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | bench CPU | CPUs busy | other cores | vs direct | vs haproxy |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        md.AppendLine("| target | mode | body B | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | proxy CPU | req per proxy CPU-s | bench CPU | CPUs busy | other cores | load avg 1/5/15 | vs direct | vs haproxy |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var r in Ordered())
         {
             var l = r.Load;
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {Cpu(l.GeneratorCpu)} | {MachineCpu.FormatBusy(l.MachineBusy)} | {l.OtherCores:0.00} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
+                $"| {r.Target} | {r.Mode} | {r.BodyBytes} | {l.RequestsPerSecond:0} | {l.MegabytesPerSecond:0.0} | {l.P50Ms:0.000} | {l.P99Ms:0.000} | {l.P999Ms:0.000} | {l.Errors} | {Cpu(l.TargetCpu)} | {PerCpu(l)} | {Cpu(l.GeneratorCpu)} | {MachineCpu.FormatBusy(l.MachineBusy)} | {l.OtherCores:0.00} | {LoadAverage.Format(r.LoadAverage)} | {Ratio(r, "direct")} | {Ratio(r, "haproxy")} |"));
         }
 
         if (_results.Any(r => r.Wrk is not null))
@@ -282,8 +282,14 @@ internal sealed class LoadReport(LoadOptions options)
             .ThenBy(r => r.BodyBytes)
             .ThenBy(r => TargetOrder.IndexOf(r.Target));
 
+    /// <summary>The same scenario on <paramref name="target"/>; with --threads, on its run with as many threads (lb-t2 vs haproxy-t2).</summary>
     private ScenarioResult? Find(ScenarioResult r, string target)
-        => _results.FirstOrDefault(o => o.Target == target && o.KeepAlive == r.KeepAlive && o.BodyBytes == r.BodyBytes);
+    {
+        var dash = r.Target.LastIndexOf("-t", StringComparison.Ordinal);
+        var threaded = dash > 0 && target != "direct" ? target + r.Target[dash..] : target;
+        return _results.FirstOrDefault(o => o.Target == threaded && o.KeepAlive == r.KeepAlive && o.BodyBytes == r.BodyBytes)
+            ?? _results.FirstOrDefault(o => o.Target == target && o.KeepAlive == r.KeepAlive && o.BodyBytes == r.BodyBytes);
+    }
 
     private string Ratio(ScenarioResult r, string target)
         => Find(r, target) is { Load.Requests: > 0 } other
@@ -296,6 +302,10 @@ internal sealed class LoadReport(LoadOptions options)
             : "";
 
     private static string Cpu(double? cores) => cores is double c ? c.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>Requests per second of proxy CPU time: what a proxy does with a core, whatever the machine lets it have.</summary>
+    private static string PerCpu(LoadResult l)
+        => l.TargetCpu is double c && c > 0 ? (l.RequestsPerSecond / c).ToString("0", CultureInfo.InvariantCulture) : "-";
 
     public async Task WriteJsonAsync(string path)
     {
@@ -396,6 +406,8 @@ internal sealed class LoadReport(LoadOptions options)
             target = r.Target,
             mode = r.Mode,
             bodyBytes = r.BodyBytes,
+            loadAverage = r.LoadAverage,
+            requestsPerProxyCpuSecond = r.Load.TargetCpu is double c && c > 0 ? r.Load.RequestsPerSecond / c : (double?)null,
             seconds = r.Load.Seconds,
             requests = r.Load.Requests,
             errors = r.Load.Errors,

@@ -158,7 +158,8 @@ internal static class LoadRunner
     /// One proxy setup to measure. With --accounting the lb peer becomes three targets on the same load: as generated,
     /// with an access log file, and with a never-refusing rate limit plus an access key the generator presents.
     /// </summary>
-    internal sealed record Target(string Name, string Peer, PeerConfigs.LbExtras? Extras = null, string? ExtraHeader = null);
+    /// <param name="Threads">lb's epoll loops / HAProxy's nbthread; null: the default (lb one loop per CPU it may use, HAProxy 1).</param>
+    internal sealed record Target(string Name, string Peer, PeerConfigs.LbExtras? Extras = null, string? ExtraHeader = null, int? Threads = null);
 
     public const string AccountingPlain = "lb";
     public const string AccountingLog = "lb+access_log";
@@ -170,6 +171,16 @@ internal static class LoadRunner
         var targets = new List<Target>();
         foreach (var peer in options.Peers)
         {
+            if (options.Threads is not [1] && peer is "lb" or "haproxy")
+            {
+                foreach (var threads in options.Threads)
+                {
+                    targets.Add(new Target($"{peer}-t{threads}", peer, Threads: threads));
+                }
+
+                continue;
+            }
+
             if (peer != "lb" || !options.Accounting)
             {
                 targets.Add(new Target(peer, peer));
@@ -268,6 +279,7 @@ internal static class LoadRunner
                         : null;   // wrk would need the key header too; the generator's figures are the comparison
                 }
 
+                scenario.LoadAverage = LoadAverage.Read();
                 report.Add(scenario);
                 report.PrintProgress(scenario);
                 if (child is not null && child.Process.HasExited)
@@ -307,7 +319,7 @@ internal static class LoadRunner
             return null;
         }
 
-        var cpu = options.Pin ? 1 : (int?)null;
+        var cpu = options.Pin ? ProxyCpus(target.Threads ?? 1) : null;
         var port = FreePort();
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
         var log = Path.Combine(directory, target.Name + ".log");
@@ -320,8 +332,13 @@ internal static class LoadRunner
                 report.LbPath = lb;
                 var config = Path.Combine(directory, target.Name + ".toml");
                 await File.WriteAllTextAsync(config, PeerConfigs.Lb(port, options.Tenants, backends, target.Extras)).ConfigureAwait(false);
-                process = StartLb(lb, config, cpu, options, log);
+                process = StartLb(lb, config, cpu, options, log, loops: target.Threads);
                 report.LbSettings = LbRuntimeSettings.Describe(lb, process.Pid);
+                if (target.Threads is int loops)
+                {
+                    // The loop count is the target's own (lb-tN); the rest is the same for every lb target.
+                    report.LbSettings = report.LbSettings.Replace($"DOTNET_PROCESSOR_COUNT={loops}", "DOTNET_PROCESSOR_COUNT=N of lb-tN", StringComparison.Ordinal);
+                }
                 Console.WriteLine($"lb runtime settings: {report.LbSettings}");
                 break;
             }
@@ -338,7 +355,7 @@ internal static class LoadRunner
                 var map = Path.Combine(directory, "hosts.map");
                 await File.WriteAllTextAsync(map, PeerConfigs.HaProxyMap(options.Tenants)).ConfigureAwait(false);
                 var config = Path.Combine(directory, "haproxy.cfg");
-                await File.WriteAllTextAsync(config, PeerConfigs.HaProxy(port, map, backends)).ConfigureAwait(false);
+                await File.WriteAllTextAsync(config, PeerConfigs.HaProxy(port, map, backends, target.Threads ?? 1)).ConfigureAwait(false);
                 process = ChildProcess.Start("haproxy", haproxy, ["-db", "-f", config], cpu, new Dictionary<string, string>(), log);
                 break;
             }
@@ -397,9 +414,20 @@ internal static class LoadRunner
         return new RunningPeer(process, endPoint);
     }
 
+    /// <summary>
+    /// --pin: the CPUs of a proxy with <paramref name="threads"/> threads, as taskset takes them: CPU 1 for one (the
+    /// generator and backends run on CPU 0), else the machine's last N CPUs (on a 2-CPU machine both, shared).
+    /// </summary>
+    internal static string ProxyCpus(int threads)
+    {
+        var cpus = MachineCpu.Count;
+        return threads <= 1 || cpus <= 1 ? "1" : $"{Math.Max(0, cpus - threads)}-{cpus - 1}";
+    }
+
     /// <summary>Starts lb (pinned to <paramref name="cpu"/> when set) on <paramref name="config"/>, with the tier-up setting unless turned off.</summary>
     /// <param name="watch">False: <c>--no-watch</c>, so only SIGHUP and POST /reload reload (one reload per request, no file-watcher race).</param>
-    internal static ChildProcess StartLb(string lb, string config, int? cpu, LoadOptions options, string log, bool watch = true)
+    /// <param name="loops">lb's epoll loops (DOTNET_PROCESSOR_COUNT, which lb reads as the CPUs it may use); null: lb's default.</param>
+    internal static ChildProcess StartLb(string lb, string config, string? cpu, LoadOptions options, string log, bool watch = true, int? loops = null)
     {
         var environment = new Dictionary<string, string>();
         foreach (var (key, value) in LbUnitEnvironment)
@@ -410,6 +438,10 @@ internal static class LoadRunner
 
         // Empty removes the variable: the pinned bench has it in its own environment, which the child would inherit.
         environment[TcMultiplier] = options.TcMultiplier ? "1" : "";
+        if (loops is int count)
+        {
+            environment["DOTNET_PROCESSOR_COUNT"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         string[] arguments = watch ? ["--config", config] : ["--config", config, "--no-watch"];
         return ChildProcess.Start("lb", lb, arguments, cpu, environment, log);

@@ -9,6 +9,9 @@ namespace LoadBalancer.Bench.Load;
 /// </summary>
 internal readonly record struct MachineCpu(long[] Busy, long[] Total)
 {
+    /// <summary>CPUs of the machine (lines of /proc/stat), whatever this process is pinned to; at least 1.</summary>
+    public static int Count => Math.Max(1, Read().Busy.Length);
+
     public static MachineCpu Read()
     {
         var busy = new List<long>();

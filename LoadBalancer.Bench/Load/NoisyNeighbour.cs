@@ -57,7 +57,7 @@ internal static class NoisyNeighbour
         var admin = new IPEndPoint(IPAddress.Loopback, adminPort);
         var config = Path.Combine(directory, "noisy.toml");
         await File.WriteAllTextAsync(config, PeerConfigs.LbNoisy(port, adminPort, options.NoisyLimit, options.NoisyMaxPerBackend, backends.Select(b => b.EndPoint).ToList()), cancellationToken).ConfigureAwait(false);
-        var cpu = options.Pin ? 1 : (int?)null;
+        var cpu = options.Pin ? "1" : null;
         await using var process = LoadRunner.StartLb(lb, config, cpu, options, Path.Combine(directory, "noisy.log"));
         await process.WaitReadyAsync(endPoint, PeerConfigs.BTenantHost, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
 

@@ -170,8 +170,8 @@ internal static class PeerConfigs
         return toml.ToString();
     }
 
-    /// <summary>HAProxy: one thread, http-reuse safe, Host looked up in a map file (the usual many-tenant idiom).</summary>
-    public static string HaProxy(int port, string mapPath, IReadOnlyList<IPEndPoint> backends)
+    /// <summary>HAProxy: <paramref name="threads"/> threads (nbthread, default 1), http-reuse safe, Host looked up in a map file (the usual many-tenant idiom).</summary>
+    public static string HaProxy(int port, string mapPath, IReadOnlyList<IPEndPoint> backends, int threads = 1)
     {
         // HAProxy counts 2 fds per connection and refuses to start when maxconn does not fit the fd limit; --idle N
         // opens 2N client connections, so take as many as the limit allows (this machine's 20,000: 9,900).
@@ -179,7 +179,7 @@ internal static class PeerConfigs
         var cfg = new StringBuilder();
         cfg.AppendLine($$"""
             global
-                nbthread 1
+                nbthread {{threads}}
                 maxconn {{maxConnections}}
 
             defaults

@@ -48,7 +48,7 @@ internal static class ReloadUnderLoad
         string Config(int weight) => PeerConfigs.Lb(port, options.Tenants, endPoints, new PeerConfigs.LbExtras(AdminPort: adminPort, FirstBackendWeight: weight));
         var config = Path.Combine(directory, "reload.toml");
         await File.WriteAllTextAsync(config, Config(1), cancellationToken).ConfigureAwait(false);
-        var cpu = options.Pin ? 1 : (int?)null;
+        var cpu = options.Pin ? "1" : null;
         await using var process = LoadRunner.StartLb(lb, config, cpu, options, Path.Combine(directory, "reload.log"), watch: false);
         await process.WaitReadyAsync(endPoint, hosts[0], TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         Console.WriteLine($"reload: lb pid {process.WorkerPid} on {endPoint}{(cpu is null ? "" : $", pinned to CPU {cpu}")}, admin {admin}; {options.Connections} keep-alive connections, body 0");

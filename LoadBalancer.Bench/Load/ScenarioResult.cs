@@ -7,6 +7,9 @@ internal sealed record ScenarioResult(string Target, bool KeepAlive, int BodyByt
 
     public WrkRunner.WrkResult? Wrk { get; set; }
 
+    /// <summary>The machine's load average (1, 5, 15 min) when the scenario ended: other work on a shared machine.</summary>
+    public double[] LoadAverage { get; set; } = [];
+
     /// <summary>--accounting: lb's own counters over the scenario (warm-up included), read from /metrics.</summary>
     public AccountingCounters? Counters { get; set; }
 }
