@@ -79,6 +79,16 @@ internal sealed class LoopCounters
         return shard is null ? 0 : Volatile.Read(ref shard[Pad + index]);
     }
 
+    /// <summary>
+    /// Copy <paramref name="shard"/> (0..<see cref="CopySlots"/>-1) for a reader that needs a copy's counters together,
+    /// or empty when that copy was never made. Plain reads: the owner may be adding meanwhile.
+    /// </summary>
+    public ReadOnlySpan<long> Copy(int shard)
+        => Volatile.Read(ref _shards) is { } shards && Volatile.Read(ref shards[shard]) is { } copy ? copy.AsSpan(Pad, Width) : default;
+
+    /// <summary>How many copies there may be (0 before the first add).</summary>
+    public int CopySlots => Volatile.Read(ref _shards)?.Length ?? 0;
+
     /// <summary>How many copies exist (loops that added, plus the shared one once another thread did); for tests and status pages.</summary>
     public int CopiesMade
     {

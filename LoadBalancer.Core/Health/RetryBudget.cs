@@ -6,9 +6,17 @@ namespace LoadBalancer.Core.Health;
 // budget). Lock-free: Interlocked counters; a bucket is reset by the first thread that enters a new second, and
 // the increments racing that reset may be lost, which only makes the budget approximate by a request or two.
 
-/// <summary>A pool's retry budget: a share of its requests over a 10 s sliding window, counted with Interlocked only.</summary>
+/// <summary>
+/// A pool's retry budget: a share of its requests over a 10 s sliding window, counted with Interlocked only. First tries
+/// are counted per event loop (<see cref="Counters.LoopCounters"/>: each copy keeps its own ten buckets and their
+/// seconds), so a busy pool's every request does not write one shared cache line; a retry sums the copies.
+/// </summary>
 internal sealed class RetryBudget
 {
+    // Per loop: the second each bucket holds, then the bucket's first tries.
+    private const int RequestsAt = Buckets;
+    private readonly Counters.LoopCounters _firstTries = new(2 * Buckets);
+
     /// <summary>Retries always allowed per window, so a quiet pool can still retry its few failures.</summary>
     internal const int MinRetries = 10;
 
@@ -16,7 +24,6 @@ internal sealed class RetryBudget
 
     private readonly TimeProvider _clock;
     private readonly long[] _seconds = new long[Buckets];
-    private readonly int[] _requests = new int[Buckets];
     private readonly int[] _retries = new int[Buckets];
     private long _retriesTotal;
     private long _retriesDenied;
@@ -33,8 +40,20 @@ internal sealed class RetryBudget
     /// <summary>Retries refused by the budget since start.</summary>
     public long RetriesDenied => Interlocked.Read(ref _retriesDenied);
 
-    /// <summary>Counts a first try.</summary>
-    public void OnRequest() => Interlocked.Increment(ref _requests[Enter()]);
+    /// <summary>Counts a first try, in the running loop's copy (resetting its bucket when it still holds an older second).</summary>
+    public void OnRequest()
+    {
+        var second = Second();
+        var bucket = (int)(second % Buckets);
+        var mine = _firstTries.LocalCopy();
+        var seen = Volatile.Read(ref mine[bucket]);
+        if (seen != second && Interlocked.CompareExchange(ref mine[bucket], second, seen) == seen)
+        {
+            Volatile.Write(ref mine[RequestsAt + bucket], 0);
+        }
+
+        Interlocked.Increment(ref mine[RequestsAt + bucket]);
+    }
 
     /// <summary>
     /// Takes one retry from the budget; false (and counted as denied) when it is spent. The ratio comes from the
@@ -50,8 +69,19 @@ internal sealed class RetryBudget
         {
             if (now - Volatile.Read(ref _seconds[i]) < Buckets)
             {
-                requests += Volatile.Read(ref _requests[i]);
                 retries += Volatile.Read(ref _retries[i]);
+            }
+        }
+
+        for (var shard = 0; shard < _firstTries.CopySlots; shard++)
+        {
+            var copy = _firstTries.Copy(shard);
+            for (var i = 0; i < Buckets && !copy.IsEmpty; i++)
+            {
+                if (now - copy[i] < Buckets)
+                {
+                    requests += copy[RequestsAt + i];
+                }
             }
         }
 
@@ -66,15 +96,16 @@ internal sealed class RetryBudget
         return true;
     }
 
-    /// <summary>Index of the current second's bucket, resetting it when it still holds an older second.</summary>
+    private long Second() => _clock.GetTimestamp() / _clock.TimestampFrequency;
+
+    /// <summary>Index of the current second's retry bucket, resetting it when it still holds an older second.</summary>
     private int Enter()
     {
-        var second = _clock.GetTimestamp() / _clock.TimestampFrequency;
+        var second = Second();
         var bucket = (int)(second % Buckets);
         var seen = Volatile.Read(ref _seconds[bucket]);
         if (seen != second && Interlocked.CompareExchange(ref _seconds[bucket], second, seen) == seen)
         {
-            Volatile.Write(ref _requests[bucket], 0);
             Volatile.Write(ref _retries[bucket], 0);
         }
 
