@@ -20,7 +20,8 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
         var endPoint = engine.Snapshots.Current.AdminEndPoint;
         if (endPoint is not null && _server is null)
         {
-            _server = AdminServer.Start(endPoint, HandleAsync, token: engine.Snapshots.Current.AdminToken, logger);
+            // The tokens are the live snapshot's at each request: a reload that adds, removes or re-roles one needs no restart.
+            _server = AdminServer.Start(endPoint, HandleAsync, () => engine.Snapshots.Current.AdminCredentials, logger);
         }
     }
 
@@ -39,8 +40,8 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
 
     private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
     {
-        // The live dashboard: GET / and its JSON. One admin token today, so whoever holds it may drain (role "write").
-        if (dashboard.TryHandle(request, role: "write") is { } page)
+        // The live dashboard: GET / and its JSON; a read token's page shows no drain buttons.
+        if (dashboard.TryHandle(request, role: request.Caller.Role == Core.Management.AdminRole.Read ? "read" : "write") is { } page)
         {
             return page;
         }

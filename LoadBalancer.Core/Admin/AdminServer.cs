@@ -9,40 +9,55 @@ using LoadBalancer.Core.Http;
 using LoadBalancer.Core.Transport;
 using Microsoft.Extensions.Logging;
 using LoadBalancer.Core.Http1;
+using LoadBalancer.Core.Management;
 
 namespace LoadBalancer.Core.Admin;
 
 /// <summary>
 /// The admin endpoint (metrics, status, reload), served by lb's own socket + pipelines code and the same strict
-/// parser as the data path. Not a hot path: handlers may allocate. Optional bearer token, compared in constant time.
+/// parser as the data path. Not a hot path: handlers may allocate. Bearer tokens (<see cref="AdminAccess"/>) are read
+/// from the provider on every request, so a reload that changes them applies to the next request without a restart.
 /// </summary>
 public sealed class AdminServer : IAsyncDisposable
 {
     private const int MaxBodyBytes = 64 * 1024;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
+    // Who an unauthenticated request for a public path (the dashboard page) is: it may read, nothing else.
+    private static readonly AdminCaller PublicCaller = new(null, AdminRole.Read);
+
     private readonly SocketListener _listener;
     private readonly Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> _handler;
-    private readonly byte[]? _tokenHash;
+    private readonly Func<IReadOnlyList<AdminCredential>> _credentials;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
     private int _connections;
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private AdminServer(SocketListener listener, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, string? token, ILogger logger)
+    private AdminServer(SocketListener listener, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger)
     {
         _listener = listener;
         _handler = handler;
-        _tokenHash = token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        _credentials = credentials;
         _logger = logger;
         _acceptLoop = listener.AcceptLoopAsync(OnAccepted);
     }
 
     public IPEndPoint EndPoint => _listener.BoundEndPoint;
 
+    /// <summary>Serves with one fixed write token (or none): what tests and tools that run no lb.toml want.</summary>
     public static AdminServer Start(IPEndPoint endPoint, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, string? token, ILogger logger)
-        => new(SocketListener.Bind(endPoint, backlog: 128), handler, token, logger);
+    {
+        IReadOnlyList<AdminCredential> fixedCredentials = token is null
+            ? []
+            : [new AdminCredential(AdminCredential.LegacyTokenId, SHA256.HashData(Encoding.UTF8.GetBytes(token)), AdminRole.Write)];
+        return Start(endPoint, handler, () => fixedCredentials, logger);
+    }
+
+    /// <summary>Serves with the tokens <paramref name="credentials"/> returns at each request (the live snapshot's).</summary>
+    public static AdminServer Start(IPEndPoint endPoint, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger)
+        => new(SocketListener.Bind(endPoint, backlog: 128), handler, credentials, logger);
 
     private void OnAccepted(Socket socket)
     {
@@ -77,7 +92,7 @@ public sealed class AdminServer : IAsyncDisposable
             while (true)
             {
                 timeout.CancelAfter(RequestTimeout);
-                var (request, close, authorized, error) = await ReadRequestAsync(reader, headers, timeout.Token).ConfigureAwait(false);
+                var (request, close, error, authenticated) = await ReadRequestAsync(reader, headers, timeout.Token).ConfigureAwait(false);
                 if (request is null && error == 0)
                 {
                     return;
@@ -89,9 +104,13 @@ public sealed class AdminServer : IAsyncDisposable
                     response = AdminResponse.Text(error, CannedResponses.ReasonPhrase(error) + "\n");
                     close = true;
                 }
-                else if (!authorized && !Dashboard.DashboardEndpoints.IsPublic(request!.Method, request.Path))
+                else if (!authenticated && !Dashboard.DashboardEndpoints.IsPublic(request!.Method, request.Path))
                 {
                     response = AdminResponse.Text(401, "admin token required\n");
+                }
+                else if (authenticated && AdminAccess.Refusal(request!.Caller, request.Method, request.Path) is { } refused)
+                {
+                    response = refused;
                 }
                 else
                 {
@@ -108,7 +127,7 @@ public sealed class AdminServer : IAsyncDisposable
 
                 var head = Encoding.ASCII.GetBytes(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"HTTP/1.1 {response.Status} {CannedResponses.ReasonPhrase(response.Status)}\r\nContent-Type: {response.ContentType}\r\nContent-Length: {response.Body.Length}\r\nCache-Control: no-store\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
+                    $"HTTP/1.1 {response.Status} {CannedResponses.ReasonPhrase(response.Status)}\r\nContent-Type: {response.ContentType}\r\nContent-Length: {response.Body.Length}\r\nCache-Control: no-store\r\n{(response.ETag is { } etag ? "ETag: " + etag + "\r\n" : "")}{(close ? "Connection: close\r\n" : "")}\r\n"));
                 await SocketIo.SendAsync(socket, head, timeout.Token).ConfigureAwait(false);
                 await SocketIo.SendAsync(socket, response.Body, timeout.Token).ConfigureAwait(false);
                 if (close)
@@ -129,7 +148,7 @@ public sealed class AdminServer : IAsyncDisposable
         }
     }
 
-    private async Task<(AdminRequest? Request, bool Close, bool Authorized, int Error)> ReadRequestAsync(PipeReader reader, HeaderLine[] headers, CancellationToken cancellationToken)
+    private async Task<(AdminRequest? Request, bool Close, int Error, bool Authenticated)> ReadRequestAsync(PipeReader reader, HeaderLine[] headers, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -137,7 +156,7 @@ public sealed class AdminServer : IAsyncDisposable
             var buffer = result.Buffer;
             if (buffer.IsEmpty && result.IsCompleted)
             {
-                return (null, true, false, 0);
+                return (null, true, 0, false);
             }
 
             var data = buffer.IsSingleSegment ? buffer.First : buffer.Slice(0, Math.Min(buffer.Length, HttpLimits.Default.MaxHeadBytes + 1)).ToArray();
@@ -146,14 +165,14 @@ public sealed class AdminServer : IAsyncDisposable
             if (status == HeadParseStatus.Invalid)
             {
                 reader.AdvanceTo(buffer.End);
-                return (null, true, false, head.ErrorStatus == 0 ? 400 : head.ErrorStatus);
+                return (null, true, head.ErrorStatus == 0 ? 400 : head.ErrorStatus, false);
             }
 
             if (status == HeadParseStatus.Incomplete)
             {
                 if (result.IsCompleted)
                 {
-                    return (null, true, false, 0);
+                    return (null, true, 0, false);
                 }
 
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -163,32 +182,40 @@ public sealed class AdminServer : IAsyncDisposable
             var span = data.Span;
             var method = Encoding.ASCII.GetString(span.Slice(head.MethodStart, head.MethodLength));
             var target = Encoding.ASCII.GetString(span.Slice(head.TargetStart, head.TargetLength));
-            var authorized = _tokenHash is null;
+            var bearer = ReadOnlySpan<byte>.Empty;
+            string? ifMatch = null;
             for (var i = 0; i < head.HeaderCount; i++)
             {
                 var name = span.Slice(headers[i].NameStart, headers[i].NameLength);
-                if (_tokenHash is not null && Ascii.EqualsIgnoreCase(name, "Authorization"u8))
+                var value = span.Slice(headers[i].ValueStart, headers[i].ValueLength);
+                if (Ascii.EqualsIgnoreCase(name, "Authorization"u8))
                 {
-                    var value = span.Slice(headers[i].ValueStart, headers[i].ValueLength);
                     if (value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "Bearer "u8))
                     {
-                        authorized = CryptographicOperations.FixedTimeEquals(SHA256.HashData(value[7..]), _tokenHash);
+                        bearer = value[7..];
                     }
                 }
+                else if (Ascii.EqualsIgnoreCase(name, "If-Match"u8))
+                {
+                    ifMatch = Encoding.ASCII.GetString(value);
+                }
             }
+
+            // Null: tokens are configured and this request carries none of them (401 unless the path is public).
+            var caller = AdminAccess.Authenticate(bearer, _credentials());
 
             var close = head.ConnectionClose;
             var length = head.ContentLength;
             reader.AdvanceTo(buffer.GetPosition(head.HeadLength));
             if (head.Chunked || length > MaxBodyBytes)
             {
-                return (null, true, false, head.Chunked ? 411 : 413);
+                return (null, true, head.Chunked ? 411 : 413, false);
             }
 
             var body = length > 0 ? await ReadBodyAsync(reader, (int)length, cancellationToken).ConfigureAwait(false) : [];
             var query = target.IndexOf('?', StringComparison.Ordinal);
             var path = query < 0 ? target : target[..query];
-            return (new AdminRequest(method, path, query < 0 ? "" : target[(query + 1)..], body), close, authorized, 0);
+            return (new AdminRequest(method, path, query < 0 ? "" : target[(query + 1)..], body) { Caller = caller ?? PublicCaller, IfMatch = ifMatch }, close, 0, caller is not null);
         }
     }
 

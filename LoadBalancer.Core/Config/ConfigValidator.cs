@@ -49,6 +49,7 @@ internal static partial class ConfigValidator
         WarnUncoveredHosts(file, listeners, served, errors);
         ValidateTcpPools(listeners, tenants, pools, errors);
         ValidateTenancy(file, errors);
+        ValidateAdminTokens(file.Admin, errors);
         ValidateRoutes(file, listeners, pools, served, errors);
         ValidateCluster(file, errors);
     }

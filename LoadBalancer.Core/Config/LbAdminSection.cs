@@ -11,4 +11,7 @@ internal sealed class LbAdminSection
 
     /// <summary>Bearer token the admin endpoint requires; null means none.</summary>
     public ConfigValue<string>? Token { get; set; }
+
+    /// <summary><c>[[admin.tokens]]</c>, hashed tokens with a role; null when absent.</summary>
+    public List<LbAdminTokenEntry>? Tokens { get; set; }
 }

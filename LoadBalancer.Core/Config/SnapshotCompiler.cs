@@ -91,6 +91,7 @@ internal static partial class SnapshotCompiler
             AdminEndPoint = admin,
             ReplacedBackendConfigs = replaced,
             AdminToken = file.Admin?.Token?.Value,
+            AdminCredentials = CompileAdminCredentials(file.Admin),
             AccessLog = accessLog,
             DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
             Cluster = cluster,

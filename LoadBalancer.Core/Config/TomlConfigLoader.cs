@@ -14,7 +14,8 @@ internal static partial class TomlConfigLoader
     private static readonly string[] UsageKeys = ["path", "retention", "flush_interval"];
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
-    private static readonly string[] AdminKeys = ["listen", "token"];
+    private static readonly string[] AdminKeys = ["listen", "token", "tokens"];
+    private static readonly string[] AdminTokenKeys = ["id", "sha256", "role"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
     private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols", "tls", "http2"];
     private static readonly string[] LimitKeys = ["max_head_bytes", "max_headers"];
@@ -117,6 +118,7 @@ internal static partial class TomlConfigLoader
                 Position = admin.Position,
                 Listen = String(admin, "admin", "listen", required: true, errors),
                 Token = String(admin, "admin", "token", required: false, errors),
+                Tokens = ReadAdminTokens(admin, errors),
             };
         }
 
@@ -163,6 +165,29 @@ internal static partial class TomlConfigLoader
         }
 
         return file;
+    }
+
+    private static List<LbAdminTokenEntry>? ReadAdminTokens(TomlNode admin, ConfigErrorList errors)
+    {
+        if (ArrayOfTables(admin, "admin", "tokens", AdminTokenKeys, "{ id = \"ops\", sha256 = \"<64 hex>\", role = \"write\" }", errors, out _) is not { } tokens)
+        {
+            return null;
+        }
+
+        var entries = new List<LbAdminTokenEntry>(tokens.Count);
+        foreach (var (item, itemPath) in tokens)
+        {
+            entries.Add(new LbAdminTokenEntry
+            {
+                Path = itemPath,
+                Position = item.Position,
+                Id = String(item, itemPath, "id", required: true, errors),
+                Sha256 = String(item, itemPath, "sha256", required: true, errors),
+                Role = String(item, itemPath, "role", required: true, errors),
+            });
+        }
+
+        return entries;
     }
 
     private static LbListenerSection ReadListener(TomlNode table, string path, ConfigErrorList errors)

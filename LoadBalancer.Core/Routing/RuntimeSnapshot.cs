@@ -33,6 +33,12 @@ public sealed class RuntimeSnapshot
     /// <summary>The bearer token the admin endpoint requires (<c>[admin] token</c>), or null.</summary>
     public string? AdminToken { get; init; }
 
+    /// <summary>
+    /// Every admin token (<c>[admin] token</c> and <c>[[admin.tokens]]</c>) by SHA-256 and role; empty when none is
+    /// configured. Read per admin request, so a reload changes who may do what without a restart.
+    /// </summary>
+    public IReadOnlyList<Management.AdminCredential> AdminCredentials { get; init; } = [];
+
     /// <summary>Where access-log lines go (<c>[access_log]</c>), or null when disabled; reused across reloads while unchanged.</summary>
     public Metrics.AccessLogWriter? AccessLog { get; init; }
 
