@@ -1,4 +1,5 @@
 using LoadBalancer.Core.Admin;
+using LoadBalancer.Core.Management;
 using LoadBalancer.Core.Metrics;
 using LoadBalancer.Core.Proxy;
 using Microsoft.Extensions.Hosting;
@@ -10,9 +11,36 @@ namespace LoadBalancer.Host;
 /// Serves the admin endpoint (<c>[admin] listen</c>, optional <c>token</c>) with lb's own engine, if configured:
 /// <c>/healthz</c>, <c>POST /reload</c>, and the read-only <see cref="AdminEndpoints"/> (metrics, tenants, usage).
 /// </summary>
-internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, UsageLedgerService usage, DashboardService dashboard, ILogger<AdminService> logger) : IHostedService
+internal sealed class AdminService : IHostedService
 {
+    private readonly ProxyEngine engine;
+    private readonly ConfigReloader reloader;
+    private readonly LbMetrics metrics;
+    private readonly UsageLedgerService usage;
+    private readonly DashboardService dashboard;
+    private readonly ILogger<AdminService> logger;
+    private readonly AuditLog _audit;
+    private readonly ConfigApi _config;
     private AdminServer? _server;
+
+    public AdminService(LbOptions options, ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, UsageLedgerService usage, DashboardService dashboard, ILogger<AdminService> logger)
+    {
+        this.engine = engine;
+        this.reloader = reloader;
+        this.metrics = metrics;
+        this.usage = usage;
+        this.dashboard = dashboard;
+        this.logger = logger;
+        _audit = new AuditLog(() => engine.Snapshots.Current.AdminAuditLog, logger);
+        _config = new ConfigApi(options.ConfigPath, ApplyAsync, _audit);
+    }
+
+    /// <summary>A management write applies through the same reload as POST /reload.</summary>
+    private async Task<ConfigApplyResult> ApplyAsync(CancellationToken cancellationToken)
+    {
+        var result = await reloader.ReloadAsync("api").ConfigureAwait(false);
+        return new ConfigApplyResult(result.Outcome != ReloadOutcome.Rejected, result.Summary, result.Errors);
+    }
 
     /// <summary>Binds the admin endpoint, if configured and not bound yet; throws when the address is taken.</summary>
     public void Bind()
@@ -44,6 +72,11 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
         if (dashboard.TryHandle(request, role: request.Caller.Role == Core.Management.AdminRole.Read ? "read" : "write") is { } page)
         {
             return page;
+        }
+
+        if (await _config.TryHandleAsync(request, cancellationToken).ConfigureAwait(false) is { } configAnswer) // /api/config/...
+        {
+            return configAnswer;
         }
 
         if (BackendAdminEndpoints.TryHandle(request, engine.Snapshots.Current, logger) is { } backendAnswer) // health: /api/pools, drain, enable
@@ -102,5 +135,7 @@ internal sealed class AdminService(ProxyEngine engine, ConfigReloader reloader, 
             await _server.DisposeAsync().ConfigureAwait(false);
             _server = null;
         }
+
+        await _audit.DisposeAsync().ConfigureAwait(false);
     }
 }

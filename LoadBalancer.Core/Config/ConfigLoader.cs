@@ -60,6 +60,34 @@ public static class ConfigLoader
         return LoadThroughSyntaxTree(text, path, previous, registry);
     }
 
+    /// <summary>
+    /// Every error a reload of <paramref name="text"/> would report, without compiling a snapshot (which would reuse or
+    /// open live state): what the management API checks an edit with before it rewrites lb.toml. Empty when valid.
+    /// </summary>
+    public static IReadOnlyList<ConfigError> Check(string text, string path, BalancerRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(path);
+        registry ??= BalancerRegistry.Default;
+        if (TomlConfigLoader.TryLoadFast(text, path) is { } quick)
+        {
+            var found = new ConfigErrorList(path);
+            ConfigValidator.Validate(quick, registry, found);
+            if (found.Count == 0)
+            {
+                return [];
+            }
+        }
+
+        var errors = new ConfigErrorList(path);
+        if (TomlConfigLoader.Load(text, errors) is { } file)
+        {
+            ConfigValidator.Validate(file, registry, errors);
+        }
+
+        return [.. errors.Items.OrderBy(e => e.Line).ThenBy(e => e.Column)];
+    }
+
     /// <summary>The path every text took before the fast one, and still takes when that one finds anything wrong; tests compare the two.</summary>
     internal static ConfigLoadResult LoadThroughSyntaxTree(string text, string path, RuntimeSnapshot? previous, BalancerRegistry registry)
     {

@@ -11,6 +11,11 @@ internal static partial class ConfigValidator
             ids.Add(Management.AdminCredential.LegacyTokenId);
         }
 
+        if (admin?.AuditLog is { Value.Length: 0 } auditLog)
+        {
+            errors.Add(auditLog.Position, "admin.audit_log", "must be a file path (relative to this file's directory), not empty");
+        }
+
         foreach (var token in admin?.Tokens ?? [])
         {
             if (token.Id is { } id)

@@ -14,4 +14,7 @@ internal sealed class LbAdminSection
 
     /// <summary><c>[[admin.tokens]]</c>, hashed tokens with a role; null when absent.</summary>
     public List<LbAdminTokenEntry>? Tokens { get; set; }
+
+    /// <summary><c>audit_log</c>: the file the management API appends one JSON line per write to; null means none.</summary>
+    public ConfigValue<string>? AuditLog { get; set; }
 }

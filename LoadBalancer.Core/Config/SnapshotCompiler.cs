@@ -92,6 +92,7 @@ internal static partial class SnapshotCompiler
             ReplacedBackendConfigs = replaced,
             AdminToken = file.Admin?.Token?.Value,
             AdminCredentials = CompileAdminCredentials(file.Admin),
+            AdminAuditLog = file.Admin?.AuditLog is { } auditLog ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? ".", auditLog.Value) : null,
             AccessLog = accessLog,
             DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
             Cluster = cluster,

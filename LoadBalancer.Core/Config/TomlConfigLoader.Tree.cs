@@ -149,7 +149,7 @@ internal static partial class TomlConfigLoader
         }
     }
 
-    private static List<(string Name, SourcePosition Position)> KeyParts(KeySyntax key)
+    internal static List<(string Name, SourcePosition Position)> KeyParts(KeySyntax key)
     {
         var parts = new List<(string, SourcePosition)>();
         AddPart(parts, key.Key);

@@ -14,7 +14,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] UsageKeys = ["path", "retention", "flush_interval"];
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
-    private static readonly string[] AdminKeys = ["listen", "token", "tokens"];
+    private static readonly string[] AdminKeys = ["listen", "token", "tokens", "audit_log"];
     private static readonly string[] AdminTokenKeys = ["id", "sha256", "role"];
     private static readonly string[] AccessLogKeys = ["path", "buffer_lines"];
     private static readonly string[] ListenerKeys = ["name", "listen", "protocol", "tenant_key", "default_tenant", "limits", "timeouts", "accept_proxy_protocol", "forwarded_headers", "trust_forwarded_headers", "upgrade_protocols", "tls", "http2"];
@@ -119,6 +119,7 @@ internal static partial class TomlConfigLoader
                 Listen = String(admin, "admin", "listen", required: true, errors),
                 Token = String(admin, "admin", "token", required: false, errors),
                 Tokens = ReadAdminTokens(admin, errors),
+                AuditLog = String(admin, "admin", "audit_log", required: false, errors),
             };
         }
 

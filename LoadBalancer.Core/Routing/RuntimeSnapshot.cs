@@ -39,6 +39,9 @@ public sealed class RuntimeSnapshot
     /// </summary>
     public IReadOnlyList<Management.AdminCredential> AdminCredentials { get; init; } = [];
 
+    /// <summary><c>[admin] audit_log</c>, resolved against lb.toml's directory; null when not set.</summary>
+    public string? AdminAuditLog { get; init; }
+
     /// <summary>Where access-log lines go (<c>[access_log]</c>), or null when disabled; reused across reloads while unchanged.</summary>
     public Metrics.AccessLogWriter? AccessLog { get; init; }
 

@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LoadBalancer.Core.Management;
+
+/// <summary>
+/// JSON values written as TOML (1.0) values and keys, for the lines the management API adds to lb.toml: strings as basic
+/// strings, whole numbers as integers, other numbers as floats, objects as inline tables. JSON has null and TOML
+/// has not, so a null must have been refused (<see cref="FindNull"/>) before writing.
+/// </summary>
+internal static class TomlValueWriter
+{
+    /// <summary>A value on one line; an array of tables may span lines (<paramref name="multiline"/>), one table per line.</summary>
+    public static string Value(JsonNode node, bool multiline = false)
+    {
+        var text = new StringBuilder();
+        Write(text, node, multiline);
+        return text.ToString();
+    }
+
+    /// <summary>A key: bare when TOML allows it (A-Z a-z 0-9 _ -), else a quoted basic string.</summary>
+    public static string Key(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+        {
+            return key;
+        }
+
+        var text = new StringBuilder();
+        WriteString(text, key);
+        return text.ToString();
+    }
+
+    /// <summary>The JSON path of the first null in <paramref name="node"/> (not allowed in TOML), or null when there is none.</summary>
+    public static string? FindNull(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case null:
+                return path;
+            case JsonObject members:
+                foreach (var (name, value) in members)
+                {
+                    if (FindNull(value, path.Length == 0 ? name : path + "." + name) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonArray items:
+                for (var i = 0; i < items.Count; i++)
+                {
+                    if (FindNull(items[i], $"{path}[{i}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static void Write(StringBuilder text, JsonNode node, bool multiline)
+    {
+        switch (node)
+        {
+            case JsonObject members:
+                if (members.Count == 0)
+                {
+                    text.Append("{}");
+                    return;
+                }
+
+                text.Append("{ ");
+                var first = true;
+                foreach (var (name, value) in members)
+                {
+                    if (!first)
+                    {
+                        text.Append(", ");
+                    }
+
+                    first = false;
+                    text.Append(Key(name)).Append(" = ");
+                    Write(text, value!, multiline: false);
+                }
+
+                text.Append(" }");
+                return;
+            case JsonArray items:
+                if (multiline && items.Count > 0)
+                {
+                    text.Append("[\n");
+                    foreach (var item in items)
+                    {
+                        text.Append("  ");
+                        Write(text, item!, multiline: false);
+                        text.Append(",\n");
+                    }
+
+                    text.Append(']');
+                    return;
+                }
+
+                text.Append('[');
+                for (var i = 0; i < items.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        text.Append(", ");
+                    }
+
+                    Write(text, items[i]!, multiline: false);
+                }
+
+                text.Append(']');
+                return;
+            default:
+                WriteScalar(text, node.AsValue());
+                return;
+        }
+    }
+
+    private static void WriteScalar(StringBuilder text, JsonValue value)
+    {
+        switch (value.GetValueKind())
+        {
+            case JsonValueKind.String:
+                WriteString(text, value.GetValue<string>());
+                return;
+            case JsonValueKind.True:
+                text.Append("true");
+                return;
+            case JsonValueKind.False:
+                text.Append("false");
+                return;
+            default:
+                // JSON's number grammar is a subset of TOML's: an integer stays an integer, 0.5 or 1e3 a float.
+                var raw = value.ToJsonString();
+                if (raw.IndexOfAny(['.', 'e', 'E']) < 0)
+                {
+                    text.Append(raw);
+                }
+                else
+                {
+                    var number = double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
+                    var round = number.ToString("R", CultureInfo.InvariantCulture);
+                    text.Append(round.IndexOfAny(['.', 'E', 'n', 'I']) < 0 ? round + ".0" : round.Replace("E+", "e", StringComparison.Ordinal).Replace("E", "e", StringComparison.Ordinal));
+                }
+
+                return;
+        }
+    }
+
+    private static void WriteString(StringBuilder text, string value)
+    {
+        text.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"':
+                    text.Append("\\\"");
+                    break;
+                case '\\':
+                    text.Append("\\\\");
+                    break;
+                case '\n':
+                    text.Append("\\n");
+                    break;
+                case '\r':
+                    text.Append("\\r");
+                    break;
+                case '\t':
+                    text.Append("\\t");
+                    break;
+                default:
+                    if (char.IsControl(c))
+                    {
+                        text.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        text.Append(c);
+                    }
+
+                    break;
+            }
+        }
+
+        text.Append('"');
+    }
+}
