@@ -235,9 +235,9 @@ public sealed class ConfigApi(string configPath, Func<CancellationToken, Task<Co
             {
                 // name first, as lb.toml writes it.
                 var named = new JsonObject { ["name"] = name };
-                foreach (var (key, value) in target)
+                foreach (var (key, member) in target)
                 {
-                    named[key] = value?.DeepClone();
+                    named[key] = member?.DeepClone();
                 }
 
                 target = named;

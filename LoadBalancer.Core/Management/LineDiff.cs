@@ -88,15 +88,15 @@ public static class LineDiff
                 x++;
                 y++;
             }
-            else if (y < m && (x == n || lcs[x, y + 1] >= lcs[x + 1, y]))
-            {
-                ops.Add(('+', b0 + y));
-                y++;
-            }
-            else
+            else if (x < n && (y == m || lcs[x + 1, y] >= lcs[x, y + 1]))
             {
                 ops.Add(('-', a0 + x));
                 x++;
+            }
+            else
+            {
+                ops.Add(('+', b0 + y));
+                y++;
             }
         }
     }

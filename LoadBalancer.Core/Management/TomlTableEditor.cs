@@ -284,10 +284,24 @@ internal sealed class TomlTableEditor
         }
     }
 
-    /// <summary>Cuts a whole table with its sub-tables; and a blank line, when one is left on both sides.</summary>
+    /// <summary>
+    /// Cuts a whole table with its sub-tables, and the comment lines right above its header (they describe it; a
+    /// blank line ends them); and a blank line, when one is left on both sides.
+    /// </summary>
     private void DeleteGroup(Group group)
     {
         var start = LineStart(_tables[group.Main].Span.Start.Offset);
+        while (start > 0)
+        {
+            var previous = _text.LastIndexOf('\n', start - 2 < 0 ? 0 : start - 2) + 1;
+            if (start - 1 < previous || !_text.AsSpan(previous, start - 1 - previous).TrimStart().StartsWith("#"))
+            {
+                break;
+            }
+
+            start = previous;
+        }
+
         var end = GroupEnd(group);
         if (start >= 2 && _text[start - 1] == '\n' && _text[start - 2] == '\n' && end < _text.Length && _text[end] == '\n')
         {

@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LoadBalancer.Tests.TestSupport;
+using static LoadBalancer.Tests.EndToEnd.Management.AdminTokensTests;
+
+namespace LoadBalancer.Tests.EndToEnd.Management;
+
+/// <summary>
+/// The management API end to end: real lb, real admin listener, real lb.toml on disk. Each write is checked by the
+/// bytes of lb.toml before and after (only the edited table changes, comments stay) and by traffic through lb.
+/// </summary>
+[TestFixture]
+[Category("EndToEnd")]
+public sealed class ConfigApiTests
+{
+    private const string ReadSecret = "read-secret-0123456789";
+    private const string WriteSecret = "write-secret-0123456789";
+
+    private static string Config(string backend) => $$"""
+        # operator's header comment
+        [admin]
+        listen = "127.0.0.1:0"
+        audit_log = "audit.log"
+        {{Tokens(("ci", ReadSecret, "read"), ("ops", WriteSecret, "write"))}}
+        [[listeners]]
+        name = "web"
+        listen = "127.0.0.1:0"
+
+        # acme: the first customer
+        [[tenants]]
+        name = "acme"
+        match = ["acme.example.com"]   # its host
+        pool = "p"
+        max_in_flight = 100            # generous
+
+        # the only pool
+        [[pools]]
+        name = "p"
+        backends = [ { address = "{{backend}}" } ]   # s1
+        """ + "\n";
+
+    private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static string Etag(byte[] bytes) => "\"" + Convert.ToHexStringLower(SHA256.HashData(bytes)) + "\"";
+
+    private static async Task<(int Status, JsonElement Json, string? Etag)> SendAsync(HttpClient client, HttpMethod method, string path, string? json, CancellationToken cancellationToken, string? ifMatch = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = json is null ? null : Body(json) };
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        using var response = await client.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone(), response.Headers.ETag?.ToString());
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Get_WholeFileKindAndOne_AsJsonWithTomlKeys_EveryAnswerCarriesTheFileEtag(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var reader = Client(lb, ReadSecret);
+        var etag = Etag(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken));
+
+        var whole = await SendAsync(reader, HttpMethod.Get, "api/config", null, cancellationToken);
+        var tenants = await SendAsync(reader, HttpMethod.Get, "api/config/tenants", null, cancellationToken);
+        var pool = await SendAsync(reader, HttpMethod.Get, "api/config/pools/p", null, cancellationToken);
+        var consumers = await SendAsync(reader, HttpMethod.Get, "api/config/consumers", null, cancellationToken);
+        var missing = await SendAsync(reader, HttpMethod.Get, "api/config/tenants/nope", null, cancellationToken);
+        var unknown = await SendAsync(reader, HttpMethod.Get, "api/config/widgets", null, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((whole.Status, tenants.Status, pool.Status, consumers.Status, missing.Status, unknown.Status), Is.EqualTo((200, 200, 200, 200, 404, 404)));
+            Assert.That(new[] { whole.Etag, tenants.Etag, pool.Etag, missing.Etag }, Is.All.EqualTo(etag));
+            Assert.That(whole.Json.GetProperty("admin").GetProperty("audit_log").GetString(), Is.EqualTo("audit.log"));
+            Assert.That(whole.Json.GetProperty("listeners")[0].GetProperty("name").GetString(), Is.EqualTo("web"));
+            Assert.That(tenants.Json.GetProperty("tenants")[0].GetProperty("max_in_flight").GetInt64(), Is.EqualTo(100));
+            Assert.That(tenants.Json.GetProperty("tenants")[0].GetProperty("match")[0].GetString(), Is.EqualTo("acme.example.com"));
+            Assert.That(pool.Json.GetProperty("backends")[0].GetProperty("address").GetString(), Is.EqualTo(s1.Address));
+            Assert.That(consumers.Json.GetProperty("consumers").GetArrayLength(), Is.Zero);
+        }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task PutPatchDelete_EditOnlyTheirTable_ApplyAtOnce_AndAreAudited(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var s2 = ScriptedBackend.Start("s2");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        var web = lb.EndPoint();
+        var original = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+
+        // PUT a new pool and a new tenant on it: each appended after the last of its kind, nothing else touched.
+        var putPool = await SendAsync(writer, HttpMethod.Put, "api/config/pools/q", $$"""{ "backends": [ { "address": "{{s2.Address}}" } ] }""", cancellationToken);
+        var afterPool = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var putTenant = await SendAsync(writer, HttpMethod.Put, "api/config/tenants/globex", """{ "name": "globex", "match": ["globex.example.com"], "pool": "q" }""", cancellationToken);
+        var afterTenant = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var routedToNew = await HttpProbe.GetOnceAsync(web, "globex.example.com", "/", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(putPool.Status, Is.EqualTo(201), putPool.Json.ToString());
+            Assert.That(putPool.Json.GetProperty("result").GetString(), Is.EqualTo("applied"));
+            Assert.That(afterPool, Is.EqualTo(original + $"\n[[pools]]\nname = \"q\"\nbackends = [\n  {{ address = \"{s2.Address}\" }},\n]\n"));
+            Assert.That(putTenant.Status, Is.EqualTo(201), putTenant.Json.ToString());
+            Assert.That(putTenant.Etag, Is.EqualTo(Etag(Encoding.UTF8.GetBytes(afterTenant))));
+            Assert.That(afterTenant, Is.EqualTo(afterPool.Replace("max_in_flight = 100            # generous\n", "max_in_flight = 100            # generous\n\n[[tenants]]\nname = \"globex\"\nmatch = [\"globex.example.com\"]\npool = \"q\"\n")));
+            Assert.That(routedToNew.Backend, Is.EqualTo("s2"));
+        }
+
+        // PATCH one key of acme: that value changes, its comment and every other byte stay.
+        var patch = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme", """{ "pool": "q", "max_in_flight": 5 }""", cancellationToken);
+        var afterPatch = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var routedAfterPatch = await HttpProbe.GetOnceAsync(web, "acme.example.com", "/", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(patch.Status, Is.EqualTo(200), patch.Json.ToString());
+            Assert.That(afterPatch, Is.EqualTo(afterTenant.Replace("pool = \"p\"\nmax_in_flight = 100            # generous", "pool = \"q\"\nmax_in_flight = 5            # generous")));
+            Assert.That(patch.Json.GetProperty("diff").GetString(), Does.Contain("\n-pool = \"p\"\n").And.Contain("\n+pool = \"q\"\n").And.Contain("\n+max_in_flight = 5            # generous\n").And.Contain("\n name = \"acme\"\n"));
+            Assert.That(patch.Json.GetProperty("resource").GetProperty("max_in_flight").GetInt64(), Is.EqualTo(5));
+            Assert.That(routedAfterPatch.Backend, Is.EqualTo("s2"));
+            Assert.That(lb.Engine.Snapshots.Current.Tenants["acme"].MaxInFlight, Is.EqualTo(5));
+        }
+
+        // DELETE the pool nobody uses any more: cut out with the comment right above it.
+        var delete = await SendAsync(writer, HttpMethod.Delete, "api/config/pools/p", null, cancellationToken);
+        var afterDelete = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(delete.Status, Is.EqualTo(200), delete.Json.ToString());
+            Assert.That(afterDelete, Is.EqualTo(afterPatch.Replace($"# the only pool\n[[pools]]\nname = \"p\"\nbackends = [ {{ address = \"{s1.Address}\" }} ]   # s1\n\n", "")));
+            Assert.That(lb.Engine.Snapshots.Current.Pools.ContainsKey("p"), Is.False);
+            Assert.That(afterDelete, Does.StartWith("# operator's header comment\n"));
+        }
+
+        // One audit line per write, in order, naming the token.
+        var audit = (await File.ReadAllLinesAsync(Path.Combine(Path.GetDirectoryName(lb.ConfigPath)!, "audit.log"), cancellationToken)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.That(audit.Select(a => (a.GetProperty("method").GetString(), a.GetProperty("resource").GetString(), a.GetProperty("result").GetString(), a.GetProperty("token_id").GetString())), Is.EqualTo(new[]
+        {
+            ("PUT", "/api/config/pools/q", "applied", "ops"),
+            ("PUT", "/api/config/tenants/globex", "applied", "ops"),
+            ("PATCH", "/api/config/tenants/acme", "applied", "ops"),
+            ("DELETE", "/api/config/pools/p", "applied", "ops"),
+        }));
+        Assert.That(audit[2].GetProperty("diff").GetString(), Does.Contain("+pool = \"q\""));
+        Assert.That(DateTimeOffset.Parse(audit[0].GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Refusals_PoolInUse_InvalidValueWithPosition_StaleIfMatch_ReadToken_ChangeNothing(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        using var reader = Client(lb, ReadSecret);
+        var original = await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken);
+        var snapshot = lb.Engine.Snapshots.Current;
+
+        var inUse = await SendAsync(writer, HttpMethod.Delete, "api/config/pools/p", null, cancellationToken);
+        var invalid = await SendAsync(writer, HttpMethod.Patch, "api/config/pools/p", """{ "backends": [ { "address": "not-an-address" } ], "balancer": "random" }""", cancellationToken);
+        var readPut = await SendAsync(reader, HttpMethod.Patch, "api/config/tenants/acme", """{ "max_in_flight": 1 }""", cancellationToken);
+        var renamed = await SendAsync(writer, HttpMethod.Put, "api/config/tenants/acme", """{ "name": "other", "match": ["x"] }""", cancellationToken);
+        var missing = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/nope", """{ "pool": "p" }""", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(inUse.Status, Is.EqualTo(422));
+            Assert.That(inUse.Json.GetProperty("errors")[0].GetProperty("message").GetString(), Does.Contain("tenant \"acme\""));
+            Assert.That(invalid.Status, Is.EqualTo(422), invalid.Json.ToString());
+            var errors = invalid.Json.GetProperty("errors").EnumerateArray().ToList();
+            var address = errors.Single(e => e.GetProperty("path").GetString() == "pools[0].backends[0].address");
+            Assert.That((address.GetProperty("line").GetInt32(), address.GetProperty("column").GetInt32()), Is.EqualTo((Encoding.UTF8.GetString(original).Split('\n').ToList().FindIndex(l => l.StartsWith("backends = [", StringComparison.Ordinal)) + 1, 25)), invalid.Json.ToString());
+            Assert.That(errors.Any(e => e.GetProperty("path").GetString() == "pools[0].balancer"), Is.True, "every error, not only the first");
+            Assert.That(readPut.Status, Is.EqualTo(403));
+            Assert.That(renamed.Status, Is.EqualTo(422));
+            Assert.That(renamed.Json.GetProperty("errors")[0].GetProperty("path").GetString(), Is.EqualTo("name"));
+            Assert.That(missing.Status, Is.EqualTo(404));
+            Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(original));
+            Assert.That(lb.Engine.Snapshots.Current, Is.SameAs(snapshot));
+        }
+
+        // If-Match: the current ETag writes; the one before it (changed by the API) and one changed by hand get 409.
+        var etag = Etag(original);
+        var first = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme", """{ "max_in_flight": 7 }""", cancellationToken, ifMatch: etag);
+        var stale = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme", """{ "max_in_flight": 8 }""", cancellationToken, ifMatch: etag);
+        await File.AppendAllTextAsync(lb.ConfigPath, "# edited by hand\n", cancellationToken);
+        var byHand = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme", """{ "max_in_flight": 9 }""", cancellationToken, ifMatch: first.Etag);
+        var current = Etag(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.Status, Is.EqualTo(200), first.Json.ToString());
+            Assert.That(stale.Status, Is.EqualTo(409));
+            Assert.That(stale.Etag, Is.EqualTo(first.Etag));
+            Assert.That(byHand.Status, Is.EqualTo(409));
+            Assert.That(byHand.Json.GetProperty("etag").GetString(), Is.EqualTo(current));
+            Assert.That(lb.Engine.Snapshots.Current.Tenants["acme"].MaxInFlight, Is.EqualTo(7));
+        }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task DryRun_AnswersTheDiffAndEveryError_ChangesNothing(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        var original = await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken);
+        var snapshot = lb.Engine.Snapshots.Current;
+
+        var valid = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme?dry_run=true", """{ "max_in_flight": 3 }""", cancellationToken);
+        var invalid = await SendAsync(writer, HttpMethod.Put, "api/config/tenants/acme?dry_run=true", """{ "match": ["acme.example.com"], "pool": "missing", "max_in_flight": 0 }""", cancellationToken);
+        var delete = await SendAsync(writer, HttpMethod.Delete, "api/config/tenants/acme?dry_run=true", null, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(valid.Status, Is.EqualTo(200), valid.Json.ToString());
+            Assert.That(valid.Json.GetProperty("dry_run").GetBoolean(), Is.True);
+            Assert.That(valid.Json.GetProperty("diff").GetString(), Does.Contain("+max_in_flight = 3            # generous"));
+            Assert.That(valid.Json.GetProperty("errors").GetArrayLength(), Is.Zero);
+            Assert.That(invalid.Status, Is.EqualTo(422));
+            Assert.That(invalid.Json.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("path").GetString()), Is.SupersetOf(new[] { "tenants[0].pool", "tenants[0].max_in_flight" }));
+            Assert.That(invalid.Json.GetProperty("diff").GetString(), Does.Contain("+pool = \"missing\""));
+            Assert.That(delete.Status, Is.EqualTo(200));
+            Assert.That(delete.Json.GetProperty("diff").GetString(), Does.Contain("-name = \"acme\""));
+            Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(original));
+            Assert.That(lb.Engine.Snapshots.Current, Is.SameAs(snapshot));
+            Assert.That(File.Exists(Path.Combine(Path.GetDirectoryName(lb.ConfigPath)!, "audit.log")), Is.False, "a dry run is not a write");
+        }
+    }
+}
