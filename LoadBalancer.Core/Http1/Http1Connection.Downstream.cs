@@ -23,7 +23,7 @@ internal sealed partial class Http1Connection : IDownstream
     private bool _responseUntilClose;
     private bool _responseDechunked;
 
-    ProxyExchange IDownstream.Exchange => _exchange;
+    ProxyExchange IDownstream.Exchange => Exchange;
 
     IPEndPoint? IDownstream.ClientEndPoint => _clientEndPoint;
 
@@ -43,7 +43,7 @@ internal sealed partial class Http1Connection : IDownstream
         => method is Http.HttpMethod.Get or Http.HttpMethod.Head or Http.HttpMethod.Options or Http.HttpMethod.Put or Http.HttpMethod.Delete;
 
     Task IDownstream.StartRequestBody(IConnection backend)
-        => _upstream.CopyRequestBodyAsync(_clientReader, backend, _requestFraming, _requestLength, _clientTimer, BodyIdle);
+        => Upstream.CopyRequestBodyAsync(_clientReader, backend, _requestFraming, _requestLength, _clientTimer, BodyIdle);
 
     void IDownstream.CancelRequestBody() => _clientReader.CancelPendingRead();
 
@@ -82,7 +82,7 @@ internal sealed partial class Http1Connection : IDownstream
 
         var head = response.Head;
         // The route's response_headers (or the tenant's), and a consumer's RateLimit headers.
-        var edits = new HeaderEdits(-1, _exchange.Route?.ResponseHeaders, lines: _exchange.RateLimitLines);
+        var edits = new HeaderEdits(-1, Exchange.Route?.ResponseHeaders, lines: Exchange.RateLimitLines);
         RentOut(head.HeadLength + 64 + edits.AddedBytes);
         _outLength = Http1HeadWriter.WriteResponse(response.Bytes.Span, head, response.Headers, _closeClient, _clientIsHttp10, _out, dechunk, edits);
         var status = head.StatusCode;

@@ -71,7 +71,7 @@ internal sealed partial class Http1Connection
 
         var cause = _replyCause is { } recorded && recorded.Status == status ? recorded : LocalReplies.ForStatus(status);
         Log.LocalReply(_logger, _id, status, cause.Code, cause.Detail, "");
-        if (status == 401 && _exchange.Tenant is { } tenant)
+        if (status == 401 && Exchange.Tenant is { } tenant)
         {
             // RFC 9110 section 11.6.1: a 401 carries WWW-Authenticate, naming what this tenant expects (config only).
             RentOut(Http1ReplyEncoder.MaxLength);
@@ -79,11 +79,11 @@ internal sealed partial class Http1Connection
             return _out.AsMemory(0, length);
         }
 
-        if (_exchange.Consumer is not null)
+        if (Exchange.Consumer is not null)
         {
             // An answer to a consumer names its limits (RateLimit headers) and, for its quota, when the period ends.
             RentOut(Http1ReplyEncoder.MaxLength);
-            var length = Http1ReplyEncoder.Write(new LocalReply(cause, lines: _exchange.RateLimitLines.Span, retryAfterSeconds: _exchange.RetryAfterSeconds), _wantsJson, close, _out);
+            var length = Http1ReplyEncoder.Write(new LocalReply(cause, lines: Exchange.RateLimitLines.Span, retryAfterSeconds: Exchange.RetryAfterSeconds), _wantsJson, close, _out);
             return _out.AsMemory(0, length);
         }
 
@@ -126,8 +126,8 @@ internal sealed partial class Http1Connection
     {
         try
         {
-            ArmTimer(_backendTimer, LateAnswerTimeout);
-            await SocketIo.SendAsync(_client, LocalReplyBytes(status, close: true), _backendTimer).ConfigureAwait(false);
+            ArmTimer(BackendTimer, LateAnswerTimeout);
+            await SocketIo.SendAsync(_client, LocalReplyBytes(status, close: true), BackendTimer).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpectedNetworkError(ex))
         {

@@ -20,7 +20,6 @@ internal sealed partial class Http1Connection
 
     // Per-request state. Buffers are rented when a head arrives and returned when its response is done, so an idle
     // keep-alive connection holds none. The head state is shared with the upstream, which parses the response into it.
-    private readonly Http1HeadState _heads = new();
     private byte[]? _out;
     private int _outLength;
     private PoolSnapshot? _pool;
@@ -60,7 +59,7 @@ internal sealed partial class Http1Connection
                 // The parser's constant reason names the rule ("more than one Host header field"); the head's own
                 // fields (Accept included) are not trusted, so the answer is text/plain.
                 SetCloseReason(CloseReason.BadRequest);
-                _replyCause = LocalReplies.ForHeadError(_heads.Head.ErrorStatus, _heads.Head.ErrorReason);
+                _replyCause = LocalReplies.ForHeadError(Heads.Head.ErrorStatus, Heads.Head.ErrorReason);
                 await SendCannedAsync(_replyCause.Status, listener).ConfigureAwait(false);
                 return false;
         }
@@ -69,9 +68,9 @@ internal sealed partial class Http1Connection
         // began to wait: a reload in between must apply to this request (the head was read under the old limits).
         listener = _listener.Snapshot;
         var status = RouteAndWriteRequestHead(listener);
-        _clientReader.AdvanceTo(_heads.Pending.GetPosition(_heads.Head.HeadLength));
-        _heads.Pending = default;
-        _heads.Memory = default;
+        _clientReader.AdvanceTo(Heads.Pending.GetPosition(Heads.Head.HeadLength));
+        Heads.Pending = default;
+        Heads.Memory = default;
         if (status != 0 && CanKeepAliveAfterRefusal(status))
         {
             ClearCloseReason();
@@ -109,7 +108,7 @@ internal sealed partial class Http1Connection
         }
 
         _requestListener = listener;
-        var keepAlive = await _upstream.ForwardAsync(listener, _pool!, _exchange.Route!.Timeouts).ConfigureAwait(false);
+        var keepAlive = await Upstream.ForwardAsync(listener, _pool!, Exchange.Route!.Timeouts).ConfigureAwait(false);
         ReleaseRequestResources(reuseBackend: false);
         return keepAlive;
     }
@@ -175,7 +174,7 @@ internal sealed partial class Http1Connection
                 var status = ParseHead(buffer, listener.Limits);
                 if (status == HeadParseStatus.Complete)
                 {
-                    _heads.Pending = buffer;
+                    Heads.Pending = buffer;
                     return HeadOutcome.Complete;
                 }
 
@@ -214,9 +213,9 @@ internal sealed partial class Http1Connection
         }
     }
 
-    /// <summary>Parses the request head at the start of <paramref name="buffer"/> into <see cref="_heads.Head"/>.</summary>
+    /// <summary>Parses the request head at the start of <paramref name="buffer"/> into <see cref="Heads.Head"/>.</summary>
     private HeadParseStatus ParseHead(in ReadOnlySequence<byte> buffer, HttpLimits limits)
-        => _heads.Parse(buffer, isRequest: true, limits);
+        => Heads.Parse(buffer, isRequest: true, limits);
 
     /// <summary>
     /// Finds the tenant and pool, takes the hash key, and writes the head to forward into <see cref="_out"/>.
@@ -224,9 +223,9 @@ internal sealed partial class Http1Connection
     /// </summary>
     private int RouteAndWriteRequestHead(ListenerSnapshot listener)
     {
-        var source = _heads.Memory.Span;
-        ref readonly var head = ref _heads.Head;
-        var headers = _heads.Headers.AsSpan(0, head.HeaderCount);
+        var source = Heads.Memory.Span;
+        ref readonly var head = ref Heads.Head;
+        var headers = Heads.Headers.AsSpan(0, head.HeaderCount);
 
         _clientIsHttp10 = head.MinorVersion == 0;
         _wantsJson = HeaderLookup.AcceptsJson(source, headers);
@@ -245,8 +244,8 @@ internal sealed partial class Http1Connection
         }
 
         // tenancy: tenant, connections, access key, route, rate limit, body size, in-flight; lb's own answers counted
-        var request = Http1Request.View(source, head, _heads.Headers);
-        var admission = _exchange.RouteRequest(listener, request, _clientIp, ref _connectionTenant, out var key);
+        var request = Http1Request.View(source, head, Heads.Headers);
+        var admission = Exchange.RouteRequest(listener, request, _clientIp, ref _connectionTenant, out var key);
         if (admission.CloseReason == CloseReason.UnknownTenant)
         {
             EncodeUnknownTenant(listener.TenantKey, key);
@@ -260,14 +259,14 @@ internal sealed partial class Http1Connection
             return admission.Status;
         }
 
-        _pool = _exchange.Route!.Pool;
-        var edits = _exchange.ForwardEdits;
+        _pool = Exchange.Route!.Pool;
+        var edits = Exchange.ForwardEdits;
         var capacity = Http1HeadWriter.RequestCapacity(head, _clientIp.Length, edits);
         RentOut(capacity);
         _outLength = Http1HeadWriter.WriteRequest(
             source,
             head,
-            _heads.Headers,
+            Heads.Headers,
             _upgrade,
             addForwarded: listener.AddForwardedHeaders,
             trustForwarded: listener.TrustForwardedHeaders,
@@ -300,7 +299,7 @@ internal sealed partial class Http1Connection
     private void ReleaseRequestResources(bool reuseBackend)
     {
         EndRequest(); // tenancy: usage accounting and access log for the request that ends here
-        _upstream.Release(reuseBackend); // and the head state's buffers
+        _state?.Upstream.Release(reuseBackend); // and the head state's buffers
         if (_out is not null)
         {
             EngineBuffers.Return(_out);

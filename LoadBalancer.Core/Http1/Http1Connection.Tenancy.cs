@@ -21,14 +21,12 @@ internal sealed partial class Http1Connection
     // The tenant this connection counts for (max_connections): the tenant of its latest request.
     private TenantState? _connectionTenant;
 
-    // One per connection, reset by each request's admission.
-    private readonly ProxyExchange _exchange = new();
 
     /// <summary>The status line the client is about to get, and the bytes of head (and body, when sent with it).</summary>
-    private void OnResponseSent(int status, long bytes) => _exchange.OnResponseSent(status, bytes);
+    private void OnResponseSent(int status, long bytes) => Exchange.OnResponseSent(status, bytes);
 
     /// <summary>Ends the request's accounting (see <see cref="ProxyExchange.End"/>).</summary>
-    private void EndRequest() => _exchange.End(_clientIp, CloseReason);
+    private void EndRequest() => _state?.Exchange.End(_clientIp, CloseReason);
 
     /// <summary>At the end of the connection: it no longer counts for any tenant.</summary>
     private void DetachTenant()
@@ -36,6 +34,6 @@ internal sealed partial class Http1Connection
         EndRequest();
         _connectionTenant?.DetachConnection();
         _connectionTenant = null;
-        _exchange.ReleaseBuffers();
+        _state?.Exchange.ReleaseBuffers();
     }
 }

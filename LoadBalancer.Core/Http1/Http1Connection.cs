@@ -37,8 +37,9 @@ internal sealed partial class Http1Connection : IChannelOwner
 
     // One deadline per side, re-armed per phase; a fired timer ends the connection, so neither is ever reset.
     private readonly DeadlineTimer _clientTimer;
-    private readonly DeadlineTimer _backendTimer;
-    private readonly Http1Upstream _upstream;
+    // Lent while a request is in progress, null while the connection waits for one (see Http1RequestState).
+    private Http1RequestState? _state;
+    private int _aborting;
 
     private int _closeReason;
 
@@ -61,13 +62,20 @@ internal sealed partial class Http1Connection : IChannelOwner
 
         // The engine's sweep finds these through this session (see IChannelOwner), on either socket engine.
         _clientTimer = _engine.Sockets.CreateSessionTimer();
-        _backendTimer = _engine.Sockets.CreateSessionTimer();
-        _upstream = new Http1Upstream(_engine, this, _exchange, _backendTimer, _heads);
         _clientEndPoint = _client.RemoteEndPoint;
         _clientIp = FormatClientIp(_clientEndPoint);
     }
 
     public long Id => _id;
+
+    // The borrowed request state's parts, for code that runs only while a request is in progress.
+    private ProxyExchange Exchange => _state!.Exchange;
+
+    private Http1HeadState Heads => _state!.Heads;
+
+    private Http1Upstream Upstream => _state!.Upstream;
+
+    private DeadlineTimer BackendTimer => _state!.BackendTimer;
 
     public ListenerRuntime Listener => _listener;
 
@@ -103,6 +111,7 @@ internal sealed partial class Http1Connection : IChannelOwner
                 // bytes in all) and, with the epoll engine, no buffer and no syscall until the client sends.
                 if (_clientReader.IsDrained)
                 {
+                    GiveBackRequestState();
                     if (_listener.IsClosing)
                     {
                         SetCloseReason(CloseReason.Draining);
@@ -126,6 +135,7 @@ internal sealed partial class Http1Connection : IChannelOwner
                     }
                 }
 
+                BorrowRequestState();
                 if (!await HandleRequestAsync().ConfigureAwait(false))
                 {
                     break;
@@ -150,7 +160,7 @@ internal sealed partial class Http1Connection : IChannelOwner
                 await _clientReader.CompleteAsync().ConfigureAwait(false);
                 SocketIo.CloseGracefully(_client);
                 _clientTimer.Dispose();
-                _backendTimer.Dispose();
+                GiveBackRequestState();
                 Log.ConnectionClosed(_logger, _id, CloseReason.ToString());
             }
             finally
@@ -176,9 +186,9 @@ internal sealed partial class Http1Connection : IChannelOwner
             due.Add(_clientTimer);
         }
 
-        if (_backendTimer.TakeIfDue(now))
+        if (Volatile.Read(ref _state) is { } state && state.BackendTimer.TakeIfDue(now))
         {
-            due.Add(_backendTimer);
+            due.Add(state.BackendTimer);
         }
 
         Volatile.Read(ref _http2)?.CollectDue(now, due);
@@ -205,7 +215,45 @@ internal sealed partial class Http1Connection : IChannelOwner
         SetCloseReason(CloseReason.Aborted);
         Volatile.Read(ref _http2)?.OnAbort();
         SocketIo.Abort(_client);
-        _upstream.Abort();
+
+        // Before the state is read: a state given back after this read is then never lent to another connection,
+        // whose backend connection this abort would reach (see GiveBackRequestState).
+        Interlocked.Exchange(ref _aborting, 1);
+        Volatile.Read(ref _state)?.Upstream.Abort();
+    }
+
+    private void BorrowRequestState()
+    {
+        if (_state is null)
+        {
+            if (!_engine.Http1States.TryTake(out var state))
+            {
+                state = new Http1RequestState(_engine);
+            }
+
+            state.LendTo(this);
+            Volatile.Write(ref _state, state);
+        }
+    }
+
+    /// <summary>Between requests and at the end: the state goes back to the engine's cache unless its timer fired or an abort may hold it.</summary>
+    private void GiveBackRequestState()
+    {
+        var state = Interlocked.Exchange(ref _state, null);
+        if (state is null)
+        {
+            return;
+        }
+
+        // After HTTP/2 the timer served the connection's writes: it is not lent again.
+        if (state.Reusable && Volatile.Read(ref _aborting) == 0 && _http2 is null)
+        {
+            _engine.Http1States.Give(state);
+        }
+        else
+        {
+            state.BackendTimer.Dispose();
+        }
     }
 
     private void SetCloseReason(CloseReason reason)

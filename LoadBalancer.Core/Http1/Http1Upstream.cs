@@ -24,7 +24,7 @@ internal sealed partial class Http1Upstream
     /// <summary>Backends may send bigger heads than clients (many Set-Cookie lines); lb still caps them.</summary>
     private static readonly HttpLimits ResponseLimits = new() { MaxHeadBytes = 64 * 1024, MaxHeaders = 256 };
 
-    private readonly IDownstream _downstream;
+    private IDownstream _downstream;
     private readonly ProxyExchange _exchange;
     private readonly BackendConnector _connector;
     private readonly DeadlineTimer _timer;
@@ -59,15 +59,18 @@ internal sealed partial class Http1Upstream
 
     /// <param name="timer">The deadline of the backend side, owned by the client connection (the engine's sweep finds it there).</param>
     /// <param name="heads">The client connection's head state, which the response head then occupies.</param>
-    public Http1Upstream(ProxyEngine engine, IDownstream downstream, ProxyExchange exchange, DeadlineTimer timer, Http1HeadState heads)
+    public Http1Upstream(ProxyEngine engine, IDownstream? downstream, ProxyExchange exchange, DeadlineTimer timer, Http1HeadState heads)
     {
         _heads = heads;
-        _downstream = downstream;
+        _downstream = downstream!;
         _exchange = exchange;
         _timer = timer;
         _logger = engine.Logger;
         _connector = new BackendConnector(engine, timer);
     }
+
+    /// <summary>An upstream lent with its <see cref="Http1RequestState"/> serves the connection that borrowed it.</summary>
+    public void BindDownstream(IDownstream downstream) => _downstream = downstream;
 
     /// <summary>
     /// A body source that is not this class's own copy (an HTTP/2 stream's DATA) says every body byte was taken from

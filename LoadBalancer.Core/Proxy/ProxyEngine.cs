@@ -49,6 +49,12 @@ public sealed class ProxyEngine : IAsyncDisposable
     /// <summary>The loops, the timer sweep and the session walk every connection of this engine uses.</summary>
     public Engine.SocketEngine Sockets { get; }
 
+    /// <summary>
+    /// The per-request state HTTP/1 connections borrow (see <see cref="Http1.Http1RequestState"/>): 64 per thread
+    /// covers a loop's requests in flight at the bench's 64 connections; more go through the shared queue.
+    /// </summary>
+    internal Transport.ObjectCache<Http1.Http1RequestState> Http1States { get; } = new(perThread: 64, shared: 1024);
+
     public SnapshotHolder Snapshots => _holder;
 
     internal CancellationToken AbortToken => _abort.Token;

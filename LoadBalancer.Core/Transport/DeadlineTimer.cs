@@ -102,6 +102,17 @@ internal sealed class DeadlineTimer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Before a disarmed, unexpired timer serves another connection (a lent <see cref="Http1.Http1RequestState"/>):
+    /// the channels it watched belong to the previous one.
+    /// </summary>
+    public void ForgetWatchedChannels()
+    {
+        Disarm();
+        _watchedA = null;
+        _watchedB = null;
+    }
+
     /// <summary>For the sweep: true (once) when the deadline has passed; the caller then expires the timer.</summary>
     public bool TakeIfDue(long now)
     {

@@ -96,6 +96,7 @@ public sealed class RoutesTests
         Assert.That((file.Header("X-Served-By"), file.Header("Server"), file.Header("X-Keep")), Is.EqualTo(("backend", (string?)null, "1")));
 
         var routes = lb.Snapshot.Tenants["acme"].Routes.Routes;
+        await Eventually.UntilAsync(() => routes[0].Usage!.Requests(2) + routes[1].Usage!.Requests(2) == 2, cancellationToken);
         Assert.That(routes.Select(r => r.Usage!.Requests(2)), Is.EqualTo(new long[] { 1, 1 }));
         var metrics = PrometheusWriter.Write(lb.Snapshot);
         Assert.That(metrics, Does.Contain("lb_route_requests_total{tenant=\"acme\",route=\"chat\",code=\"2xx\"} 1\n"));
