@@ -98,7 +98,9 @@ internal static class LbCommandLine
             return 1;
         }
 
-        foreach (var warning in result.Warnings)
+        // Resolving is the only network use of check, bounded by the query timeout; its failures only warn.
+        var dnsWarnings = LoadBalancer.Core.Dns.DnsCheck.WarningsAsync(result.Snapshot!).GetAwaiter().GetResult();
+        foreach (var warning in result.Warnings.Concat(dnsWarnings))
         {
             Console.WriteLine($"{warning.File}:{warning.Line}:{warning.Column}: warning: {(warning.Path.Length == 0 ? "" : warning.Path + ": ")}{warning.Message}");
         }

@@ -117,12 +117,58 @@ public static class BackendAdminEndpoints
             }
 
             writer.WriteEndArray();
+            WriteDns(writer, pool);
             writer.WriteEndObject();
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
     });
+
+    /// <summary>
+    /// <c>"dns":[{"address":"api.internal:8443","name":"api.internal","addresses":["10.0.0.7"],"ttl_seconds":30,
+    /// "last_result":"ok"|"nxdomain"|"empty"|"failed"|null,"resolutions":{"ok":3,...}}]</c>: the pool's backend names and
+    /// what each resolves to now (the last good answer while a failure is held). Empty for a pool of IP literals.
+    /// </summary>
+    private static void WriteDns(Utf8JsonWriter writer, PoolSnapshot pool)
+    {
+        writer.WriteStartArray("dns");
+        foreach (var target in pool.DnsTargets)
+        {
+            var answer = target.Answer;
+            writer.WriteStartObject();
+            writer.WriteString("address", target.Entry);
+            writer.WriteString("name", target.Host);
+            writer.WriteNumber("port", target.Port);
+            writer.WriteStartArray("addresses");
+            foreach (var backend in answer.Backends)
+            {
+                writer.WriteStringValue(backend.Config.EndPoint.Address.ToString());
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("ttl_seconds", (long)answer.Ttl.TotalSeconds);
+            if (target.LastResult is { } last)
+            {
+                writer.WriteString("last_result", Dns.DnsTarget.ResultName(last));
+            }
+            else
+            {
+                writer.WriteNull("last_result");
+            }
+
+            writer.WriteStartObject("resolutions");
+            for (var result = Dns.DnsResult.Ok; result <= Dns.DnsResult.Failed; result++)
+            {
+                writer.WriteNumber(Dns.DnsTarget.ResultName(result), target.Resolutions(result));
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+    }
 
     /// <summary>One backend's health as JSON; the shape /api/tenants and /api/pools share.</summary>
     public static void WriteBackend(Utf8JsonWriter writer, BackendState backend)
@@ -131,6 +177,11 @@ public static class BackendAdminEndpoints
         ArgumentNullException.ThrowIfNull(backend);
         writer.WriteStartObject();
         writer.WriteString("address", backend.Config.Address);
+        if (backend.Config.HostName is { } hostName)
+        {
+            writer.WriteString("host_name", hostName);
+        }
+
         writer.WriteString("status", backend.HealthStatus);
         writer.WriteBoolean("available", backend.IsAvailable);
         writer.WriteBoolean("down", backend.IsDown);

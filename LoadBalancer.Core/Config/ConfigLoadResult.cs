@@ -41,7 +41,7 @@ public sealed class ConfigLoadResult
             var backends = 0;
             foreach (var pool in Snapshot.Pools.Values)
             {
-                backends += pool.Backends.Length;
+                backends += pool.LiteralBackends.Length + pool.DnsTargets.Length; // a name counts once, whatever it resolves to
             }
 
             return $"{Path}: OK: {Count(Snapshot.Listeners.Count, "listener")}, {Count(Snapshot.Tenants.Count, "tenant")}, "

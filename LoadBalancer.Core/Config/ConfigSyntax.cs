@@ -13,7 +13,7 @@ namespace LoadBalancer.Core.Config;
 internal static class ConfigSyntax
 {
     public const string ListenFormat = "must be IPv4:port, [IPv6]:port or *:port, e.g. \"127.0.0.1:8080\"";
-    public const string BackendFormat = "must be host:port with an IP address or localhost, e.g. \"127.0.0.1:9001\" or \"[::1]:9001\"";
+    public const string BackendFormat = "must be host:port with an IP address, localhost or a DNS name, e.g. \"127.0.0.1:9001\", \"[::1]:9001\" or \"api.internal:8443\"";
     public const string DurationFormat = "must be a positive whole number with a unit ms, s, m or h, e.g. \"250ms\", \"10s\", \"2m\"";
 
     // Keeps every duration far from TimeSpan overflow; a day is already longer than any sane timeout.
@@ -58,6 +58,46 @@ internal static class ConfigSyntax
         }
         else if (!TryParseIp(host, bracketed, out address)
             || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        {
+            return false;
+        }
+
+        endPoint = new IPEndPoint(address, port);
+        return true;
+    }
+
+    /// <summary>
+    /// A backend written as a DNS name with a real port, e.g. <c>api.internal:8443</c>: resolved by the resolver task
+    /// (never at load time). False for IP literals and localhost, which <see cref="TryParseBackend"/> takes.
+    /// </summary>
+    public static bool TryParseNamedBackend(string value, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        if (!TrySplitHostPort(value, out var name, out var bracketed, out port) || port == 0 || bracketed
+            || name.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || !IsHostName(name) || !name.AsSpan().ContainsAnyExcept("0123456789.") || name.StartsWith("*.", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        host = name.TrimEnd('.').ToLowerInvariant();
+        return host.Length > 0;
+    }
+
+    /// <summary><c>[dns] servers</c> entries: an IP literal with an optional port (53 when absent).</summary>
+    public static bool TryParseDnsServer(string value, out IPEndPoint endPoint)
+    {
+        endPoint = null!;
+        // A bare IPv6 literal has colons of its own: only its bracketed form can carry a port.
+        if (!value.StartsWith('[') && IPAddress.TryParse(value, out var bare)
+            && (bare.AddressFamily == AddressFamily.InterNetworkV6 || !value.Contains(':', StringComparison.Ordinal)))
+        {
+            endPoint = new IPEndPoint(bare, 53);
+            return true;
+        }
+
+        if (!TrySplitHostPort(value, out var host, out var bracketed, out var port) || port == 0 || !TryParseIp(host, bracketed, out var address))
         {
             return false;
         }

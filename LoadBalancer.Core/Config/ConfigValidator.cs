@@ -52,6 +52,7 @@ internal static partial class ConfigValidator
         ValidateAdminTokens(file.Admin, errors);
         ValidateRoutes(file, listeners, pools, served, errors);
         ValidateCluster(file, errors);
+        ValidateDns(file, errors);
     }
 
     private static ListenerIndex ValidateListeners(LbConfigFile file, ConfigErrorList errors)
@@ -225,6 +226,7 @@ internal static partial class ConfigValidator
             }
 
             var seen = new Dictionary<IPEndPoint, string>();
+            var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var backend in pool.Backends ?? [])
             {
                 if (backend.Address is { } address)
@@ -232,7 +234,14 @@ internal static partial class ConfigValidator
                     var path = TomlConfigLoader.Join(backend.Path, "address");
                     if (!ConfigSyntax.TryParseBackend(address.Value, out var endPoint))
                     {
-                        errors.Add(address.Position, path, $"\"{address.Value}\" {ConfigSyntax.BackendFormat}");
+                        if (!ConfigSyntax.TryParseNamedBackend(address.Value, out var host, out var port))
+                        {
+                            errors.Add(address.Position, path, $"\"{address.Value}\" {ConfigSyntax.BackendFormat}");
+                        }
+                        else if (!names.TryAdd($"{host}:{port}", backend.Path))
+                        {
+                            errors.Add(address.Position, path, $"duplicate backend \"{address.Value}\" (same name and port as {names[$"{host}:{port}"]})");
+                        }
                     }
                     else if (!seen.TryAdd(endPoint, backend.Path))
                     {

@@ -15,6 +15,8 @@ internal sealed class LbConfigFile
 
     public LbClusterSection? Cluster { get; set; }
 
+    public LbDnsSection? Dns { get; set; }
+
     public List<LbListenerSection> Listeners { get; } = [];
 
     public List<LbTenantSection> Tenants { get; } = [];

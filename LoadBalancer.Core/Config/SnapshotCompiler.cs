@@ -96,6 +96,7 @@ internal static partial class SnapshotCompiler
             AccessLog = accessLog,
             DrainTimeout = Duration(file.Server?.DrainTimeout, RuntimeSnapshot.DefaultDrainTimeout),
             Cluster = cluster,
+            Dns = CompileDns(file.Dns),
             Usage = file.Usage?.File is { } ledger ? new Usage.UsageLedgerSettings
             {
                 Path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? ".", ledger.Value),
@@ -116,20 +117,41 @@ internal static partial class SnapshotCompiler
         var retries = CompileRetries(pool); // health
         var state = CarryPoolState(oldPool);
         var slots = state.Slots;
-        var states = new BackendState[pool.Backends!.Count];
-        for (var i = 0; i < states.Length; i++)
+        var literals = new List<BackendState>(pool.Backends!.Count);
+        var targets = new List<Dns.DnsTarget>();
+        foreach (var entry in pool.Backends)
         {
-            var entry = pool.Backends[i];
             var address = entry.Address!.Value;
-            ConfigSyntax.TryParseBackend(address, out var endPoint);
-            var config = new Backend(address, endPoint, (int)(entry.Weight?.Value ?? 1));
-            states[i] = Reuse(old, config, replaced) ?? new BackendState(config);
-            states[i].Slots = slots;
+            var weight = (int)(entry.Weight?.Value ?? 1);
+            if (!ConfigSyntax.TryParseBackend(address, out var endPoint))
+            {
+                // A name (the validator took nothing else): its backends are whatever it last resolved to.
+                ConfigSyntax.TryParseNamedBackend(address, out var host, out var port);
+                targets.Add(CarryDnsTarget(oldPool, name, entry, host, port, weight, replaced));
+                continue;
+            }
+
+            var config = new Backend(address, endPoint, weight);
+            var literal = Reuse(old, config, replaced) ?? new BackendState(config);
+            literal.Slots = slots;
+            literals.Add(literal);
         }
 
-        ApplySlowStart(states, pool); // health: slow_start lives on each BackendState
+        var states = new List<BackendState>(literals);
+        foreach (var target in targets)
+        {
+            foreach (var resolved in target.Answer.Backends)
+            {
+                resolved.Slots = slots;
+                states.Add(resolved);
+            }
+        }
+
+        var all = states.ToArray();
+        ApplySlowStart(all, pool); // health: slow_start lives on each BackendState
+        var hostNames = targets.Select(t => t.Host).Distinct(StringComparer.Ordinal).ToArray();
         var backendTls = pool.Tls is { } tls
-            ? new Tls.BackendTls(tls.Sni?.Value, tls.Verify?.Value ?? true, tls.LoadedCa, tls.CaHash, tls.LoadedClientCertificate, states) { CaFile = tls.CaFile }
+            ? new Tls.BackendTls(tls.Sni?.Value, tls.Verify?.Value ?? true, tls.LoadedCa, tls.CaHash, tls.LoadedClientCertificate, [.. literals], hostNames) { CaFile = tls.CaFile }
             : null;
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
@@ -142,9 +164,12 @@ internal static partial class SnapshotCompiler
         return new PoolSnapshot
         {
             Name = name,
-            Backends = states,
-            Balancer = factory!.Create(states),
+            Backends = all,
+            Balancer = factory!.Create(all),
             BalancerName = factory.Name,
+            BalancerFactory = factory,
+            LiteralBackends = [.. literals],
+            DnsTargets = [.. targets],
             HashOn = hashOn,
             HashName = hashName,
             SendProxyProtocol = pool.SendProxyProtocol?.Value switch

@@ -10,7 +10,8 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools", "consumers", "usage"];
+    private static readonly string[] RootKeys = ["server", "cluster", "admin", "access_log", "listeners", "tenants", "pools", "consumers", "usage", "dns"];
+    private static readonly string[] DnsKeys = ["servers", "min_ttl", "max_ttl", "hold"];
     private static readonly string[] UsageKeys = ["path", "retention", "flush_interval"];
     private static readonly string[] ServerKeys = ["drain_timeout"];
     private static readonly string[] ClusterKeys = ["redis", "instance_id", "sync_interval"];
@@ -95,6 +96,20 @@ internal static partial class TomlConfigLoader
                 Redis = String(cluster, "cluster", "redis", required: false, errors),
                 InstanceId = String(cluster, "cluster", "instance_id", required: false, errors),
                 SyncInterval = String(cluster, "cluster", "sync_interval", required: false, errors),
+            };
+        }
+
+        if (Section(root, "dns", DnsKeys, errors) is { } dns)
+        {
+            file.Dns = new LbDnsSection
+            {
+                Path = "dns",
+                Position = dns.Position,
+                Servers = StringArray(dns, "dns", "servers", required: false, errors, out var serversPosition),
+                ServersPosition = serversPosition,
+                MinTtl = String(dns, "dns", "min_ttl", required: false, errors),
+                MaxTtl = String(dns, "dns", "max_ttl", required: false, errors),
+                Hold = String(dns, "dns", "hold", required: false, errors),
             };
         }
 

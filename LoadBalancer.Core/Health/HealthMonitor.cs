@@ -172,7 +172,7 @@ internal sealed class HealthMonitor : IAsyncDisposable
                     using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
                     {
                         timeout.CancelAfter(Settings.Timeout);
-                        healthy = await probe.CheckAsync(EndPoint, Settings, timeout.Token).ConfigureAwait(false);
+                        healthy = await probe.CheckAsync(EndPoint, Backend.Config.HostName, Settings, timeout.Token).ConfigureAwait(false);
                     }
 
                     if (stop.IsCancellationRequested)

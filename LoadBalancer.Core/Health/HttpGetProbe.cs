@@ -20,7 +20,7 @@ internal sealed class HttpGetProbe : IHealthProbe
 
     private static readonly HttpLimits Limits = new() { MaxHeadBytes = 16 * 1024, MaxHeaders = 100 };
 
-    public async ValueTask<bool> CheckAsync(IPEndPoint endPoint, HealthCheckSettings settings, CancellationToken cancellationToken)
+    public async ValueTask<bool> CheckAsync(IPEndPoint endPoint, string? hostName, HealthCheckSettings settings, CancellationToken cancellationToken)
     {
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         var buffer = ArrayPool<byte>.Shared.Rent(Limits.MaxHeadBytes);
@@ -33,11 +33,11 @@ internal sealed class HttpGetProbe : IHealthProbe
             if (tls is not null)
             {
                 // The pool's verification applies to its checks too: a backend lb would refuse is not healthy.
-                await tls.AuthenticateAsClientAsync(settings.Tls!.ForProbe(endPoint), cancellationToken).ConfigureAwait(false);
+                await tls.AuthenticateAsClientAsync(settings.Tls!.ForProbe(endPoint, hostName), cancellationToken).ConfigureAwait(false);
             }
 
             Stream io = tls is null ? stream : tls;
-            var host = settings.Tls?.Sni ?? endPoint.ToString();
+            var host = settings.Tls?.Sni ?? (hostName is null ? endPoint.ToString() : $"{hostName}:{endPoint.Port}");
             var request = Encoding.ASCII.GetBytes($"GET {settings.Path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lb-health-check\r\nConnection: close\r\n\r\n");
             await io.WriteAsync(request, cancellationToken).ConfigureAwait(false);
 

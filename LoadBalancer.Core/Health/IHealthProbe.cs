@@ -6,5 +6,5 @@ namespace LoadBalancer.Core.Health;
 /// <summary>One active check of one backend. Returns false for any failure; the caller's token carries the timeout.</summary>
 internal interface IHealthProbe
 {
-    ValueTask<bool> CheckAsync(IPEndPoint endPoint, HealthCheckSettings settings, CancellationToken cancellationToken);
+    ValueTask<bool> CheckAsync(IPEndPoint endPoint, string? hostName, HealthCheckSettings settings, CancellationToken cancellationToken);
 }

@@ -9,7 +9,7 @@ internal sealed class TcpConnectProbe : IHealthProbe
 {
     public static readonly TcpConnectProbe Instance = new();
 
-    public async ValueTask<bool> CheckAsync(IPEndPoint endPoint, HealthCheckSettings settings, CancellationToken cancellationToken)
+    public async ValueTask<bool> CheckAsync(IPEndPoint endPoint, string? hostName, HealthCheckSettings settings, CancellationToken cancellationToken)
     {
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try

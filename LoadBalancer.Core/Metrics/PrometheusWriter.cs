@@ -111,6 +111,25 @@ public static class PrometheusWriter
             }
         }
 
+        Family(text, "lb_dns_resolutions_total", "counter", "Resolutions of backend names (address = \"name:port\") by pool, name and result: ok, nxdomain, empty (no A/AAAA record), failed.");
+        foreach (var pool in snapshot.Pools.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            // Two entries of a pool may share a name (different ports): one sample per name, their sum.
+            foreach (var host in pool.DnsTargets.Select(t => t.Host).Distinct(StringComparer.Ordinal))
+            {
+                for (var result = Dns.DnsResult.Ok; result <= Dns.DnsResult.Failed; result++)
+                {
+                    var count = 0L;
+                    foreach (var target in pool.DnsTargets)
+                    {
+                        count += target.Host == host ? target.Resolutions(result) : 0;
+                    }
+
+                    Sample(text, "lb_dns_resolutions_total", [("pool", pool.Name), ("name", host), ("result", Dns.DnsTarget.ResultName(result))], count);
+                }
+            }
+        }
+
         Family(text, "lb_access_log_dropped_total", "counter", "Access-log lines dropped because the writer fell behind.");
         Sample(text, "lb_access_log_dropped_total", [], snapshot.AccessLog?.Dropped ?? 0);
         Family(text, "lb_access_log_lines_total", "counter", "Access-log lines written.");

@@ -39,7 +39,11 @@ public sealed class ProxyEngine : IAsyncDisposable
         Sockets = sockets;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LoadBalancer.Engine");
         Health = new Health.HealthMonitor(Logger); // health
+        Dns = new Dns.DnsResolver(Logger, () => Health.Apply(_holder.Current));
     }
+
+    /// <summary>Resolves the live pools' backend names and swaps their backends when an answer changes.</summary>
+    internal Dns.DnsResolver Dns { get; }
 
     /// <summary>Active health checks of the live snapshot's pools.</summary>
     internal Health.HealthMonitor Health { get; }
@@ -75,6 +79,10 @@ public sealed class ProxyEngine : IAsyncDisposable
     /// <summary>Binds every listener of the current snapshot and starts accepting. Throws when a bind fails.</summary>
     public async Task StartAsync()
     {
+        // Names first, within a bound: a name that resolves serves from the first request; one that does not leaves
+        // its pool answering 503 until it does, and lb starts anyway.
+        Dns.Apply(_holder.Current);
+        await Dns.WaitFirstAnswersAsync(Core.Dns.DnsLookup.QueryTimeout * 2).ConfigureAwait(false);
         await ApplyAsync(_holder.Current, publish: false).ConfigureAwait(false);
         _sweeper ??= SweepIdleConnectionsAsync(_drain.Token);
     }
@@ -123,6 +131,7 @@ public sealed class ProxyEngine : IAsyncDisposable
             }
 
             Health.Apply(next); // health: start/stop active checks for the pools and backends of this snapshot
+            Dns.Apply(next);
             var keep = new HashSet<string>(StringComparer.Ordinal);
             var retired = new List<ListenerRuntime>();
             lock (_listeners)
@@ -455,6 +464,7 @@ public sealed class ProxyEngine : IAsyncDisposable
             await DrainAsync(TimeSpan.Zero).ConfigureAwait(false);
         }
 
+        await Dns.DisposeAsync().ConfigureAwait(false);
         await Health.DisposeAsync().ConfigureAwait(false); // health
         _drain.Dispose();
         _abort.Dispose();

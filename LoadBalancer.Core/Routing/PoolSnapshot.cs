@@ -8,11 +8,48 @@ namespace LoadBalancer.Core.Routing;
 /// </summary>
 public sealed partial class PoolSnapshot
 {
+    private BackendState[] _backends = [];
+    private IBalancer _balancer = null!;
+
     public required string Name { get; init; }
 
-    public required BackendState[] Backends { get; init; }
+    /// <summary>
+    /// The backends requests may go to: the IP literals, then every address the pool's names resolved to. Fixed per
+    /// snapshot for a pool without names; the DNS resolver replaces it (with <see cref="Balancer"/>) when an answer
+    /// changes, so a pick reads one reference and takes no lock.
+    /// </summary>
+    public required BackendState[] Backends
+    {
+        get => Volatile.Read(ref _backends);
+        init => _backends = value;
+    }
 
-    public required IBalancer Balancer { get; init; }
+    /// <summary>The balancer over <see cref="Backends"/>, replaced with it.</summary>
+    public required IBalancer Balancer
+    {
+        get => Volatile.Read(ref _balancer);
+        init => _balancer = value;
+    }
+
+    /// <summary>The backends written as IP literals (<see cref="Backends"/> without the resolved ones).</summary>
+    internal BackendState[] LiteralBackends { get; init; } = [];
+
+    /// <summary>The backends written as names, in file order; empty for most pools.</summary>
+    public Dns.DnsTarget[] DnsTargets { get; init; } = [];
+
+    /// <summary>What builds <see cref="Balancer"/>, kept for the resolver's rebuilds.</summary>
+    internal IBalancerFactory? BalancerFactory { get; init; }
+
+    /// <summary>
+    /// The resolver's swap: backends first, then the balancer built over them. A reader that sees the new array with
+    /// the old balancer for a moment is harmless: the array only sizes retries and feeds status pages, and every
+    /// backend the old balancer can pick is still a live state whose in-flight requests finish.
+    /// </summary>
+    internal void ReplaceBackends(BackendState[] backends, IBalancer balancer)
+    {
+        Volatile.Write(ref _backends, backends);
+        Volatile.Write(ref _balancer, balancer);
+    }
 
     /// <summary>The balancer name as configured (see <see cref="BalancerNames"/>).</summary>
     public required string BalancerName { get; init; }

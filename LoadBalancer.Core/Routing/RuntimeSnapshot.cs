@@ -103,6 +103,9 @@ public sealed class RuntimeSnapshot
     /// <summary><c>[cluster]</c>, or null when absent (no instance id on usage, rate limits per instance).</summary>
     public Cluster.ClusterSettings? Cluster { get; init; }
 
+    /// <summary><c>[dns]</c>: how the pools' backend names are resolved (defaults when absent).</summary>
+    public Dns.DnsSettings Dns { get; init; } = Core.Dns.DnsSettings.Default;
+
     /// <summary><c>[usage]</c>: the ledger's settings (read at start), or null without a ledger.</summary>
     public Usage.UsageLedgerSettings? Usage { get; init; }
 

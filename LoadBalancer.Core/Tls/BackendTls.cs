@@ -7,13 +7,14 @@ namespace LoadBalancer.Core.Tls;
 /// <summary>
 /// A pool's <c>tls</c> as compiled into one snapshot: the client options every new backend connection of the pool
 /// handshakes with (built once per snapshot; .NET keeps the client TLS sessions per target name, so reconnects
-/// resume). The name checked and sent as SNI is <c>sni</c>, else the backend's address (an IP literal:
-/// checked against the certificate's IP addresses, no SNI sent). Verification is on unless <c>verify = false</c>:
+/// resume). The name checked and sent as SNI is <c>sni</c>, else the name a backend was resolved from
+/// (<c>address = "api.internal:8443"</c>), else the backend's address (an IP literal: checked against the
+/// certificate's IP addresses, no SNI sent). Verification is on unless <c>verify = false</c>:
 /// against the system roots, or only <c>ca</c> when given. A failure is a failed connect, never a fallback.
 /// </summary>
 public sealed class BackendTls
 {
-    internal BackendTls(string? sni, bool verify, X509Certificate2Collection? authorities, byte[]? authoritiesHash, TlsCertificate? clientCertificate, Routing.BackendState[] backends)
+    internal BackendTls(string? sni, bool verify, X509Certificate2Collection? authorities, byte[]? authoritiesHash, TlsCertificate? clientCertificate, Routing.BackendState[] backends, string[]? hostNames = null)
     {
         _key = $"{sni}|{verify}|{(authoritiesHash is null ? "" : Convert.ToHexString(authoritiesHash))}|{(clientCertificate is null ? "" : Convert.ToHexString(clientCertificate.ContentHash))}";
         Sni = sni;
@@ -50,10 +51,17 @@ public sealed class BackendTls
             {
                 _perBackend[backend] = CopyFor(backend.Config.EndPoint.Address.ToString());
             }
+
+            // Backends resolved from a name come and go with DNS answers, so they are keyed by the name, known now.
+            foreach (var host in hostNames ?? [])
+            {
+                _perHost[host] = CopyFor(host);
+            }
         }
     }
 
     private readonly Dictionary<Routing.BackendState, SslClientAuthenticationOptions> _perBackend;
+    private readonly Dictionary<string, SslClientAuthenticationOptions> _perHost = new(StringComparer.Ordinal);
 
     // What the settings are (sni, verify, the files' contents): equal for an unchanged reload, so a pool's health
     // checks (whose settings carry this) are not restarted by it.
@@ -64,7 +72,7 @@ public sealed class BackendTls
     public override int GetHashCode() => _key.GetHashCode(StringComparison.Ordinal);
 
     /// <summary>Options for a health check of <paramref name="endPoint"/> (off the data path: may allocate).</summary>
-    internal SslClientAuthenticationOptions ForProbe(System.Net.IPEndPoint endPoint) => Sni is null ? CopyFor(endPoint.Address.ToString()) : Options;
+    internal SslClientAuthenticationOptions ForProbe(System.Net.IPEndPoint endPoint, string? hostName = null) => Sni is null ? CopyFor(hostName ?? endPoint.Address.ToString()) : Options;
 
     public string? Sni { get; }
 
@@ -77,9 +85,21 @@ public sealed class BackendTls
 
     internal SslClientAuthenticationOptions Options { get; }
 
-    /// <summary>Options for one backend: the pool's, or a copy naming the backend's address when the pool sets no <c>sni</c>.</summary>
+    /// <summary>Options for one backend: the pool's, or a copy naming the backend's host name or address when the pool sets no <c>sni</c>.</summary>
     internal SslClientAuthenticationOptions For(Routing.BackendState backend)
-        => Sni is null && _perBackend.TryGetValue(backend, out var own) ? own : Options;
+    {
+        if (Sni is not null)
+        {
+            return Options;
+        }
+
+        if (backend.Config.HostName is { } host && _perHost.TryGetValue(host, out var named))
+        {
+            return named;
+        }
+
+        return _perBackend.TryGetValue(backend, out var own) ? own : Options;
+    }
 
     private SslClientAuthenticationOptions CopyFor(string host) => new()
     {

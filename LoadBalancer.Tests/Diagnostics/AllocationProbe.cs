@@ -33,7 +33,23 @@ public class AllocationProbe
     public async Task KeepAliveRequests_AllocationPerRequest()
     {
         var backend = StartBackend();
-        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.LocalEndPoint!.ToString()!));
+        await MeasureKeepAliveAsync(backend, TestConfigs.OneTenant(backend.LocalEndPoint!.ToString()!));
+    }
+
+    /// <summary>The same with the backend written as a DNS name: picks read the resolver's backend set.</summary>
+    [Test]
+    public async Task DnsNamedBackend_KeepAliveRequests_AllocationPerRequest()
+    {
+        var backend = StartBackend();
+        await using var dns = DnsResponder.Start();
+        dns.Set("backend.test", 3600, IPAddress.Loopback); // no re-resolution while measuring
+        var toml = $"[dns]\nservers = [\"{dns.Server}\"]\n\n" + TestConfigs.OneTenant($"backend.test:{((IPEndPoint)backend.LocalEndPoint!).Port}");
+        await MeasureKeepAliveAsync(backend, toml);
+    }
+
+    private static async Task MeasureKeepAliveAsync(Socket backend, string toml)
+    {
+        await using var lb = await TestLb.StartAsync(toml);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         client.Connect(lb.EndPoint());
         var request = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: acme.example.com\r\n\r\n");

@@ -74,6 +74,23 @@ public sealed class BackendTlsTests : TlsFixture
 
     [Test]
     [CancelAfter(20_000)]
+    public async Task BackendByName_NoSni_NameIsVerifiedAndSentAsSni(CancellationToken cancellationToken)
+    {
+        // The certificate names only the host name (no IP address): the address it resolved to would not verify.
+        await using var backend = StartBackend("b1", ["api.internal.test"]);
+        await using var dns = DnsResponder.Start();
+        dns.Set("api.internal.test", 60, System.Net.IPAddress.Loopback);
+        var port = ((System.Net.IPEndPoint)System.Net.IPEndPoint.Parse(backend.Address)).Port;
+        var toml = $"[dns]\nservers = [\"{dns.Server}\"]\n\n" + Config($"{{ address = \"api.internal.test:{port}\" }}", "{ ca = \"ca.pem\" }");
+        await using var lb = await TestLb.StartAsync(toml, ConfigPath);
+        await using var client = await lb.ConnectAsync(cancellationToken);
+
+        Assert.That(await GetAsync(client, cancellationToken), Is.EqualTo((200, "b1\n")));
+        Assert.That(backend.ServerNames, Is.EqualTo(new[] { "api.internal.test" }));
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
     public async Task VerificationFails_NextBackendServes_FailureCounted(CancellationToken cancellationToken)
     {
         using var stranger = new TestCertificates("some other CA");

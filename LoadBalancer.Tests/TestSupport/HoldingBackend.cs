@@ -17,24 +17,30 @@ public sealed class HoldingBackend : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
     private readonly SemaphoreSlim _received = new(0, int.MaxValue);
+    private readonly string? _holdPath;
     private TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private HoldingBackend(string name, bool hold)
+    private HoldingBackend(string name, bool hold, IPEndPoint? bind, string? holdPath)
     {
         _name = name;
+        _holdPath = holdPath;
         if (!hold)
         {
             _gate.SetResult();
         }
 
-        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener = new TcpListener(bind ?? new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Start(512);
         _accept = AcceptAsync();
     }
 
-    public static HoldingBackend Start(string name, bool hold = false) => new(name, hold);
+    /// <param name="bind">Where to listen (default 127.0.0.1 on a fresh port); DNS tests bind 127.0.0.x on one port.</param>
+    /// <param name="holdPath">With <paramref name="hold"/>, hold only requests for this path; the others are answered at once.</param>
+    public static HoldingBackend Start(string name, bool hold = false, IPEndPoint? bind = null, string? holdPath = null) => new(name, hold, bind, holdPath);
 
     public string Address => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
     /// <summary>Every request head received, in arrival order, as text.</summary>
     public ConcurrentQueue<string> Heads { get; } = new();
@@ -116,7 +122,11 @@ public sealed class HoldingBackend : IAsyncDisposable
                 length -= consumed;
                 Heads.Enqueue(head);
                 _received.Release();
-                await _gate.Task.WaitAsync(_stop.Token);
+                if (_holdPath is null || head.StartsWith($"GET {_holdPath} ", StringComparison.Ordinal))
+                {
+                    await _gate.Task.WaitAsync(_stop.Token);
+                }
+
                 var body = $"{_name}\n";
                 await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nX-Backend: {_name}\r\nContent-Length: {body.Length}\r\n\r\n{body}"), _stop.Token);
             }

@@ -347,14 +347,14 @@ public sealed class ConfigValidationTests
 
     [TestCase("10.0.0.1")]
     [TestCase("10.0.0.1:0")]
-    [TestCase("db.internal:5432")]
+    [TestCase("db_internal:5432")]
     [TestCase("0.0.0.0:80")]
     [TestCase("*:80")]
     public void LoadText_BadBackendAddress_IsRefused(string address)
     {
         SingleError(
             $"[[listeners]]\nname = \"web\"\nlisten = \"*:80\"\n[[pools]]\nname = \"p\"\nbalancer = \"round-robin\"\nbackends = [{{ address = \"{address}\" }}]\n",
-            "pools[0].backends[0].address", 7, 25, "IP address or localhost");
+            "pools[0].backends[0].address", 7, 25, "IP address, localhost or a DNS name");
     }
 
     [Test]
@@ -500,7 +500,7 @@ public sealed class ConfigValidationTests
             "lb.toml:4:12: listeners[0].protocol: must be \"http\" or \"tcp\", not \"udp\"",
             "lb.toml:10:8: tenants[0].pool: no pool named \"missing\"",
             "lb.toml:14:12: pools[0].balancer: unknown balancer \"random\" (known: least-connections, round-robin, weighted-hash)",
-            "lb.toml:15:25: pools[0].backends[0].address: \"nowhere\" " + "must be host:port with an IP address or localhost, e.g. \"127.0.0.1:9001\" or \"[::1]:9001\"",
+            "lb.toml:15:25: pools[0].backends[0].address: \"nowhere\" " + "must be host:port with an IP address, localhost or a DNS name, e.g. \"127.0.0.1:9001\", \"[::1]:9001\" or \"api.internal:8443\"",
             "lb.toml:15:45: pools[0].backends[0].weight: must be 1..1000, not 0",
         }));
     }
