@@ -14,7 +14,7 @@ namespace LoadBalancer.Host;
 /// Each listener, tenant and pool is rendered as an ordered list of (key, value) pairs and the lists are compared, so
 /// a setting added to a snapshot type shows up here by adding one line to its renderer. Off the data path: LINQ is fine.
 /// </remarks>
-internal static class SnapshotDiff
+internal static partial class SnapshotDiff
 {
     private const string None = "none";
 
@@ -22,22 +22,29 @@ internal static class SnapshotDiff
     public static string Describe(RuntimeSnapshot before, RuntimeSnapshot after, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
     {
         var parts = new List<string>();
+        var scratch = new Scratch();
         Settings("server", Server(before), Server(after), parts);
-        Entities("listener", before.Listeners.ToDictionary(l => l.Name), after.Listeners.ToDictionary(l => l.Name), Listener, parts);
+        Entities("listener", before.Listeners.ToDictionary(l => l.Name), after.Listeners.ToDictionary(l => l.Name), (l, into) => Listener(l, into), parts, scratch);
         var servedBefore = Served(before.Listeners);
         var servedAfter = Served(after.Listeners);
-        Entities("tenant", before.Tenants, after.Tenants, t => Tenant(t, servedBefore), parts, t => Tenant(t, servedAfter));
-        Entities("pool", before.Pools, after.Pools, p => Pool(p, replaced), parts, p => Pool(p, []));
+        Entities("tenant", before.Tenants, after.Tenants, (t, into) => Tenant(t, servedBefore, into), parts, scratch, (t, into) => Tenant(t, servedAfter, into));
+        Entities("pool", before.Pools, after.Pools, (p, into) => Pool(p, replaced, into), parts, scratch, (p, into) => Pool(p, [], into));
         return parts.Count == 0 ? "no change" : string.Join("; ", parts);
     }
 
+    /// <summary>
+    /// Renders every entity kept into two reused lists of unformatted values and compares them; only an entity that
+    /// changed gets its values formatted. At 10,000 tenants and pools, formatting and a dictionary per entity and side
+    /// took ~100-200 ms of each reload (issue 20).
+    /// </summary>
     private static void Entities<T>(
         string what,
         IReadOnlyDictionary<string, T> before,
         IReadOnlyDictionary<string, T> after,
-        Func<T, List<(string Key, string Value)>> render,
+        Action<T, List<(string Key, Setting Value)>> render,
         List<string> parts,
-        Func<T, List<(string Key, string Value)>>? renderAfter = null)
+        Scratch scratch,
+        Action<T, List<(string Key, Setting Value)>>? renderAfter = null)
     {
         renderAfter ??= render;
         var added = after.Keys.Where(k => !before.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
@@ -54,7 +61,14 @@ internal static class SnapshotDiff
 
         foreach (var name in after.Keys.Where(before.ContainsKey).Order(StringComparer.Ordinal))
         {
-            Settings($"{what} {name}", render(before[name]), renderAfter(after[name]), parts);
+            scratch.Before.Clear();
+            scratch.After.Clear();
+            render(before[name], scratch.Before);
+            renderAfter(after[name], scratch.After);
+            if (!Same(scratch.Before, scratch.After))
+            {
+                Settings($"{what} {name}", scratch.Before, scratch.After, parts);
+            }
         }
     }
 
@@ -62,25 +76,30 @@ internal static class SnapshotDiff
     /// Appends <c>label: key old -> new, ...</c> for every key whose value differs. A key on one side only is a
     /// sub-entry (<c>backend ADDRESS</c>) added or removed, or a setting that appears with its section (<c>health.*</c>).
     /// </summary>
-    private static void Settings(string label, List<(string Key, string Value)> before, List<(string Key, string Value)> after, List<string> parts)
+    private static void Settings(string label, List<(string Key, Setting Value)> before, List<(string Key, Setting Value)> after, List<string> parts)
     {
-        var old = before.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal);
+        var old = new Dictionary<string, Setting>(before.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in before)
+        {
+            old[key] = value;
+        }
+
         var changes = new List<string>();
         foreach (var (key, value) in after)
         {
             if (!old.Remove(key, out var previous))
             {
-                changes.Add(IsEntry(key) ? $"{key} added (weight {value})" : $"{key} {None} -> {value}");
+                changes.Add(value.IsEntry ? $"{value.Label(key)} added (weight {value})" : $"{key} {None} -> {value}");
             }
-            else if (!string.Equals(previous, value, StringComparison.Ordinal))
+            else if (!previous.Equals(value))
             {
-                changes.Add(IsEntry(key) ? $"{key} weight {previous} -> {value}" : $"{key} {previous} -> {value}{Note(key)}");
+                changes.Add(value.IsEntry ? $"{value.Label(key)} weight {previous} -> {value}" : $"{key} {previous} -> {value}{Note(key)}");
             }
         }
 
         foreach (var (key, value) in old)
         {
-            changes.Add(IsEntry(key) ? $"{key} removed" : $"{key} {value} -> {None}");
+            changes.Add(value.IsEntry ? $"{value.Label(key)} removed" : $"{key} {value} -> {None}");
         }
 
         if (changes.Count > 0)
@@ -89,11 +108,28 @@ internal static class SnapshotDiff
         }
     }
 
-    private static bool IsEntry(string key) => key.StartsWith("backend ", StringComparison.Ordinal);
+    /// <summary>The common case of a reload, nearly every entity unchanged: compared in order, nothing formatted.</summary>
+    private static bool Same(List<(string Key, Setting Value)> before, List<(string Key, Setting Value)> after)
+    {
+        if (before.Count != after.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < before.Count; i++)
+        {
+            if (!string.Equals(before[i].Key, after[i].Key, StringComparison.Ordinal) || !before[i].Value.Equals(after[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static string Note(string key) => key.StartsWith("admin.", StringComparison.Ordinal) ? " (read at start: applies after a restart)" : "";
 
-    private static List<(string, string)> Server(RuntimeSnapshot s) =>
+    private static List<(string, Setting)> Server(RuntimeSnapshot s) =>
     [
         ("server.drain_timeout", Duration(s.DrainTimeout)),
         ("admin.listen", s.AdminEndPoint?.ToString() ?? None),
@@ -105,7 +141,7 @@ internal static class SnapshotDiff
         ("cluster.sync_interval", s.Cluster?.Redis is null ? None : Duration(s.Cluster.SyncInterval)),
     ];
 
-    private static List<(string, string)> Listener(ListenerSnapshot l) =>
+    private static void Listener(ListenerSnapshot l, List<(string, Setting)> into) => into.AddRange(
     [
         ("listen", l.Listen),
         ("protocol", l.Protocol == ListenerProtocol.Tcp ? "tcp" : "http"),
@@ -120,23 +156,32 @@ internal static class SnapshotDiff
         ("forwarded_headers", Flag(l.AddForwardedHeaders)),
         ("trust_forwarded_headers", Flag(l.TrustForwardedHeaders)),
         ("upgrade_protocols", List(l.UpgradeProtocols.Select(p => System.Text.Encoding.ASCII.GetString(p)))),
-    ];
+    ]);
 
     /// <summary>
     /// Per tenant name, its match values and the listeners serving it, from one walk of the listeners' tables: asking
-    /// each tenant to walk every table was quadratic (10,000 tenants took seconds).
+    /// each tenant to walk every table was quadratic (10,000 tenants took seconds). Lists, sorted where rendered: most
+    /// tenants have one of each, and two sorted sets per tenant were most of what a diff of 10,000 tenants allocated.
     /// </summary>
-    private static Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)> Served(IReadOnlyList<ListenerSnapshot> listeners)
+    private static Dictionary<string, (List<string> Matches, List<string> Listeners)> Served(IReadOnlyList<ListenerSnapshot> listeners)
     {
-        var served = new Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)>(StringComparer.Ordinal);
-        (SortedSet<string> Matches, SortedSet<string> Listeners) Of(string tenant)
+        var served = new Dictionary<string, (List<string> Matches, List<string> Listeners)>(StringComparer.Ordinal);
+        (List<string> Matches, List<string> Listeners) Of(string tenant)
         {
             if (!served.TryGetValue(tenant, out var entry))
             {
-                served[tenant] = entry = (new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal));
+                served[tenant] = entry = (new List<string>(1), new List<string>(1));
             }
 
             return entry;
+        }
+
+        static void AddOnce(List<string> list, string value)
+        {
+            if (!list.Contains(value))
+            {
+                list.Add(value);
+            }
         }
 
         foreach (var listener in listeners)
@@ -144,42 +189,37 @@ internal static class SnapshotDiff
             foreach (var (match, tenant) in listener.Tenants.Matches())
             {
                 var entry = Of(tenant.Name);
-                entry.Matches.Add(match);
-                entry.Listeners.Add(listener.Name);
+                AddOnce(entry.Matches, match);
+                AddOnce(entry.Listeners, listener.Name);
             }
 
             if (listener.DefaultTenant is { } fallback)
             {
-                Of(fallback.Name).Listeners.Add(listener.Name);
+                AddOnce(Of(fallback.Name).Listeners, listener.Name);
             }
         }
 
         return served;
     }
 
-    private static List<(string, string)> Tenant(TenantSnapshot t, Dictionary<string, (SortedSet<string> Matches, SortedSet<string> Listeners)> servedBy)
+    private static void Tenant(TenantSnapshot t, Dictionary<string, (List<string> Matches, List<string> Listeners)> servedBy, List<(string, Setting)> settings)
     {
-        var (matches, served) = servedBy.TryGetValue(t.Name, out var entry) ? entry : (new SortedSet<string>(), new SortedSet<string>());
-        List<(string, string)> settings =
-        [
-            ("pool", t.Pool?.Name ?? None),
-            ("match", List(matches)),
-            ("listeners", List(served)),
-            ("rate_limit", t.RequestsPerSecond is { } rps ? $"{{ requests_per_second = {rps}, burst = {t.Burst} }}{(t.ClusterLimiter is null ? "" : " (cluster-wide)")}" : None),
-            ("max_connections", Limit(t.MaxConnections, 0)),
-            ("max_in_flight", Limit(t.MaxInFlight, 0)),
-            ("max_body_bytes", Limit(t.MaxBodyBytes, -1)),
-            ("access_keys", Keys(t.AccessKeys)),
-            ("access_key_header", t.AccessKeyHeader),
-            ("request_headers", Transform(t.Fallback?.RequestHeaders)),
-            ("response_headers", Transform(t.Fallback?.ResponseHeaders)),
-        ];
+        var (matches, served) = servedBy.TryGetValue(t.Name, out var entry) ? entry : ([], []);
+        settings.Add(("pool", t.Pool?.Name ?? None));
+        settings.Add(("match", Setting.Items(matches)));
+        settings.Add(("listeners", Setting.Items(served)));
+        settings.Add(("rate_limit", t.RequestsPerSecond is { } rps ? Setting.RateLimit(rps, t.Burst ?? 0, t.ClusterLimiter is not null) : None));
+        settings.Add(("max_connections", Limit(t.MaxConnections, 0)));
+        settings.Add(("max_in_flight", Limit(t.MaxInFlight, 0)));
+        settings.Add(("max_body_bytes", Limit(t.MaxBodyBytes, -1)));
+        settings.Add(("access_keys", t.AccessKeys.Length == 0 ? None : Keys(t.AccessKeys)));
+        settings.Add(("access_key_header", t.AccessKeyHeader));
+        settings.Add(("request_headers", Transform(t.Fallback?.RequestHeaders)));
+        settings.Add(("response_headers", Transform(t.Fallback?.ResponseHeaders)));
         foreach (var route in t.Routes.Routes)
         {
             settings.Add(($"routes.{route.Name}", Route(route)));
         }
-
-        return settings;
     }
 
     /// <summary>One line per route: everything it matches and does, so that any change to it shows.</summary>
@@ -238,10 +278,10 @@ internal static class SnapshotDiff
         return $"{keys.Length} {(keys.Length == 1 ? "key" : "keys")} ({string.Join(", ", ids)}; set {fingerprint})";
     }
 
-    private static List<(string, string)> Pool(PoolSnapshot p, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
+    private static void Pool(PoolSnapshot p, IReadOnlyList<(BackendState State, Backend Previous)> replaced, List<(string, Setting)> settings)
     {
-        var settings = new List<(string, string)>
-        {
+        settings.AddRange(
+        [
             ("balancer", p.BalancerName),
             ("hash_on", p.BalancerName == "weighted-hash" ? HashOn(p) : "-"),
             ("timeouts.connect", Duration(p.Timeouts.Connect)),
@@ -251,13 +291,13 @@ internal static class SnapshotDiff
             ("send_proxy_protocol", p.SendProxyProtocol switch { ProxyProtocolVersion.V1 => "v1", ProxyProtocolVersion.V2 => "v2", _ => None }),
             ("max_connections_per_backend", Limit(p.MaxConnectionsPerBackend, 0)),
             ("retries.attempts", Number(p.Retries.Attempts)),
-            ("retries.budget", p.Retries.Budget.ToString(CultureInfo.InvariantCulture)),
+            ("retries.budget", Setting.Share(p.Retries.Budget)),
             ("outlier.consecutive_failures", Number(p.Outlier.ConsecutiveFailures)),
             ("outlier.base_ejection", Duration(p.Outlier.BaseEjection)),
-            ("outlier.max_ejected_share", p.Outlier.MaxEjectedShare.ToString(CultureInfo.InvariantCulture)),
+            ("outlier.max_ejected_share", Setting.Share(p.Outlier.MaxEjectedShare)),
             ("slow_start", p.SlowStart > TimeSpan.Zero ? Duration(p.SlowStart) : "off"),
             ("health.all_down", p.AllDown == AllDownPolicy.TryAll ? "try-all" : "fail"),
-        };
+        ]);
 
         if (p.HealthCheck is { } health)
         {
@@ -265,7 +305,7 @@ internal static class SnapshotDiff
             if (health.Kind == HealthCheckKind.Http)
             {
                 settings.Add(("health.path", health.Path));
-                settings.Add(("health.expect", health.ExpectMin == health.ExpectMax ? Number(health.ExpectMin) : $"{health.ExpectMin}-{health.ExpectMax}"));
+                settings.Add(("health.expect", health.ExpectMin == health.ExpectMax ? Number(health.ExpectMin) : (Setting)$"{health.ExpectMin}-{health.ExpectMax}"));
             }
 
             settings.Add(("health.interval", Duration(health.Interval)));
@@ -282,10 +322,8 @@ internal static class SnapshotDiff
         foreach (var backend in p.Backends)
         {
             var config = Before(backend, replaced);
-            settings.Add(($"backend {config.Address}", Number(config.Weight)));
+            settings.Add((config.Address, Setting.Backend(config.Weight)));
         }
-
-        return settings;
     }
 
     private static Backend Before(BackendState state, IReadOnlyList<(BackendState State, Backend Previous)> replaced)
@@ -320,11 +358,20 @@ internal static class SnapshotDiff
 
     private static string List(IEnumerable<string> items) => $"[{string.Join(", ", items)}]";
 
-    private static string Limit(long value, long unlimited) => value == unlimited ? "unlimited" : Number(value);
 
-    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+    private static Setting Limit(long value, long unlimited) => value == unlimited ? "unlimited" : Number(value);
+
+    private static Setting Number(long value) => Setting.Number(value);
 
     private static string Flag(bool value) => value ? "true" : "false";
 
-    private static string Duration(TimeSpan value) => ConfigSyntax.FormatDuration(value);
+    private static Setting Duration(TimeSpan value) => Setting.Duration(value);
+
+    /// <summary>The two lists an entity kept by a reload is rendered into, reused from one entity to the next.</summary>
+    private sealed class Scratch
+    {
+        public List<(string Key, Setting Value)> Before { get; } = new(32);
+
+        public List<(string Key, Setting Value)> After { get; } = new(32);
+    }
 }

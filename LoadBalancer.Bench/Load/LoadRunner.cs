@@ -18,7 +18,7 @@ internal static class LoadRunner
 
     /// <summary>
     /// The runtime settings of deploy/lb.service's <c>Environment=</c> line, so the bench measures lb as it is deployed
-    /// (keep the two in step). Only what has no runtimeconfig form is there: workstation non-concurrent GC and
+    /// (keep the two in step). Only what has no runtimeconfig form is there: workstation concurrent GC and
     /// TieredPGO are runtimeconfig properties in LoadBalancer.Host.csproj, so every way of starting lb gets them.
     /// </summary>
     internal static readonly IReadOnlyDictionary<string, string> LbUnitEnvironment = new Dictionary<string, string>

@@ -35,6 +35,7 @@ internal static class ScaleRun
         var tenants = 10_000;
         var reloads = 20;
         var profile = false;
+        var reloadsOnly = false;
         var rest = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
@@ -43,13 +44,14 @@ internal static class ScaleRun
                 case "--tenants": tenants = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--reloads": reloads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--profile": profile = true; break;
+                case "--profile-reloads": profile = reloadsOnly = true; break;
                 default: rest.Add(args[i]); break;
             }
         }
 
         if (profile)
         {
-            ScaleProfile.Run(tenants, rounds: 3);
+            ScaleProfile.Run(tenants, rounds: 3, reloadsOnly);
             return 0;
         }
 

@@ -44,7 +44,9 @@ internal static partial class ConfigValidator
                 errors.Add(missing.Position, P("tenant"), $"no tenant named \"{missing.Value}\"");
             }
 
-            var ids = tenant is not null && keyIds.TryGetValue(tenant, out var known) ? known : new Dictionary<string, string>(StringComparer.Ordinal);
+            // A tenant without keys of its own has no entry yet: its consumers share one, so their key ids stay unique too.
+            var ids = tenant is null ? new Dictionary<string, string>(StringComparer.Ordinal)
+                : keyIds.TryGetValue(tenant, out var known) ? known : keyIds[tenant] = new Dictionary<string, string>(StringComparer.Ordinal);
             ValidateKeyEntries(consumer.Keys, ids, errors);
             if (consumer.KeysFile is { } keysFile)
             {
@@ -56,9 +58,9 @@ internal static partial class ConfigValidator
                 errors.AddRequired(consumer.Position, P("keys"), "is required: a consumer is known by its keys (keys = [ { id, sha256 } ] or keys_file)");
             }
 
-            CheckRange(consumer.RequestsPerSecond, P("rate_limit.requests_per_second"), 1, MaxRate, errors);
-            CheckRange(consumer.Burst, P("rate_limit.burst"), 1, MaxRate, errors);
-            CheckRange(consumer.QuotaRequests, P("quota.requests"), 1, MaxQuota, errors);
+            CheckRange(consumer.RequestsPerSecond, consumer.Path, "rate_limit.requests_per_second", 1, MaxRate, errors);
+            CheckRange(consumer.Burst, consumer.Path, "rate_limit.burst", 1, MaxRate, errors);
+            CheckRange(consumer.QuotaRequests, consumer.Path, "quota.requests", 1, MaxQuota, errors);
             if (consumer.QuotaPeriod is { } period && !QuotaPeriods.Contains(period.Value))
             {
                 errors.Add(period.Position, P("quota.period"), $"must be \"minute\", \"hour\", \"day\" or \"month\", not \"{period.Value}\"");

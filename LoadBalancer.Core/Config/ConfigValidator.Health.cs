@@ -30,7 +30,7 @@ internal static partial class ConfigValidator
         }
 
         // No silent ignoring: a path or expect on a tcp check would suggest a check that does not happen.
-        foreach (var (value, key) in new[] { (pool.HealthPath, "path"), (pool.HealthExpect, "expect") })
+        foreach (var (value, key) in pool.HealthPath is null && pool.HealthExpect is null ? [] : new[] { (pool.HealthPath, "path"), (pool.HealthExpect, "expect") })
         {
             if (value is not null && !http && (pool.HealthType is null || TryParseHealthKind(pool.HealthType.Value, out _)))
             {
@@ -48,27 +48,35 @@ internal static partial class ConfigValidator
             errors.Add(expect.Position, Path("health.expect"), $"must be a status or a range of statuses within 100..599, e.g. \"200\" or \"200-399\", not \"{expect.Value}\"");
         }
 
-        CheckDuration(pool.HealthInterval, Path("health.interval"), errors);
-        CheckDuration(pool.HealthTimeout, Path("health.timeout"), errors);
+        CheckDuration(pool.HealthInterval, pool.Path, "health.interval", errors);
+        CheckDuration(pool.HealthTimeout, pool.Path, "health.timeout", errors);
         if (pool.HealthTimeout is { } timeout && pool.HealthInterval is { } interval
             && ConfigSyntax.TryParseDuration(timeout.Value, out var t) && ConfigSyntax.TryParseDuration(interval.Value, out var i) && t > i)
         {
             errors.Add(timeout.Position, Path("health.timeout"), $"must not exceed health.interval ({interval.Value}): one check at a time per backend");
         }
 
-        CheckRange(pool.HealthRise, Path("health.rise"), 1, MaxRiseFall, errors);
-        CheckRange(pool.HealthFall, Path("health.fall"), 1, MaxRiseFall, errors);
+        CheckRange(pool.HealthRise, pool.Path, "health.rise", 1, MaxRiseFall, errors);
+        CheckRange(pool.HealthFall, pool.Path, "health.fall", 1, MaxRiseFall, errors);
         if (pool.HealthAllDown is { } allDown && !TryParseAllDown(allDown.Value, out _))
         {
             errors.Add(allDown.Position, Path("health.all_down"), $"must be \"fail\" or \"try-all\", not \"{allDown.Value}\"");
         }
 
-        CheckRange(pool.RetryAttempts, Path("retries.attempts"), 0, MaxRetryAttempts, errors);
-        CheckShare(pool.RetryBudget, Path("retries.budget"), errors);
-        CheckRange(pool.OutlierConsecutiveFailures, Path("outlier.consecutive_failures"), 0, MaxConsecutiveFailures, errors);
-        CheckDuration(pool.OutlierBaseEjection, Path("outlier.base_ejection"), errors);
-        CheckShare(pool.OutlierMaxEjectedShare, Path("outlier.max_ejected_share"), errors);
-        CheckDuration(pool.SlowStart, Path("slow_start"), errors);
+        CheckRange(pool.RetryAttempts, pool.Path, "retries.attempts", 0, MaxRetryAttempts, errors);
+        if (pool.RetryBudget is not null)
+        {
+            CheckShare(pool.RetryBudget, Path("retries.budget"), errors);
+        }
+
+        CheckRange(pool.OutlierConsecutiveFailures, pool.Path, "outlier.consecutive_failures", 0, MaxConsecutiveFailures, errors);
+        CheckDuration(pool.OutlierBaseEjection, pool.Path, "outlier.base_ejection", errors);
+        if (pool.OutlierMaxEjectedShare is not null)
+        {
+            CheckShare(pool.OutlierMaxEjectedShare, Path("outlier.max_ejected_share"), errors);
+        }
+
+        CheckDuration(pool.SlowStart, pool.Path, "slow_start", errors);
     }
 
     private static void CheckShare(ConfigValue<double>? value, string path, ConfigErrorList errors)

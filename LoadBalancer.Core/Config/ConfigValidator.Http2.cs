@@ -19,9 +19,9 @@ internal static partial class ConfigValidator
             return;
         }
 
-        CheckRange(settings.MaxConcurrentStreams, TomlConfigLoader.Join(settings.Path, "max_concurrent_streams"), 1, MaxHttp2Streams, errors);
-        CheckRange(settings.InitialWindowSize, TomlConfigLoader.Join(settings.Path, "initial_window_size"), 1, int.MaxValue, errors);
-        CheckRange(settings.MaxFrameSize, TomlConfigLoader.Join(settings.Path, "max_frame_size"), 16_384, 16_777_215, errors);
-        CheckRange(settings.MaxHeaderListSize, TomlConfigLoader.Join(settings.Path, "max_header_list_size"), MinHeadBytes, MaxHeadBytes, errors);
+        CheckRange(settings.MaxConcurrentStreams, settings.Path, "max_concurrent_streams", 1, MaxHttp2Streams, errors);
+        CheckRange(settings.InitialWindowSize, settings.Path, "initial_window_size", 1, int.MaxValue, errors);
+        CheckRange(settings.MaxFrameSize, settings.Path, "max_frame_size", 16_384, 16_777_215, errors);
+        CheckRange(settings.MaxHeaderListSize, settings.Path, "max_header_list_size", MinHeadBytes, MaxHeadBytes, errors);
     }
 }

@@ -32,6 +32,11 @@ internal static partial class ConfigValidator
 
             ValidateTransform(tenant.RequestHeaders, request: true, errors);
             ValidateTransform(tenant.ResponseHeaders, request: false, errors);
+            if (tenant.Routes.Count == 0)
+            {
+                continue;
+            }
+
             var names = new Dictionary<string, LbRouteSection>(StringComparer.Ordinal);
             foreach (var route in tenant.Routes)
             {
@@ -165,12 +170,12 @@ internal static partial class ConfigValidator
 
         ValidateTransform(route.RequestHeaders, request: true, errors);
         ValidateTransform(route.ResponseHeaders, request: false, errors);
-        CheckDuration(route.Connect, P("timeouts.connect"), errors);
-        CheckDuration(route.ResponseHead, P("timeouts.response_head"), errors);
-        CheckDuration(route.Queue, P("timeouts.queue"), errors);
-        CheckRange(route.RequestsPerSecond, P("rate_limit.requests_per_second"), 1, MaxRate, errors);
-        CheckRange(route.Burst, P("rate_limit.burst"), 1, MaxRate, errors);
-        CheckRange(route.MaxBodyBytes, P("max_body_bytes"), 0, MaxBodyLimit, errors);
+        CheckDuration(route.Connect, route.Path, "timeouts.connect", errors);
+        CheckDuration(route.ResponseHead, route.Path, "timeouts.response_head", errors);
+        CheckDuration(route.Queue, route.Path, "timeouts.queue", errors);
+        CheckRange(route.RequestsPerSecond, route.Path, "rate_limit.requests_per_second", 1, MaxRate, errors);
+        CheckRange(route.Burst, route.Path, "rate_limit.burst", 1, MaxRate, errors);
+        CheckRange(route.MaxBodyBytes, route.Path, "max_body_bytes", 0, MaxBodyLimit, errors);
     }
 
     /// <summary>"/v1" is a boundary prefix of "/v1" and "/v1/chat", not of "/v1chat".</summary>

@@ -11,19 +11,32 @@ internal static partial class ConfigValidator
     private static void ValidateTenancy(LbConfigFile file, ConfigErrorList errors)
     {
         var keyIds = new Dictionary<LbTenantSection, Dictionary<string, string>>();
-        foreach (var tenant in file.Tenants)
+        var consumed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var consumer in file.Consumers)
         {
-            tenant.HasConsumers = file.Consumers.Any(c => c.Tenant?.Value == tenant.Name?.Value);
+            if (consumer.Tenant is { } name)
+            {
+                consumed.Add(name.Value);
+            }
         }
 
         foreach (var tenant in file.Tenants)
         {
-            CheckRange(tenant.RequestsPerSecond, TomlConfigLoader.Join(tenant.Path, "rate_limit.requests_per_second"), 1, MaxRate, errors);
-            CheckRange(tenant.Burst, TomlConfigLoader.Join(tenant.Path, "rate_limit.burst"), 1, MaxRate, errors);
-            CheckRange(tenant.MaxConnections, TomlConfigLoader.Join(tenant.Path, "max_connections"), 1, MaxCount, errors);
-            CheckRange(tenant.MaxInFlight, TomlConfigLoader.Join(tenant.Path, "max_in_flight"), 1, MaxCount, errors);
-            CheckRange(tenant.MaxBodyBytes, TomlConfigLoader.Join(tenant.Path, "max_body_bytes"), 0, MaxBodyLimit, errors);
-            keyIds[tenant] = ValidateAccessKeys(tenant, BaseDirectory(errors), errors);
+            tenant.HasConsumers = tenant.Name is { } name && consumed.Contains(name.Value);
+        }
+
+        var baseDirectory = BaseDirectory(errors);
+        foreach (var tenant in file.Tenants)
+        {
+            CheckRange(tenant.RequestsPerSecond, tenant.Path, "rate_limit.requests_per_second", 1, MaxRate, errors);
+            CheckRange(tenant.Burst, tenant.Path, "rate_limit.burst", 1, MaxRate, errors);
+            CheckRange(tenant.MaxConnections, tenant.Path, "max_connections", 1, MaxCount, errors);
+            CheckRange(tenant.MaxInFlight, tenant.Path, "max_in_flight", 1, MaxCount, errors);
+            CheckRange(tenant.MaxBodyBytes, tenant.Path, "max_body_bytes", 0, MaxBodyLimit, errors);
+            if (ValidateAccessKeys(tenant, baseDirectory, errors) is { } ids)
+            {
+                keyIds[tenant] = ids;
+            }
         }
 
         ValidateConsumers(file, keyIds, errors);
@@ -31,8 +44,8 @@ internal static partial class ConfigValidator
 
         foreach (var pool in file.Pools)
         {
-            CheckRange(pool.MaxConnectionsPerBackend, TomlConfigLoader.Join(pool.Path, "max_connections_per_backend"), 1, MaxCount, errors);
-            CheckDuration(pool.Queue, TomlConfigLoader.Join(pool.Path, "timeouts.queue"), errors);
+            CheckRange(pool.MaxConnectionsPerBackend, pool.Path, "max_connections_per_backend", 1, MaxCount, errors);
+            CheckDuration(pool.Queue, pool.Path, "timeouts.queue", errors);
         }
 
         if (file.AccessLog is { } accessLog)
@@ -53,9 +66,14 @@ internal static partial class ConfigValidator
 
     private static string BaseDirectory(ConfigErrorList errors) => Path.GetDirectoryName(Path.GetFullPath(errors.File)) ?? ".";
 
-    /// <summary>The tenant's keys; returns the key ids seen (id -> where), which its consumers' keys must not reuse.</summary>
-    private static Dictionary<string, string> ValidateAccessKeys(LbTenantSection tenant, string baseDirectory, ConfigErrorList errors)
+    /// <summary>The tenant's keys; returns the key ids seen (id -> where), which its consumers' keys must not reuse; null when it has no keys.</summary>
+    private static Dictionary<string, string>? ValidateAccessKeys(LbTenantSection tenant, string baseDirectory, ConfigErrorList errors)
     {
+        if (tenant.AccessKeys is null && tenant.AccessKeysFile is null && tenant.AccessKeyHeader is null)
+        {
+            return null;
+        }
+
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         ValidateKeyEntries(tenant.AccessKeys, ids, errors);
         if (tenant.AccessKeysFile is { } keysFile)

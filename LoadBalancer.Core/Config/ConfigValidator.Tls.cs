@@ -35,7 +35,7 @@ internal static partial class ConfigValidator
             errors.Add(minVersion.Position, TomlConfigLoader.Join(tls.Path, "min_version"), $"must be \"1.2\" or \"1.3\", not \"{minVersion.Value}\"");
         }
 
-        CheckDuration(tls.HandshakeTimeout, TomlConfigLoader.Join(tls.Path, "handshake_timeout"), errors);
+        CheckDuration(tls.HandshakeTimeout, tls.Path, "handshake_timeout", errors);
         if (tls.Certificates is { Count: 0 })
         {
             errors.Add(tls.CertificatesPosition, TomlConfigLoader.Join(tls.Path, "certificates"), "must list at least one { cert = \"a.pem\", key = \"a.key\" }");

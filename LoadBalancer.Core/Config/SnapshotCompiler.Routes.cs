@@ -117,6 +117,11 @@ internal static partial class SnapshotCompiler
     /// </summary>
     private static HeaderTransform? MergeTransforms(LbHeaderTransformSection? tenant, LbHeaderTransformSection? route)
     {
+        if (tenant is null && route is null)
+        {
+            return null;
+        }
+
         var set = new List<KeyValuePair<string, string>>();
         var add = new List<KeyValuePair<string, string>>();
         var remove = new List<string>();

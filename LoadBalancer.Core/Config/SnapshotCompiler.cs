@@ -20,7 +20,7 @@ internal static partial class SnapshotCompiler
     /// </remarks>
     public static RuntimeSnapshot Compile(LbConfigFile file, string sourcePath, RuntimeSnapshot? previous, BalancerRegistry registry)
     {
-        var pools = new Dictionary<string, PoolSnapshot>(StringComparer.Ordinal);
+        var pools = new Dictionary<string, PoolSnapshot>(file.Pools.Count, StringComparer.Ordinal);
         var replaced = new List<(BackendState State, Backend Previous)>();
         foreach (var pool in file.Pools)
         {
@@ -28,7 +28,7 @@ internal static partial class SnapshotCompiler
         }
 
         var cluster = CompileCluster(file.Cluster, previous);
-        var tenants = new Dictionary<string, TenantSnapshot>(StringComparer.Ordinal);
+        var tenants = new Dictionary<string, TenantSnapshot>(file.Tenants.Count, StringComparer.Ordinal);
         foreach (var tenant in file.Tenants)
         {
             tenants[tenant.Name!.Value] = CompileTenant(tenant, file, pools, previous, cluster);
@@ -36,7 +36,7 @@ internal static partial class SnapshotCompiler
 
         // One pass over the tenants (in file order), not one per pool: with a pool per tenant that was 10^8 steps at 10,000.
         // A tenant joins the fair share of its own pool and of every pool its routes send to.
-        var byPool = new Dictionary<PoolSnapshot, List<Tenancy.TenantState>>(ReferenceEqualityComparer.Instance);
+        var byPool = new Dictionary<PoolSnapshot, List<Tenancy.TenantState>>(pools.Count, ReferenceEqualityComparer.Instance);
         var served = new List<PoolSnapshot>();
         foreach (var tenant in tenants.Values)
         {

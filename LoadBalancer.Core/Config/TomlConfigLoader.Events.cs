@@ -141,6 +141,22 @@ internal static partial class TomlConfigLoader
     /// on purpose: a header with quotes, or a line inside a multi-line string that looks like a header, declines too,
     /// which only costs the slow parse.
     /// </summary>
+    private static bool HasSubHeader(HashSet<string> seen, ReadOnlySpan<char> name)
+    {
+        foreach (var header in seen)
+        {
+            if (IsSubHeader(header, name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsSubHeader(string header, ReadOnlySpan<char> name)
+        => header.Length > name.Length && header[name.Length] == '.' && header.AsSpan().StartsWith(name, StringComparison.Ordinal);
+
     private static bool HasRepeatedHeader(string text)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -163,14 +179,22 @@ internal static partial class TomlConfigLoader
                 return true;
             }
 
+            // Strings only where a header is remembered or forgotten: a file of 10,000 [[tenants]] and [[pools]] made
+            // five per header here (issue 20).
             var isArray = line.Length > 1 && line[1] == '[';
-            var name = string.Concat(line[(isArray ? 2 : 1)..close].ToString().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
+            var inner = line[(isArray ? 2 : 1)..close];
+            var spaced = inner.ContainsAny(' ', '\t') ? string.Concat(inner.ToString().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)) : null;
             if (isArray)
             {
                 // A new element: the sub-tables of the previous one may be written again for this one.
-                seen.RemoveWhere(header => header.StartsWith(name + ".", StringComparison.Ordinal));
+                var name = spaced is null ? inner : spaced.AsSpan();
+                if (HasSubHeader(seen, name))
+                {
+                    var prefix = name.ToString();
+                    seen.RemoveWhere(header => IsSubHeader(header, prefix));
+                }
             }
-            else if (!seen.Add(name))
+            else if (!seen.Add(spaced ?? inner.ToString()))
             {
                 return true;
             }
