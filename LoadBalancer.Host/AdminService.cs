@@ -8,8 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Host;
 
 /// <summary>
-/// Serves the admin endpoint (<c>[admin] listen</c>, optional <c>token</c>) with lb's own engine, if configured:
-/// <c>/healthz</c>, <c>POST /reload</c>, and the read-only <see cref="AdminEndpoints"/> (metrics, tenants, usage).
+/// Serves the admin endpoint (<c>[admin] listen</c>, tokens from the live snapshot) with lb's own engine, if configured:
+/// <c>/healthz</c>, <c>POST /reload</c>, the read-only <see cref="AdminEndpoints"/> (metrics, tenants, usage), backend
+/// drain, the dashboard, the management API (<see cref="ConfigApi"/>) and <c>GET /api/openapi.json</c>; exactly the
+/// paths of <see cref="AdminRoutes"/>.
 /// </summary>
 internal sealed class AdminService : IHostedService
 {
@@ -68,6 +70,18 @@ internal sealed class AdminService : IHostedService
 
     private async ValueTask<AdminResponse> HandleAsync(AdminRequest request, CancellationToken cancellationToken)
     {
+        // Only what the route table (and so the OpenAPI document) lists is served; a known path with another method
+        // goes on to its handler's 405.
+        if (!AdminRoutes.IsKnownPath(request.Path))
+        {
+            return AdminResponse.Text(404, "not found\n");
+        }
+
+        if (OpenApiDocument.TryHandle(request) is { } openApi)
+        {
+            return openApi;
+        }
+
         // The live dashboard: GET / and its JSON; a read token's page shows no drain buttons.
         if (dashboard.TryHandle(request, role: request.Caller.Role == Core.Management.AdminRole.Read ? "read" : "write") is { } page)
         {
