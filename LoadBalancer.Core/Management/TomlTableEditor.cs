@@ -303,9 +303,17 @@ internal sealed class TomlTableEditor
         }
 
         var end = GroupEnd(group);
-        if (start >= 2 && _text[start - 1] == '\n' && _text[start - 2] == '\n' && end < _text.Length && _text[end] == '\n')
+        if (start >= 2 && _text[start - 1] == '\n' && _text[start - 2] == '\n')
         {
-            end++;
+            if (end < _text.Length && _text[end] == '\n')
+            {
+                end++;
+            }
+            else if (end == _text.Length)
+            {
+                // The last table of the file: the blank line that set it apart goes with it.
+                start--;
+            }
         }
 
         _edits.Delete(start, end);

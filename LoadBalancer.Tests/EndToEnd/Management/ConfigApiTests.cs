@@ -240,4 +240,68 @@ public sealed class ConfigApiTests
             Assert.That(File.Exists(Path.Combine(Path.GetDirectoryName(lb.ConfigPath)!, "audit.log")), Is.False, "a dry run is not a write");
         }
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Consumers_PutGetPatchDelete_AndTenantReplaceAndDelete_EachOnlyTheirTable(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        var web = lb.EndPoint();
+        var original = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var key = "consumer-key-0123456789";
+
+        // A consumer: created at the end (the first of its kind), then it is what lb asks keys of.
+        var put = await SendAsync(writer, HttpMethod.Put, "api/config/consumers/mobile", $$"""{ "tenant": "acme", "keys": [ { "id": "m1", "sha256": "{{Sha(key)}}" } ] }""", cancellationToken);
+        var afterPut = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var get = await SendAsync(writer, HttpMethod.Get, "api/config/consumers/mobile", null, cancellationToken);
+        var withoutKey = await HttpProbe.GetOnceAsync(web, "acme.example.com", "/", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(put.Status, Is.EqualTo(201), put.Json.ToString());
+            Assert.That(afterPut, Is.EqualTo(original + $"\n[[consumers]]\nname = \"mobile\"\ntenant = \"acme\"\nkeys = [\n  {{ id = \"m1\", sha256 = \"{Sha(key)}\" }},\n]\n"));
+            Assert.That(get.Status, Is.EqualTo(200));
+            Assert.That(get.Json.GetProperty("keys")[0].GetProperty("id").GetString(), Is.EqualTo("m1"));
+            Assert.That(get.Etag, Is.EqualTo(put.Etag));
+            Assert.That(withoutKey.Status, Is.EqualTo(401), "a tenant with consumers requires a key");
+        }
+
+        // PATCH adds a quota line after its last key; deleting the tenant it calls is refused by validation.
+        var patch = await SendAsync(writer, HttpMethod.Patch, "api/config/consumers/mobile", """{ "quota": { "requests": 1000, "period": "day" } }""", cancellationToken);
+        var afterPatch = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var deleteTenant = await SendAsync(writer, HttpMethod.Delete, "api/config/tenants/acme", null, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(patch.Status, Is.EqualTo(200), patch.Json.ToString());
+            Assert.That(afterPatch, Is.EqualTo(afterPut + "quota = { requests = 1000, period = \"day\" }\n"));
+            Assert.That(lb.Engine.Snapshots.Current.Tenants["acme"].Consumers.Single().Quota, Is.Not.Null);
+            Assert.That(deleteTenant.Status, Is.EqualTo(422));
+            Assert.That(deleteTenant.Json.GetProperty("errors")[0].GetProperty("path").GetString(), Does.StartWith("consumers[0].tenant"));
+            Assert.That(await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(afterPatch));
+        }
+
+        // DELETE the consumer: back to the original bytes. PUT replaces acme whole: gone keys lose their lines, the
+        // rest keep theirs (comments included); then acme itself can go.
+        var delete = await SendAsync(writer, HttpMethod.Delete, "api/config/consumers/mobile", null, cancellationToken);
+        var afterDelete = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var replace = await SendAsync(writer, HttpMethod.Put, "api/config/tenants/acme", """{ "match": ["acme.example.com", "www.acme.example.com"], "pool": "p" }""", cancellationToken);
+        var afterReplace = await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken);
+        var routed = await HttpProbe.GetOnceAsync(web, "www.acme.example.com", "/", cancellationToken);
+        var deleted = await SendAsync(writer, HttpMethod.Delete, "api/config/tenants/acme", null, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(delete.Status, Is.EqualTo(200), delete.Json.ToString());
+            Assert.That(afterDelete, Is.EqualTo(original));
+            Assert.That(replace.Status, Is.EqualTo(200), replace.Json.ToString());
+            Assert.That(afterReplace, Is.EqualTo(original.Replace("match = [\"acme.example.com\"]   # its host\npool = \"p\"\nmax_in_flight = 100            # generous\n", "match = [\"acme.example.com\", \"www.acme.example.com\"]   # its host\npool = \"p\"\n")));
+            Assert.That(routed.Backend, Is.EqualTo("s1"));
+            Assert.That(deleted.Status, Is.EqualTo(200), deleted.Json.ToString());
+            Assert.That(lb.Engine.Snapshots.Current.Tenants, Is.Empty);
+            Assert.That(await File.ReadAllTextAsync(lb.ConfigPath, cancellationToken), Does.Not.Contain("acme: the first customer").And.Contain("# the only pool"));
+        }
+    }
 }
