@@ -23,7 +23,14 @@ internal sealed class AdminService : IHostedService
     private readonly ILogger<AdminService> logger;
     private readonly AuditLog _audit;
     private readonly ConfigApi _config;
+    private readonly Lock _rebind = new();
     private AdminServer? _server;
+
+    // The [admin] listen the running server was bound for (as configured: "127.0.0.1:0" stays that, whatever port it got).
+    private System.Net.IPEndPoint? _configured;
+
+    // Servers whose address a reload moved, finishing their last answers; awaited on stop.
+    private Task _retiring = Task.CompletedTask;
 
     public AdminService(LbOptions options, ProxyEngine engine, ConfigReloader reloader, LbMetrics metrics, UsageLedgerService usage, DashboardService dashboard, ILogger<AdminService> logger)
     {
@@ -51,13 +58,64 @@ internal sealed class AdminService : IHostedService
         if (endPoint is not null && _server is null)
         {
             // The tokens are the live snapshot's at each request: a reload that adds, removes or re-roles one needs no restart.
-            _server = AdminServer.Start(endPoint, HandleAsync, () => engine.Snapshots.Current.AdminCredentials, logger);
+            _server = Start(endPoint);
+            _configured = endPoint;
+        }
+    }
+
+    private AdminServer Start(System.Net.IPEndPoint endPoint)
+        => AdminServer.Start(endPoint, HandleAsync, () => engine.Snapshots.Current.AdminCredentials, logger);
+
+    /// <summary>
+    /// A reload that moves, adds or removes <c>[admin] listen</c> applies without a restart: the new address is bound
+    /// first (if that fails the old one keeps serving, and the error is logged), then the old server retires, finishing
+    /// the answers in progress (the POST /reload that moved it among them).
+    /// </summary>
+    private void OnReloaded(ReloadResult result)
+    {
+        if (result.Outcome != ReloadOutcome.Applied)
+        {
+            return;
+        }
+
+        lock (_rebind)
+        {
+            var wanted = engine.Snapshots.Current.AdminEndPoint;
+            if (Equals(wanted, _configured))
+            {
+                return;
+            }
+
+            AdminServer? next = null;
+            if (wanted is not null)
+            {
+                try
+                {
+                    next = Start(wanted);
+                }
+                catch (System.Net.Sockets.SocketException ex)
+                {
+                    HostLog.AdminRebindFailed(logger, wanted, ex.SocketErrorCode.ToString(), _server?.EndPoint?.ToString() ?? "none");
+                    return;
+                }
+
+                HostLog.AdminListening(logger, next.EndPoint);
+            }
+
+            var old = _server;
+            _server = next;
+            _configured = wanted;
+            if (old is not null)
+            {
+                _retiring = Task.WhenAll(_retiring, old.RetireAsync(TimeSpan.FromSeconds(10)).AsTask());
+            }
         }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Bind();
+        reloader.Reloaded += OnReloaded;
         if (_server is not null)
         {
             HostLog.AdminListening(logger, _server.EndPoint);
@@ -144,11 +202,22 @@ internal sealed class AdminService : IHostedService
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_server is not null)
+        reloader.Reloaded -= OnReloaded;
+        AdminServer? server;
+        Task retiring;
+        lock (_rebind)
         {
-            await _server.DisposeAsync().ConfigureAwait(false);
+            server = _server;
             _server = null;
+            retiring = _retiring;
         }
+
+        if (server is not null)
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await retiring.ConfigureAwait(false);
 
         await _audit.DisposeAsync().ConfigureAwait(false);
     }

@@ -17,4 +17,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Admin endpoint listening on {EndPoint}")]
     public static partial void AdminListening(ILogger logger, System.Net.EndPoint endPoint);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "Admin endpoint cannot move to {EndPoint} ({Error}); it keeps listening on {Current}")]
+    public static partial void AdminRebindFailed(ILogger logger, System.Net.EndPoint endPoint, string error, string current);
 }

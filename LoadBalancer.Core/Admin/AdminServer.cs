@@ -33,6 +33,7 @@ public sealed class AdminServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
     private int _connections;
+    private int _closing;
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private AdminServer(SocketListener listener, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger)
@@ -71,7 +72,7 @@ public sealed class AdminServer : IAsyncDisposable
                     server._logger.LogWarning(task.Exception, "Admin connection failed");
                 }
 
-                if (Interlocked.Decrement(ref server._connections) == 0 && server._stop.IsCancellationRequested)
+                if (Interlocked.Decrement(ref server._connections) == 0 && (server._stop.IsCancellationRequested || Volatile.Read(ref server._closing) == 1))
                 {
                     server._allClosed.TrySetResult();
                 }
@@ -125,6 +126,8 @@ public sealed class AdminServer : IAsyncDisposable
                     }
                 }
 
+                // A retired server (its address moved by a reload) finishes this answer and closes the connection.
+                close |= Volatile.Read(ref _closing) == 1;
                 var head = Encoding.ASCII.GetBytes(string.Create(
                     CultureInfo.InvariantCulture,
                     $"HTTP/1.1 {response.Status} {CannedResponses.ReasonPhrase(response.Status)}\r\nContent-Type: {response.ContentType}\r\nContent-Length: {response.Body.Length}\r\nCache-Control: no-store\r\n{(response.ETag is { } etag ? "ETag: " + etag + "\r\n" : "")}{(close ? "Connection: close\r\n" : "")}\r\n"));
@@ -230,6 +233,23 @@ public sealed class AdminServer : IAsyncDisposable
         var body = result.Buffer.Slice(0, length).ToArray();
         reader.AdvanceTo(result.Buffer.GetPosition(length));
         return body;
+    }
+
+    /// <summary>
+    /// Stops accepting at once, lets the requests in progress finish (each connection closes after its answer) for up
+    /// to <paramref name="grace"/>, then disposes: what a reload that moves <c>[admin] listen</c> does to the old address,
+    /// so the POST /reload that moved it still gets its answer.
+    /// </summary>
+    public async ValueTask RetireAsync(TimeSpan grace)
+    {
+        Volatile.Write(ref _closing, 1);
+        _listener.Dispose();
+        if (Volatile.Read(ref _connections) > 0)
+        {
+            await Task.WhenAny(_allClosed.Task, Task.Delay(grace)).ConfigureAwait(false);
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

@@ -123,4 +123,31 @@ public sealed class AdminTokensTests
         Assert.That(put.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
         Assert.That(body, Does.Contain("[[admin.tokens]]").And.Contain("sha256sum").And.Contain("role = \"write\""), body);
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task AdminListen_MovedByReload_NewAddressServes_OldOneAnswersTheReloadThenCloses(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await LbTestHost.StartAsync(Config(backend.Address, ""));
+        var before = lb.AdminEndPoint!;
+        using var old = Client(lb, null);
+
+        await lb.WriteConfigAsync(Config(backend.Address, "").Replace("listen = \"127.0.0.1:0\"\n", "listen = \"127.0.0.2:0\"\n", StringComparison.Ordinal));
+        using var reload = await old.PostAsync("reload", null, cancellationToken);
+        var moved = lb.AdminEndPoint!;
+        using var fresh = new HttpClient { BaseAddress = new Uri($"http://{moved}/"), Timeout = TimeSpan.FromSeconds(10) };
+        using var health = await fresh.GetAsync("healthz", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((int)reload.StatusCode, Is.EqualTo(200), await reload.Content.ReadAsStringAsync(cancellationToken));
+            Assert.That(moved.Address.ToString(), Is.EqualTo("127.0.0.2"));
+            Assert.That((int)health.StatusCode, Is.EqualTo(200));
+            Assert.That(lb.Engine.GetListenerEndPoint("web"), Is.Not.Null);
+        }
+
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        Assert.That(async () => await probe.ConnectAsync(before, cancellationToken), Throws.InstanceOf<System.Net.Sockets.SocketException>(), "the old address no longer accepts");
+    }
 }
