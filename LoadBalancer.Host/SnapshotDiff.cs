@@ -280,24 +280,21 @@ internal static partial class SnapshotDiff
 
     private static void Pool(PoolSnapshot p, IReadOnlyList<(BackendState State, Backend Previous)> replaced, List<(string, Setting)> settings)
     {
-        settings.AddRange(
-        [
-            ("balancer", p.BalancerName),
-            ("hash_on", p.BalancerName == "weighted-hash" ? HashOn(p) : "-"),
-            ("timeouts.connect", Duration(p.Timeouts.Connect)),
-            ("timeouts.response_head", Duration(p.Timeouts.ResponseHead)),
-            ("timeouts.idle", Duration(p.Timeouts.Idle)),
-            ("timeouts.queue", Duration(p.Timeouts.Queue)),
-            ("send_proxy_protocol", p.SendProxyProtocol switch { ProxyProtocolVersion.V1 => "v1", ProxyProtocolVersion.V2 => "v2", _ => None }),
-            ("max_connections_per_backend", Limit(p.MaxConnectionsPerBackend, 0)),
-            ("retries.attempts", Number(p.Retries.Attempts)),
-            ("retries.budget", Setting.Share(p.Retries.Budget)),
-            ("outlier.consecutive_failures", Number(p.Outlier.ConsecutiveFailures)),
-            ("outlier.base_ejection", Duration(p.Outlier.BaseEjection)),
-            ("outlier.max_ejected_share", Setting.Share(p.Outlier.MaxEjectedShare)),
-            ("slow_start", p.SlowStart > TimeSpan.Zero ? Duration(p.SlowStart) : "off"),
-            ("health.all_down", p.AllDown == AllDownPolicy.TryAll ? "try-all" : "fail"),
-        ]);
+        settings.Add(("balancer", p.BalancerName));
+        settings.Add(("hash_on", p.BalancerName == "weighted-hash" ? HashOn(p) : "-"));
+        settings.Add(("timeouts.connect", Duration(p.Timeouts.Connect)));
+        settings.Add(("timeouts.response_head", Duration(p.Timeouts.ResponseHead)));
+        settings.Add(("timeouts.idle", Duration(p.Timeouts.Idle)));
+        settings.Add(("timeouts.queue", Duration(p.Timeouts.Queue)));
+        settings.Add(("send_proxy_protocol", p.SendProxyProtocol switch { ProxyProtocolVersion.V1 => "v1", ProxyProtocolVersion.V2 => "v2", _ => None }));
+        settings.Add(("max_connections_per_backend", Limit(p.MaxConnectionsPerBackend, 0)));
+        settings.Add(("retries.attempts", Number(p.Retries.Attempts)));
+        settings.Add(("retries.budget", Setting.Share(p.Retries.Budget)));
+        settings.Add(("outlier.consecutive_failures", Number(p.Outlier.ConsecutiveFailures)));
+        settings.Add(("outlier.base_ejection", Duration(p.Outlier.BaseEjection)));
+        settings.Add(("outlier.max_ejected_share", Setting.Share(p.Outlier.MaxEjectedShare)));
+        settings.Add(("slow_start", p.SlowStart > TimeSpan.Zero ? Duration(p.SlowStart) : "off"));
+        settings.Add(("health.all_down", p.AllDown == AllDownPolicy.TryAll ? "try-all" : "fail"));
 
         if (p.HealthCheck is { } health)
         {

@@ -26,6 +26,7 @@ public sealed class DashboardSampler : IDisposable
     private readonly double[] _processSlot = new double[ProcessMeter.Fields];
     private readonly Timer? _timer;
     private long _lastTick;
+    private long _slotStarted;
     private int _ticks;
 
     /// <param name="period">The tick; null starts no timer (tests call <see cref="Sample"/> themselves).</param>
@@ -62,11 +63,23 @@ public sealed class DashboardSampler : IDisposable
             var seconds = _lastTick == 0 ? 0 : (now - _lastTick) / (double)Stopwatch.Frequency;
             _lastTick = now;
             var snapshot = _holder.Current;
+            if (_slotStarted == 0)
+            {
+                _slotStarted = now;
+            }
+
             foreach (var tenant in snapshot.Tenants.Values)
             {
                 if (!_tenants.TryGetValue(tenant.State, out var series))
                 {
-                    series = new TenantSeries(tenant.State);
+                    // A tenant that has seen nothing yet gets no series (~1.2 KB, 12 MB at 10,000 tenants, issue 20):
+                    // its first one starts from zeros, as though it had been sampled idle until now.
+                    if (!TenantSeries.HasActivity(tenant.State))
+                    {
+                        continue;
+                    }
+
+                    series = seconds > 0 ? TenantSeries.FromIdle(tenant.State, _slotStarted) : new TenantSeries(tenant.State);
                     _tenants[tenant.State] = series;
                 }
 
@@ -79,7 +92,13 @@ public sealed class DashboardSampler : IDisposable
                 {
                     if (!_backends.TryGetValue(backend, out var meter))
                     {
-                        meter = new BackendMeter();
+                        // Likewise a backend never sent a request: its rate is 0 without a meter.
+                        if (backend.Requests == 0)
+                        {
+                            continue;
+                        }
+
+                        meter = new BackendMeter(fromIdle: seconds > 0);
                         _backends[backend] = meter;
                     }
 
@@ -101,6 +120,7 @@ public sealed class DashboardSampler : IDisposable
 
     private void CloseSlot(long now)
     {
+        _slotStarted = now;
         foreach (var series in _tenants.Values)
         {
             series.CloseSlot(now, Stopwatch.Frequency, Slots);
@@ -166,9 +186,10 @@ public sealed class DashboardSampler : IDisposable
         _timer?.Dispose();
     }
 
-    private sealed class BackendMeter
+    private sealed class BackendMeter(bool fromIdle)
     {
-        private long _requests = -1;
+        // From idle: the previous tick saw no request yet (0); otherwise the first update only primes (-1).
+        private long _requests = fromIdle ? 0 : -1;
 
         public double RequestsPerSecond { get; private set; }
 

@@ -33,6 +33,9 @@ internal sealed class RateMeter
     /// <summary>Bytes received plus bytes sent, per second.</summary>
     public double BytesPerSecond { get; private set; }
 
+    /// <summary>As though the last tick had read all zeros: the next update gives the rates since then.</summary>
+    public void PrimeAtZero() => _primed = true;
+
     public void Update(long requests, long errors, long bytes, LatencyHistogram latency, double seconds)
     {
         Span<long> buckets = stackalloc long[LatencyQuantiles.Slots];

@@ -29,6 +29,38 @@ internal sealed class TenantSeries
 
     public TenantSeries(TenantState state) => State = state;
 
+    /// <summary>
+    /// The series of a tenant the sampler saw idle until the previous tick (so every total was 0 there): primed at
+    /// zero, with the current history slot begun at <paramref name="slotStarted"/> like every other tenant's.
+    /// </summary>
+    public static TenantSeries FromIdle(TenantState state, long slotStarted)
+    {
+        var series = new TenantSeries(state);
+        series.Meter.PrimeAtZero();
+        series._primed = true;
+        series.StartSlot(slotStarted);
+        return series;
+    }
+
+    /// <summary>Whether the tenant has had a request, a connection or a refusal since its state was made.</summary>
+    public static bool HasActivity(TenantState state)
+    {
+        if (state.TotalRequests != 0 || state.ActiveConnections != 0 || state.InFlight != 0 || state.RateLimited != 0)
+        {
+            return true;
+        }
+
+        for (var slot = 0; slot < RefusalSlots; slot++)
+        {
+            if (slot != UsageCell.RateLimitedSlot && state.Refused(slot) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public TenantState State { get; }
 
     public RateMeter Meter { get; } = new();

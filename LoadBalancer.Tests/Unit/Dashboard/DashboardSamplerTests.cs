@@ -96,8 +96,31 @@ public sealed class DashboardSamplerTests
         {
             Assert.That(history.Count, Is.EqualTo(2));
             Assert.That(history.Get(TenantSeries.RequestsField, 1), Is.EqualTo(10).Within(0.01));
-            Assert.That(sampler.Series(snapshot.Tenants["idle"].State)!.History, Is.Null);
+            Assert.That(sampler.Series(snapshot.Tenants["idle"].State), Is.Null, "a tenant without traffic gets no series at all");
         });
+    }
+
+    [Test]
+    public void Sample_TenantIdleUntilNow_FirstSeriesCountsFromZero_LikeOneSampledAllAlong()
+    {
+        var (sampler, snapshot) = Start();
+        using var _ = sampler;
+        var idle = snapshot.Tenants["idle"].State;
+        sampler.Sample(Second);
+        sampler.Sample(2 * Second);
+        Assert.That(sampler.Series(idle), Is.Null);
+
+        Serve(idle, 40, 200, 1);
+        sampler.Sample(4 * Second); // two seconds after the last tick, which saw it idle
+        var series = sampler.Series(idle)!;
+        Assert.That(series.Meter.RequestsPerSecond, Is.EqualTo(20));
+        for (var tick = 5; tick <= DashboardSampler.SlotTicks + 1; tick++)
+        {
+            sampler.Sample(tick * Second); // the tenth tick (at 11 s) closes the first slot
+        }
+
+        // The slot began with every other tenant's (at the first tick, 1 s), so its first history point covers all 40.
+        Assert.That(series.History!.Get(TenantSeries.RequestsField, 0), Is.EqualTo(40.0 / DashboardSampler.SlotTicks).Within(0.01));
     }
 
     [Test]
