@@ -70,7 +70,9 @@ internal sealed partial class Http1Connection : IDownstream
         SetCloseReason(CloseReason.UpgradeEnded);
     }
 
-    async ValueTask<ResponseBodyRelay> IDownstream.SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> wholeBody, bool requestUnfinished, DeadlineTimer timer)
+    private const int BodyCopiedWithHead = 16 * 1024;
+
+    async ValueTask<ResponseBodyRelay> IDownstream.SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> bodyStart, bool bodyStartIsWhole, bool requestUnfinished, DeadlineTimer timer)
     {
         var framing = response.Framing;
 
@@ -83,14 +85,17 @@ internal sealed partial class Http1Connection : IDownstream
         var head = response.Head;
         // The route's response_headers (or the tenant's), and a consumer's RateLimit headers.
         var edits = new HeaderEdits(-1, Exchange.Route?.ResponseHeaders, lines: Exchange.RateLimitLines);
-        RentOut(head.HeadLength + 64 + edits.AddedBytes);
+        // Copying up to 16 KiB of body beside the head costs less than the send, packet and client wake-up it saves;
+        // the backend reader's first read is 4 KiB, so that is what a large body brings along.
+        var withBody = !bodyStart.IsEmpty && bodyStart.Length <= BodyCopiedWithHead;
+        RentOut(head.HeadLength + 64 + edits.AddedBytes + (withBody ? (int)bodyStart.Length : 0));
         _outLength = Http1HeadWriter.WriteResponse(response.Bytes.Span, head, response.Headers, _closeClient, _clientIsHttp10, _out, dechunk, edits);
         var status = head.StatusCode;
-        if (!wholeBody.IsEmpty && _outLength + wholeBody.Length <= _out!.Length)
+        if (withBody && _outLength + bodyStart.Length <= _out!.Length)
         {
-            // The whole body is already here and small: one send for head and body.
-            var length = (int)wholeBody.Length;
-            wholeBody.CopyTo(_out.AsSpan(_outLength));
+            // One send for the head and the body bytes already here (all of a small body).
+            var length = (int)bodyStart.Length;
+            bodyStart.CopyTo(_out.AsSpan(_outLength));
             OnResponseSent(status, _outLength + length); // tenancy: usage accounting
             await SocketIo.SendAsync(_client, _out.AsMemory(0, _outLength + length), timer).ConfigureAwait(false);
             return ResponseBodyRelay.SentWithHead;

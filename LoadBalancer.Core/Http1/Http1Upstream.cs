@@ -199,16 +199,22 @@ internal sealed partial class Http1Upstream
         var length = _heads.Head.ContentLength;
         var afterHead = _heads.Pending.Slice(_heads.Head.HeadLength);
 
-        // The whole body already here goes out with the head in one send, when the downstream has room for it.
-        var wholeBody = framing == BodyFraming.ContentLength && afterHead.Length >= length ? afterHead.Slice(0, length) : default;
+        // The body bytes already here go out with the head in one send when the downstream has room for them: the whole
+        // body of a small answer, the first read's share of a large one (one packet and one client wake-up fewer).
+        var bodyStart = framing == BodyFraming.ContentLength ? afterHead.Slice(0, Math.Min(afterHead.Length, length)) : default;
+        var bodyStartIsWhole = !bodyStart.IsEmpty && bodyStart.Length == length;
         var response = new ResponseHeadView(_heads.Memory, _heads.Head, _heads.Headers!, framing);
         _timer.Arm(listener.Timeouts.BodyIdle);
-        var relay = await downstream.SendResponseHeadAsync(response, wholeBody, bodyUnfinished, _timer).ConfigureAwait(false);
+        var relay = await downstream.SendResponseHeadAsync(response, bodyStart, bodyStartIsWhole, bodyUnfinished, _timer).ConfigureAwait(false);
         _heads.Memory = default;
         if (relay == ResponseBodyRelay.SentWithHead)
         {
-            connection.Reader.AdvanceTo(wholeBody.End);
+            connection.Reader.AdvanceTo(bodyStart.End);
             _heads.Pending = default;
+            if (!bodyStartIsWhole)
+            {
+                await CopyBodyAsync(connection.Reader, destination: null, framing, length - bodyStart.Length, _timer, listener.Timeouts.BodyIdle, isRequestBody: false).ConfigureAwait(false);
+            }
         }
         else
         {

@@ -54,10 +54,11 @@ internal sealed partial class Http2Stream
 
     ValueTask IDownstream.TunnelAsync(BackendConnection connection) => ValueTask.CompletedTask;
 
-    async ValueTask<ResponseBodyRelay> IDownstream.SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> wholeBody, bool requestUnfinished, DeadlineTimer timer)
+    async ValueTask<ResponseBodyRelay> IDownstream.SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> bodyStart, bool bodyStartIsWhole, bool requestUnfinished, DeadlineTimer timer)
     {
         var head = response.Head;
         var noBody = response.Framing == BodyFraming.None;
+        var wholeBody = bodyStartIsWhole ? bodyStart : default;
         if (!wholeBody.IsEmpty)
         {
             // The whole body is already here: HEADERS and DATA with END_STREAM in one write when it fits.

@@ -41,12 +41,21 @@ public static class ExternalTool
         {
             var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
             var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-            if (input is not null)
+            try
             {
-                await process.StandardInput.WriteAsync(input.AsMemory(), cancellationToken);
+                if (input is not null)
+                {
+                    await process.StandardInput.WriteAsync(input.AsMemory(), cancellationToken);
+                }
+
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The tool exited without reading its input (openssl s_client after a refused handshake): its exit
+                // code and output are the result.
             }
 
-            process.StandardInput.Close();
             await process.WaitForExitAsync(cancellationToken);
             return (process.ExitCode, await output, await errors);
         }

@@ -53,11 +53,12 @@ internal interface IDownstream
     ValueTask TunnelAsync(BackendConnection connection);
 
     /// <summary>
-    /// Sends the final response head, with <paramref name="wholeBody"/> (the complete body, when it is already here)
-    /// if there is room. Returns how the body follows. <paramref name="requestUnfinished"/>: the backend answered before
-    /// the request body was all read.
+    /// Sends the final response head, with <paramref name="bodyStart"/> (the body bytes already read with the head: all
+    /// of it when <paramref name="bodyStartIsWhole"/>) if there is room; <see cref="ResponseBodyRelay.SentWithHead"/>
+    /// says all of <paramref name="bodyStart"/> went out. Returns how the body follows. <paramref name="requestUnfinished"/>:
+    /// the backend answered before the request body was all read.
     /// </summary>
-    ValueTask<ResponseBodyRelay> SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> wholeBody, bool requestUnfinished, DeadlineTimer timer);
+    ValueTask<ResponseBodyRelay> SendResponseHeadAsync(ResponseHeadView response, ReadOnlySequence<byte> bodyStart, bool bodyStartIsWhole, bool requestUnfinished, DeadlineTimer timer);
 
     /// <summary>Sends response body bytes as they are (framing included when the head kept it).</summary>
     ValueTask SendBodyAsync(ReadOnlySequence<byte> bytes, DeadlineTimer timer);
