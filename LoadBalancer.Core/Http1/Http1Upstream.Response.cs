@@ -32,6 +32,7 @@ internal sealed partial class Http1Upstream
             Timeouts = _timeouts,
             Tenant = _exchange.Tenant?.State,
             HashKey = _exchange.HashKey,
+            TlsHost = _exchange.TlsHost,
             Client = _downstream.ClientEndPoint,
             MayReuse = true,
 

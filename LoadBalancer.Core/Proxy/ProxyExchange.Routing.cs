@@ -12,6 +12,17 @@ internal sealed partial class ProxyExchange
     private byte[]? _hashKey;
     private int _hashKeyLength;
 
+    // A DNS name is at most 253 bytes; a longer Host cannot be a certificate name, and gets no SNI of its own.
+    private const int MaxTlsHostBytes = 255;
+    private byte[]? _tlsHost;
+    private int _tlsHostLength;
+
+    /// <summary>
+    /// The Host (without port) sent to the backend, for a pool with <c>tls</c> and no <c>sni</c>: the name its IP-literal
+    /// backends are checked against and sent as SNI. Empty for any other pool. Valid until the next request.
+    /// </summary>
+    public ReadOnlyMemory<byte> TlsHost => _tlsHost is null ? default : _tlsHost.AsMemory(0, _tlsHostLength);
+
     /// <summary>The key the request's pool hashes (weighted-hash pools), valid until the next request of this exchange.</summary>
     public ReadOnlyMemory<byte> HashKey => _hashKey is null ? default : _hashKey.AsMemory(0, _hashKeyLength);
 
@@ -53,6 +64,7 @@ internal sealed partial class ProxyExchange
         if (admission.IsAdmitted)
         {
             CaptureHashKey(Route!.Pool, request, clientIp);
+            CaptureTlsHost(Route.Pool, request);
         }
 
         return admission;
@@ -91,5 +103,33 @@ internal sealed partial class ProxyExchange
         var length = Math.Min(key.Length, MaxHashKeyBytes);
         key[..length].CopyTo(_hashKey);
         _hashKeyLength = length;
+    }
+
+    /// <summary>
+    /// Takes the Host the backend will get (the route's <c>host</c>, else the client's) for a pool whose TLS name comes
+    /// from the request, copied like the hash key so retries and replays after the head's buffer is gone still have it.
+    /// </summary>
+    private void CaptureTlsHost(PoolSnapshot pool, in RequestView request)
+    {
+        _tlsHostLength = 0;
+        if (pool.Tls is not { Sni: null })
+        {
+            return;
+        }
+
+        var host = Tls.TlsNames.HostOf(Route!.Host is { } rewritten ? rewritten : request.Authority);
+        if (host.Length > 1 && host[0] == (byte)'[')
+        {
+            host = host[1..^1]; // an IPv6 literal: the address, checked against the certificate's IP addresses
+        }
+
+        if (host.IsEmpty || host.Length > MaxTlsHostBytes)
+        {
+            return;
+        }
+
+        _tlsHost ??= new byte[MaxTlsHostBytes];
+        host.CopyTo(_tlsHost);
+        _tlsHostLength = host.Length;
     }
 }

@@ -8,8 +8,8 @@ namespace LoadBalancer.Core.Tls;
 /// A pool's <c>tls</c> as compiled into one snapshot: the client options every new backend connection of the pool
 /// handshakes with (built once per snapshot; .NET keeps the client TLS sessions per target name, so reconnects
 /// resume). The name checked and sent as SNI is <c>sni</c>, else the name a backend was resolved from
-/// (<c>address = "api.internal:8443"</c>), else the backend's address (an IP literal: checked against the
-/// certificate's IP addresses, no SNI sent). Verification is on unless <c>verify = false</c>:
+/// (<c>address = "api.internal:8443"</c>), else the request's Host without its port (an IP literal Host is checked
+/// against the certificate's IP addresses, no SNI sent), else (no Host: a tunnel, a health check) the backend's address. Verification is on unless <c>verify = false</c>:
 /// against the system roots, or only <c>ca</c> when given. A failure is a failed connect, never a fallback.
 /// </summary>
 public sealed class BackendTls
@@ -85,9 +85,15 @@ public sealed class BackendTls
 
     internal SslClientAuthenticationOptions Options { get; }
 
-    /// <summary>Options for one backend: the pool's, or a copy naming the backend's host name or address when the pool sets no <c>sni</c>.</summary>
-    internal SslClientAuthenticationOptions For(Routing.BackendState backend)
+    /// <summary>
+    /// Options for one new connection: the pool's (<c>sni</c>), else the backend's host name's, else a copy naming
+    /// <paramref name="requestHost"/> (the request's Host, without port; <paramref name="hostName"/> is then that name,
+    /// which the connection keeps so it only serves requests for it), else the backend's address when there is no Host.
+    /// The copy is made per new connection (a handshake allocates far more): a cache keyed by what clients send would grow without bound.
+    /// </summary>
+    internal SslClientAuthenticationOptions For(Routing.BackendState backend, ReadOnlySpan<byte> requestHost, out string? hostName)
     {
+        hostName = null;
         if (Sni is not null)
         {
             return Options;
@@ -96,6 +102,12 @@ public sealed class BackendTls
         if (backend.Config.HostName is { } host && _perHost.TryGetValue(host, out var named))
         {
             return named;
+        }
+
+        if (!requestHost.IsEmpty)
+        {
+            hostName = System.Text.Encoding.ASCII.GetString(requestHost).ToLowerInvariant();
+            return CopyFor(hostName);
         }
 
         return _perBackend.TryGetValue(backend, out var own) ? own : Options;

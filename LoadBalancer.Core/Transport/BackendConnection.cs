@@ -27,6 +27,16 @@ internal sealed class BackendConnection : IDisposable, IIdleReadWatcher
 
     public BackendState Backend { get; }
 
+    /// <summary>
+    /// The request's Host it was handshaken for (a <c>tls</c> pool without <c>sni</c>, IP-literal backend), or null. A
+    /// connection is only reused for a request of the same name: its certificate was checked against that name only.
+    /// </summary>
+    public string? TlsHost { get; set; }
+
+    /// <summary>Whether a request whose TLS name is <paramref name="host"/> (empty: none) may be sent on this connection.</summary>
+    public bool ServesTlsHost(ReadOnlySpan<byte> host)
+        => TlsHost is null ? host.IsEmpty : System.Text.Ascii.EqualsIgnoreCase(host, TlsHost);
+
     public SocketChannel Channel { get; }
 
     public Socket Socket => Channel.Socket;

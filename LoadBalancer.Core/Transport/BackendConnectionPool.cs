@@ -49,20 +49,22 @@ internal sealed class BackendConnectionPool
     /// Takes an idle connection younger than <paramref name="maxIdleMs"/> on which nothing arrived while it idled, from
     /// the caller's loop's shard; a caller off every loop (.NET's engine, or a continuation on the thread pool) looks in
     /// every shard. With <paramref name="probe"/> it must also pass a liveness poll (one syscall): callers that can
-    /// replay a request on a stale connection skip it.
+    /// replay a request on a stale connection skip it. Only a connection handshaken for <paramref name="tlsHost"/>
+    /// (the request's Host, for a <c>tls</c> pool that takes its name from it; empty otherwise) is handed out, so the
+    /// pool holds one set of connections per (backend, TLS name) and never gives one name's connection to another.
     /// </summary>
-    public BackendConnection? Rent(long maxIdleMs, bool probe)
+    public BackendConnection? Rent(long maxIdleMs, bool probe, ReadOnlySpan<byte> tlsHost = default)
     {
         var shards = Volatile.Read(ref _shards);
         var loop = EpollLoopOf.CurrentThread;
         if (loop is not null && loop.Count == shards.Length)
         {
-            return shards[loop.Index] is { } own ? RentFrom(own, maxIdleMs, probe, loop) : null;
+            return shards[loop.Index] is { } own ? RentFrom(own, maxIdleMs, probe, loop, tlsHost) : null;
         }
 
         foreach (var shard in shards)
         {
-            if (shard is not null && RentFrom(shard, maxIdleMs, probe, loop) is { } connection)
+            if (shard is not null && RentFrom(shard, maxIdleMs, probe, loop, tlsHost) is { } connection)
             {
                 return connection;
             }
@@ -71,7 +73,7 @@ internal sealed class BackendConnectionPool
         return null;
     }
 
-    private static BackendConnection? RentFrom(Shard shard, long maxIdleMs, bool probe, EpollLoopOf? loop)
+    private static BackendConnection? RentFrom(Shard shard, long maxIdleMs, bool probe, EpollLoopOf? loop, ReadOnlySpan<byte> tlsHost)
     {
         if (Volatile.Read(ref shard.Idle) == 0)
         {
@@ -82,13 +84,10 @@ internal sealed class BackendConnectionPool
         var slots = shard.Slots;
         for (var i = 0; i < slots.Length; i++)
         {
-            if (Volatile.Read(ref slots[i]) is null)
-            {
-                continue;
-            }
-
-            var connection = Interlocked.Exchange(ref slots[i], null);
-            if (connection is null)
+            // Looked at before it is taken: another name's connection stays where it is.
+            var connection = Volatile.Read(ref slots[i]);
+            if (connection is null || !connection.ServesTlsHost(tlsHost)
+                || Interlocked.CompareExchange(ref slots[i], null, connection) != connection)
             {
                 continue;
             }

@@ -15,7 +15,7 @@ public sealed class BackendTlsTests : TlsFixture
 
         [[tenants]]
         name = "a"
-        match = ["a.test"]
+        match = ["a.test", "b.test"]
         pool = "p"
 
         [[pools]]
@@ -33,9 +33,9 @@ public sealed class BackendTlsTests : TlsFixture
         return TlsHttpBackend.Start(name, issuer.LoadWithKey(cert, key), requireClientCertificate);
     }
 
-    private static async Task<(int Status, string Body)> GetAsync(RawHttpConnection connection, CancellationToken cancellationToken)
+    private static async Task<(int Status, string Body)> GetAsync(RawHttpConnection connection, CancellationToken cancellationToken, string host = "a.test")
     {
-        await connection.SendAsync("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", cancellationToken);
+        await connection.SendAsync($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n", cancellationToken);
         var response = (await connection.ReadResponseAsync(cancellationToken))!;
         return (response.Status, response.BodyText);
     }
@@ -63,13 +63,51 @@ public sealed class BackendTlsTests : TlsFixture
 
     [Test]
     [CancelAfter(20_000)]
-    public async Task NoSni_VerifiedAgainstBackendAddress(CancellationToken cancellationToken)
+    public async Task NoSni_IpLiteralBackend_RequestHostCheckedAndSent_OtherHost502Counted(CancellationToken cancellationToken)
     {
-        await using var backend = StartBackend("b1", [], ipAddresses: ["127.0.0.1"]);
+        // The certificate names a.test only (not the backend's address): the request's Host is the name checked.
+        await using var backend = StartBackend("b1", ["a.test"]);
         await using var lb = await TestLb.StartAsync(Config(Backend(backend), "{ ca = \"ca.pem\" }"), ConfigPath);
         await using var client = await lb.ConnectAsync(cancellationToken);
 
-        Assert.That(await GetAsync(client, cancellationToken), Is.EqualTo((200, "b1\n")));
+        Assert.That(await GetAsync(client, cancellationToken, "a.test:8443"), Is.EqualTo((200, "b1\n")));
+        Assert.That(await GetAsync(client, cancellationToken, "A.TEST"), Is.EqualTo((200, "b1\n")));
+
+        // a.test's idle connection is there, but b.test may not have it: a new handshake names b.test and fails.
+        await using var other = await lb.ConnectAsync(cancellationToken);
+        Assert.That((await GetAsync(other, cancellationToken, "b.test")).Status, Is.EqualTo(502));
+
+        var pool = lb.Snapshot.Pools["p"];
+        var metrics = PrometheusWriter.Write(lb.Snapshot);
+        using (Assert.EnterMultipleScope())
+        {
+            // The server side of b.test's handshake ends before lb checks the certificate, so it records the name too.
+            Assert.That(backend.ServerNames, Is.EqualTo(new[] { "a.test", "b.test" }), "the Host without its port, sent as SNI; one handshake per name");
+            Assert.That(backend.Requests, Is.EqualTo(2), "b.test's request never went over a.test's connection");
+            Assert.That(pool.Backends[0].TlsFailures, Is.EqualTo(1));
+            Assert.That(metrics, Does.Contain($"lb_backend_tls_failures_total{{pool=\"p\",backend=\"{backend.Address}\"}} 1"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task NoSni_IpLiteralBackend_ConnectionsReusedOnlyForTheirHost(CancellationToken cancellationToken)
+    {
+        await using var backend = StartBackend("b1", ["a.test", "b.test"]);
+        await using var lb = await TestLb.StartAsync(Config(Backend(backend), "{ ca = \"ca.pem\" }"), ConfigPath);
+        await using var client = await lb.ConnectAsync(cancellationToken);
+
+        foreach (var host in new[] { "a.test", "b.test", "a.test", "b.test", "a.test" })
+        {
+            Assert.That(await GetAsync(client, cancellationToken, host), Is.EqualTo((200, "b1\n")), host);
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(backend.ServerNames, Is.EqualTo(new[] { "a.test", "b.test" }), "one connection per (backend, SNI)");
+            Assert.That(backend.Handshakes, Is.EqualTo(2));
+            Assert.That(backend.Requests, Is.EqualTo(5));
+        }
     }
 
     [Test]

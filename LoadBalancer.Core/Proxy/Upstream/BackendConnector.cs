@@ -67,8 +67,10 @@ internal sealed partial class BackendConnector
                 return null;
             }
 
-            var connection = (request.MayReuse ? backend.IdleConnections.Rent(idleMs, request.ProbePooled) : null)
-                ?? await ConnectAsync(backend, pool, request.Client, (request.Timeouts ?? pool.Timeouts).Connect).ConfigureAwait(false);
+            // A backend by name is checked against its name whatever the Host: its connections carry no request's name.
+            var tlsHost = backend.Config.HostName is null ? request.TlsHost : default;
+            var connection = (request.MayReuse ? backend.IdleConnections.Rent(idleMs, request.ProbePooled, tlsHost.Span) : null)
+                ?? await ConnectAsync(backend, pool, request.Client, (request.Timeouts ?? pool.Timeouts).Connect, tlsHost).ConfigureAwait(false);
             if (connection is not null)
             {
                 connection.InFlightToken = slot.Token;
@@ -83,8 +85,11 @@ internal sealed partial class BackendConnector
         return null;
     }
 
-    /// <summary>A new connection to <paramref name="backend"/> (its slot already held), bounded by <c>timeouts.connect</c>; null when it failed.</summary>
-    public async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool, IPEndPoint? client, TimeSpan connectTimeout)
+    /// <summary>
+    /// A new connection to <paramref name="backend"/> (its slot already held), bounded by <c>timeouts.connect</c>; null
+    /// when it failed. <paramref name="tlsHost"/>: the request's Host, the TLS name when the pool and backend give none.
+    /// </summary>
+    public async ValueTask<BackendConnection?> ConnectAsync(BackendState backend, PoolSnapshot pool, IPEndPoint? client, TimeSpan connectTimeout, ReadOnlyMemory<byte> tlsHost = default)
     {
         _timer.Arm(connectTimeout);
         var connection = await _engine.Sockets.ConnectAsync(backend, default, _timer, tls: pool.Tls is not null).ConfigureAwait(false);
@@ -97,12 +102,20 @@ internal sealed partial class BackendConnector
 
         // The PROXY header goes first, in plain text; then TLS. A failed handshake (verification included) is a failed
         // connect: the caller counts it and tries the next backend. Never a fallback to plaintext or to no verification.
-        if (connection?.Tls is { } tls && await tls.AuthenticateAsClientAsync(pool.Tls!.For(backend), _timer).ConfigureAwait(false) is { } reason)
+        if (connection?.Tls is { } tls)
         {
-            backend.CountTlsFailure();
-            Log.BackendTlsFailed(_logger, backend.Config.Address, pool.Name, reason);
-            connection.Dispose();
-            connection = null;
+            var options = pool.Tls!.For(backend, tlsHost.Span, out var hostName);
+            if (await tls.AuthenticateAsClientAsync(options, _timer).ConfigureAwait(false) is { } reason)
+            {
+                backend.CountTlsFailure();
+                Log.BackendTlsFailed(_logger, backend.Config.Address, pool.Name, reason);
+                connection.Dispose();
+                connection = null;
+            }
+            else
+            {
+                connection.TlsHost = hostName;
+            }
         }
 
         _timer.Disarm();

@@ -21,6 +21,12 @@ internal readonly struct UpstreamRequest
     /// <summary>The key a weighted-hash pool hashes, in a buffer the caller owns for the whole acquire (a slot wait re-picks with it).</summary>
     public ReadOnlyMemory<byte> HashKey { get; init; }
 
+    /// <summary>
+    /// The request's Host without port, for a <c>tls</c> pool without <c>sni</c> (checked and sent as SNI to IP-literal
+    /// backends, and the key a pooled connection must match); empty otherwise and for tunnels.
+    /// </summary>
+    public ReadOnlyMemory<byte> TlsHost { get; init; }
+
     /// <summary>The client's address as sent in a PROXY header to backends that want one.</summary>
     public IPEndPoint? Client { get; init; }
 
