@@ -11,8 +11,8 @@ namespace LoadBalancer.Host;
 /// </summary>
 internal sealed class ConfigReloadService(LbOptions options, ConfigReloader reloader, LoadBalancer.Core.Proxy.ProxyEngine engine) : BackgroundService
 {
-    // Directories of the live snapshot's TLS files (certificates, keys, client CAs) other than lb.toml's, watched so
-    // that a renewed certificate applies like an edited lb.toml; refreshed after every reload.
+    // Directories of the live snapshot's other files (certificates, keys, client CAs, access_keys_file, keys_file), watched
+    // so that a renewed certificate or an edited keys file applies like an edited lb.toml; refreshed after every reload.
     private readonly Dictionary<string, FileSystemWatcher> _tlsWatchers = new(StringComparer.Ordinal);
     private HashSet<string> _tlsFiles = new(StringComparer.Ordinal);
 
@@ -88,7 +88,7 @@ internal sealed class ConfigReloadService(LbOptions options, ConfigReloader relo
             return;
         }
 
-        var files = new HashSet<string>(engine.Snapshots.Current.TlsFiles().Select(Path.GetFullPath), StringComparer.Ordinal);
+        var files = new HashSet<string>(engine.Snapshots.Current.ReloadFiles().Select(Path.GetFullPath), StringComparer.Ordinal);
         Volatile.Write(ref _tlsFiles, files);
         foreach (var directory in files.Select(Path.GetDirectoryName).Distinct(StringComparer.Ordinal))
         {

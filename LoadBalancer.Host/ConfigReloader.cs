@@ -21,8 +21,8 @@ public sealed partial class ConfigReloader
     private readonly SemaphoreSlim _gate = new(1, 1);
     private byte[] _appliedHash = [];
 
-    // Over the TLS files (certificates, keys, client CAs) the applied snapshot was loaded from: a changed certificate
-    // applies on the next trigger even when lb.toml did not change.
+    // Over the other files (certificates, keys, client CAs, access_keys_file, keys_file) the applied snapshot was loaded
+    // from: a changed certificate or keys file applies on the next trigger even when lb.toml did not change.
     private byte[] _appliedFilesHash = [];
     private long _applied;
     private long _rejected;
@@ -44,7 +44,7 @@ public sealed partial class ConfigReloader
             _appliedHash = SHA256.HashData(File.ReadAllBytes(options.ConfigPath));
         }
 
-        _appliedFilesHash = HashFiles(engine.Snapshots.Current.TlsFiles());
+        _appliedFilesHash = HashFiles(engine.Snapshots.Current.ReloadFiles());
     }
 
     public long AppliedCount => Interlocked.Read(ref _applied);
@@ -120,7 +120,7 @@ public sealed partial class ConfigReloader
         }
 
         var hash = SHA256.HashData(bytes);
-        if (hash.AsSpan().SequenceEqual(_appliedHash) && HashFiles(_engine.Snapshots.Current.TlsFiles()).AsSpan().SequenceEqual(_appliedFilesHash))
+        if (hash.AsSpan().SequenceEqual(_appliedHash) && HashFiles(_engine.Snapshots.Current.ReloadFiles()).AsSpan().SequenceEqual(_appliedFilesHash))
         {
             LogUnchanged(_logger, trigger);
             return new ReloadResult(ReloadOutcome.Unchanged, [], "unchanged");
@@ -154,7 +154,7 @@ public sealed partial class ConfigReloader
 
         var live = System.Diagnostics.Stopwatch.GetTimestamp();
         _appliedHash = hash;
-        _appliedFilesHash = HashFiles(loaded.Snapshot!.TlsFiles());
+        _appliedFilesHash = HashFiles(loaded.Snapshot!.ReloadFiles());
         Interlocked.Increment(ref _applied);
         foreach (var warning in loaded.Warnings)
         {

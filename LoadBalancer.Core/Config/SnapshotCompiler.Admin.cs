@@ -5,6 +5,30 @@ namespace LoadBalancer.Core.Config;
 /// <summary>The admin tokens: <c>[admin] token</c> (hashed here, so the snapshot holds no secret) and <c>[[admin.tokens]]</c>.</summary>
 internal static partial class SnapshotCompiler
 {
+    /// <summary>Every <c>access_keys_file</c> and consumer <c>keys_file</c>, resolved as the validator read them.</summary>
+    private static string[] KeyFiles(LbConfigFile file, string sourcePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? ".";
+        var files = new List<string>();
+        foreach (var tenant in file.Tenants)
+        {
+            if (tenant.AccessKeysFile is { } keys)
+            {
+                files.Add(Path.Combine(directory, keys.Value));
+            }
+        }
+
+        foreach (var consumer in file.Consumers)
+        {
+            if (consumer.KeysFile is { } keys)
+            {
+                files.Add(Path.Combine(directory, keys.Value));
+            }
+        }
+
+        return [.. files];
+    }
+
     private static AdminCredential[] CompileAdminCredentials(LbAdminSection? admin)
     {
         var credentials = new List<AdminCredential>();

@@ -104,6 +104,7 @@ internal static partial class SnapshotCompiler
                 FlushInterval = Duration(file.Usage.FlushInterval, Usage.UsageLedgerSettings.DefaultFlushInterval),
             } : null,
             SourcePath = sourcePath,
+            KeyFiles = KeyFiles(file, sourcePath),
         };
     }
 

@@ -58,6 +58,15 @@ public sealed class RuntimeSnapshot
     /// Every file the listeners' and pools' TLS was loaded from (certificates, keys, CAs), resolved: a reload whose lb.toml
     /// is unchanged still applies when one of them changed, and the file watcher watches them.
     /// </summary>
+    /// <summary>The tenants' <c>access_keys_file</c>s and consumers' <c>keys_file</c>s, resolved.</summary>
+    public IReadOnlyList<string> KeyFiles { get; init; } = [];
+
+    /// <summary>
+    /// Every file besides lb.toml the snapshot was loaded from (<see cref="TlsFiles"/> and <see cref="KeyFiles"/>): a
+    /// reload applies when one of them changed even if lb.toml did not, and the file watcher watches them.
+    /// </summary>
+    public IReadOnlyList<string> ReloadFiles() => [.. TlsFiles(), .. KeyFiles];
+
     public IReadOnlyList<string> TlsFiles()
     {
         var files = new List<string>();

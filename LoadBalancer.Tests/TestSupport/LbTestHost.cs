@@ -38,9 +38,11 @@ public sealed class LbTestHost : IAsyncDisposable
     /// <param name="toml">The initial lb.toml.</param>
     /// <param name="watch">Whether the file watcher runs (off when a test must know which trigger reloaded).</param>
     /// <param name="debounce">The watcher's settle time; shorter than production so 50 reloads fit in a few seconds.</param>
-    public static async Task<LbTestHost> StartAsync(string toml, bool watch = false, TimeSpan? debounce = null)
+    /// <param name="beforeLoad">Writes files lb.toml refers to (keys files, certificates) into its directory first.</param>
+    public static async Task<LbTestHost> StartAsync(string toml, bool watch = false, TimeSpan? debounce = null, Action<string>? beforeLoad = null)
     {
         var directory = Directory.CreateTempSubdirectory("lb-test-").FullName;
+        beforeLoad?.Invoke(directory);
         var path = Path.Combine(directory, "lb.toml");
         await File.WriteAllTextAsync(path, toml);
         var loaded = ConfigLoader.LoadFile(path);
