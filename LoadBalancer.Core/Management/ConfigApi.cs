@@ -69,7 +69,7 @@ public sealed class ConfigApi(string configPath, Func<CancellationToken, Task<Co
         JsonNode? body;
         if (kind is null)
         {
-            body = document.Json;
+            body = Redacted(document.Json);
         }
         else if (name is null)
         {
@@ -201,6 +201,25 @@ public sealed class ConfigApi(string configPath, Func<CancellationToken, Task<Co
             _writes.Release();
         }
     }
+
+    /// <summary>
+    /// The file without <c>[admin] token</c>'s secret: a <c>read</c> token may GET this, and must not learn a write token
+    /// from it. (<c>[[admin.tokens]]</c> and access keys are stored as hashes, so they are shown.)
+    /// </summary>
+    private static JsonObject Redacted(JsonObject file)
+    {
+        if (file["admin"] is not JsonObject { } admin || !admin.ContainsKey("token"))
+        {
+            return file;
+        }
+
+        var copy = (JsonObject)file.DeepClone();
+        copy["admin"]!["token"] = RedactedValue;
+        return copy;
+    }
+
+    /// <summary>What <c>GET /api/config</c> shows for <c>[admin] token</c>.</summary>
+    public const string RedactedValue = "<redacted>";
 
     private static JsonObject? Written(string text, string kind, string name)
         => ConfigDocument.Parse(Encoding.UTF8.GetBytes(text), "lb.toml").Find(kind, name).Resource;

@@ -90,6 +90,22 @@ public sealed class ConfigApiTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task GetWholeFile_HidesTheAdminTokenSecret_FromAReadToken(CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address).Replace("audit_log = \"audit.log\"\n", "audit_log = \"audit.log\"\ntoken = \"legacy-secret-0123456789\"\n", StringComparison.Ordinal));
+        using var reader = Client(lb, ReadSecret);
+
+        using var response = await reader.GetAsync("api/config", cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(200));
+        Assert.That(body, Does.Not.Contain("legacy-secret"));
+        Assert.That(JsonDocument.Parse(body).RootElement.GetProperty("admin").GetProperty("token").GetString(), Is.EqualTo("<redacted>"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task PutPatchDelete_EditOnlyTheirTable_ApplyAtOnce_AndAreAudited(CancellationToken cancellationToken)
     {
         await using var s1 = ScriptedBackend.Start("s1");
