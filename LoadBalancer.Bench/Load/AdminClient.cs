@@ -13,13 +13,17 @@ internal static class AdminClient
 {
     public readonly record struct Response(int Status, string Body);
 
-    public static Task<Response> SendAsync(IPEndPoint admin, string method, string path) => SendAsync(admin, method, path, "lb");
+    /// <summary>What one request may take unless the caller says otherwise.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    /// <param name="timeout"><see cref="DefaultTimeout"/> when null; a reload or /metrics of 100,000 tenants takes longer.</param>
+    public static Task<Response> SendAsync(IPEndPoint admin, string method, string path, TimeSpan? timeout = null) => SendAsync(admin, method, path, "lb", timeout);
 
     /// <summary>The same request with another Host, e.g. a tenant's name sent to lb's proxy listener.</summary>
-    public static async Task<Response> SendAsync(IPEndPoint admin, string method, string path, string host)
+    public static async Task<Response> SendAsync(IPEndPoint admin, string method, string path, string host, TimeSpan? timeout = null)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
         await socket.ConnectAsync(admin, cts.Token).ConfigureAwait(false);
         var body = method == "GET" ? "" : "Content-Length: 0\r\n";
         var request = Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{body}Connection: close\r\n\r\n");

@@ -9,9 +9,10 @@ namespace LoadBalancer.Bench.Load;
 /// </summary>
 internal static class AdminMetrics
 {
-    public static async Task<Dictionary<string, double>> ReadAsync(IPEndPoint admin)
+    /// <param name="timeout"><see cref="AdminClient.DefaultTimeout"/> when null (the scale run's 100,000 tenants need more).</param>
+    public static async Task<Dictionary<string, double>> ReadAsync(IPEndPoint admin, TimeSpan? timeout = null)
     {
-        var body = (await AdminClient.SendAsync(admin, "GET", "/metrics").ConfigureAwait(false)).Body;
+        var body = (await AdminClient.SendAsync(admin, "GET", "/metrics", timeout).ConfigureAwait(false)).Body;
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in body.Split('\n'))
         {

@@ -131,7 +131,7 @@ internal static class ScaleRun
 
         await CheckRoutingAsync(driver, endPoint, PeerConfigs.TenantHost(tenants - 1)).ConfigureAwait(false);
         await HeapDumpAsync(process.WorkerPid, directory).ConfigureAwait(false);
-        var metrics = await AdminMetrics.ReadAsync(admin).ConfigureAwait(false);
+        var metrics = await AdminMetrics.ReadAsync(admin, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         Console.WriteLine($"lb_requests_total (all tenants): {AdminMetrics.Sum(metrics, "lb_requests_total"):0}; {Load()}");
         return 0;
     }
