@@ -25,7 +25,7 @@ internal sealed partial class Http1Connection : IDownstream
 
     ProxyExchange IDownstream.Exchange => Exchange;
 
-    IPEndPoint? IDownstream.ClientEndPoint => _clientEndPoint;
+    IPEndPoint? IDownstream.ClientEndPoint => ClientEndPoint;
 
     ReadOnlyMemory<byte> IDownstream.RequestHead => _out.AsMemory(0, _outLength);
 

@@ -15,7 +15,7 @@ internal sealed partial class Http1Connection
     {
         // The connection's streams have their own request states; this one lends its backend timer to the connection's writes for good.
         BorrowRequestState();
-        var http2 = new Http2Connection(_id, _engine, _listener, _client, _clientReader, _clientTimer, BackendTimer, _clientIp, _clientEndPoint, _client as Tls.TlsConnection);
+        var http2 = new Http2Connection(_id, _engine, _listener, _client, _clientReader, _clientTimer, BackendTimer, _clientIp, ClientEndPoint, _client as Tls.TlsConnection);
         Volatile.Write(ref _http2, http2);
         await http2.RunAsync().ConfigureAwait(false);
         SetCloseReason(_listener.IsClosing ? CloseReason.Draining : CloseReason.ClientClosed);

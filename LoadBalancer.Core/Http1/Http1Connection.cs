@@ -62,11 +62,22 @@ internal sealed partial class Http1Connection : IChannelOwner
 
         // The engine's sweep finds these through this session (see IChannelOwner), on either socket engine.
         _clientTimer = _engine.Sockets.CreateSessionTimer();
-        _clientEndPoint = _client.RemoteEndPoint;
-        _clientIp = FormatClientIp(_clientEndPoint);
+        // With the address accept4 gave, the endpoint is not kept: it is made again only for a backend's PROXY header.
+        if (channel.Peer.IsKnown)
+        {
+            _clientIp = FormatClientIp(channel.Peer.ToEndPoint());
+        }
+        else
+        {
+            _clientEndPoint = _client.RemoteEndPoint;
+            _clientIp = FormatClientIp(_clientEndPoint);
+        }
     }
 
     public long Id => _id;
+
+    /// <summary>The client's endpoint (a PROXY header's source, when one came), made on first use.</summary>
+    private IPEndPoint? ClientEndPoint => _clientEndPoint ??= _client.RemoteEndPoint;
 
     // The borrowed request state's parts, for code that runs only while a request is in progress.
     private ProxyExchange Exchange => _state!.Exchange;

@@ -64,7 +64,7 @@ internal sealed partial class Http1Upstream
             _staleReplayed = true;
             _connection = null;
             failed.Discard(DiscardReason.BackendClosed);
-            var fresh = await _connector.ConnectAsync(backend, pool, _downstream.ClientEndPoint, _timeouts.Connect, _exchange.TlsHost).ConfigureAwait(false);
+            var fresh = await _connector.ConnectAsync(backend, pool, pool.SendProxyProtocol == ProxyProtocolVersion.None ? null : _downstream.ClientEndPoint, _timeouts.Connect, _exchange.TlsHost).ConfigureAwait(false);
             if (fresh is not null)
             {
                 // The replay keeps the failed connection's slot on the backend.

@@ -33,7 +33,8 @@ internal sealed partial class Http1Upstream
             Tenant = _exchange.Tenant?.State,
             HashKey = _exchange.HashKey,
             TlsHost = _exchange.TlsHost,
-            Client = _downstream.ClientEndPoint,
+            // Asked for only where a PROXY header needs it, so an HTTP/1 connection need not keep an endpoint object.
+            Client = pool.SendProxyProtocol == ProxyProtocolVersion.None ? null : _downstream.ClientEndPoint,
             MayReuse = true,
 
             // A request without a body can be replayed on a fresh connection if the pooled one turns out stale, so only

@@ -43,7 +43,10 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
 
     public Socket Socket { get; }
 
-    public IPEndPoint? RemoteEndPoint => Socket.RemoteEndPoint as IPEndPoint;
+    public IPEndPoint? RemoteEndPoint => Peer.IsKnown ? Peer.ToEndPoint() : Socket.RemoteEndPoint as IPEndPoint;
+
+    /// <summary>The peer as accept4 reported it (unknown for sockets not accepted by a loop): read without a syscall or an object.</summary>
+    public PeerAddress Peer { get; private init; }
 
     /// <summary>The session to tell when the engine drains or aborts (epoll engine only; see <see cref="IChannelOwner"/>).</summary>
     internal IChannelOwner? Owner { get; set; }
@@ -72,11 +75,11 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
     /// A socket <paramref name="loop"/> accepted on its own thread (accept4 made it non-blocking already); registered
     /// with that loop, so the accepting thread is the one that serves it.
     /// </summary>
-    public static SocketChannel ForAcceptedOnLoop(Socket socket, EpollLoop loop)
+    public static SocketChannel ForAcceptedOnLoop(Socket socket, EpollLoop loop, PeerAddress peer = default)
     {
         try
         {
-            return new SocketChannel(socket, loop, accepted: true);
+            return new SocketChannel(socket, loop, accepted: true) { Peer = peer };
         }
         catch
         {

@@ -105,17 +105,23 @@ internal static unsafe partial class EpollNative
 
     /// <summary>
     /// accept4(2) of one pending connection, already non-blocking and close-on-exec: the new descriptor, or -errno
-    /// (-EAGAIN when the queue is empty). The peer address is not asked for: it is read lazily, when a session needs it.
+    /// (-EAGAIN when the queue is empty), with the peer's address as the kernel gives it along.
     /// </summary>
-    public static int Accept(SafeHandle listener)
+    public static int Accept(SafeHandle listener, out PeerAddress peer)
     {
+        // sockaddr_storage: large enough for any family the listener may hand over.
+        var sockaddr = stackalloc byte[128];
         while (true)
         {
-            var fd = Accept4(listener, null, null, AcceptFlags);
+            var length = 128;
+            var fd = Accept4(listener, sockaddr, &length, AcceptFlags);
             if (fd >= 0)
             {
+                peer = PeerAddress.FromSockaddr(new ReadOnlySpan<byte>(sockaddr, Math.Min(length, 128)));
                 return fd;
             }
+
+            peer = default;
 
             var errno = Marshal.GetLastPInvokeError();
             if (errno != Interrupted)

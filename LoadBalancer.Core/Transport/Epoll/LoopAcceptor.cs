@@ -59,9 +59,10 @@ internal sealed class LoopAcceptor
         for (var i = 0; i < MaxAcceptsPerWake && !_closed; i++)
         {
             int fd;
+            PeerAddress peer;
             try
             {
-                fd = EpollNative.Accept(_handle);
+                fd = EpollNative.Accept(_handle, out peer);
             }
             catch (ObjectDisposedException)
             {
@@ -93,7 +94,7 @@ internal sealed class LoopAcceptor
             SocketChannel channel;
             try
             {
-                channel = SocketChannel.ForAcceptedOnLoop(AcceptedSocket.Create(_socket, fd), Loop);
+                channel = SocketChannel.ForAcceptedOnLoop(AcceptedSocket.Create(_socket, fd), Loop, peer);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
