@@ -24,12 +24,6 @@ internal static partial class ConfigValidator
             return;
         }
 
-        if (info.Protocol == ListenerProtocol.Tcp)
-        {
-            errors.Add(tls.Position, tls.Path, "applies to http listeners only for now (a tcp listener passes TLS through, routing on the SNI)");
-            return;
-        }
-
         if (tls.MinVersion is { } minVersion && minVersion.Value is not ("1.2" or "1.3"))
         {
             errors.Add(minVersion.Position, TomlConfigLoader.Join(tls.Path, "min_version"), $"must be \"1.2\" or \"1.3\", not \"{minVersion.Value}\"");

@@ -44,8 +44,10 @@ internal static partial class SnapshotCompiler
         var strictSni = tls.StrictSni?.Value ?? false;
         var handshakeTimeout = Duration(tls.HandshakeTimeout, DefaultHandshakeTimeout);
         var required = tls.ClientAuthRequired?.Value ?? true;
-        var http2 = Http2Enabled(listener);
+        var tunnel = string.Equals(listener.Protocol?.Value, "tcp", StringComparison.Ordinal);
+        var http2 = !tunnel && Http2Enabled(listener);
         if (old is not null
+            && old.Tunnel == tunnel
             && old.Protocols == protocols
             && old.StrictSni == strictSni
             && old.HandshakeTimeout == handshakeTimeout
@@ -70,7 +72,7 @@ internal static partial class SnapshotCompiler
         }
 
         var clientAuth = tls.LoadedClientCa is { } ca ? new TlsClientAuth(ca, required, tls.ClientCaHash!, tls.ClientCaFile!) : null;
-        return new ListenerTls(certificates, protocols, strictSni, handshakeTimeout, clientAuth, http2, old?.Counters ?? new TlsHandshakeCounters());
+        return new ListenerTls(certificates, protocols, strictSni, handshakeTimeout, clientAuth, http2, old?.Counters ?? new TlsHandshakeCounters(), tunnel);
     }
 
     private static bool SameCertificates(TlsCertificate[] old, TlsCertificate[] loaded)

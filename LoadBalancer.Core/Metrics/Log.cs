@@ -63,4 +63,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1500, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake {Result} (plain text: {PlainText})")]
     public static partial void TlsHandshakeFailed(ILogger logger, long connectionId, string result, bool plainText);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Debug, Message = "Tcp connection on listener {Listener} refused: tenant {Tenant} is at max_connections")]
+    public static partial void TcpConnectionRefused(ILogger logger, string tenant, string listener);
 }

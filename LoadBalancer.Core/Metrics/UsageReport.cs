@@ -104,6 +104,7 @@ public static class UsageReport
             DurationSecondsSum = Math.Round(state.Latency.SumSeconds, 6),
             Routes = RoutesOf(state),
             Consumers = ConsumersOf(tenant),
+            Connections = state.TcpConnections == 0 ? null : [new ConnectionUsageDocument { Protocol = "tcp", Total = state.TcpConnections, BytesReceived = state.TcpBytesReceived, BytesSent = state.TcpBytesSent }],
         };
     }
 
@@ -220,6 +221,22 @@ public sealed class TenantUsage
 
     /// <summary>Per consumer name: its requests, refusals of its own limits, and its quota's current period.</summary>
     public Dictionary<string, ConsumerUsageDocument>? Consumers { get; init; }
+
+    /// <summary>Connections of tcp listeners (protocol "tcp"), which have no requests; null when the tenant had none.</summary>
+    public List<ConnectionUsageDocument>? Connections { get; init; }
+}
+
+public sealed class ConnectionUsageDocument
+{
+    public string Protocol { get; init; } = "";
+
+    /// <summary>Connections admitted and tunnelled to a backend since start.</summary>
+    public long Total { get; init; }
+
+    /// <summary>Bytes from clients to backends and back (after TLS when the listener terminates it); also in the tenant's totals.</summary>
+    public long BytesReceived { get; init; }
+
+    public long BytesSent { get; init; }
 }
 
 public sealed class ConsumerUsageDocument

@@ -8,10 +8,11 @@ namespace LoadBalancer.Core.Proxy;
 internal static class DuplexPump
 {
     /// <summary>Runs both directions until each side has closed (half-closes are passed on), or one fails (both are aborted).</summary>
-    public static Task RunAsync(PipeReader clientReader, IConnection client, PipeReader backendReader, IConnection backend)
-        => Task.WhenAll(PumpAsync(clientReader, backend), PumpAsync(backendReader, client));
+    /// <param name="tenant">Counts the bytes each way as they go (tcp listeners); null counts nothing here.</param>
+    public static Task RunAsync(PipeReader clientReader, IConnection client, PipeReader backendReader, IConnection backend, Tenancy.TenantState? tenant = null)
+        => Task.WhenAll(PumpAsync(clientReader, backend, tenant, received: true), PumpAsync(backendReader, client, tenant, received: false));
 
-    public static async Task PumpAsync(PipeReader reader, IConnection destination)
+    public static async Task PumpAsync(PipeReader reader, IConnection destination, Tenancy.TenantState? tenant = null, bool received = false)
     {
         try
         {
@@ -22,6 +23,7 @@ internal static class DuplexPump
                 if (!buffer.IsEmpty)
                 {
                     await SocketIo.SendAsync(destination, buffer, timer: null).ConfigureAwait(false);
+                    tenant?.CountTcpBytes(received, buffer.Length);
                 }
 
                 reader.AdvanceTo(buffer.End);

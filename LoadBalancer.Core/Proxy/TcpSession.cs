@@ -15,14 +15,19 @@ namespace LoadBalancer.Core.Proxy;
 
 /// <summary>
 /// One connection on a tcp (L4) listener: find the tenant (the listener's default, or by the SNI peeked from the TLS
-/// ClientHello, which is forwarded unchanged), pick and connect a backend (other backends on failure), then splice
-/// bytes both ways until both sides close. TLS is never terminated.
+/// ClientHello), admit it under the tenant's <c>max_connections</c>, terminate TLS when the listener has <c>tls</c>
+/// (the same handshake as http listeners; otherwise the ClientHello is forwarded unchanged), pick and connect a
+/// backend (other backends on failure), then splice bytes both ways until both sides close, counting them on the
+/// tenant as they go.
 /// </summary>
 internal sealed class TcpSession : IChannelOwner
 {
     private const int MaxPeekBytes = 16 * 1024 + 5;
 
     private readonly SocketChannel _client;
+
+    // What the tunnel reads and writes: the channel, or TLS over it on a listener that terminates (raw until its handshake).
+    private readonly IConnection _transport;
     private readonly ListenerRuntime _listener;
     private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
@@ -35,6 +40,7 @@ internal sealed class TcpSession : IChannelOwner
     public TcpSession(SocketChannel client, ListenerRuntime listener)
     {
         _client = client;
+        _transport = listener.Snapshot.Tls is null ? client : new Tls.TlsConnection(client);
         _listener = listener;
         _engine = listener.Engine;
         _logger = _engine.Logger;
@@ -64,8 +70,9 @@ internal sealed class TcpSession : IChannelOwner
     /// <summary>Never throws, like <see cref="Http1Connection.RunAsync"/>.</summary>
     public async Task RunAsync()
     {
-        var reader = new SocketReader(_client);
+        var reader = new SocketReader(_transport);
         _engine.Sockets.Attach(_client, this);
+        TenantState? attached = null;
         try
         {
             var listener = _listener.Snapshot;
@@ -87,13 +94,28 @@ internal sealed class TcpSession : IChannelOwner
                 return;
             }
 
+            // Before the handshake: a tenant at its limit costs no TLS work.
+            if (!tenant.State.TryAttachConnection(tenant.MaxConnections))
+            {
+                tenant.State.CountRefused(RefusalReason.MaxConnections);
+                Log.TcpConnectionRefused(_logger, tenant.Name, listener.Name);
+                return;
+            }
+
+            attached = tenant.State;
+            if (listener.Tls is { } tls && !await HandshakeAsync((Tls.TlsConnection)_transport, tls, reader).ConfigureAwait(false))
+            {
+                return;
+            }
+
             var connection = await ConnectAsync(tenant).ConfigureAwait(false);
             if (connection is null)
             {
                 return;
             }
 
-            await DuplexPump.RunAsync(reader, _client, connection.Reader, connection.Transport).ConfigureAwait(false);
+            tenant.State.CountTcpConnection();
+            await DuplexPump.RunAsync(reader, _transport, connection.Reader, connection.Transport, tenant.State).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -113,8 +135,9 @@ internal sealed class TcpSession : IChannelOwner
                     backend.Dispose();
                 }
 
+                attached?.DetachConnection();
                 await reader.CompleteAsync().ConfigureAwait(false);
-                SocketIo.CloseGracefully(_client);
+                SocketIo.CloseGracefully(_transport);
                 _timer.Dispose();
             }
             finally
@@ -131,6 +154,26 @@ internal sealed class TcpSession : IChannelOwner
     {
         SocketIo.Abort(_client);
         SocketIo.Abort(_backend?.Channel);
+    }
+
+    /// <summary>
+    /// The handshake of a tcp listener that terminates TLS, after the SNI peek (which consumed nothing: the buffered
+    /// ClientHello goes to the handshake), under handshake_timeout, counted in lb_tls_handshakes_total. A failure
+    /// (plain text included: there is no protocol to answer in) just closes.
+    /// </summary>
+    private async ValueTask<bool> HandshakeAsync(Tls.TlsConnection tls, Tls.ListenerTls settings, SocketReader reader)
+    {
+        _timer.Arm(settings.HandshakeTimeout);
+        var result = await tls.HandshakeAsync(settings, _timer, reader.TakeBuffered()).ConfigureAwait(false);
+        _timer.Disarm();
+        settings.Counters.Add(result);
+        if (result is Tls.TlsHandshakeResult.Ok or Tls.TlsHandshakeResult.Resumed)
+        {
+            return true;
+        }
+
+        Log.TlsHandshakeFailed(_logger, 0, Tls.TlsHandshakeCounters.Name(result), tls.SawPlainText);
+        return false;
     }
 
     /// <summary>

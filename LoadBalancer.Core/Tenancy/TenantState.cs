@@ -19,7 +19,12 @@ public sealed class TenantState
     private const int RateLimitedIndex = BytesSentIndex + 1;
     private const int RefusedIndex = RateLimitedIndex + 1;
 
-    private readonly LoopCounters _counters = new(RefusedIndex + RefusalReasons.Count);
+    // Then tcp listeners' connections and their bytes (also in the tenant's bytes in and out above).
+    private const int TcpConnectionsIndex = RefusedIndex + RefusalReasons.Count;
+    private const int TcpBytesReceivedIndex = TcpConnectionsIndex + 1;
+    private const int TcpBytesSentIndex = TcpBytesReceivedIndex + 1;
+
+    private readonly LoopCounters _counters = new(TcpBytesSentIndex + 1);
     private readonly LoopGauge _connections = new();
     private readonly LoopGauge _inFlight = new();
     // Created at the first entry: most tenants have no keys, routes or consumers, and with 10,000 tenants the empty
@@ -44,6 +49,15 @@ public sealed class TenantState
     public long BytesSent => _counters.Sum(BytesSentIndex);
 
     public long RateLimited => _counters.Sum(RateLimitedIndex);
+
+    /// <summary>Connections of tcp listeners admitted for the tenant (refused ones are in <see cref="Refused"/>).</summary>
+    public long TcpConnections => _counters.Sum(TcpConnectionsIndex);
+
+    /// <summary>Bytes from clients of tcp listeners forwarded to backends (after TLS, when the listener terminates it).</summary>
+    public long TcpBytesReceived => _counters.Sum(TcpBytesReceivedIndex);
+
+    /// <summary>Bytes from backends forwarded to clients of tcp listeners.</summary>
+    public long TcpBytesSent => _counters.Sum(TcpBytesSentIndex);
 
     /// <summary>Per-loop copies of the request counters made so far (tests check that loops count apart).</summary>
     internal int CounterCopies => _counters.CopiesMade;
@@ -157,5 +171,16 @@ public sealed class TenantState
         Interlocked.Add(ref mine[BytesReceivedIndex], bytesReceived);
         Interlocked.Add(ref mine[BytesSentIndex], bytesSent);
         Latency.Record(elapsedTicks);
+    }
+
+    /// <summary>A tcp listener admitted a connection for the tenant.</summary>
+    internal void CountTcpConnection() => _counters.Add(TcpConnectionsIndex, 1);
+
+    /// <summary>Bytes a tcp tunnel moved: from the client (<paramref name="received"/>) or to it; counted as they go.</summary>
+    internal void CountTcpBytes(bool received, long bytes)
+    {
+        var mine = _counters.LocalCopy();
+        Interlocked.Add(ref mine[received ? BytesReceivedIndex : BytesSentIndex], bytes);
+        Interlocked.Add(ref mine[received ? TcpBytesReceivedIndex : TcpBytesSentIndex], bytes);
     }
 }

@@ -52,9 +52,11 @@ public sealed class ListenerTls
         TimeSpan handshakeTimeout,
         TlsClientAuth? clientAuth,
         bool http2,
-        TlsHandshakeCounters counters)
+        TlsHandshakeCounters counters,
+        bool tunnel = false)
     {
         Http2 = http2;
+        Tunnel = tunnel;
         Certificates = certificates;
         Protocols = protocols;
         StrictSni = strictSni;
@@ -65,7 +67,7 @@ public sealed class ListenerTls
         var options = new TlsServedCertificate[certificates.Length];
         for (var i = 0; i < certificates.Length; i++)
         {
-            options[i] = new TlsServedCertificate(CreateOptions(certificates[i], protocols, clientAuth, http2 ? Http2First : Http11Only), certificates[i]);
+            options[i] = new TlsServedCertificate(CreateOptions(certificates[i], protocols, clientAuth, tunnel ? null : http2 ? Http2First : Http11Only), certificates[i]);
         }
 
         var exact = new Dictionary<string, Choice>(StringComparer.OrdinalIgnoreCase);
@@ -95,6 +97,9 @@ public sealed class ListenerTls
 
     /// <summary>Whether ALPN offers <c>h2</c> (the listener's <c>http2</c>), before <c>http/1.1</c>.</summary>
     public bool Http2 { get; }
+
+    /// <summary>A tcp listener's: the decrypted bytes are pumped as they are, so no ALPN protocol is offered or chosen.</summary>
+    public bool Tunnel { get; }
 
     internal TlsClientAuth? ClientAuth { get; }
 
@@ -133,7 +138,7 @@ public sealed class ListenerTls
         return dot > 0 && _wildcard.ContainsKey(host[(dot + 1)..]);
     }
 
-    private static SslServerAuthenticationOptions CreateOptions(TlsCertificate certificate, SslProtocols protocols, TlsClientAuth? clientAuth, List<SslApplicationProtocol> alpn)
+    private static SslServerAuthenticationOptions CreateOptions(TlsCertificate certificate, SslProtocols protocols, TlsClientAuth? clientAuth, List<SslApplicationProtocol>? alpn)
     {
         var options = new SslServerAuthenticationOptions
         {

@@ -159,12 +159,12 @@ public sealed class TlsConfigTests : TlsFixture
     }
 
     [Test]
-    public void LoadText_TlsOnTcpListener_Refused()
+    public void LoadText_TlsOnTcpListener_Accepted_OffersNoAlpn()
     {
         var (cert, key, _) = Certs.Issue("a", ["a.test"]);
 
         var result = Load(Toml(Certificates(cert, key), "protocol = \"tcp\"\ndefault_tenant = \"t\""));
-        Assert.That(result.Errors.Select(e => e.Path), Does.Contain("listeners[0].tls"));
+        Assert.That(result.Errors.Select(e => e.Path), Does.Not.Contain("listeners[0].tls"));
     }
 
     [Test]
