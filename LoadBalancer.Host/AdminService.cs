@@ -41,7 +41,7 @@ internal sealed class AdminService : IHostedService
         this.dashboard = dashboard;
         this.logger = logger;
         _audit = new AuditLog(() => engine.Snapshots.Current.AdminAuditLog, logger);
-        _config = new ConfigApi(options.ConfigPath, ApplyAsync, _audit);
+        _config = new ConfigApi(options.ConfigPath, ApplyAsync, _audit, () => engine.Snapshots.Current);
     }
 
     /// <summary>A management write applies through the same reload as POST /reload.</summary>

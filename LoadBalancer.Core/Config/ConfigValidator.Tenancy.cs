@@ -33,6 +33,11 @@ internal static partial class ConfigValidator
             CheckRange(tenant.MaxConnections, tenant.Path, "max_connections", 1, MaxCount, errors);
             CheckRange(tenant.MaxInFlight, tenant.Path, "max_in_flight", 1, MaxCount, errors);
             CheckRange(tenant.MaxBodyBytes, tenant.Path, "max_body_bytes", 0, MaxBodyLimit, errors);
+            if (tenant.KeyApproval is { } approval && approval.Value is not ("auto" or "manual"))
+            {
+                errors.Add(approval.Position, TomlConfigLoader.Join(tenant.Path, "key_approval"), $"must be \"auto\" or \"manual\", not \"{approval.Value}\"");
+            }
+
             if (ValidateAccessKeys(tenant, baseDirectory, errors) is { } ids)
             {
                 keyIds[tenant] = ids;
@@ -114,8 +119,8 @@ internal static partial class ConfigValidator
         }
     }
 
-    /// <summary>One <c>id sha256</c> per line (<c>#</c> comments and blank lines ignored), into <paramref name="into"/>.</summary>
-    private static void ReadKeysFile(ConfigValue<string> keysFile, string filePath, string baseDirectory, Dictionary<string, string> ids, List<(string Id, byte[] Hash)> into, ConfigErrorList errors)
+    /// <summary>One <see cref="KeysFileLine"/> per line (<c>#</c> comments and blank lines ignored), into <paramref name="into"/>.</summary>
+    private static void ReadKeysFile(ConfigValue<string> keysFile, string filePath, string baseDirectory, Dictionary<string, string> ids, List<KeysFileLine> into, ConfigErrorList errors)
     {
         var fullPath = Path.Combine(baseDirectory, keysFile.Value);
         string[] lines;
@@ -137,17 +142,16 @@ internal static partial class ConfigValidator
                 continue;
             }
 
-            var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             var where = $"{keysFile.Value}:{i + 1}";
-            if (parts.Length != 2 || !TryParseSha256(parts[1], out var hash))
+            if (!KeysFileLine.TryParse(line, out var key, out var error))
             {
-                errors.Add(keysFile.Position, filePath, $"{where}: expected \"<id> <64 hex sha256>\"");
+                errors.Add(keysFile.Position, filePath, $"{where}: {error}");
                 continue;
             }
 
-            if (CheckKeyId(parts[0], keysFile.Position, filePath, where, ids, errors))
+            if (CheckKeyId(key.Id, keysFile.Position, filePath, where, ids, errors))
             {
-                into.Add((parts[0], hash));
+                into.Add(key);
             }
         }
     }

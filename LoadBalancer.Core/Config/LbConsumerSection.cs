@@ -34,5 +34,5 @@ internal sealed class LbConsumerSection
     public SourcePosition RoutesPosition { get; set; }
 
     /// <summary>Keys read from <see cref="KeysFile"/> by the validator, for the compiler.</summary>
-    public List<(string Id, byte[] Hash)> FileKeys { get; } = [];
+    public List<KeysFileLine> FileKeys { get; } = [];
 }

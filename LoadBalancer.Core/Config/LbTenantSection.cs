@@ -40,6 +40,9 @@ internal sealed class LbTenantSection
 
     public ConfigValue<string>? AccessKeyHeader { get; set; }
 
+    /// <summary><c>key_approval</c>: "auto" (default) or "manual"; read by the management API when it creates a key.</summary>
+    public ConfigValue<string>? KeyApproval { get; set; }
+
     /// <summary>The tenant's default <c>request_headers</c> (every request of the tenant, under a route's own).</summary>
     public LbHeaderTransformSection? RequestHeaders { get; set; }
 
@@ -52,5 +55,5 @@ internal sealed class LbTenantSection
     public bool HasConsumers { get; set; }
 
     /// <summary>Keys read from <see cref="AccessKeysFile"/> by the validator (id, 32-byte hash), for the compiler.</summary>
-    public List<(string Id, byte[] Hash)> FileKeys { get; } = [];
+    public List<KeysFileLine> FileKeys { get; } = [];
 }

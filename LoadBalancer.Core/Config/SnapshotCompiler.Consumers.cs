@@ -87,9 +87,12 @@ internal static partial class SnapshotCompiler
                 keys.Add(new AccessKey(key.Id!.Value, hash, state.KeyUsage(key.Id.Value), consumer));
             }
 
-            foreach (var (id, hash) in entry.FileKeys)
+            foreach (var line in entry.FileKeys)
             {
-                keys.Add(new AccessKey(id, hash, state.KeyUsage(id), consumer));
+                if (AccessKey.From(line, state.KeyUsage(line.Id), consumer) is { } key)
+                {
+                    keys.Add(key);
+                }
             }
         }
 

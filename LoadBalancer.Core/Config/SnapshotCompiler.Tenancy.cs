@@ -32,9 +32,12 @@ internal static partial class SnapshotCompiler
             keys.Add(new AccessKey(key.Id!.Value, hash, state.KeyUsage(key.Id.Value)));
         }
 
-        foreach (var (id, hash) in tenant.FileKeys)
+        foreach (var line in tenant.FileKeys)
         {
-            keys.Add(new AccessKey(id, hash, state.KeyUsage(id)));
+            if (AccessKey.From(line, state.KeyUsage(line.Id)) is { } key)
+            {
+                keys.Add(key);
+            }
         }
 
         var consumers = CompileConsumers(name, tenant, file, state, old, keys);

@@ -24,7 +24,7 @@ internal static partial class TomlConfigLoader
     private static readonly string[] TenantKeys =
     [
         "name", "match", "pool", "listeners", "rate_limit", "max_connections", "max_in_flight", "max_body_bytes",
-        "access_keys", "access_keys_file", "access_key_header", "request_headers", "response_headers", "routes",
+        "access_keys", "access_keys_file", "access_key_header", "key_approval", "request_headers", "response_headers", "routes",
     ];
     private static readonly string[] RateLimitKeys = ["requests_per_second", "burst"];
     private static readonly string[] AccessKeyKeys = ["id", "sha256"];
@@ -261,6 +261,7 @@ internal static partial class TomlConfigLoader
             MaxBodyBytes = Integer(table, path, "max_body_bytes", errors),
             AccessKeysFile = String(table, path, "access_keys_file", required: false, errors),
             AccessKeyHeader = String(table, path, "access_key_header", required: false, errors),
+            KeyApproval = String(table, path, "key_approval", required: false, errors),
         };
 
         tenant.Match = StringArray(table, path, "match", required: true, errors, out var matchPosition);

@@ -41,6 +41,11 @@ public static class AdminRoutes
         ("PUT", "/api/config/consumers/{name}"),
         ("PATCH", "/api/config/consumers/{name}"),
         ("DELETE", "/api/config/consumers/{name}"),
+        ("GET", "/api/config/consumers/{name}/keys"),
+        ("POST", "/api/config/consumers/{name}/keys"),
+        ("GET", "/api/config/consumers/{name}/keys/{id}"),
+        ("POST", "/api/config/consumers/{name}/keys/{id}/approve"),
+        ("POST", "/api/config/consumers/{name}/keys/{id}/revoke"),
     ];
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace LoadBalancer.Core.Management;
 /// same reload as <c>POST /reload</c>; <c>?dry_run=true</c> stops after validation and answers the diff. Writes are
 /// serialized; <c>If-Match</c> (the <c>ETag</c> every answer carries) makes a stale write a 409.
 /// </summary>
-public sealed class ConfigApi(string configPath, Func<CancellationToken, Task<ConfigApplyResult>> apply, AuditLog? audit = null)
+public sealed partial class ConfigApi(string configPath, Func<CancellationToken, Task<ConfigApplyResult>> apply, AuditLog? audit = null, Func<Routing.RuntimeSnapshot>? snapshot = null)
 {
     private readonly SemaphoreSlim _writes = new(1, 1);
 
@@ -28,6 +28,11 @@ public sealed class ConfigApi(string configPath, Func<CancellationToken, Task<Co
         }
 
         var parts = request.Path[AdminAccess.ConfigPrefix.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is >= 3 and <= 5 && parts[0] == "consumers" && parts[2] == "keys")
+        {
+            return await KeysAsync(request, Uri.UnescapeDataString(parts[1]), parts[3..], cancellationToken).ConfigureAwait(false);
+        }
+
         if (parts.Length > 2 || (parts.Length > 0 && !ConfigResourceKinds.IsKind(parts[0])))
         {
             return ManagementJson.Error(404, $"no such resource: the resources are /api/config/{{{string.Join('|', ConfigResourceKinds.All)}}}[/{{name}}]");
@@ -308,11 +313,14 @@ public sealed class ConfigApi(string configPath, Func<CancellationToken, Task<Co
     private static bool IsString(JsonNode? node, string value)
         => node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == value;
 
-    private async Task AuditAsync(AdminRequest request, string kind, string name, string diff, string result, CancellationToken cancellationToken)
+    private Task AuditAsync(AdminRequest request, string kind, string name, string diff, string result, CancellationToken cancellationToken)
+        => AuditAsync(request, $"{AdminAccess.ConfigPrefix}/{kind}/{name}", diff, result, cancellationToken);
+
+    private async Task AuditAsync(AdminRequest request, string resource, string diff, string result, CancellationToken cancellationToken)
     {
         if (audit is not null)
         {
-            await audit.WriteAsync(new AuditEntry(DateTimeOffset.UtcNow, request.Caller.TokenId, request.Method, $"{AdminAccess.ConfigPrefix}/{kind}/{name}", diff, result), cancellationToken).ConfigureAwait(false);
+            await audit.WriteAsync(new AuditEntry(DateTimeOffset.UtcNow, request.Caller.TokenId, request.Method, resource, diff, result), cancellationToken).ConfigureAwait(false);
         }
     }
 

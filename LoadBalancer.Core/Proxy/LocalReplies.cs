@@ -16,6 +16,8 @@ internal static class LocalReplies
     public static readonly LocalReplyCause MisdirectedAuthority = new(421, "misdirected_request", "the connection's TLS certificate does not cover this authority");
     public static readonly LocalReplyCause MissingKey = new(401, "missing_access_key", "this tenant requires an access key");
     public static readonly LocalReplyCause InvalidKey = new(403, "invalid_access_key", "the access key is not valid for this tenant");
+    public static readonly LocalReplyCause KeyPending = new(403, "key_pending", "the access key awaits an administrator's approval");
+    public static readonly LocalReplyCause KeyExpired = new(403, "key_expired", "the access key has expired");
     public static readonly LocalReplyCause RateLimited = new(429, "rate_limited", "the tenant's rate_limit is exceeded", retryAfter: true);
     public static readonly LocalReplyCause NoRoute = new(404, "no_route", "no route of the tenant matches this request");
     public static readonly LocalReplyCause NotSubscribed = new(403, "not_subscribed", "the consumer is not subscribed to this route");

@@ -67,9 +67,13 @@ internal sealed partial class ProxyExchange
             var status = CheckAccessKey(tenant, request.Source, request.Fields);
             if (status != 0)
             {
-                return status == 401
-                    ? Refuse(state, RefusalReason.MissingKey, CloseReason.Unauthorized, LocalReplies.MissingKey)
-                    : Refuse(state, RefusalReason.InvalidKey, CloseReason.Unauthorized, LocalReplies.InvalidKey);
+                return status switch
+                {
+                    401 => Refuse(state, RefusalReason.MissingKey, CloseReason.Unauthorized, LocalReplies.MissingKey),
+                    KeyPendingStatus => Refuse(state, RefusalReason.KeyPending, CloseReason.Unauthorized, LocalReplies.KeyPending),
+                    KeyExpiredStatus => Refuse(state, RefusalReason.KeyExpired, CloseReason.Unauthorized, LocalReplies.KeyExpired),
+                    _ => Refuse(state, RefusalReason.InvalidKey, CloseReason.Unauthorized, LocalReplies.InvalidKey),
+                };
             }
         }
 
@@ -161,7 +165,8 @@ internal sealed partial class ProxyExchange
     }
 
     /// <summary>
-    /// 0 when a configured key was presented, 401 when none was (or the header is ambiguous), 403 when it matches no key.
+    /// 0 when a configured key was presented, 401 when none was (or the header is ambiguous), 403 when it matches no key,
+    /// <see cref="KeyPendingStatus"/> or <see cref="KeyExpiredStatus"/> when it matches one that is not admitted yet or any more.
     /// The key is hashed into a stack buffer and compared with every configured hash in constant time, without an early
     /// exit, so neither the key nor which entry matched shows in the timing.
     /// </summary>
@@ -225,9 +230,25 @@ internal sealed partial class ProxyExchange
             return 403;
         }
 
+        // The key's lifecycle (issue 14): a pending or expired key is one of the tenant's, but not admitted (both 403,
+        // told apart by reason). The clock is read only for keys that carry an expiry.
+        if (match.Pending)
+        {
+            return KeyPendingStatus;
+        }
+
+        if (match.ExpiresUtcTicks != 0 && DateTime.UtcNow.Ticks >= match.ExpiresUtcTicks)
+        {
+            return KeyExpiredStatus;
+        }
+
         Key = match;
         return 0;
     }
+
+    // CheckAccessKey's answers beside 0, 401 and 403: 403s with their own reason.
+    private const int KeyPendingStatus = 1;
+    private const int KeyExpiredStatus = 2;
 
     private void CaptureRequestLine(in RequestView request)
     {

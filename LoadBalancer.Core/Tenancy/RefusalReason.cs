@@ -32,4 +32,10 @@ public enum RefusalReason
 
     /// <summary>429: the consumer's <c>quota</c> for the period is used up.</summary>
     QuotaExceeded,
+
+    /// <summary>403: the key is one of the tenant's, still awaiting approval (<c>key_approval = "manual"</c>).</summary>
+    KeyPending,
+
+    /// <summary>403: the key is one of the tenant's, past its <c>expires</c>.</summary>
+    KeyExpired,
 }

@@ -73,6 +73,9 @@ public sealed class TenantState
 
     internal KeyUsage KeyUsage(string id) => Created(ref _keys).GetOrAdd(id, static _ => new KeyUsage());
 
+    /// <summary>The usage of key <paramref name="id"/>, or null when no snapshot has had it (for readers: adds nothing).</summary>
+    internal KeyUsage? FindKeyUsage(string id) => _keys is { } keys && keys.TryGetValue(id, out var usage) ? usage : null;
+
     /// <summary>Usage per route name, including routes removed from the config since (billing keeps them).</summary>
     public IEnumerable<KeyValuePair<string, Routes.RouteUsage>> Routes => (IEnumerable<KeyValuePair<string, Routes.RouteUsage>>?)_routes ?? [];
 
