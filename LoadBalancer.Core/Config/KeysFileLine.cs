@@ -97,7 +97,8 @@ internal sealed record KeysFileLine(string Id, byte[] Hash, KeyState State, Date
         return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out time) && value.Contains('T', StringComparison.OrdinalIgnoreCase) && hasOffset;
     }
 
-    public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    /// <summary>UTC with a Z; fractions of a second only when it has them, so an <c>expires</c> is kept to the tick.</summary>
+    public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>The line as the API writes it: the fields in a fixed order, the defaults left out.</summary>
     public string Format()

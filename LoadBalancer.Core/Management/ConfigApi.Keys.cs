@@ -276,7 +276,9 @@ public sealed partial class ConfigApi
         // The secret lives only in this answer: the file gets its hash.
         var secret = AccessKeyGenerator.NewKey();
         var state = owner.Manual ? KeyState.Pending : KeyState.Approved;
-        var line = new KeysFileLine(id, Convert.FromHexString(AccessKeyGenerator.Sha256Hex(secret)), state, DateTimeOffset.UtcNow, expires, null);
+        var now = DateTimeOffset.UtcNow;
+        var created = now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerSecond));
+        var line = new KeysFileLine(id, Convert.FromHexString(AccessKeyGenerator.Sha256Hex(secret)), state, created, expires, null);
         var (written, failure) = await WriteKeysFileAsync(request, owner, file, file.Append(line), cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
