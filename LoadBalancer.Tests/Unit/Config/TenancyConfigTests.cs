@@ -161,6 +161,68 @@ public sealed class TenancyConfigTests
     }
 
     [Test]
+    public void LoadText_AccessKeysFileLifecycleFields_CompilePendingAndExpiry_AndLeaveRevokedOut()
+    {
+        var directory = Directory.CreateTempSubdirectory("lb-keys-");
+        try
+        {
+            File.WriteAllText(Path.Combine(directory.FullName, "t.keys"),
+                $"ci {Sha}\nnew {Sha} state=pending created=2026-12-01T10:00:00Z\nold {Sha} state=revoked approved_by=ops\ntmp {Sha} expires=2027-01-31T00:00:00.5Z\n");
+            var result = ConfigLoader.LoadText(Toml("access_keys_file = \"t.keys\"\nkey_approval = \"manual\""), Path.Combine(directory.FullName, FileName));
+
+            Assert.That(result.Success, Is.True, () => string.Join("\n", result.Errors));
+            var keys = result.Snapshot!.Tenants["t"].AccessKeys;
+            Assert.That(keys.Select(k => (k.Id, k.Pending, k.ExpiresUtcTicks)), Is.EqualTo(new[]
+            {
+                ("ci", false, 0L),
+                ("new", true, 0L),
+                ("tmp", false, new DateTimeOffset(2027, 1, 31, 0, 0, 0, 500, TimeSpan.Zero).UtcTicks),
+            }));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [TestCase("state=lost", "state \"lost\" must be approved, pending or revoked")]
+    [TestCase("expires=2027-01-31", "expires \"2027-01-31\" must be an RFC 3339 time")]
+    [TestCase("expires=2027-01-31T00:00:00", "expires \"2027-01-31T00:00:00\" must be an RFC 3339 time")]
+    [TestCase("colour=blue", "unknown field \"colour=blue\"")]
+    public void LoadText_AccessKeysFileBadLifecycleField_NamesFileLine(string field, string says)
+    {
+        var directory = Directory.CreateTempSubdirectory("lb-keys-");
+        try
+        {
+            File.WriteAllText(Path.Combine(directory.FullName, "t.keys"), $"ci {Sha} {field}\n");
+            var result = ConfigLoader.LoadText(Toml("access_keys_file = \"t.keys\""), Path.Combine(directory.FullName, FileName));
+
+            Assert.That(result.Errors, Has.Count.EqualTo(1));
+            Assert.That(result.Errors[0].Message, Does.Contain("t.keys:1: " + says));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public void LoadText_KeyApprovalUnknown_IsRefused()
+        => SingleError(Toml($"access_keys = [{{ id = \"ci\", sha256 = \"{Sha}\" }}]\nkey_approval = \"later\""), "tenants[0].key_approval", 13, 16, "must be \"auto\" or \"manual\"");
+
+    [Test]
+    public void KeysFileLine_FormatThenParse_RoundTrips()
+    {
+        var line = new KeysFileLine("m1", Convert.FromHexString(Sha), LoadBalancer.Core.Tenancy.KeyState.Pending, new DateTimeOffset(2026, 12, 7, 17, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.FromHours(2)), "ops");
+
+        var text = line.Format();
+        Assert.That(text, Is.EqualTo($"m1 {Sha} state=pending created=2026-12-07T17:00:00Z expires=2026-12-31T22:00:00Z approved_by=ops"));
+        Assert.That(KeysFileLine.TryParse(text, out var back, out var error), Is.True, error);
+        Assert.That(back with { Hash = line.Hash }, Is.EqualTo(line with { Expires = line.Expires!.Value.ToUniversalTime() }));
+        Assert.That(back.Hash, Is.EqualTo(line.Hash));
+    }
+
+    [Test]
     public void LoadText_AccessKeyHeaderNotAToken_IsRefused()
         => SingleError(Toml($"access_keys = [{{ id = \"ci\", sha256 = \"{Sha}\" }}]\naccess_key_header = \"X Api\""), "tenants[0].access_key_header", 13, 21, "not a header name");
 
