@@ -59,7 +59,7 @@ public sealed class DashboardBrowserTests
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://{lb.EndPoint()}/"), Timeout = TimeSpan.FromSeconds(10) };
         var clock = Stopwatch.StartNew();
         await using var alphaLoad = new SteadyLoad(client, "alpha.test", workers: 2, clock);
-        await using var betaLoad = new SteadyLoad(client, "beta.test", workers: 1, clock);
+        SteadyLoad? betaLoad = null;
 
         using var playwright = await Playwright.CreateAsync();
         var profile = Directory.CreateTempSubdirectory("lb-chromium-").FullName;
@@ -96,13 +96,13 @@ public sealed class DashboardBrowserTests
 
             await page.GotoAsync(admin);
 
-            // Both tenants with a non-zero request rate (the sampler ticks every second).
-            foreach (var tenant in new[] { "alpha", "beta" })
-            {
-                await page.WaitForFunctionAsync(
-                    "name => { const cell = document.querySelector(`tr[data-tenant='${name}'] td.rps`); return cell && parseFloat(cell.textContent) > 0; }",
-                    tenant);
-            }
+            // Live counters on the open page: beta is listed idle while alpha has traffic; beta's traffic starts only
+            // now, and its rate turns non-zero with no reload of the page (the sampler ticks every second).
+            const string Rate = "name => { const cell = document.querySelector(`tr[data-tenant='${name}'] td.rps`); return cell ? parseFloat(cell.textContent) : -1; }";
+            await page.WaitForFunctionAsync($"name => ({Rate})(name) > 0", "alpha");
+            Assert.That(await page.EvaluateAsync<double>(Rate, "beta"), Is.EqualTo(0), "beta has had no request yet");
+            betaLoad = new SteadyLoad(client, "beta.test", workers: 1, clock);
+            await page.WaitForFunctionAsync($"name => ({Rate})(name) > 0", "beta");
 
             // A rejected reload: its error is shown, positioned in lb.toml.
             await lb.WriteConfigAsync(toml + "\nnot_a_key = 1\n");
@@ -135,6 +135,11 @@ public sealed class DashboardBrowserTests
         }
         finally
         {
+            if (betaLoad is not null)
+            {
+                await betaLoad.DisposeAsync();
+            }
+
             Directory.Delete(profile, recursive: true);
         }
 
