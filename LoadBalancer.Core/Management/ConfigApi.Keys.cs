@@ -97,16 +97,12 @@ public sealed partial class ConfigApi
             }
         }
 
-        if (owner.KeysFilePath is { } path)
+        if (owner.KeysFilePath is not null)
         {
-            KeysFile file;
-            try
+            var (file, unreadable) = await ReadKeysFileAsync(owner, cancellationToken).ConfigureAwait(false);
+            if (file is null)
             {
-                file = await KeysFile.ReadAsync(path, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return ManagementJson.Error(422, $"cannot read keys_file \"{owner.KeysFileName}\": {e.Message}") with { ETag = owner.Document.ETag };
+                return unreadable!;
             }
 
             foreach (var (_, key) in file.Keys())
@@ -320,9 +316,7 @@ public sealed partial class ConfigApi
         var isInline = owner.Consumer["keys"] is JsonArray inline && inline.Any(k => k?["id"]?.ToString() == id);
         if (owner.KeysFilePath is null)
         {
-            return isInline
-                ? Errors(422, [new ConfigApiError($"consumers[{consumer}].keys", $"key \"{id}\" is written in lb.toml's keys = [...], which has no lifecycle: move it to the consumer's keys_file to approve or revoke it (or delete it from keys)", null, null)], owner.Document.ETag)
-                : ManagementJson.Error(404, $"consumer \"{consumer}\" has no key \"{id}\"") with { ETag = owner.Document.ETag };
+            return NoLifecycle(owner, consumer, id, isInline);
         }
 
         var (file, unreadable) = await ReadKeysFileAsync(owner, cancellationToken).ConfigureAwait(false);
@@ -334,9 +328,7 @@ public sealed partial class ConfigApi
         var (index, key) = file.Find(id);
         if (key is null)
         {
-            return isInline
-                ? Errors(422, [new ConfigApiError($"consumers[{consumer}].keys", $"key \"{id}\" is written in lb.toml's keys = [...], which has no lifecycle: move it to the consumer's keys_file to approve or revoke it (or delete it from keys)", null, null)], owner.Document.ETag)
-                : ManagementJson.Error(404, $"consumer \"{consumer}\" has no key \"{id}\"") with { ETag = owner.Document.ETag };
+            return NoLifecycle(owner, consumer, id, isInline);
         }
 
         if (to == KeyState.Approved && key.State == KeyState.Revoked)
@@ -373,6 +365,11 @@ public sealed partial class ConfigApi
             writer.WriteEndObject();
         }, owner.Document.ETag);
     }
+
+    /// <summary>A key the lifecycle cannot move: one written in lb.toml's <c>keys</c> (422), or none of that id (404).</summary>
+    private static AdminResponse NoLifecycle(KeyOwner owner, string consumer, string id, bool isInline) => isInline
+        ? Errors(422, [new ConfigApiError($"consumers[{consumer}].keys", $"key \"{id}\" is written in lb.toml's keys = [...], which has no lifecycle: move it to the consumer's keys_file to approve or revoke it (or delete it from keys)", null, null)], owner.Document.ETag)
+        : ManagementJson.Error(404, $"consumer \"{consumer}\" has no key \"{id}\"") with { ETag = owner.Document.ETag };
 
     private static string LineSafe(string? tokenId)
     {
