@@ -210,7 +210,7 @@ internal sealed partial class ProxyExchange
         // The header is stripped before forwarding whatever the outcome; only the key id goes further.
         KeyHeaderIndex = index;
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(key, hash);
+        AccessKeyHashes.Sha256(key, hash);
         AccessKey? match = null;
         var candidates = tenant.AccessKeys;
         if (tenant.KeysByHash is { } byHash && !byHash.TryGetValue(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash), out candidates))
