@@ -21,7 +21,13 @@ namespace LoadBalancer.Core.Admin;
 public sealed class AdminServer : IAsyncDisposable
 {
     private const int MaxBodyBytes = 64 * 1024;
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a client may take to send a request (or to take its answer), and how long an idle keep-alive
+    /// connection stays. It bounds slow clients, not the work: a POST /reload of a large file or a config write runs
+    /// to its end and answers then, however long it takes.
+    /// </summary>
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(10);
 
     // Who an unauthenticated request for a public path (the dashboard page) is: it may read, nothing else.
     private static readonly AdminCaller PublicCaller = new(null, AdminRole.Read);
@@ -30,35 +36,37 @@ public sealed class AdminServer : IAsyncDisposable
     private readonly Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> _handler;
     private readonly Func<IReadOnlyList<AdminCredential>> _credentials;
     private readonly ILogger _logger;
+    private readonly TimeSpan _requestTimeout;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
     private int _connections;
     private int _closing;
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private AdminServer(SocketListener listener, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger)
+    private AdminServer(SocketListener listener, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger, TimeSpan requestTimeout)
     {
         _listener = listener;
         _handler = handler;
         _credentials = credentials;
         _logger = logger;
+        _requestTimeout = requestTimeout;
         _acceptLoop = listener.AcceptLoopAsync(OnAccepted);
     }
 
     public IPEndPoint EndPoint => _listener.BoundEndPoint;
 
     /// <summary>Serves with one fixed write token (or none): what tests and tools that run no lb.toml want.</summary>
-    public static AdminServer Start(IPEndPoint endPoint, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, string? token, ILogger logger)
+    public static AdminServer Start(IPEndPoint endPoint, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, string? token, ILogger logger, TimeSpan? requestTimeout = null)
     {
         IReadOnlyList<AdminCredential> fixedCredentials = token is null
             ? []
             : [new AdminCredential(AdminCredential.LegacyTokenId, SHA256.HashData(Encoding.UTF8.GetBytes(token)), AdminRole.Write)];
-        return Start(endPoint, handler, () => fixedCredentials, logger);
+        return Start(endPoint, handler, () => fixedCredentials, logger, requestTimeout);
     }
 
     /// <summary>Serves with the tokens <paramref name="credentials"/> returns at each request (the live snapshot's).</summary>
-    public static AdminServer Start(IPEndPoint endPoint, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger)
-        => new(SocketListener.Bind(endPoint, backlog: 128), handler, credentials, logger);
+    public static AdminServer Start(IPEndPoint endPoint, Func<AdminRequest, CancellationToken, ValueTask<AdminResponse>> handler, Func<IReadOnlyList<AdminCredential>> credentials, ILogger logger, TimeSpan? requestTimeout = null)
+        => new(SocketListener.Bind(endPoint, backlog: 128), handler, credentials, logger, requestTimeout ?? DefaultRequestTimeout);
 
     private void OnAccepted(Socket socket)
     {
@@ -92,8 +100,12 @@ public sealed class AdminServer : IAsyncDisposable
         {
             while (true)
             {
-                timeout.CancelAfter(RequestTimeout);
+                timeout.CancelAfter(_requestTimeout);
                 var (request, close, error, authenticated) = await ReadRequestAsync(reader, headers, timeout.Token).ConfigureAwait(false);
+
+                // The clock bounds the client, not the work: a reload of 100,000 tenants runs past it, and cutting its
+                // connection would leave the caller with no answer while the reload still applies. Only stop cancels it.
+                timeout.CancelAfter(Timeout.InfiniteTimeSpan);
                 if (request is null && error == 0)
                 {
                     return;
@@ -117,7 +129,7 @@ public sealed class AdminServer : IAsyncDisposable
                 {
                     try
                     {
-                        response = await _handler(request!, timeout.Token).ConfigureAwait(false);
+                        response = await _handler(request!, _stop.Token).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
@@ -131,6 +143,7 @@ public sealed class AdminServer : IAsyncDisposable
                 var head = Encoding.ASCII.GetBytes(string.Create(
                     CultureInfo.InvariantCulture,
                     $"HTTP/1.1 {response.Status} {CannedResponses.ReasonPhrase(response.Status)}\r\nContent-Type: {response.ContentType}\r\nContent-Length: {response.Body.Length}\r\nCache-Control: no-store\r\n{(response.ETag is { } etag ? "ETag: " + etag + "\r\n" : "")}{(close ? "Connection: close\r\n" : "")}\r\n"));
+                timeout.CancelAfter(_requestTimeout);
                 await SocketIo.SendAsync(socket, head, timeout.Token).ConfigureAwait(false);
                 await SocketIo.SendAsync(socket, response.Body, timeout.Token).ConfigureAwait(false);
                 if (close)
