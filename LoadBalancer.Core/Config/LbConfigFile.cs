@@ -6,6 +6,12 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal sealed class LbConfigFile
 {
+    /// <summary>
+    /// <see cref="TableFingerprint"/> of everything but the tenants and pools: when it differs from the live
+    /// snapshot's, a reload compiles everything afresh (listeners, consumers, cluster and defaults reach every tenant).
+    /// </summary>
+    public UInt128 GlobalFingerprint { get; set; }
+
     public LbAdminSection? Admin { get; set; }
 
     public LbUsageSection? Usage { get; set; }

@@ -7,6 +7,9 @@ internal sealed partial class LbPoolSection
 
     public required SourcePosition Position { get; init; }
 
+    /// <summary>The parsed table's <see cref="TableFingerprint"/>: an unchanged one lets a reload reuse the compiled pool.</summary>
+    public UInt128 Fingerprint { get; init; }
+
     public ConfigValue<string>? Name { get; set; }
 
     /// <summary>Null means round-robin.</summary>

@@ -7,6 +7,9 @@ internal sealed class LbTenantSection
 
     public required SourcePosition Position { get; init; }
 
+    /// <summary>The parsed table's <see cref="TableFingerprint"/>: an unchanged one lets a reload reuse the compiled tenant.</summary>
+    public UInt128 Fingerprint { get; init; }
+
     public ConfigValue<string>? Name { get; set; }
 
     /// <summary>Null when absent or not an array; elements that are not strings are null (and reported).</summary>

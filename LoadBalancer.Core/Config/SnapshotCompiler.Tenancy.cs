@@ -47,6 +47,7 @@ internal static partial class SnapshotCompiler
         return new TenantSnapshot
         {
             Name = name,
+            SourceFingerprint = Fingerprint(tenant),
             Pool = pool,
             Routes = routes,
             Fallback = fallback,

@@ -17,13 +17,25 @@ internal static partial class SnapshotCompiler
     /// Only runs on input that passed <see cref="ConfigValidator"/>, hence the null-forgiving reads of required values.
     /// Reused <see cref="BackendState"/>s get their new <see cref="Backend"/> immediately, while the previous snapshot
     /// may still be serving: a reader sees either the old or the new weight, both of which are valid.
+    /// With <paramref name="incremental"/>, unchanged tenants and pools are the previous snapshot's own objects
+    /// (SnapshotCompiler.Incremental.cs); the result equals a full compile's.
     /// </remarks>
-    public static RuntimeSnapshot Compile(LbConfigFile file, string sourcePath, RuntimeSnapshot? previous, BalancerRegistry registry)
+    public static RuntimeSnapshot Compile(LbConfigFile file, string sourcePath, RuntimeSnapshot? previous, BalancerRegistry registry, bool incremental = true)
     {
+        var reuse = ReuseBase(file, previous, registry, incremental);
+        var servedBy = reuse is null ? null : ServedBy(file);
+        var reusedPools = new HashSet<PoolSnapshot>(ReferenceEqualityComparer.Instance);
         var pools = new Dictionary<string, PoolSnapshot>(file.Pools.Count, StringComparer.Ordinal);
         var replaced = new List<(BackendState State, Backend Previous)>();
         foreach (var pool in file.Pools)
         {
+            if (ReusablePool(pool, reuse, servedBy) is { } live)
+            {
+                reusedPools.Add(live);
+                pools[pool.Name!.Value] = live;
+                continue;
+            }
+
             pools[pool.Name!.Value] = CompilePool(pool, previous, registry, replaced);
         }
 
@@ -31,7 +43,7 @@ internal static partial class SnapshotCompiler
         var tenants = new Dictionary<string, TenantSnapshot>(file.Tenants.Count, StringComparer.Ordinal);
         foreach (var tenant in file.Tenants)
         {
-            tenants[tenant.Name!.Value] = CompileTenant(tenant, file, pools, previous, cluster);
+            tenants[tenant.Name!.Value] = ReusableTenant(tenant, reuse, pools, reusedPools) ?? CompileTenant(tenant, file, pools, previous, cluster);
         }
 
         // One pass over the tenants (in file order), not one per pool: with a pool per tenant that was 10^8 steps at 10,000.
@@ -67,7 +79,11 @@ internal static partial class SnapshotCompiler
 
         foreach (var pool in pools.Values)
         {
-            pool.TenantStates = byPool.TryGetValue(pool, out var states) ? [.. states] : [];
+            // A reused pool is live: its fair share is the same tenants already (ReusablePool checked), and is left alone.
+            if (!reusedPools.Contains(pool))
+            {
+                pool.TenantStates = byPool.TryGetValue(pool, out var states) ? [.. states] : [];
+            }
         }
 
         var accessLog = CompileAccessLog(file.AccessLog, sourcePath, previous);
@@ -105,6 +121,8 @@ internal static partial class SnapshotCompiler
             } : null,
             SourcePath = sourcePath,
             KeyFiles = KeyFiles(file, sourcePath),
+            GlobalFingerprint = GlobalFingerprint(file),
+            Registry = registry,
         };
     }
 
@@ -165,6 +183,7 @@ internal static partial class SnapshotCompiler
         return new PoolSnapshot
         {
             Name = name,
+            SourceFingerprint = pool.Fingerprint,
             Backends = all,
             Balancer = factory!.Create(all),
             BalancerName = factory.Name,

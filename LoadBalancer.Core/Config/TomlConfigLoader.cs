@@ -74,7 +74,7 @@ internal static partial class TomlConfigLoader
 
     private static LbConfigFile Read(TomlNode root, ConfigErrorList errors)
     {
-        var file = new LbConfigFile();
+        var file = new LbConfigFile { GlobalFingerprint = TableFingerprint.OfRootWithout(root, errors.File, "tenants", "pools") };
         CheckKeys(root, "", RootKeys, errors);
 
         if (Section(root, "server", ServerKeys, errors) is { } server)
@@ -253,6 +253,7 @@ internal static partial class TomlConfigLoader
         {
             Path = path,
             Position = table.Position,
+            Fingerprint = TableFingerprint.Of(table),
             Name = String(table, path, "name", required: true, errors),
             Pool = String(table, path, "pool", required: false, errors),
             Listeners = StringArray(table, path, "listeners", required: false, errors, out _),
@@ -287,6 +288,7 @@ internal static partial class TomlConfigLoader
         {
             Path = path,
             Position = table.Position,
+            Fingerprint = TableFingerprint.Of(table),
             Name = String(table, path, "name", required: true, errors),
             Balancer = String(table, path, "balancer", required: false, errors),
             HashOn = String(table, path, "hash_on", required: false, errors),

@@ -13,6 +13,9 @@ public sealed partial class PoolSnapshot
 
     public required string Name { get; init; }
 
+    /// <summary>The <c>[[pools]]</c> table's fingerprint (Config/TableFingerprint.cs): equal in a reload, this object may be reused.</summary>
+    internal UInt128 SourceFingerprint { get; init; }
+
     /// <summary>
     /// The backends requests may go to: the IP literals, then every address the pool's names resolved to. Fixed per
     /// snapshot for a pool without names; the DNS resolver replaces it (with <see cref="Balancer"/>) when an answer

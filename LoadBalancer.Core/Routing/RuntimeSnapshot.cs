@@ -120,4 +120,10 @@ public sealed class RuntimeSnapshot
 
     /// <summary>The file the snapshot was compiled from, for messages.</summary>
     public string SourcePath { get; init; } = "";
+
+    /// <summary>Of everything but the tenants and pools; a reload with the same one may reuse unchanged tenants and pools.</summary>
+    internal UInt128 GlobalFingerprint { get; init; }
+
+    /// <summary>The balancers the pools were built with: a reload with another registry compiles every pool.</summary>
+    internal Balancing.BalancerRegistry? Registry { get; init; }
 }

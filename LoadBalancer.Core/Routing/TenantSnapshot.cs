@@ -8,6 +8,9 @@ public sealed class TenantSnapshot
 {
     public required string Name { get; init; }
 
+    /// <summary>The <c>[[tenants]]</c> table's fingerprint (Config/TableFingerprint.cs): equal in a reload, this object is reused.</summary>
+    internal UInt128 SourceFingerprint { get; init; }
+
     /// <summary>The tenant's <c>pool</c>: where requests no route matches go; null when it has none (they get 404).</summary>
     public PoolSnapshot? Pool { get; init; }
 
