@@ -87,7 +87,16 @@ internal static class LbCommandLine
 
     private static int Check(string path)
     {
-        var result = ConfigLoader.LoadFile(path);
+        // lb check lives for one load and exits: a collection on the way is pure cost (at 10,000 tenants the load
+        // allocates ~100 MB and a 1 MB gen0 collected it ~100 times, 0.3-0.4 s of the check's CPU, issue 20). With no
+        // GC until exit, the peak RSS is what the load allocates, about what the collections kept it at anyway.
+        var noGc = NoGcRegionFor(path);
+        var result = ConfigLoader.CheckFile(path);
+        if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+        {
+            GC.EndNoGCRegion();
+        }
+
         if (!result.Success)
         {
             foreach (var error in result.Errors)
@@ -107,5 +116,20 @@ internal static class LbCommandLine
 
         Console.WriteLine(result.Summary);
         return 0;
+    }
+
+    /// <summary>Enters a no-GC region sized for loading <paramref name="path"/> (~40 bytes per byte of TOML), if the runtime allows one that big.</summary>
+    private static bool NoGcRegionFor(string path)
+    {
+        try
+        {
+            var size = Math.Clamp(new FileInfo(path).Length * 40, 16L << 20, 240L << 20);
+            return GC.TryStartNoGCRegion(size);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // Too big a region for this runtime, or no such file (LoadFile reports that): collect as usual.
+            return false;
+        }
     }
 }

@@ -5,12 +5,16 @@ namespace LoadBalancer.Core.Config;
 /// <summary>The outcome of loading a config: either a compiled snapshot or every error found, never both.</summary>
 public sealed class ConfigLoadResult
 {
-    private ConfigLoadResult(string path, RuntimeSnapshot? snapshot, IReadOnlyList<ConfigError> errors, IReadOnlyList<ConfigError>? warnings = null)
+    // Counted from the file rather than the snapshot: a check compiles only the DNS-named pools (ConfigLoader.CheckFile).
+    private readonly (int Listeners, int Tenants, int Pools, int Backends)? _counts;
+
+    private ConfigLoadResult(string path, RuntimeSnapshot? snapshot, IReadOnlyList<ConfigError> errors, IReadOnlyList<ConfigError>? warnings = null, (int, int, int, int)? counts = null)
     {
         Path = path;
         Snapshot = snapshot;
         Errors = errors;
         Warnings = warnings ?? [];
+        _counts = counts;
     }
 
     /// <summary>The config file path as given to the loader.</summary>
@@ -38,6 +42,11 @@ public sealed class ConfigLoadResult
                 return $"{Path}: refused: {Count(Errors.Count, "error")}";
             }
 
+            if (_counts is var (listeners, tenants, pools, entries))
+            {
+                return $"{Path}: OK: {Count(listeners, "listener")}, {Count(tenants, "tenant")}, {Count(pools, "pool")}, {Count(entries, "backend")}";
+            }
+
             var backends = 0;
             foreach (var pool in Snapshot.Pools.Values)
             {
@@ -50,6 +59,21 @@ public sealed class ConfigLoadResult
     }
 
     internal static ConfigLoadResult Succeeded(string path, RuntimeSnapshot snapshot, IReadOnlyList<ConfigError>? warnings = null) => new(path, snapshot, [], warnings);
+
+    /// <summary>A check's result: <paramref name="snapshot"/> holds only what the check looks up (DNS-named pools).</summary>
+    internal static ConfigLoadResult Checked(string path, RuntimeSnapshot snapshot, (int, int, int, int) counts, IReadOnlyList<ConfigError>? warnings)
+        => new(path, snapshot, [], warnings, counts);
+
+    internal static (int Listeners, int Tenants, int Pools, int Backends) CountsOf(LbConfigFile file)
+    {
+        var backends = 0;
+        foreach (var pool in file.Pools)
+        {
+            backends += pool.Backends?.Count ?? 0; // a name counts once, whatever it resolves to
+        }
+
+        return (file.Listeners.Count, file.Tenants.Count, file.Pools.Count, backends);
+    }
 
     internal static ConfigLoadResult Failed(string path, IReadOnlyList<ConfigError> errors) => new(path, null, errors);
 

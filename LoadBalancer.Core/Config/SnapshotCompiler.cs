@@ -126,6 +126,35 @@ internal static partial class SnapshotCompiler
         };
     }
 
+    /// <summary>
+    /// For <c>lb check</c> (<see cref="ConfigLoader.CheckFile"/>): only the pools with a backend named by DNS, which the
+    /// check resolves, and <c>[dns]</c>; nothing live is opened or reused.
+    /// </summary>
+    public static RuntimeSnapshot CompileForCheck(LbConfigFile file, string sourcePath, BalancerRegistry registry)
+    {
+        var pools = new Dictionary<string, PoolSnapshot>(StringComparer.Ordinal);
+        foreach (var pool in file.Pools)
+        {
+            foreach (var entry in pool.Backends!)
+            {
+                if (!ConfigSyntax.TryParseBackend(entry.Address!.Value, out _))
+                {
+                    pools[pool.Name!.Value] = CompilePool(pool, null, registry, []);
+                    break;
+                }
+            }
+        }
+
+        return new RuntimeSnapshot
+        {
+            Listeners = [],
+            Tenants = FrozenDictionary<string, TenantSnapshot>.Empty,
+            Pools = pools.ToFrozenDictionary(StringComparer.Ordinal),
+            Dns = CompileDns(file.Dns),
+            SourcePath = sourcePath,
+        };
+    }
+
     private static PoolSnapshot CompilePool(LbPoolSection pool, RuntimeSnapshot? previous, BalancerRegistry registry, List<(BackendState State, Backend Previous)> replaced)
     {
         var name = pool.Name!.Value;

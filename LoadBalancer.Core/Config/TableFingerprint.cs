@@ -13,19 +13,32 @@ internal static class TableFingerprint
 {
     // Zero stands for "unknown, never reuse" (a value kind the tree does not keep); a real digest of zero is just never reused.
 
+    // One hasher per thread, reset per table: 20,000 tables per load at 10,000 tenants, and a load runs on one thread.
+    [ThreadStatic]
+    private static XxHash128? t_hash;
+
+    private static XxHash128 Hasher()
+    {
+        var hash = t_hash ??= new XxHash128();
+        hash.Reset();
+        return hash;
+    }
+
     public static UInt128 Of(TomlNode node)
     {
-        var hash = new XxHash128();
+        var hash = Hasher();
         return Append(hash, node) ? Digest(hash) : UInt128.Zero;
     }
 
     /// <summary>The root without the keys in <paramref name="skipped"/> (the tenants and pools, fingerprinted one by one).</summary>
     public static UInt128 OfRootWithout(TomlNode root, string source, params ReadOnlySpan<string> skipped)
     {
-        var hash = new XxHash128();
+        var hash = Hasher();
         AppendString(hash, source);
-        foreach (var entry in root.Entries)
+        var entries = root.Entries;
+        for (var i = 0; i < entries.Count; i++)
         {
+            var entry = entries[i];
             if (skipped.Contains(entry.Key))
             {
                 continue;
@@ -49,7 +62,7 @@ internal static class TableFingerprint
             return fingerprint;
         }
 
-        var hash = new XxHash128();
+        var hash = Hasher();
         Span<byte> bits = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bits, fingerprint);
         hash.Append(bits);
@@ -74,10 +87,11 @@ internal static class TableFingerprint
                 var entries = node.Entries;
                 System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(head[1..], entries.Count);
                 hash.Append(head);
-                foreach (var entry in entries)
+                // Indexed, not foreach: the lists are behind IReadOnlyList, whose enumerator is boxed (160,000 nodes a load).
+                for (var i = 0; i < entries.Count; i++)
                 {
-                    AppendString(hash, entry.Key);
-                    if (!Append(hash, entry.Value))
+                    AppendString(hash, entries[i].Key);
+                    if (!Append(hash, entries[i].Value))
                     {
                         return false;
                     }
@@ -88,9 +102,9 @@ internal static class TableFingerprint
                 var items = node.Items;
                 System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(head[1..], items.Count);
                 hash.Append(head);
-                foreach (var item in items)
+                for (var i = 0; i < items.Count; i++)
                 {
-                    if (!Append(hash, item))
+                    if (!Append(hash, items[i]))
                     {
                         return false;
                     }
