@@ -51,9 +51,15 @@ internal sealed class TomlNode
     /// <summary>True for a table that exists only as the prefix of a dotted key or header, so a header may still define it.</summary>
     public bool IsImplicit { get; set; }
 
-    public IReadOnlyList<TomlEntry> Entries => _children as List<TomlEntry> ?? (IReadOnlyList<TomlEntry>)[];
+    // The lists themselves, not IReadOnlyList: a foreach over the interface boxes its enumerator, ~1 MB per load at
+    // 10,000 tenants (issue 20). Never added to from outside; the empty ones are shared.
+    public List<TomlEntry> Entries => _children as List<TomlEntry> ?? NoEntries;
 
-    public IReadOnlyList<TomlNode> Items => _children as List<TomlNode> ?? (IReadOnlyList<TomlNode>)[];
+    public List<TomlNode> Items => _children as List<TomlNode> ?? NoItems;
+
+    private static readonly List<TomlEntry> NoEntries = [];
+
+    private static readonly List<TomlNode> NoItems = [];
 
     private List<TomlEntry>? EntryList => _children as List<TomlEntry>;
 
