@@ -54,8 +54,8 @@ internal static class TableFingerprint
         return Digest(hash);
     }
 
-    /// <summary>Folds what a table names but does not hold (a keys file's lines) into its digest.</summary>
-    public static UInt128 With(UInt128 fingerprint, List<(string Id, byte[] Hash)> keys)
+    /// <summary>Folds what a table names but does not hold (a keys file's lines, every field of each) into its digest.</summary>
+    public static UInt128 With(UInt128 fingerprint, List<KeysFileLine> keys)
     {
         if (keys.Count == 0 || fingerprint == UInt128.Zero)
         {
@@ -66,10 +66,17 @@ internal static class TableFingerprint
         Span<byte> bits = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bits, fingerprint);
         hash.Append(bits);
-        foreach (var (id, key) in keys)
+        foreach (var key in keys)
         {
-            AppendString(hash, id);
-            hash.Append(key);
+            AppendString(hash, key.Id);
+            hash.Append(key.Hash);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bits, (long)key.State);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bits[8..], key.Created?.UtcTicks ?? -1);
+            hash.Append(bits);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bits, key.Expires?.UtcTicks ?? -1);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bits[8..], key.ApprovedBy?.Length ?? -1);
+            hash.Append(bits);
+            AppendString(hash, key.ApprovedBy ?? "");
         }
 
         return Digest(hash);
