@@ -53,7 +53,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
                     return new ValueTask<int>(0);
                 }
 
-                var received = EpollNative.Receive(Socket.SafeHandle, buffer.Span);
+                var received = EpollNative.Receive(Handle, buffer.Span);
                 if (received >= 0)
                 {
                     if (received > 0 && received < buffer.Length && !Volatile.Read(ref _readClosed))
@@ -125,7 +125,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
     {
         try
         {
-            return Socket.Poll(0, System.Net.Sockets.SelectMode.SelectRead);
+            return _loop is null ? Socket.Poll(0, System.Net.Sockets.SelectMode.SelectRead) : EpollNative.PeekReadable(Handle);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
@@ -159,7 +159,7 @@ internal sealed partial class SocketChannel : IValueTaskSource<int>
         int received;
         try
         {
-            received = EpollNative.Receive(Socket.SafeHandle, _readBuffer.Span);
+            received = EpollNative.Receive(Handle, _readBuffer.Span);
         }
         catch (ObjectDisposedException ex)
         {

@@ -102,7 +102,7 @@ internal sealed partial class SocketChannel : IValueTaskSource
     {
         while (!data.IsEmpty)
         {
-            var sent = EpollNative.Send(Socket.SafeHandle, data.Span);
+            var sent = EpollNative.Send(Handle, data.Span);
             if (sent == -EpollNative.WouldBlock)
             {
                 _writeBlockedAt = edges;

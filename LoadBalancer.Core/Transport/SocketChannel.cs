@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using LoadBalancer.Core.Transport.Epoll;
 
 namespace LoadBalancer.Core.Transport;
@@ -17,9 +18,17 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
     private readonly EpollLoop? _loop;
     private int _disposed;
 
+    private Socket? _socket;
+
     private SocketChannel(Socket socket, EpollLoop? loop, bool accepted = false, bool connecting = false)
+        : this(socket.SafeHandle, loop, accepted, connecting)
     {
-        Socket = socket;
+        _socket = socket;
+    }
+
+    private SocketChannel(SafeHandle handle, EpollLoop? loop, bool accepted = false, bool connecting = false)
+    {
+        Handle = handle;
         _loop = loop;
         if (accepted)
         {
@@ -37,11 +46,32 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
 
         if (loop is not null)
         {
-            loop.Register(this, (int)socket.SafeHandle.DangerousGetHandle());
+            loop.Register(this, (int)handle.DangerousGetHandle());
         }
     }
 
-    public Socket Socket { get; }
+    /// <summary>The descriptor, which the epoll loop's syscalls use: the socket's, or a <see cref="SocketDescriptor"/>.</summary>
+    internal SafeHandle Handle { get; }
+
+    /// <summary>
+    /// The .NET socket. A connection a loop accepted has none until something asks (tests, diagnostics): the loop needs
+    /// only the descriptor, and a <see cref="System.Net.Sockets.Socket"/> with its state is ~130 bytes per idle client
+    /// connection. Made on demand from the descriptor, it costs the syscalls of <c>new Socket(SafeSocketHandle)</c>.
+    /// </summary>
+    public Socket Socket
+    {
+        get
+        {
+            if (Volatile.Read(ref _socket) is { } socket)
+            {
+                return socket;
+            }
+
+            // Not owning: the descriptor stays the SocketDescriptor's to close (gracefully).
+            var made = new Socket(new SafeSocketHandle(Handle.DangerousGetHandle(), ownsHandle: false));
+            return Interlocked.CompareExchange(ref _socket, made, null) ?? made;
+        }
+    }
 
     public IPEndPoint? RemoteEndPoint => Peer.IsKnown ? Peer.ToEndPoint() : Socket.RemoteEndPoint as IPEndPoint;
 
@@ -75,15 +105,15 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
     /// A socket <paramref name="loop"/> accepted on its own thread (accept4 made it non-blocking already); registered
     /// with that loop, so the accepting thread is the one that serves it.
     /// </summary>
-    public static SocketChannel ForAcceptedOnLoop(Socket socket, EpollLoop loop, PeerAddress peer = default)
+    public static SocketChannel ForAcceptedOnLoop(SocketDescriptor handle, EpollLoop loop, PeerAddress peer = default)
     {
         try
         {
-            return new SocketChannel(socket, loop, accepted: true) { Peer = peer };
+            return new SocketChannel(handle, loop, accepted: true) { Peer = peer };
         }
         catch
         {
-            socket.Dispose();
+            handle.Dispose();
             throw;
         }
     }
@@ -193,14 +223,30 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
     /// <summary>A continuation threw on the loop thread: whatever it was waiting for will not come, so close.</summary>
     internal void OnLoopFault() => Abort();
 
-    public void Shutdown(SocketShutdown how) => Socket.Shutdown(how);
+    public void Shutdown(SocketShutdown how)
+    {
+        if (_loop is null)
+        {
+            Socket.Shutdown(how);
+            return;
+        }
+
+        EpollNative.Shutdown(Handle, how);
+    }
 
     /// <summary>Resets the connection (linger 0) instead of a graceful close. Never throws.</summary>
     public void Abort()
     {
         try
         {
-            Socket.LingerState = new LingerOption(true, 0);
+            if (_loop is null)
+            {
+                Socket.LingerState = new LingerOption(true, 0);
+            }
+            else
+            {
+                EpollNative.SetLingerReset(Handle);
+            }
         }
         catch
         {
@@ -215,7 +261,7 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
     {
         try
         {
-            Socket.Shutdown(SocketShutdown.Both);
+            Shutdown(SocketShutdown.Both);
         }
         catch
         {
@@ -233,7 +279,10 @@ internal sealed partial class SocketChannel : IConnection, IDisposable
         }
 
         _loop?.Unregister(this);
-        Socket.Dispose();
+
+        // A socket made on demand from a SocketDescriptor does not own it: both go.
+        Volatile.Read(ref _socket)?.Dispose();
+        Handle.Dispose();
         if (_loop is not null)
         {
             // Closing the descriptor removed it from epoll without an edge: fail whatever still waits.

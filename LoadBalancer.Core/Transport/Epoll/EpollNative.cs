@@ -50,6 +50,57 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(SafeHandle fd, int command, int argument);
 
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    private static partial int ShutdownSocket(SafeHandle fd, int how);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetSockOpt(SafeHandle fd, int level, int option, void* value, int length);
+
+    private const int LingerOption = 13; // SO_LINGER
+    private const int PeekNoWait = 0x2 | 0x40; // MSG_PEEK | MSG_DONTWAIT
+
+    /// <summary>shutdown(2); throws like <see cref="System.Net.Sockets.Socket.Shutdown"/> does.</summary>
+    public static void Shutdown(SafeHandle fd, System.Net.Sockets.SocketShutdown how)
+    {
+        // SHUT_RD, SHUT_WR, SHUT_RDWR are 0, 1, 2, as SocketShutdown's values.
+        if (ShutdownSocket(fd, (int)how) < 0)
+        {
+            throw new System.Net.Sockets.SocketException(SocketErrors.FromErrno(Marshal.GetLastPInvokeError()));
+        }
+    }
+
+    /// <summary>SO_LINGER {on, 0 s}: close(2) then resets the connection instead of sending FIN.</summary>
+    public static void SetLingerReset(SafeHandle fd)
+    {
+        var linger = stackalloc int[2] { 1, 0 };
+        if (SetSockOpt(fd, SolSocket, LingerOption, linger, 2 * sizeof(int)) < 0)
+        {
+            throw new System.Net.Sockets.SocketException(SocketErrors.FromErrno(Marshal.GetLastPInvokeError()));
+        }
+    }
+
+    /// <summary>
+    /// Whether a read would not block: data, end of stream or an error are all "readable", as poll(2)'s POLLIN is.
+    /// One recv(MSG_PEEK | MSG_DONTWAIT) of one byte, which consumes nothing.
+    /// </summary>
+    public static bool PeekReadable(SafeHandle fd)
+    {
+        byte one;
+        while (true)
+        {
+            if (Recv(fd, &one, 1, PeekNoWait) >= 0)
+            {
+                return true;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != Interrupted)
+            {
+                return errno != WouldBlock;
+            }
+        }
+    }
+
     /// <summary>recv(2): bytes read (0 at end of stream), or -errno.</summary>
     public static int Receive(SafeHandle fd, Span<byte> buffer)
     {

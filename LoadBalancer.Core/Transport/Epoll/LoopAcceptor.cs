@@ -94,7 +94,7 @@ internal sealed class LoopAcceptor
             SocketChannel channel;
             try
             {
-                channel = SocketChannel.ForAcceptedOnLoop(AcceptedSocket.Create(_socket, fd), Loop, peer);
+                channel = SocketChannel.ForAcceptedOnLoop(new SocketDescriptor(fd), Loop, peer);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
