@@ -18,4 +18,8 @@ public enum HeaderKind : byte
     XForwardedProto,
     XForwardedHost,
     Cookie,
+
+    /// <summary>lb's own mTLS fields (see Tls.ClientCertificateHeaders): a client's copy is never forwarded.</summary>
+    XClientCertSubject,
+    XClientCertSha256,
 }

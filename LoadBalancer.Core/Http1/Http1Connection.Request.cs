@@ -260,7 +260,7 @@ internal sealed partial class Http1Connection
         }
 
         _pool = Exchange.Route!.Pool;
-        var edits = Exchange.ForwardEdits;
+        var edits = Exchange.ForwardEdits(_https ? ((Tls.TlsConnection)_client).ClientCertificateLines : default);
         var capacity = Http1HeadWriter.RequestCapacity(head, _clientIp.Length, edits);
         RentOut(capacity);
         _outLength = Http1HeadWriter.WriteRequest(

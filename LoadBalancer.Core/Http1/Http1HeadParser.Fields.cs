@@ -356,6 +356,12 @@ public static partial class Http1HeadParser
                 if (Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8)) return HeaderKind.TransferEncoding;
                 if (Ascii.EqualsIgnoreCase(name, "x-forwarded-proto"u8)) return HeaderKind.XForwardedProto;
                 break;
+            case 20:
+                if (Ascii.EqualsIgnoreCase(name, "x-client-cert-sha256"u8)) return HeaderKind.XClientCertSha256;
+                break;
+            case 21:
+                if (Ascii.EqualsIgnoreCase(name, "x-client-cert-subject"u8)) return HeaderKind.XClientCertSubject;
+                break;
         }
 
         return HeaderKind.Other;

@@ -136,6 +136,8 @@ internal static class Http1HeadWriter
                 HeaderKind.Host => head.AbsoluteForm || edits.RewritesHost,
                 // Client-supplied values are stripped unless the listener trusts its upstream, whether or not lb adds its own.
                 HeaderKind.XForwardedFor or HeaderKind.XForwardedProto or HeaderKind.XForwardedHost => !trustForwarded,
+                // Only lb says which client certificate was verified (the edits carry its own lines), on every listener.
+                HeaderKind.XClientCertSubject or HeaderKind.XClientCertSha256 => true,
                 _ => IsHttp2Settings(source.Slice(header.NameStart, header.NameLength))
                     || (hasConnectionOptions && IsListedInConnection(source, headers[..head.HeaderCount], source.Slice(header.NameStart, header.NameLength))),
             };

@@ -252,7 +252,7 @@ internal sealed partial class Http2Stream : IDownstream, IValueTaskSource<bool>
         }
 
         _pool = _exchange.Route!.Pool;
-        var edits = _exchange.ForwardEdits;
+        var edits = _exchange.ForwardEdits(_connection.Tls?.ClientCertificateLines ?? default);
         var capacity = Http1HeadWriter.RequestCapacity(head, _connection.ClientIp.Length, edits);
         _out = EngineBuffers.Rent(Math.Max(capacity, 4096));
         _outLength = Http1HeadWriter.WriteRequest(

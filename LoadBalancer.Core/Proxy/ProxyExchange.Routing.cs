@@ -70,8 +70,11 @@ internal sealed partial class ProxyExchange
         return admission;
     }
 
-    /// <summary>The admitted route's edits to the forwarded head; the access key never reaches the backend.</summary>
-    public HeaderEdits ForwardEdits => new(KeyHeaderIndex, Route!.RequestHeaders, Route.Rewrite, Route.Host);
+    /// <summary>
+    /// The admitted route's edits to the forwarded head; the access key never reaches the backend. <paramref name="lines"/>
+    /// are the connection's own (the verified client certificate's, see Tls.ClientCertificateHeaders), added as they are.
+    /// </summary>
+    public HeaderEdits ForwardEdits(ReadOnlyMemory<byte> lines) => new(KeyHeaderIndex, Route!.RequestHeaders, Route.Rewrite, Route.Host, lines);
 
     public static LocalReplyCause UnknownTenantReply(TenantKeyKind kind) => kind switch
     {

@@ -55,6 +55,9 @@ internal sealed partial class TlsConnection
         return string.IsNullOrEmpty(_serverName) && TlsNames.IsAddressLiteral(host);
     }
 
+    /// <summary>The <see cref="ClientCertificateHeaders"/> lines of the verified client certificate; empty without one.</summary>
+    public ReadOnlyMemory<byte> ClientCertificateLines { get; private set; }
+
     /// <summary>True when the first bytes were not TLS (the caller answers 400 in plain text, then closes).</summary>
     public bool SawPlainText { get; private set; }
 
@@ -144,6 +147,12 @@ internal sealed partial class TlsConnection
         }
 
         _ssl = ssl;
+        if (settings.ClientAuth is not null && ssl.RemoteCertificate is { } client)
+        {
+            // Verified by the handshake (TlsClientAuth.Validate); a client that sent none (required = false) gets no lines.
+            ClientCertificateLines = ClientCertificateHeaders.Lines(client as System.Security.Cryptography.X509Certificates.X509Certificate2 ?? new System.Security.Cryptography.X509Certificates.X509Certificate2(client));
+        }
+
         var reused = false;
         WithHandle(ssl, handle =>
         {
