@@ -30,4 +30,7 @@ public struct AccessLogEntry
     public string? Backend;
     public long DurationTicks;
     public CloseReason CloseReason;
+
+    /// <summary>True for a tcp listener's connection: the line says <c>"protocol":"tcp"</c> and has no method, path or status.</summary>
+    public bool Tcp;
 }

@@ -159,6 +159,11 @@ public sealed class AccessLogWriter : IAsyncDisposable
         }
 
         json.WriteString("client"u8, Encoding.ASCII.GetString(entry.ClientIp));
+        if (entry.Tcp)
+        {
+            json.WriteString("protocol"u8, "tcp"u8);
+        }
+
         if (entry.RequestLine is { } line)
         {
             json.WriteString("method"u8, Encoding.Latin1.GetString(line, 0, entry.MethodLength));
@@ -166,7 +171,11 @@ public sealed class AccessLogWriter : IAsyncDisposable
             ArrayPool<byte>.Shared.Return(line);
         }
 
-        json.WriteNumber("status"u8, entry.Status);
+        if (!entry.Tcp)
+        {
+            json.WriteNumber("status"u8, entry.Status);
+        }
+
         json.WriteNumber("bytes_in"u8, entry.BytesReceived);
         json.WriteNumber("bytes_out"u8, entry.BytesSent);
         if (entry.Backend is null)

@@ -69,6 +69,7 @@ public static class PrometheusWriter
         }
 
         WriteRoutes(text, tenants);
+        WriteConnections(text, tenants);
 
         var backends = snapshot.Pools.Values.OrderBy(p => p.Name, StringComparer.Ordinal).SelectMany(p => p.Backends.Select(b => (Pool: p.Name, Backend: b))).ToArray();
         PerBackend(text, backends, "lb_backend_requests_total", "counter", "Requests answered through the backend.", b => b.Requests);
@@ -187,6 +188,41 @@ public static class PrometheusWriter
         foreach (var (tenant, route, usage) in routes)
         {
             Sample(text, "lb_route_request_duration_seconds_total", [("tenant", tenant), ("route", route)], usage.DurationSecondsSum);
+        }
+    }
+
+    /// <summary>
+    /// Per tenant, the connections of tcp listeners (<c>protocol="tcp"</c>), which have no requests: samples only for
+    /// tenants that had one (tunnelled or refused), so a fleet of http-only tenants adds no series.
+    /// </summary>
+    private static void WriteConnections(Exposition text, TenantSnapshot[] tenants)
+    {
+        var tcp = new List<TenantSnapshot>();
+        foreach (var tenant in tenants)
+        {
+            if (tenant.State.TcpConnections + tenant.State.TcpRefused > 0)
+            {
+                tcp.Add(tenant);
+            }
+        }
+
+        ConnectionFamily(text, tcp, "lb_connections_total", "Connections of tcp listeners admitted and tunnelled to a backend.", s => s.TcpConnections);
+        ConnectionFamily(text, tcp, "lb_connections_refused_total", "Connections of tcp listeners refused at the tenant's max_connections (also in lb_refused_total).", s => s.TcpRefused);
+        ConnectionFamily(text, tcp, "lb_connection_bytes_received_total", "Bytes from clients of tcp listeners forwarded to backends (plaintext after TLS; also in lb_bytes_received_total).", s => s.TcpBytesReceived);
+        ConnectionFamily(text, tcp, "lb_connection_bytes_sent_total", "Bytes from backends forwarded to clients of tcp listeners (also in lb_bytes_sent_total).", s => s.TcpBytesSent);
+        Family(text, "lb_connection_duration_seconds_total", "counter", "Sum of the durations of tcp listeners' tunnels that ended.");
+        foreach (var tenant in tcp)
+        {
+            Sample(text, "lb_connection_duration_seconds_total", [("tenant", tenant.Name), ("protocol", "tcp")], tenant.State.TcpDurationTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+        }
+    }
+
+    private static void ConnectionFamily(Exposition text, List<TenantSnapshot> tenants, string name, string help, Func<TenantState, long> read)
+    {
+        Family(text, name, "counter", help);
+        foreach (var tenant in tenants)
+        {
+            Sample(text, name, [("tenant", tenant.Name), ("protocol", "tcp")], read(tenant.State));
         }
     }
 

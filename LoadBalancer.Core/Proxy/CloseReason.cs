@@ -43,4 +43,7 @@ public enum CloseReason
 
     /// <summary>404: no route of the tenant matched and it has no fallback pool.</summary>
     NoRoute,
+
+    /// <summary>A tcp listener's tunnel ended: both directions closed, or one failed and both were cut.</summary>
+    TunnelClosed,
 }

@@ -8,11 +8,11 @@ namespace LoadBalancer.Core.Proxy;
 internal static class DuplexPump
 {
     /// <summary>Runs both directions until each side has closed (half-closes are passed on), or one fails (both are aborted).</summary>
-    /// <param name="tenant">Counts the bytes each way as they go (tcp listeners); null counts nothing here.</param>
-    public static Task RunAsync(PipeReader clientReader, IConnection client, PipeReader backendReader, IConnection backend, Tenancy.TenantState? tenant = null)
-        => Task.WhenAll(PumpAsync(clientReader, backend, tenant, received: true), PumpAsync(backendReader, client, tenant, received: false));
+    /// <param name="bytes">Counts the bytes each way as they go (tcp listeners); null counts nothing here.</param>
+    public static Task RunAsync(PipeReader clientReader, IConnection client, PipeReader backendReader, IConnection backend, TunnelBytes? bytes = null)
+        => Task.WhenAll(PumpAsync(clientReader, backend, bytes, received: true), PumpAsync(backendReader, client, bytes, received: false));
 
-    public static async Task PumpAsync(PipeReader reader, IConnection destination, Tenancy.TenantState? tenant = null, bool received = false)
+    public static async Task PumpAsync(PipeReader reader, IConnection destination, TunnelBytes? bytes = null, bool received = false)
     {
         try
         {
@@ -23,7 +23,7 @@ internal static class DuplexPump
                 if (!buffer.IsEmpty)
                 {
                     await SocketIo.SendAsync(destination, buffer, timer: null).ConfigureAwait(false);
-                    tenant?.CountTcpBytes(received, buffer.Length);
+                    bytes?.Add(received, buffer.Length);
                 }
 
                 reader.AdvanceTo(buffer.End);

@@ -37,6 +37,9 @@ internal sealed class TcpSession : IChannelOwner
     private readonly BackendConnector _connector;
     private BackendConnection? _backend;
 
+    // For the access-log line: the first reason recorded wins.
+    private int _closeReason;
+
     public TcpSession(SocketChannel client, ListenerRuntime listener)
     {
         _client = client;
@@ -57,7 +60,13 @@ internal sealed class TcpSession : IChannelOwner
     {
     }
 
-    void IChannelOwner.OnAbort() => Abort();
+    void IChannelOwner.OnAbort()
+    {
+        SetCloseReason(CloseReason.Aborted);
+        Abort();
+    }
+
+    private void SetCloseReason(CloseReason reason) => Interlocked.CompareExchange(ref _closeReason, (int)reason, 0);
 
     void IChannelOwner.CollectDue(long now, List<DeadlineTimer> due)
     {
@@ -73,6 +82,11 @@ internal sealed class TcpSession : IChannelOwner
         var reader = new SocketReader(_transport);
         _engine.Sockets.Attach(_client, this);
         TenantState? attached = null;
+        TenantSnapshot? tenantForLog = null;
+        TunnelBytes? bytes = null;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var startedUtc = DateTime.UtcNow.Ticks;
+        long tunnelStarted = 0;
         try
         {
             var listener = _listener.Snapshot;
@@ -94,10 +108,13 @@ internal sealed class TcpSession : IChannelOwner
                 return;
             }
 
+            tenantForLog = tenant;
+
             // Before the handshake: a tenant at its limit costs no TLS work.
             if (!tenant.State.TryAttachConnection(tenant.MaxConnections))
             {
-                tenant.State.CountRefused(RefusalReason.MaxConnections);
+                tenant.State.CountTcpRefused();
+                SetCloseReason(CloseReason.TenantOverLimit);
                 Log.TcpConnectionRefused(_logger, tenant.Name, listener.Name);
                 return;
             }
@@ -105,30 +122,58 @@ internal sealed class TcpSession : IChannelOwner
             attached = tenant.State;
             if (listener.Tls is { } tls && !await HandshakeAsync((Tls.TlsConnection)_transport, tls, reader).ConfigureAwait(false))
             {
+                SetCloseReason(CloseReason.TlsHandshakeFailed);
                 return;
             }
 
             var connection = await ConnectAsync(tenant).ConfigureAwait(false);
             if (connection is null)
             {
+                SetCloseReason(CloseReason.NoBackend);
                 return;
             }
 
             tenant.State.CountTcpConnection();
-            await DuplexPump.RunAsync(reader, _transport, connection.Reader, connection.Transport, tenant.State).ConfigureAwait(false);
+            bytes = new TunnelBytes(tenant.State);
+            tunnelStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+            await DuplexPump.RunAsync(reader, _transport, connection.Reader, connection.Transport, bytes).ConfigureAwait(false);
+            SetCloseReason(CloseReason.TunnelClosed);
         }
         catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             // Peer gone, timeout or abort: the connection just ends.
+            SetCloseReason(ex is OperationCanceledException ? CloseReason.RequestHeadTimeout : CloseReason.ClientClosed);
         }
         catch (Exception ex)
         {
+            SetCloseReason(CloseReason.Error);
             Log.ConnectionFailed(_logger, 0, ex);
         }
         finally
         {
             try
             {
+                if (tunnelStarted != 0)
+                {
+                    tenantForLog!.State.CountTcpDuration(System.Diagnostics.Stopwatch.GetTimestamp() - tunnelStarted);
+                }
+
+                if (tenantForLog is not null && _listener.Snapshot.AccessLog is { } log)
+                {
+                    log.TryWrite(new AccessLogEntry
+                    {
+                        TimeUtcTicks = startedUtc,
+                        Tenant = tenantForLog.Name,
+                        ClientIp = _clientIp,
+                        BytesReceived = bytes?.Received ?? 0,
+                        BytesSent = bytes?.Sent ?? 0,
+                        Backend = _backend?.Backend.Config.Address,
+                        DurationTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started,
+                        CloseReason = (CloseReason)_closeReason,
+                        Tcp = true,
+                    });
+                }
+
                 if (_backend is { } backend)
                 {
                     backend.ExitInFlight();

@@ -23,8 +23,10 @@ public sealed class TenantState
     private const int TcpConnectionsIndex = RefusedIndex + RefusalReasons.Count;
     private const int TcpBytesReceivedIndex = TcpConnectionsIndex + 1;
     private const int TcpBytesSentIndex = TcpBytesReceivedIndex + 1;
+    private const int TcpDurationIndex = TcpBytesSentIndex + 1;
+    private const int TcpRefusedIndex = TcpDurationIndex + 1;
 
-    private readonly LoopCounters _counters = new(TcpBytesSentIndex + 1);
+    private readonly LoopCounters _counters = new(TcpRefusedIndex + 1);
     private readonly LoopGauge _connections = new();
     private readonly LoopGauge _inFlight = new();
     // Created at the first entry: most tenants have no keys, routes or consumers, and with 10,000 tenants the empty
@@ -58,6 +60,12 @@ public sealed class TenantState
 
     /// <summary>Bytes from backends forwarded to clients of tcp listeners.</summary>
     public long TcpBytesSent => _counters.Sum(TcpBytesSentIndex);
+
+    /// <summary>Stopwatch ticks tcp tunnels of the tenant lasted, counted when each ends.</summary>
+    public long TcpDurationTicks => _counters.Sum(TcpDurationIndex);
+
+    /// <summary>Connections of tcp listeners refused at max_connections (also in <see cref="Refused"/>).</summary>
+    public long TcpRefused => _counters.Sum(TcpRefusedIndex);
 
     /// <summary>Per-loop copies of the request counters made so far (tests check that loops count apart).</summary>
     internal int CounterCopies => _counters.CopiesMade;
@@ -178,6 +186,16 @@ public sealed class TenantState
 
     /// <summary>A tcp listener admitted a connection for the tenant.</summary>
     internal void CountTcpConnection() => _counters.Add(TcpConnectionsIndex, 1);
+
+    /// <summary>A tcp listener refused a connection at max_connections: the tenant's refusal and the tcp-only count.</summary>
+    internal void CountTcpRefused()
+    {
+        CountRefused(RefusalReason.MaxConnections);
+        _counters.Add(TcpRefusedIndex, 1);
+    }
+
+    /// <summary>A tunnel counted by <see cref="CountTcpConnection"/> ended after <paramref name="elapsedTicks"/>.</summary>
+    internal void CountTcpDuration(long elapsedTicks) => _counters.Add(TcpDurationIndex, elapsedTicks);
 
     /// <summary>Bytes a tcp tunnel moved: from the client (<paramref name="received"/>) or to it; counted as they go.</summary>
     internal void CountTcpBytes(bool received, long bytes)

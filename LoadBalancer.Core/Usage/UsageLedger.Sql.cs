@@ -19,6 +19,10 @@ public sealed partial class UsageLedger
         CREATE TABLE IF NOT EXISTS quota (
             minute INTEGER NOT NULL, tenant TEXT NOT NULL, consumer TEXT NOT NULL, requests INTEGER NOT NULL,
             PRIMARY KEY (tenant, consumer, minute)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS connections (
+            minute INTEGER NOT NULL, tenant TEXT NOT NULL, protocol TEXT NOT NULL,
+            connections INTEGER NOT NULL, refused INTEGER NOT NULL, bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL, duration_us INTEGER NOT NULL,
+            PRIMARY KEY (minute, tenant, protocol)) WITHOUT ROWID;
         """;
 
     private SqliteConnection? TryOpen()
@@ -106,6 +110,31 @@ public sealed partial class UsageLedger
             }
         }
 
+        using (var connections = connection.CreateCommand())
+        {
+            connections.Transaction = transaction;
+            connections.CommandText = """
+                INSERT INTO connections (minute, tenant, protocol, connections, refused, bytes_in, bytes_out, duration_us)
+                VALUES ($m, $t, 'tcp', $n, $r, $i, $o, $d)
+                ON CONFLICT (minute, tenant, protocol) DO UPDATE SET
+                    connections = connections + excluded.connections, refused = refused + excluded.refused,
+                    bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,
+                    duration_us = duration_us + excluded.duration_us
+                """;
+            var p = Parameters(connections, "$m", "$t", "$n", "$r", "$i", "$o", "$d");
+            foreach (var ((minute, tenant), delta) in _pendingConnections)
+            {
+                p[0].Value = minute;
+                p[1].Value = tenant;
+                p[2].Value = delta.Connections;
+                p[3].Value = delta.Refused;
+                p[4].Value = delta.BytesIn;
+                p[5].Value = delta.BytesOut;
+                p[6].Value = delta.DurationMicros;
+                connections.ExecuteNonQuery();
+            }
+        }
+
         transaction.Commit();
     }
 
@@ -144,7 +173,7 @@ public sealed partial class UsageLedger
         try
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM usage WHERE minute < $m; DELETE FROM refusals WHERE minute < $m; DELETE FROM quota WHERE minute < $m;";
+            command.CommandText = "DELETE FROM usage WHERE minute < $m; DELETE FROM refusals WHERE minute < $m; DELETE FROM quota WHERE minute < $m; DELETE FROM connections WHERE minute < $m;";
             command.Parameters.AddWithValue("$m", new DateTimeOffset(now - _settings.Retention).ToUnixTimeSeconds() / 60);
             command.ExecuteNonQuery();
         }

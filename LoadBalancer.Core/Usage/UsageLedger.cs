@@ -31,6 +31,10 @@ public sealed partial class UsageLedger : IAsyncDisposable
     // Refusals keyed with the reason in place of the status class; quota counts with neither route nor class.
     private readonly Dictionary<UsageKey, UsageDelta> _pendingRefusals = [];
     private readonly Dictionary<UsageKey, UsageDelta> _pendingQuota = [];
+
+    // Tcp listeners' connections per (minute, tenant), from the tenants' own counters (they have no consumer or route).
+    private readonly Dictionary<TenantState, long[]> _seenTcp = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<(long Minute, string Tenant), ConnectionDelta> _pendingConnections = [];
     private SqliteConnection? _connection;
     private Task? _loop;
     private long _lastError = long.MinValue;
@@ -179,7 +183,7 @@ public sealed partial class UsageLedger : IAsyncDisposable
             RestoreQuotas(_connection, _snapshots.Current);
         }
 
-        if (_pending.Count + _pendingRefusals.Count + _pendingQuota.Count > 0)
+        if (_pending.Count + _pendingRefusals.Count + _pendingQuota.Count + _pendingConnections.Count > 0)
         {
             try
             {
@@ -187,12 +191,13 @@ public sealed partial class UsageLedger : IAsyncDisposable
                 _pending.Clear();
                 _pendingRefusals.Clear();
                 _pendingQuota.Clear();
+                _pendingConnections.Clear();
                 PendingRows = 0;
             }
             catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
             {
                 Interlocked.Increment(ref _failures);
-                PendingRows = _pending.Count + _pendingRefusals.Count + _pendingQuota.Count;
+                PendingRows = _pending.Count + _pendingRefusals.Count + _pendingQuota.Count + _pendingConnections.Count;
                 ReportError(ex);
                 return;
             }
@@ -215,7 +220,50 @@ public sealed partial class UsageLedger : IAsyncDisposable
             {
                 CollectCell(cell, minute);
             }
+
+            CollectTcp(tenant.Name, tenant.State, minute);
         }
+    }
+
+    private void CollectTcp(string name, TenantState state, long minute)
+    {
+        if (!_seenTcp.TryGetValue(state, out var seen))
+        {
+            _seenTcp[state] = seen = new long[5];
+        }
+
+        var delta = new ConnectionDelta
+        {
+            Connections = TakeTcp(state.TcpConnections, ref seen[0]),
+            Refused = TakeTcp(state.TcpRefused, ref seen[1]),
+            BytesIn = TakeTcp(state.TcpBytesReceived, ref seen[2]),
+            BytesOut = TakeTcp(state.TcpBytesSent, ref seen[3]),
+            DurationMicros = TakeTcp(state.TcpDurationTicks, ref seen[4]) * 1_000_000 / Stopwatch.Frequency,
+        };
+        if (delta.IsEmpty)
+        {
+            return;
+        }
+
+        if (_pendingConnections.TryGetValue((minute, name), out var row))
+        {
+            row.Connections += delta.Connections;
+            row.Refused += delta.Refused;
+            row.BytesIn += delta.BytesIn;
+            row.BytesOut += delta.BytesOut;
+            row.DurationMicros += delta.DurationMicros;
+        }
+        else
+        {
+            _pendingConnections[(minute, name)] = delta;
+        }
+    }
+
+    private static long TakeTcp(long now, ref long seen)
+    {
+        var delta = now - seen;
+        seen = now;
+        return delta;
     }
 
     private void CollectCell(UsageCell cell, long minute)

@@ -123,6 +123,30 @@ public sealed class UsageQuery
             }
         }
 
+        // Tcp listeners' connections have no consumer or route: they group with the empty ones.
+        var connectionColumns = string.Concat(GroupBy.Select(g => g == "tenant" ? ", tenant" : ", ''"));
+        var connectionGroups = GroupBy.Contains("tenant") ? ", tenant" : "";
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT (minute / {bucket}) * {bucket} AS b{connectionColumns}, protocol, SUM(connections), SUM(refused), SUM(bytes_in), SUM(bytes_out), SUM(duration_us) FROM connections WHERE minute >= $f AND minute < $t GROUP BY b{connectionGroups}, protocol";
+            command.Parameters.AddWithValue("$f", FromMinute);
+            command.Parameters.AddWithValue("$t", ToMinute);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var row = RowOf(rows, reader);
+                var at = 1 + GroupBy.Length;
+                row.Connections[reader.GetString(at)] = new ConnectionRowDocument
+                {
+                    Total = reader.GetInt64(at + 1),
+                    Refused = reader.GetInt64(at + 2),
+                    BytesIn = reader.GetInt64(at + 3),
+                    BytesOut = reader.GetInt64(at + 4),
+                    DurationSecondsSum = Math.Round(reader.GetInt64(at + 5) / 1e6, 6),
+                };
+            }
+        }
+
         return [.. rows.Values];
     }
 
@@ -199,6 +223,24 @@ public sealed class UsageQuery
                 }
 
                 json.WriteEndObject();
+                if (row.Connections.Count > 0)
+                {
+                    json.WriteStartArray("connections");
+                    foreach (var (protocol, connections) in row.Connections.OrderBy(c => c.Key, StringComparer.Ordinal))
+                    {
+                        json.WriteStartObject();
+                        json.WriteString("protocol", protocol);
+                        json.WriteNumber("total", connections.Total);
+                        json.WriteNumber("refused", connections.Refused);
+                        json.WriteNumber("bytes_in", connections.BytesIn);
+                        json.WriteNumber("bytes_out", connections.BytesOut);
+                        json.WriteNumber("duration_seconds_sum", connections.DurationSecondsSum);
+                        json.WriteEndObject();
+                    }
+
+                    json.WriteEndArray();
+                }
+
                 json.WriteEndObject();
             }
 
@@ -209,7 +251,7 @@ public sealed class UsageQuery
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
-    /// <summary>One line a row: period, the group columns asked for, requests, one column per status class, bytes, duration, refusals.</summary>
+    /// <summary>One line a row: period, the group columns asked for, requests, one column per status class, bytes, duration, refusals, then the tcp connections' columns.</summary>
     public string ToCsv(List<UsageRowDocument> rows)
     {
         var text = new StringBuilder();
@@ -225,7 +267,7 @@ public sealed class UsageQuery
             text.Append(",requests_").Append(StatusClasses.Name(c));
         }
 
-        text.Append(",bytes_in,bytes_out,duration_seconds_sum,refused\n");
+        text.Append(",bytes_in,bytes_out,duration_seconds_sum,refused,tcp_connections,tcp_refused,tcp_bytes_in,tcp_bytes_out,tcp_duration_seconds_sum\n");
         foreach (var row in rows)
         {
             text.Append(row.Period.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
@@ -243,7 +285,13 @@ public sealed class UsageQuery
             text.Append(',').Append(row.BytesIn.ToString(CultureInfo.InvariantCulture))
                 .Append(',').Append(row.BytesOut.ToString(CultureInfo.InvariantCulture))
                 .Append(',').Append(row.DurationSecondsSum.ToString(CultureInfo.InvariantCulture))
-                .Append(',').Append(row.Refused.Values.Sum().ToString(CultureInfo.InvariantCulture)).Append('\n');
+                .Append(',').Append(row.Refused.Values.Sum().ToString(CultureInfo.InvariantCulture));
+            var tcp = row.Connections.GetValueOrDefault("tcp") ?? new ConnectionRowDocument();
+            text.Append(',').Append(tcp.Total.ToString(CultureInfo.InvariantCulture))
+                .Append(',').Append(tcp.Refused.ToString(CultureInfo.InvariantCulture))
+                .Append(',').Append(tcp.BytesIn.ToString(CultureInfo.InvariantCulture))
+                .Append(',').Append(tcp.BytesOut.ToString(CultureInfo.InvariantCulture))
+                .Append(',').Append(tcp.DurationSecondsSum.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         return text.ToString();
@@ -310,4 +358,21 @@ public sealed class UsageRowDocument
     public double DurationSecondsSum { get; set; }
 
     public Dictionary<string, long> Refused { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Tcp listeners' connections by protocol ("tcp"); empty for a row that had none.</summary>
+    public Dictionary<string, ConnectionRowDocument> Connections { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>A ledger row's connections of one protocol: admitted and tunnelled, refused at max_connections, bytes, duration.</summary>
+public sealed class ConnectionRowDocument
+{
+    public long Total { get; init; }
+
+    public long Refused { get; init; }
+
+    public long BytesIn { get; init; }
+
+    public long BytesOut { get; init; }
+
+    public double DurationSecondsSum { get; init; }
 }

@@ -11,3 +11,15 @@ internal sealed class UsageDelta
     public long BytesOut;
     public long DurationMicros;
 }
+
+/// <summary>What a flush adds to one row of the <c>connections</c> table (a tenant's tcp listeners' connections in a minute).</summary>
+internal sealed class ConnectionDelta
+{
+    public long Connections;
+    public long Refused;
+    public long BytesIn;
+    public long BytesOut;
+    public long DurationMicros;
+
+    public bool IsEmpty => Connections == 0 && Refused == 0 && BytesIn == 0 && BytesOut == 0 && DurationMicros == 0;
+}

@@ -83,7 +83,7 @@ public sealed class TcpTlsTerminationTests : TlsFixture
     [CancelAfter(30_000)]
     public async Task SslStream_EchoedByteExact_BytesAndConnectionCountedExactly(CancellationToken cancellationToken)
     {
-        await using var echo = EchoBackend.Start();
+        await using var echo = TcpEchoBackend.Start();
         await using var lb = await TestLb.StartAsync(Config(echo.Address), ConfigPath);
         await using var admin = TestAdmin.Start(lb);
 
@@ -118,7 +118,7 @@ public sealed class TcpTlsTerminationTests : TlsFixture
     public async Task OpenSslClient_Verified_EchoedThroughLb(CancellationToken cancellationToken)
     {
         var openssl = ExternalTool.Require("openssl", "openssl");
-        await using var echo = EchoBackend.Start(closeAfterBytes: 9);
+        await using var echo = TcpEchoBackend.Start(closeAfterBytes: 9);
         await using var lb = await TestLb.StartAsync(Config(echo.Address), ConfigPath);
         var connect = $"127.0.0.1:{lb.EndPoint("l4").Port}";
 
@@ -138,7 +138,7 @@ public sealed class TcpTlsTerminationTests : TlsFixture
     [CancelAfter(30_000)]
     public async Task TenantAtMaxConnections_Refused_OtherTenantServed(CancellationToken cancellationToken)
     {
-        await using var echo = EchoBackend.Start();
+        await using var echo = TcpEchoBackend.Start();
         await using var lb = await TestLb.StartAsync(Config(echo.Address, "max_connections = 1"), ConfigPath);
         await using var admin = TestAdmin.Start(lb);
         var ping = "ping"u8.ToArray();
@@ -175,109 +175,12 @@ public sealed class TcpTlsTerminationTests : TlsFixture
     [CancelAfter(30_000)]
     public async Task PlainTextToTlsTcpListener_ClosedAndCountedFailed_BackendNeverReached(CancellationToken cancellationToken)
     {
-        await using var echo = EchoBackend.Start();
+        await using var echo = TcpEchoBackend.Start();
         await using var lb = await TestLb.StartAsync(Config(echo.Address).Replace("tenant_key = \"sni\"", "default_tenant = \"a\""), ConfigPath);
         await using var client = await lb.ConnectAsync(cancellationToken, "l4");
         await client.SendAsync("hello in plain text\r\n\r\n", cancellationToken);
         Assert.That(await client.IsClosedByPeerAsync(cancellationToken), Is.True);
         await Eventually.UntilAsync(() => Handshakes(lb, TlsHandshakeResult.Failed) == 1, cancellationToken);
         Assert.That(echo.Connections, Is.Zero);
-    }
-
-    /// <summary>A plain TCP server that sends back every byte it gets; with closeAfterBytes it closes once it echoed that many.</summary>
-    private sealed class EchoBackend : IAsyncDisposable
-    {
-        private readonly Socket _listener;
-        private readonly int? _closeAfterBytes;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<Task> _serving = [];
-        private readonly Task _loop;
-        private int _connections;
-
-        private EchoBackend(int? closeAfterBytes)
-        {
-            _closeAfterBytes = closeAfterBytes;
-            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            _listener.Listen(16);
-            _loop = AcceptLoopAsync();
-        }
-
-        public static EchoBackend Start(int? closeAfterBytes = null) => new(closeAfterBytes);
-
-        public string Address => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}";
-
-        public int Connections => Volatile.Read(ref _connections);
-
-        public System.Collections.Concurrent.ConcurrentQueue<byte> Received { get; } = new();
-
-        private async Task AcceptLoopAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    var socket = await _listener.AcceptAsync(_stop.Token);
-                    Interlocked.Increment(ref _connections);
-                    lock (_serving)
-                    {
-                        _serving.Add(ServeAsync(socket));
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-            }
-        }
-
-        private async Task ServeAsync(Socket socket)
-        {
-            using var _ = socket;
-            var buffer = new byte[64 * 1024];
-            var total = 0;
-            try
-            {
-                while (true)
-                {
-                    var read = await socket.ReceiveAsync(buffer, _stop.Token);
-                    if (read == 0)
-                    {
-                        socket.Shutdown(SocketShutdown.Send);
-                        return;
-                    }
-
-                    foreach (var b in buffer.AsSpan(0, read))
-                    {
-                        Received.Enqueue(b);
-                    }
-
-                    await socket.SendAsync(buffer.AsMemory(0, read), _stop.Token);
-                    total += read;
-                    if (total >= _closeAfterBytes)
-                    {
-                        socket.Shutdown(SocketShutdown.Both);
-                        return;
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Dispose();
-            await _loop;
-            Task[] serving;
-            lock (_serving)
-            {
-                serving = [.. _serving];
-            }
-
-            await Task.WhenAll(serving);
-            _stop.Dispose();
-        }
     }
 }

@@ -124,7 +124,7 @@ public sealed class UsageLedgerTests
             using var admin = new HttpClient { BaseAddress = new Uri($"http://{second.AdminEndPoint}/") };
             var csv = await admin.GetStringAsync("api/usage?from=0&group_by=tenant&format=csv", cancellationToken);
             var lines = csv.TrimEnd('\n').Split('\n');
-            Assert.That(lines[0], Is.EqualTo("period,tenant,requests,requests_none,requests_1xx,requests_2xx,requests_3xx,requests_4xx,requests_5xx,bytes_in,bytes_out,duration_seconds_sum,refused"));
+            Assert.That(lines[0], Is.EqualTo("period,tenant,requests,requests_none,requests_1xx,requests_2xx,requests_3xx,requests_4xx,requests_5xx,bytes_in,bytes_out,duration_seconds_sum,refused,tcp_connections,tcp_refused,tcp_bytes_in,tcp_bytes_out,tcp_duration_seconds_sum"));
             Assert.That(lines.Skip(1).Sum(l => long.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(7));
             Assert.That(lines.Skip(1).Sum(l => long.Parse(l.Split(',')[7], System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(2), "two 429s (4xx)");
 
