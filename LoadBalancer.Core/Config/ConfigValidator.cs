@@ -206,6 +206,16 @@ internal static partial class ConfigValidator
                 errors.Add(sendProxy.Position, TomlConfigLoader.Join(pool.Path, "send_proxy_protocol"), $"must be \"v1\" or \"v2\", not \"{sendProxy.Value}\"");
             }
 
+            if (pool.Protocol is { } protocol && protocol.Value is not ("http/1.1" or "h2"))
+            {
+                errors.Add(protocol.Position, TomlConfigLoader.Join(pool.Path, "protocol"), $"must be \"http/1.1\" or \"h2\", not \"{protocol.Value}\"");
+            }
+
+            if (pool.Protocol is { Value: "h2" } && pool.SendProxyProtocol is { } proxyHeader)
+            {
+                errors.Add(proxyHeader.Position, TomlConfigLoader.Join(pool.Path, "send_proxy_protocol"), "cannot be used with protocol = \"h2\": an HTTP/2 backend connection carries many clients' streams, and a PROXY header names one");
+            }
+
             if (pool.HashOn is { } hashOn)
             {
                 var path = TomlConfigLoader.Join(pool.Path, "hash_on");

@@ -35,4 +35,7 @@ internal sealed partial class LbPoolSection
 
     /// <summary>"v1" or "v2": send a PROXY protocol header on every new backend connection.</summary>
     public ConfigValue<string>? SendProxyProtocol { get; set; }
+
+    /// <summary>"http/1.1" (the default) or "h2": the protocol lb speaks to the pool's backends.</summary>
+    public ConfigValue<string>? Protocol { get; set; }
 }

@@ -199,7 +199,7 @@ internal static partial class SnapshotCompiler
         ApplySlowStart(all, pool); // health: slow_start lives on each BackendState
         var hostNames = targets.Select(t => t.Host).Distinct(StringComparer.Ordinal).ToArray();
         var backendTls = pool.Tls is { } tls
-            ? new Tls.BackendTls(tls.Sni?.Value, tls.Verify?.Value ?? true, tls.LoadedCa, tls.CaHash, tls.LoadedClientCertificate, [.. literals], hostNames) { CaFile = tls.CaFile }
+            ? new Tls.BackendTls(tls.Sni?.Value, tls.Verify?.Value ?? true, tls.LoadedCa, tls.CaHash, tls.LoadedClientCertificate, [.. literals], hostNames, http2: pool.Protocol?.Value == "h2") { CaFile = tls.CaFile }
             : null;
         registry.TryGet(pool.Balancer?.Value ?? BalancerNames.RoundRobin, out var factory);
         var hashOn = HashSource.ClientIp;
@@ -240,6 +240,7 @@ internal static partial class SnapshotCompiler
                 Queue = Duration(pool.Queue, PoolTimeouts.Default.Queue),
             },
             MaxConnectionsPerBackend = maxPerBackend,
+            Http2 = pool.Protocol?.Value == "h2",
             State = state,
             Tls = backendTls,
         };

@@ -28,7 +28,7 @@ internal static partial class TomlConfigLoader
     ];
     private static readonly string[] RateLimitKeys = ["requests_per_second", "burst"];
     private static readonly string[] AccessKeyKeys = ["id", "sha256"];
-    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol", "max_connections_per_backend", "health", "retries", "outlier", "slow_start", "tls"];
+    private static readonly string[] PoolKeys = ["name", "balancer", "hash_on", "backends", "timeouts", "send_proxy_protocol", "protocol", "max_connections_per_backend", "health", "retries", "outlier", "slow_start", "tls"];
     private static readonly string[] BackendKeys = ["address", "weight"];
     private static readonly string[] PoolTimeoutKeys = ["connect", "response_head", "idle", "queue"];
 
@@ -294,6 +294,7 @@ internal static partial class TomlConfigLoader
             HashOn = String(table, path, "hash_on", required: false, errors),
             MaxConnectionsPerBackend = Integer(table, path, "max_connections_per_backend", errors),
             SendProxyProtocol = String(table, path, "send_proxy_protocol", required: false, errors),
+            Protocol = String(table, path, "protocol", required: false, errors),
         };
 
         var backends = ArrayOfTables(table, path, "backends", BackendKeys, "{ address = \"127.0.0.1:9001\", weight = 1 }", errors, out var backendsPosition);

@@ -29,6 +29,7 @@ internal sealed partial class Http1Upstream
     private readonly BackendConnector _connector;
     private readonly DeadlineTimer _timer;
     private readonly ILogger _logger;
+    private readonly ProxyEngine _engine;
 
     private BackendConnection? _connection;
     private PoolSnapshot? _pool;
@@ -66,6 +67,7 @@ internal sealed partial class Http1Upstream
         _exchange = exchange;
         _timer = timer;
         _logger = engine.Logger;
+        _engine = engine;
         _connector = new BackendConnector(engine, timer);
     }
 
@@ -79,7 +81,14 @@ internal sealed partial class Http1Upstream
     public void NoteRequestBodyRead() => _requestBodyRead = true;
 
     /// <summary>Aborts the backend connection in use, if any (the engine's abort path).</summary>
-    public void Abort() => SocketIo.Abort(_connection?.Channel);
+    public void Abort()
+    {
+        SocketIo.Abort(_connection?.Channel);
+        _http2?.Abort();
+    }
+
+    // The exchange for h2 pools (Http2.Upstream), made at this upstream's first request to one.
+    private Http2.Upstream.Http2Upstream? _http2;
 
     /// <summary>
     /// Sends the routed request to <paramref name="pool"/> under <paramref name="timeouts"/> (its route's) and streams
@@ -94,6 +103,13 @@ internal sealed partial class Http1Upstream
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ForwardAsync(ListenerSnapshot listener, PoolSnapshot pool, PoolTimeouts timeouts, TimeSpan? clientDeadline = null)
     {
+        if (pool.Http2)
+        {
+            // One request path up to here; the backend side speaks HTTP/2 (the connector and health are shared).
+            _http2 ??= new Http2.Upstream.Http2Upstream(_engine, _exchange, _connector, _timer);
+            return await _http2.ForwardAsync(_downstream, listener, pool, timeouts, clientDeadline).ConfigureAwait(false);
+        }
+
         _pool = pool;
         _timeouts = timeouts;
         _clientDeadlineBinds = clientDeadline is { } deadline && deadline < timeouts.ResponseHead;

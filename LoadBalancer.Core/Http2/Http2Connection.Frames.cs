@@ -321,8 +321,10 @@ internal sealed partial class Http2Connection
 
         if (Find(id) is { } open)
         {
-            // Request trailers end the body; their fields are not forwarded yet.
-            if (!await open.OnDataAsync(ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false))
+            // Request trailers end the body, and go on in the last chunk (to an HTTP/1.1 backend, or to an h2 one as
+            // HEADERS): checked as fields first; malformed ones are a stream error (RFC 9113 section 8.1).
+            var lines = status == HpackStatus.Ok ? Upstream.Http2ResponseTranslator.TranslateTrailers(_decoded, _fields.AsSpan(0, count), _translated, out _) : -1;
+            if (lines < 0 || !await open.OnDataAsync(ReadOnlySequence<byte>.Empty, endStream: true, _translated.AsMemory(0, lines)).ConfigureAwait(false))
             {
                 await ResetStreamAsync(open, Http2ErrorCode.ProtocolError).ConfigureAwait(false);
             }

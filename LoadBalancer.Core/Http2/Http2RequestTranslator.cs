@@ -162,12 +162,12 @@ internal static class Http2RequestTranslator
     /// <summary>The bytes a translation can need: the fields, a line's punctuation each, the request line and framing.</summary>
     public static int MaxLength(int decodedBytes, int fieldCount) => decodedBytes + (4 * fieldCount) + 96;
 
-    private static bool IsConnectionSpecific(ReadOnlySpan<byte> name)
+    internal static bool IsConnectionSpecific(ReadOnlySpan<byte> name)
         => name.SequenceEqual("connection"u8) || name.SequenceEqual("keep-alive"u8) || name.SequenceEqual("proxy-connection"u8)
             || name.SequenceEqual("transfer-encoding"u8) || name.SequenceEqual("upgrade"u8);
 
     /// <summary>A token of lowercase characters (RFC 9110 section 5.6.2; RFC 9113 section 8.2.1 forbids uppercase).</summary>
-    private static bool ValidName(ReadOnlySpan<byte> name)
+    internal static bool ValidName(ReadOnlySpan<byte> name)
     {
         if (name.IsEmpty)
         {
@@ -189,7 +189,7 @@ internal static class Http2RequestTranslator
     }
 
     /// <summary>No NUL, CR or LF, and no leading or trailing space or tab (RFC 9113 section 8.2.1).</summary>
-    private static bool ValidValue(ReadOnlySpan<byte> value)
+    internal static bool ValidValue(ReadOnlySpan<byte> value)
     {
         if (value.IndexOfAny((byte)0, (byte)'\r', (byte)'\n') >= 0)
         {

@@ -28,6 +28,11 @@ internal sealed partial class Http2Stream
     private long _declaredLength;
     private long _bodyReceived;
 
+    // Request trailers as "name: value" CRLF lines, for the last chunk (a body of unknown length only: a
+    // content-length body has no place for them on HTTP/1.1).
+    private byte[]? _trailerLines;
+    private int _trailerLinesLength;
+
     /// <summary>DATA now goes straight to the backend, so its window may be given back as it arrives.</summary>
     public bool BodyAttached => Volatile.Read(ref _bodyBackend) is not null;
 
@@ -99,7 +104,7 @@ internal sealed partial class Http2Stream
     /// DATA content for this stream, from the connection's read loop: forwarded, or held until the backend is there.
     /// Returns false when the stream must be reset (content-length disagrees, or max_body_bytes is exceeded).
     /// </summary>
-    public async ValueTask<bool> OnDataAsync(ReadOnlySequence<byte> content, bool endStream)
+    public async ValueTask<bool> OnDataAsync(ReadOnlySequence<byte> content, bool endStream, ReadOnlyMemory<byte> trailers = default)
     {
         await _bodyLock.WaitAsync().ConfigureAwait(false);
         try
@@ -148,6 +153,14 @@ internal sealed partial class Http2Stream
             {
                 _bodyEnded = true;
                 _upstream.NoteRequestBodyRead();
+                if (!trailers.IsEmpty && _requestFraming == BodyFraming.Chunked)
+                {
+                    // Kept until the last chunk goes: held with the body when the backend is not there yet.
+                    _trailerLines = EngineBuffers.Rent(trailers.Length);
+                    trailers.CopyTo(_trailerLines);
+                    _trailerLinesLength = trailers.Length;
+                }
+
                 if (_bodyBackend is { } attached && _bodyDone is { } done)
                 {
                     await FinishBodyAsync(attached, done).ConfigureAwait(false);
@@ -169,7 +182,23 @@ internal sealed partial class Http2Stream
 
     private async ValueTask FinishBodyAsync(IConnection backend, TaskCompletionSource done)
     {
-        if (_requestFraming == BodyFraming.Chunked)
+        if (_requestFraming == BodyFraming.Chunked && _trailerLines is { } lines)
+        {
+            // "0" CRLF, the trailer field lines (each with its CRLF), the final CRLF: one send.
+            var last = EngineBuffers.Rent(_trailerLinesLength + 5);
+            try
+            {
+                "0\r\n"u8.CopyTo(last);
+                lines.AsSpan(0, _trailerLinesLength).CopyTo(last.AsSpan(3));
+                "\r\n"u8.CopyTo(last.AsSpan(3 + _trailerLinesLength));
+                await SocketIo.SendAsync(backend, last.AsMemory(0, _trailerLinesLength + 5), Timer).ConfigureAwait(false);
+            }
+            finally
+            {
+                EngineBuffers.Return(last);
+            }
+        }
+        else if (_requestFraming == BodyFraming.Chunked)
         {
             await SocketIo.SendAsync(backend, LastChunk, Timer).ConfigureAwait(false);
         }
@@ -204,6 +233,13 @@ internal sealed partial class Http2Stream
 
     private void ReleaseBody()
     {
+        if (_trailerLines is not null)
+        {
+            EngineBuffers.Return(_trailerLines);
+            _trailerLines = null;
+            _trailerLinesLength = 0;
+        }
+
         if (_bodyBuffer is not null)
         {
             EngineBuffers.Return(_bodyBuffer);

@@ -264,7 +264,7 @@ internal sealed partial class Http2Stream
     /// "Name: value" CRLF lines as HPACK fields, names lowercased. A trailer section passes through
     /// <paramref name="skipConnectionSpecific"/>: the fields RFC 9113 section 8.2.2 forbids in HTTP/2 are dropped.
     /// </summary>
-    private static int EncodeLines(ReadOnlySpan<byte> lines, Span<byte> block, bool skipConnectionSpecific)
+    internal static int EncodeLines(ReadOnlySpan<byte> lines, Span<byte> block, bool skipConnectionSpecific)
     {
         Span<byte> lower = stackalloc byte[256];
         var w = 0;

@@ -37,6 +37,12 @@ public sealed partial class BackendState
     /// </summary>
     public bool IsRetired => Volatile.Read(ref _retired) != 0;
 
+    private Http2.Upstream.Http2SessionSet? _http2Sessions;
+
+    /// <summary>The HTTP/2 connections of an h2 pool to this backend (created on the first one, so most backends hold none).</summary>
+    internal Http2.Upstream.Http2SessionSet Http2Sessions
+        => Volatile.Read(ref _http2Sessions) ?? Interlocked.CompareExchange(ref _http2Sessions, new Http2.Upstream.Http2SessionSet(), null) ?? _http2Sessions!;
+
     /// <summary>Idle keep-alive connections to this backend; they survive reloads with the state.</summary>
     internal Transport.BackendConnectionPool IdleConnections { get; } = new();
 

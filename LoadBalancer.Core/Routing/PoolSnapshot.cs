@@ -66,6 +66,12 @@ public sealed partial class PoolSnapshot
     /// <summary>PROXY protocol header sent on each new backend connection; such connections are never shared between clients.</summary>
     public ProxyProtocolVersion SendProxyProtocol { get; init; }
 
+    /// <summary>
+    /// <c>protocol = "h2"</c>: requests go to the backends as HTTP/2 streams (prior knowledge in plaintext, ALPN h2
+    /// with <c>tls</c>), multiplexed over a few connections per backend (Http2.Upstream); else pooled HTTP/1.1.
+    /// </summary>
+    public bool Http2 { get; init; }
+
     public PoolTimeouts Timeouts { get; init; } = PoolTimeouts.Default;
 
     /// <summary>TLS to the backends (<c>tls</c>), or null for plaintext.</summary>

@@ -14,9 +14,9 @@ namespace LoadBalancer.Core.Tls;
 /// </summary>
 public sealed class BackendTls
 {
-    internal BackendTls(string? sni, bool verify, X509Certificate2Collection? authorities, byte[]? authoritiesHash, TlsCertificate? clientCertificate, Routing.BackendState[] backends, string[]? hostNames = null)
+    internal BackendTls(string? sni, bool verify, X509Certificate2Collection? authorities, byte[]? authoritiesHash, TlsCertificate? clientCertificate, Routing.BackendState[] backends, string[]? hostNames = null, bool http2 = false)
     {
-        _key = $"{sni}|{verify}|{(authoritiesHash is null ? "" : Convert.ToHexString(authoritiesHash))}|{(clientCertificate is null ? "" : Convert.ToHexString(clientCertificate.ContentHash))}";
+        _key = $"{sni}|{verify}|{http2}|{(authoritiesHash is null ? "" : Convert.ToHexString(authoritiesHash))}|{(clientCertificate is null ? "" : Convert.ToHexString(clientCertificate.ContentHash))}";
         Sni = sni;
         Verify = verify;
         ClientCertificate = clientCertificate;
@@ -36,7 +36,8 @@ public sealed class BackendTls
         {
             TargetHost = sni ?? "",
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            ApplicationProtocols = [SslApplicationProtocol.Http11],
+            // An h2 pool offers only h2: a backend that picks http/1.1 (or nothing) fails the connect, never a fallback.
+            ApplicationProtocols = [http2 ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11],
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = policy,
             ClientCertificateContext = clientCertificate is null ? null : SslStreamCertificateContext.Create(clientCertificate.Leaf, clientCertificate.Intermediates, offline: true),

@@ -39,7 +39,9 @@ internal sealed partial class BackendConnector
 
     /// <summary>
     /// A connection to a backend of the pool, holding an in-flight slot on it (released by the caller with
-    /// <see cref="BackendConnection.ExitInFlight"/>), or null with <see cref="Failure"/> set.
+    /// <see cref="BackendConnection.ExitInFlight"/>), or null with <see cref="Failure"/> set. With
+    /// <see cref="UpstreamRequest.Opener"/>, the opener holds what it opened and the slot: success is null with
+    /// <see cref="Failure"/> <see cref="UpstreamFailure.None"/>.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<BackendConnection?> AcquireAsync(UpstreamRequest request)
@@ -69,6 +71,19 @@ internal sealed partial class BackendConnector
 
             // A backend by name is checked against its name whatever the Host: its connections carry no request's name.
             var tlsHost = backend.Config.HostName is null ? request.TlsHost : default;
+            if (request.Opener is { } opener)
+            {
+                // A multiplexed protocol opens a stream on a shared connection instead: it keeps the slot on success.
+                if (await opener.OpenAsync(this, backend, slot.Token, tlsHost).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                OnConnectFailed(pool, backend, slot.Token);
+                avoid = backend;
+                continue;
+            }
+
             var connection = (request.MayReuse ? backend.IdleConnections.Rent(idleMs, request.ProbePooled, tlsHost.Span) : null)
                 ?? await ConnectAsync(backend, pool, request.Client, (request.Timeouts ?? pool.Timeouts).Connect, tlsHost).ConfigureAwait(false);
             if (connection is not null)

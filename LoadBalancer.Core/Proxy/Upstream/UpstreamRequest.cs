@@ -40,4 +40,17 @@ internal readonly struct UpstreamRequest
     public int FirstAttempt { get; init; }
 
     public BackendState? Avoid { get; init; }
+
+    /// <summary>
+    /// For a pool whose connections carry many requests at once (<c>protocol = "h2"</c>): what opens the request on a
+    /// picked backend in place of renting or connecting one connection for it. Null: pooled HTTP/1 connections.
+    /// </summary>
+    public IBackendOpener? Opener { get; init; }
+}
+
+/// <summary>Opens a request on a picked backend whose in-flight slot is taken (the slot's token goes with it).</summary>
+internal interface IBackendOpener
+{
+    /// <summary>False: the backend could not be reached (the connector counts the failed connect and tries the next one).</summary>
+    ValueTask<bool> OpenAsync(BackendConnector connector, BackendState backend, int inFlightToken, ReadOnlyMemory<byte> tlsHost);
 }
