@@ -34,13 +34,30 @@ internal sealed partial class Http2Stream
     private int _trailerLinesLength;
 
     /// <summary>DATA now goes straight to the backend, so its window may be given back as it arrives.</summary>
-    public bool BodyAttached => Volatile.Read(ref _bodyBackend) is not null;
+    public bool BodyAttached => Volatile.Read(ref _bodyBackend) is not null && !_grantsAfterSend;
+
+    // The body goes to an HTTP/2 backend (Http2RequestBody): the client's window comes back only as the bytes leave
+    // for the backend, never on receipt, so the read loop never waits for the backend's window (which would stop it
+    // reading the client's WINDOW_UPDATEs, which the response may be waiting for: a deadlock), and lb holds at most one
+    // stream window of the body.
+    private bool _grantsAfterSend;
 
     /// <summary>Whether the client may still send DATA on this stream.</summary>
     public bool ReceivingBody => !_bodyEnded && !_bodyCancelled;
 
+    /// <summary>Body bytes reached an HTTP/2 backend: the client gets their window back (see <see cref="_grantsAfterSend"/>).</summary>
+    public async ValueTask BodySentAsync(int length)
+    {
+        Interlocked.Add(ref _unacknowledged, -length);
+        if (ReceivingBody && !Reset)
+        {
+            await _connection.GrantStreamWindowAsync(Id, length).ConfigureAwait(false);
+        }
+    }
+
     private void OpenBody(bool endStream)
     {
+        _grantsAfterSend = false;
         _bodyEnded = endStream;
         _bodyCancelled = false;
         _bodyBackend = null;
@@ -72,6 +89,12 @@ internal sealed partial class Http2Stream
         await _bodyLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (backend is Upstream.Http2RequestBody sink)
+            {
+                _grantsAfterSend = true;
+                sink.GrantTo(this);
+            }
+
             if (_bodyBuffered > 0)
             {
                 await SendContentAsync(backend, _bodyBuffer.AsMemory(0, _bodyBuffered)).ConfigureAwait(false);
@@ -80,7 +103,7 @@ internal sealed partial class Http2Stream
 
             // What was held is forwarded now: the client gets that window back, and later DATA's as it arrives.
             Volatile.Write(ref _bodyBackend, backend);
-            if (!_bodyEnded && TakeUnacknowledged() is var granted && granted > 0)
+            if (!_bodyEnded && !_grantsAfterSend && TakeUnacknowledged() is var granted && granted > 0)
             {
                 await _connection.GrantStreamWindowAsync(Id, granted).ConfigureAwait(false);
             }

@@ -85,6 +85,20 @@ public sealed class KestrelH2Backend : IAsyncDisposable
             c.Response.ContentType = "application/octet-stream";
             await c.Request.Body.CopyToAsync(c.Response.Body);
         });
+        app.MapPost("/digest", async (HttpContext c) =>
+        {
+            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var buffer = new byte[64 * 1024];
+            long total = 0;
+            int read;
+            while ((read = await c.Request.Body.ReadAsync(buffer)) > 0)
+            {
+                sha.AppendData(buffer, 0, read);
+                total += read;
+            }
+
+            await c.Response.WriteAsync($"{total}:{Convert.ToHexString(sha.GetHashAndReset())}");
+        });
         app.MapPost("/trailers", async (HttpContext c) =>
         {
             using var body = new MemoryStream();

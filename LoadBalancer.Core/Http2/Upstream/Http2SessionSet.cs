@@ -10,6 +10,12 @@ internal sealed class Http2SessionSet
 {
     private Http2BackendSession[] _sessions = [];
 
+    /// <summary>
+    /// Held while a new connection is made: requests that find every connection full wait for it (and then usually
+    /// find room on it) instead of each opening its own. Only the connect path takes it.
+    /// </summary>
+    public SemaphoreSlim Connecting { get; } = new(1, 1);
+
     public int Count => Volatile.Read(ref _sessions).Length;
 
     /// <summary>A session that took one stream reservation for the caller, or null when every one is full, going away or another name's.</summary>

@@ -128,7 +128,7 @@ internal sealed class Http2Upstream : IBackendOpener
                         await downstream.SendContinueAsync().ConfigureAwait(false);
                     }
 
-                    bodyTask = downstream.StartRequestBody(_body.Bind(session, _stream, framing, contentLength));
+                    bodyTask = downstream.StartRequestBody(_body.Bind(session, _stream, framing, contentLength, listener.Timeouts.BodyIdle));
                 }
 
                 wait = await WaitForHeadAsync(responseHead).ConfigureAwait(false);
@@ -207,6 +207,32 @@ internal sealed class Http2Upstream : IBackendOpener
     async ValueTask<bool> IBackendOpener.OpenAsync(BackendConnector connector, BackendState backend, int inFlightToken, ReadOnlyMemory<byte> tlsHost)
     {
         var set = backend.Http2Sessions;
+        var session = set.TryReserve(tlsHost.Span);
+        if (session is not null)
+        {
+            _session = session;
+            _inFlightToken = inFlightToken;
+            return true;
+        }
+
+        if (!await set.Connecting.WaitAsync(_timeouts.Connect).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        try
+        {
+            return await ConnectAsync(connector, backend, set, inFlightToken, tlsHost).ConfigureAwait(false);
+        }
+        finally
+        {
+            set.Connecting.Release();
+        }
+    }
+
+    private async ValueTask<bool> ConnectAsync(BackendConnector connector, BackendState backend, Http2SessionSet set, int inFlightToken, ReadOnlyMemory<byte> tlsHost)
+    {
+        // Another request may have made a connection with room while this one waited.
         var session = set.TryReserve(tlsHost.Span);
         if (session is null)
         {
