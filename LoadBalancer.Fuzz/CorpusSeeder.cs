@@ -36,6 +36,7 @@ internal static class CorpusSeeder
         written += Save(root, "config", ConfigSeeds());
         written += Save(root, "hpack", HpackSeeds());
         written += Save(root, "http2-frames", Http2FrameSeeds());
+        written += Save(root, "http2-response", Http2ResponseSeeds());
         Console.WriteLine($"seeded {written} new files under {root}");
         return 0;
     }
@@ -56,6 +57,37 @@ internal static class CorpusSeeder
     }
 
     /// <summary>RFC 7541 Appendix C blocks behind the target's block-count byte (0: one block), and a Huffman string.</summary>
+    /// <summary>A flags byte (1 END_STREAM, 2 content-length: 0, 4 trailers) and an HPACK block: heads, gRPC trailers, malformed fields.</summary>
+    private static IEnumerable<byte[]> Http2ResponseSeeds()
+    {
+        (byte Flags, (string Name, string Value)[] Fields)[] seeds =
+        [
+            (0, [(":status", "200"), ("content-type", "text/plain"), ("content-length", "5")]),
+            (0, [(":status", "200"), ("content-type", "application/grpc")]),
+            (1, [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", "5"), ("grpc-message", "no such thing")]),
+            (3, [(":status", "204")]),
+            (2, [(":status", "103"), ("link", "</a.css>; rel=preload")]),
+            (4, [("grpc-status", "0"), ("x-echo-length", "3")]),
+            (0, [(":status", "200"), ("x-bad", "a\r\nx-injected: 1")]),
+            (0, [(":status", "200"), ("Upper", "x")]),
+            (0, [("x", "y"), (":status", "200")]),
+            (0, [(":status", "200"), ("connection", "close")]),
+            (4, [(":status", "200")]),
+        ];
+        foreach (var (flags, fields) in seeds)
+        {
+            var block = new byte[4096];
+            block[0] = flags;
+            var w = 1;
+            foreach (var (name, value) in fields)
+            {
+                w += LoadBalancer.Core.Http2.Hpack.HpackEncoder.Encode(Encoding.ASCII.GetBytes(name), Encoding.ASCII.GetBytes(value), false, block.AsSpan(w));
+            }
+
+            yield return block[..w];
+        }
+    }
+
     private static IEnumerable<byte[]> HpackSeeds()
     {
         string[] blocks =

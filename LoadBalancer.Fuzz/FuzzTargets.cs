@@ -17,6 +17,7 @@ internal static class FuzzTargets
         ["config"] = ConfigTarget.Run,
         ["hpack"] = HpackTarget.Run,
         ["http2-frames"] = Http2FramesTarget.Run,
+        ["http2-response"] = Http2ResponseTarget.Run,
         ["keys-file-line"] = KeysFileLineTarget.Run,
     };
 
