@@ -116,6 +116,21 @@ public sealed partial class LbProcess : IAsyncDisposable
     }
 
     /// <summary>The built lb (or LB_EXECUTABLE), output redirected, without the test runner's NOTIFY_SOCKET.</summary>
+    /// <summary>
+    /// lb.dll from the Host project's own output when it is there: the copy beside the tests runs with the test project's
+    /// files, where the ASP.NET Core shared framework (the in-test HTTP/2 and gRPC backend) replaced some of lb's
+    /// Microsoft.Extensions assemblies, which plain <c>dotnet lb.dll</c> then cannot load.
+    /// </summary>
+    private static string LbDll()
+    {
+        var beside = typeof(LbRunner).Assembly.Location;
+        var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = tfm.Parent?.Name;
+        var repo = tfm.Parent?.Parent?.Parent?.Parent?.FullName;
+        var own = repo is null || configuration is null ? null : Path.Combine(repo, "LoadBalancer.Host", "bin", configuration, tfm.Name, "lb.dll");
+        return own is not null && File.Exists(own) ? own : beside;
+    }
+
     private static ProcessStartInfo StartInfo()
     {
         var executable = Environment.GetEnvironmentVariable("LB_EXECUTABLE");
@@ -127,7 +142,7 @@ public sealed partial class LbProcess : IAsyncDisposable
         };
         if (string.IsNullOrEmpty(executable))
         {
-            info.ArgumentList.Add(typeof(LbRunner).Assembly.Location);
+            info.ArgumentList.Add(LbDll());
         }
 
         info.Environment.Remove("NOTIFY_SOCKET");
