@@ -88,6 +88,47 @@ public sealed class TlsClientAuthTests : TlsFixture
     }
 
     [Test]
+    [CancelAfter(30_000)]
+    public async Task HttpClient_Http2_CertificateForwardedOnEveryStream_ClientCopiesStripped(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        var client = Certs.IssueClient("client");
+        var config = TlsTerminationTests.Config(backend.Address, TlsTerminationTests.Entry(Certs.Issue("a", ["a.test"])), ", client_auth = { ca = \"ca.pem\", required = true }", listenerExtra: "http2 = true");
+        await using var lb = await TestLb.StartAsync(config, ConfigPath);
+        var endPoint = lb.EndPoint();
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, c, _, _) => Certs.Validate(c as X509Certificate2),
+                ClientCertificates = [client],
+            },
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(endPoint, token);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        });
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"https://a.test:{endPoint.Port}/") { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            request.Headers.TryAddWithoutValidation("X-Client-Cert-Subject", "CN=admin");
+            using var response = await http.SendAsync(request, cancellationToken);
+            Assert.That(((int)response.StatusCode, response.Version), Is.EqualTo((200, System.Net.HttpVersion.Version20)));
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(backend.Requests.Select(r => string.Join("|", r.Values(ClientCertificateHeaders.SubjectName))), Is.EqualTo(new[] { "CN=client", "CN=client" }));
+            Assert.That(backend.Requests.Select(r => string.Join("|", r.Values(ClientCertificateHeaders.Sha256Name))), Is.All.EqualTo(Sha256(client)));
+            Assert.That(Handshakes(lb, TlsHandshakeResult.Ok), Is.EqualTo(1), "two streams on one connection");
+        }
+    }
+
+    [Test]
     [CancelAfter(20_000)]
     public async Task PlainListener_ClientCopiesOfCertificateFields_Stripped(CancellationToken cancellationToken)
     {
