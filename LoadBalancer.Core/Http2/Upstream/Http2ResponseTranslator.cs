@@ -27,6 +27,7 @@ internal static class Http2ResponseTranslator
         hasContentLength = false;
         reason = "";
         var statusIndex = -1;
+        var contentLength = -1;
         for (var i = 0; i < fields.Length; i++)
         {
             var name = fields[i].Name(block);
@@ -68,7 +69,19 @@ internal static class Http2ResponseTranslator
                 return -1;
             }
 
-            hasContentLength |= name.SequenceEqual("content-length"u8);
+            if (name.SequenceEqual("content-length"u8))
+            {
+                // Section 8.1.1: one decimal length (repeats must agree), as the HTTP/1 parser reading the head next requires.
+                if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0 || value.Length > 18
+                    || (contentLength >= 0 && !value.SequenceEqual(fields[contentLength].Value(block))))
+                {
+                    reason = "invalid_content_length";
+                    return -1;
+                }
+
+                contentLength = i;
+                hasContentLength = true;
+            }
         }
 
         if (statusIndex < 0)
