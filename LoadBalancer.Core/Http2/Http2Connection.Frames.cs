@@ -21,43 +21,20 @@ internal sealed partial class Http2Connection
     private int EnforcedStreamWindow => _settingsAcknowledged ? StreamReceiveWindow : Math.Max(StreamReceiveWindow, 65_535);
     private long _resetRefilledAt = Environment.TickCount64;
 
-    // The header block being assembled: its stream, whether END_STREAM came with its HEADERS, and its CONTINUATIONs.
-    private byte[]? _block;
-    private int _blockLength;
-    private int _blockStream;
-    private bool _blockEndStream;
-    private int _continuations;
     private byte[]? _decoded;
     private readonly HpackField[] _fields;
     private byte[]? _translated;
 
     /// <summary>Handles one well-formed frame; false ends the connection (after its GOAWAY).</summary>
-    private async ValueTask<bool> HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
-    {
-        if (_blockStream != 0 && header.Type != Http2FrameType.Continuation)
-        {
-            return await FailAsync(Http2ErrorCode.ProtocolError, "frame_inside_header_block").ConfigureAwait(false);
-        }
+    private ValueTask<bool> HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+        => _blockStream != 0 && header.Type != Http2FrameType.Continuation
+            ? FailAsync(Http2ErrorCode.ProtocolError, "frame_inside_header_block")
+            : DispatchAsync(header, payload);
 
+    protected override async ValueTask<bool> OnOtherFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
         switch (header.Type)
         {
-            case Http2FrameType.Settings:
-                return await OnSettingsAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Ping:
-                if (!header.HasFlag(Http2Flags.Ack))
-                {
-                    await SendPingAckAsync(payload).ConfigureAwait(false);
-                }
-
-                return true;
-            case Http2FrameType.WindowUpdate:
-                return await OnWindowUpdateAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Headers:
-                return await OnHeadersAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Continuation:
-                return await OnContinuationAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Data:
-                return await OnDataAsync(header, payload).ConfigureAwait(false);
             case Http2FrameType.RstStream:
                 return await OnResetAsync(header, payload).ConfigureAwait(false);
             case Http2FrameType.GoAway:
@@ -71,7 +48,7 @@ internal sealed partial class Http2Connection
         }
     }
 
-    private async ValueTask<bool> OnSettingsAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnSettingsAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         if (header.HasFlag(Http2Flags.Ack))
         {
@@ -79,105 +56,16 @@ internal sealed partial class Http2Connection
             return true;
         }
 
-        var before = _peer.InitialWindowSize;
-        var fault = _peer.Apply(payload.ToArray());
-        if (fault.IsFault)
-        {
-            return await FailAsync(fault.Code, fault.Reason).ConfigureAwait(false);
-        }
-
-        _encoder.PeerTableSizeChanged((int)Math.Min(_peer.HeaderTableSize, int.MaxValue));
-        var delta = _peer.InitialWindowSize - before;
-        if (delta != 0 && !ShiftStreamWindows(delta))
-        {
-            return await FailAsync(Http2ErrorCode.FlowControlError, "window_overflow").ConfigureAwait(false);
-        }
-
-        await AcquireWriteAsync().ConfigureAwait(false);
-        try
-        {
-            var w = Http2FrameWriter.WriteSettingsAck(WriteBuffer);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
-        }
-        finally
-        {
-            ReleaseWrite();
-        }
-
-        return true;
+        var fault = await ApplyPeerSettingsAsync(payload).ConfigureAwait(false);
+        return !fault.IsFault || await FailAsync(fault.Code, fault.Reason).ConfigureAwait(false);
     }
 
-    /// <summary>Section 6.9.2: a new initial window shifts every open stream's send window by the difference.</summary>
-    private bool ShiftStreamWindows(int delta)
-    {
-        lock (_flowLock)
-        {
-            lock (_streams)
-            {
-                foreach (var stream in _streams.Values)
-                {
-                    var window = (long)stream.SendWindow + delta;
-                    if (window > Http2Settings.MaxWindowSize)
-                    {
-                        return false;
-                    }
-
-                    stream.SendWindow = (int)window;
-                    stream.WindowOpened();
-                }
-            }
-        }
-
-        return true;
-    }
-
-    private async ValueTask SendPingAckAsync(ReadOnlySequence<byte> payload)
-    {
-        await AcquireWriteAsync().ConfigureAwait(false);
-        try
-        {
-            Span<byte> opaque = stackalloc byte[8];
-            payload.CopyTo(opaque);
-            var w = Http2FrameWriter.WritePing(WriteBuffer, ack: true, opaque);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
-        }
-        finally
-        {
-            ReleaseWrite();
-        }
-    }
-
-    private async ValueTask<bool> OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         var increment = (int)(ReadUInt32(payload) & 0x7FFF_FFFF);
         if (header.StreamId == 0)
         {
-            lock (_flowLock)
-            {
-                if ((long)_sendWindow + increment > Http2Settings.MaxWindowSize)
-                {
-                    increment = -1;
-                }
-                else
-                {
-                    _sendWindow += increment;
-                }
-            }
-
-            if (increment < 0)
-            {
-                return await FailAsync(Http2ErrorCode.FlowControlError, "connection_window_overflow").ConfigureAwait(false);
-            }
-
-            lock (_streams)
-            {
-                foreach (var stream in _streams.Values)
-                {
-                    stream.WindowOpened();
-                }
-            }
-
-            return true;
+            return TryOpenConnectionWindow(increment) || await FailAsync(Http2ErrorCode.FlowControlError, "connection_window_overflow").ConfigureAwait(false);
         }
 
         var target = Find(header.StreamId);
@@ -186,29 +74,15 @@ internal sealed partial class Http2Connection
             return header.StreamId <= _lastStreamId || await FailAsync(Http2ErrorCode.ProtocolError, "window_update_on_idle_stream").ConfigureAwait(false);
         }
 
-        bool overflow;
-        lock (_flowLock)
-        {
-            overflow = (long)target.SendWindow + increment > Http2Settings.MaxWindowSize;
-            if (!overflow)
-            {
-                target.SendWindow += increment;
-            }
-        }
-
-        if (overflow)
+        if (!TryOpenStreamWindow(target, increment))
         {
             await ResetStreamAsync(target, Http2ErrorCode.FlowControlError).ConfigureAwait(false);
-        }
-        else
-        {
-            target.WindowOpened();
         }
 
         return true;
     }
 
-    private async ValueTask<bool> OnHeadersAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnHeadersAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         var id = header.StreamId;
         if (Find(id) is { } open)
@@ -224,59 +98,23 @@ internal sealed partial class Http2Connection
             return await FailAsync(Http2ErrorCode.ProtocolError, "stream_id_not_increasing").ConfigureAwait(false);
         }
 
-        var fragment = Http2FrameReader.Content(header, payload);
-        _blockLength = 0;
-        _continuations = 0;
-        _blockEndStream = header.HasFlag(Http2Flags.EndStream);
-        if (!AppendFragment(fragment))
+        return StartBlock(header, id, Http2FrameReader.Content(header, payload)) switch
         {
-            return await FailAsync(Http2ErrorCode.EnhanceYourCalm, "header_block_too_large").ConfigureAwait(false);
-        }
-
-        if (!header.HasFlag(Http2Flags.EndHeaders))
-        {
-            _blockStream = id;
-            return true;
-        }
-
-        return await OnHeaderBlockAsync(id).ConfigureAwait(false);
+            BlockStep.Flood => await FailAsync(Http2ErrorCode.EnhanceYourCalm, "header_block_too_large").ConfigureAwait(false),
+            BlockStep.More => true,
+            _ => await OnHeaderBlockAsync(id).ConfigureAwait(false),
+        };
     }
 
-    private async ValueTask<bool> OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
-        if (_blockStream == 0 || header.StreamId != _blockStream)
+        return ContinueBlock(header, payload, out var id) switch
         {
-            return await FailAsync(Http2ErrorCode.ProtocolError, "unexpected_continuation").ConfigureAwait(false);
-        }
-
-        if (++_continuations > MaxContinuationFrames || !AppendFragment(payload))
-        {
-            return await FailAsync(Http2ErrorCode.EnhanceYourCalm, "continuation_flood").ConfigureAwait(false);
-        }
-
-        if (!header.HasFlag(Http2Flags.EndHeaders))
-        {
-            return true;
-        }
-
-        var id = _blockStream;
-        _blockStream = 0;
-        return await OnHeaderBlockAsync(id).ConfigureAwait(false);
-    }
-
-    private bool AppendFragment(in ReadOnlySequence<byte> fragment)
-    {
-        var needed = _blockLength + (int)fragment.Length;
-        if (needed > MaxHeaderBlockBytes)
-        {
-            return false;
-        }
-
-        // MaxHeaderBlockBytes is one pooled large buffer (64 KiB).
-        _block ??= EngineBuffers.Rent(MaxHeaderBlockBytes);
-        fragment.CopyTo(_block.AsSpan(_blockLength));
-        _blockLength = needed;
-        return true;
+            BlockStep.Unexpected => await FailAsync(Http2ErrorCode.ProtocolError, "unexpected_continuation").ConfigureAwait(false),
+            BlockStep.Flood => await FailAsync(Http2ErrorCode.EnhanceYourCalm, "continuation_flood").ConfigureAwait(false),
+            BlockStep.More => true,
+            _ => await OnHeaderBlockAsync(id).ConfigureAwait(false),
+        };
     }
 
     /// <summary>A complete header block: decoded (always, to keep HPACK in step), then a new stream or trailers.</summary>
@@ -294,7 +132,7 @@ internal sealed partial class Http2Connection
 
     private void ReleaseBlockBuffers()
     {
-        Return(ref _block);
+        ReturnBlock();
         Return(ref _decoded);
         Return(ref _translated);
     }
@@ -380,7 +218,7 @@ internal sealed partial class Http2Connection
         return true;
     }
 
-    private async ValueTask<bool> OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         // Flow control counts the whole payload, padding included (section 6.9.1). lb tops each window back up to
         // its full size whenever it grants more, so what is unacknowledged can never pass the full size: more than that
@@ -504,19 +342,8 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>Gives a stream back the window of DATA it forwarded (called when held DATA reaches the backend).</summary>
-    public async ValueTask GrantStreamWindowAsync(int streamId, int increment)
-    {
-        await AcquireWriteAsync().ConfigureAwait(false);
-        try
-        {
-            var w = Http2FrameWriter.WriteWindowUpdate(WriteBuffer, streamId, increment);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
-        }
-        finally
-        {
-            ReleaseWrite();
-        }
-    }
+    public ValueTask GrantStreamWindowAsync(int streamId, int increment)
+        => SendFrameAsync((streamId, increment), static (buffer, s) => Http2FrameWriter.WriteWindowUpdate(buffer, s.streamId, s.increment));
 
     private async ValueTask<bool> RefuseStreamAsync(int id, Http2ErrorCode code, string reason)
     {
@@ -552,14 +379,6 @@ internal sealed partial class Http2Connection
             },
         });
 
-    private Http2Stream? Find(int id)
-    {
-        lock (_streams)
-        {
-            return _streams.GetValueOrDefault(id);
-        }
-    }
-
     private Http2Stream Rent()
     {
         lock (_streams)
@@ -573,12 +392,5 @@ internal sealed partial class Http2Connection
             _all.Add(stream);
             return stream;
         }
-    }
-
-    private static uint ReadUInt32(in ReadOnlySequence<byte> payload)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        payload.Slice(0, 4).CopyTo(bytes);
-        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
     }
 }

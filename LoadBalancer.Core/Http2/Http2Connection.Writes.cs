@@ -6,10 +6,6 @@ namespace LoadBalancer.Core.Http2;
 /// <summary>Frames lb sends for its streams: HEADERS (+ CONTINUATION), DATA within the windows, RST_STREAM.</summary>
 internal sealed partial class Http2Connection
 {
-    private readonly byte[] _sizeUpdate = new byte[8];
-
-    private int PeerFrameSize => Math.Min(_peer.MaxFrameSize, Http2FrameHeader.DefaultMaxFrameSize);
-
     /// <summary>Frames an encoded header block: HEADERS, then CONTINUATION frames when it is larger than a frame.</summary>
     public async ValueTask SendHeadersAsync(Http2Stream stream, ReadOnlyMemory<byte> block, bool endStream)
     {
@@ -21,30 +17,7 @@ internal sealed partial class Http2Connection
                 throw new OperationCanceledException("The stream was reset.");
             }
 
-            // A table size update, when the client lowered its table, goes first in the first block after it.
-            var prefix = _encoder.BeginBlock(_sizeUpdate);
-            var frameSize = PeerFrameSize;
-            var first = true;
-            var offset = 0;
-            while (first || offset < block.Length)
-            {
-                var room = frameSize - (first ? prefix : 0);
-                var take = Math.Min(room, block.Length - offset);
-                var last = offset + take == block.Length;
-                var flags = (byte)((last ? Http2Flags.EndHeaders : 0) | (first && endStream ? Http2Flags.EndStream : 0));
-                var payload = take + (first ? prefix : 0);
-                var w = Http2FrameWriter.WriteHeader(WriteBuffer, payload, first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, stream.Id);
-                if (first)
-                {
-                    _sizeUpdate.AsSpan(0, prefix).CopyTo(WriteBuffer.AsSpan(w));
-                    w += prefix;
-                }
-
-                block.Span.Slice(offset, take).CopyTo(WriteBuffer.AsSpan(w));
-                await SendLockedAsync(WriteBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
-                offset += take;
-                first = false;
-            }
+            await WriteHeaderFramesLockedAsync(stream.Id, block, endStream).ConfigureAwait(false);
         }
         finally
         {
@@ -86,9 +59,9 @@ internal sealed partial class Http2Connection
                 throw new OperationCanceledException("The stream was reset.");
             }
 
-            var prefix = _encoder.BeginBlock(_sizeUpdate);
+            // The header is written once the size update (if any) is known: it goes just after it.
+            var prefix = BeginHeaderBlock(WriteBuffer.AsSpan(Http2FrameHeader.Size));
             var w = Http2FrameWriter.WriteHeader(WriteBuffer, prefix + block.Length, Http2FrameType.Headers, Http2Flags.EndHeaders, stream.Id);
-            _sizeUpdate.AsSpan(0, prefix).CopyTo(WriteBuffer.AsSpan(w));
             w += prefix;
             block.Span.CopyTo(WriteBuffer.AsSpan(w));
             w += block.Length;
@@ -119,16 +92,7 @@ internal sealed partial class Http2Connection
                 throw new OperationCanceledException("The stream was reset.");
             }
 
-            int take;
-            lock (_flowLock)
-            {
-                take = (int)Math.Min(Math.Min(data.Length, PeerFrameSize), Math.Min(stream.SendWindow, _sendWindow));
-                if (take > 0)
-                {
-                    stream.SendWindow -= take;
-                    _sendWindow -= take;
-                }
-            }
+            var take = TakeSendWindow(stream, data.Length);
 
             if (take <= 0 && data.Length > 0)
             {
@@ -177,19 +141,13 @@ internal sealed partial class Http2Connection
 
     private async ValueTask ResetStreamAsync(int id, Http2ErrorCode code)
     {
-        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteRstStream(WriteBuffer, id, code);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            await SendFrameAsync((id, code), static (buffer, s) => Http2FrameWriter.WriteRstStream(buffer, s.id, s.code)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
             // The client is gone; its streams end with the connection.
-        }
-        finally
-        {
-            ReleaseWrite();
         }
     }
 

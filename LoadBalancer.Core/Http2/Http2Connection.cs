@@ -17,7 +17,7 @@ namespace LoadBalancer.Core.Http2;
 /// per-request path as HTTP/1. Writes are serialized per connection; nothing is queued, so a peer that will not read
 /// blocks only its own connection until the send deadline drops it (the "flooded" rule without a queue to bound).
 /// </summary>
-internal sealed partial class Http2Connection
+internal sealed partial class Http2Connection : Http2Endpoint<Http2Stream>
 {
     // The settings this connection advertised (Http2Options): a reload changes them for new connections only. DATA
     // is forwarded from the read loop as it arrives, so the windows are also the most any client can have lb buffer.
@@ -27,10 +27,6 @@ internal sealed partial class Http2Connection
     private readonly int MaxFrameSize;
     private readonly int MaxHeaderListSize;
 
-    // The CONTINUATION-flood caps (2024): a header block may not grow past this many encoded bytes or frames.
-    private const int MaxHeaderBlockBytes = 64 * 1024;
-    private const int MaxContinuationFrames = 32;
-
     private readonly IConnection _client;
     private readonly SocketReader _reader;
     private readonly ListenerRuntime _listenerRuntime;
@@ -39,19 +35,12 @@ internal sealed partial class Http2Connection
     private readonly DeadlineTimer _writeTimer;
     private readonly ILogger _logger;
     private readonly long _id;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly object _flowLock = new();
-    private readonly Dictionary<int, Http2Stream> _streams = new();
     private readonly Stack<Http2Stream> _free = new();
     private readonly List<Http2Stream> _all = new();
     private readonly HpackDecoder _decoder;
-    private readonly HpackEncoder _encoder = new();
 
-    // Rented while the write lock is held, and the header-block buffers while a block is assembled and decoded: an
-    // idle HTTP/2 connection holds none of them (about 64 KiB with the default limits).
-    private byte[]? _writeBuffer;
-    private Http2Settings _peer = new();
-    private int _sendWindow = 65_535;
+    // The header-block buffers are rented while a block is assembled and decoded (and the write buffer while the
+    // write lock is held): an idle HTTP/2 connection holds none of them (about 64 KiB with the default limits).
     private int _receiveConsumed;
     private int _lastStreamId;
     private int _active;
@@ -310,28 +299,12 @@ internal sealed partial class Http2Connection
         }
     }
 
-    /// <summary>Sends one whole frame sequence under the write lock's ownership, bounded by the body-idle deadline.</summary>
-    private byte[] WriteBuffer => _writeBuffer!;
+    protected override IConnection WriteTransport => _client;
 
-    private async ValueTask AcquireWriteAsync()
-    {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        _writeBuffer = EngineBuffers.Rent(Http2FrameHeader.Size + Http2FrameHeader.DefaultMaxFrameSize);
-    }
+    protected override DeadlineTimer WriteTimer => _writeTimer;
 
-    private void ReleaseWrite()
-    {
-        EngineBuffers.Return(_writeBuffer!);
-        _writeBuffer = null;
-        _writeLock.Release();
-    }
-
-    private async ValueTask SendLockedAsync(ReadOnlyMemory<byte> bytes)
-    {
-        _writeTimer.Arm(Listener.Timeouts.BodyIdle);
-        await SocketIo.SendAsync(_client, bytes, _writeTimer).ConfigureAwait(false);
-        _writeTimer.Disarm();
-    }
+    /// <summary>Each send is bounded by body_idle (read at each send: a reload changes it).</summary>
+    protected override TimeSpan SendTimeout => Listener.Timeouts.BodyIdle;
 
     private async ValueTask GoAwayAsync(Http2ErrorCode code)
     {

@@ -26,15 +26,13 @@ internal static class Http2RequestTranslator
         var hostIndex = -1;
         for (var i = 0; i < fields.Length; i++)
         {
-            var name = fields[i].Name(block);
-            var value = fields[i].Value(block);
-            if (!ValidValue(value))
+            if (!TryReadField(block, fields[i], strictValue: false, out var name, out var value))
             {
                 reason = "invalid_field_value";
                 return -1;
             }
 
-            if (name.Length > 0 && name[0] == (byte)':')
+            if (IsPseudoHeader(name))
             {
                 var bit = name.SequenceEqual(":method"u8) ? 1 : name.SequenceEqual(":scheme"u8) ? 2 : name.SequenceEqual(":authority"u8) ? 4 : name.SequenceEqual(":path"u8) ? 8 : 0;
                 if (bit == 0 || regular || (seen & bit) != 0)
@@ -186,6 +184,36 @@ internal static class Http2RequestTranslator
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A decoded field's name and value, and whether the value is well formed (<see cref="ValidValue"/>; with
+    /// <paramref name="strictValue"/> also no control byte but HTAB, see <see cref="ValidStrictValue"/>).
+    /// </summary>
+    internal static bool TryReadField(ReadOnlySpan<byte> block, in HpackField field, bool strictValue, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        name = field.Name(block);
+        value = field.Value(block);
+        return strictValue ? ValidStrictValue(value) : ValidValue(value);
+    }
+
+    internal static bool IsPseudoHeader(ReadOnlySpan<byte> name) => name.Length > 0 && name[0] == (byte)':';
+
+    /// <summary>
+    /// RFC 9113's rule and also no other control byte but HTAB: for a response, whose head the HTTP/1 parser reads
+    /// next and refuses those in (RFC 9110 section 5.5), so they are refused here (found by fuzzing).
+    /// </summary>
+    internal static bool ValidStrictValue(ReadOnlySpan<byte> value)
+    {
+        foreach (var b in value)
+        {
+            if ((b < 0x20 && b != (byte)'\t') || b == 0x7F)
+            {
+                return false;
+            }
+        }
+
+        return ValidValue(value);
     }
 
     /// <summary>No NUL, CR or LF, and no leading or trailing space or tab (RFC 9113 section 8.2.1).</summary>

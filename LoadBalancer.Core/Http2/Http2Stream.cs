@@ -21,7 +21,7 @@ namespace LoadBalancer.Core.Http2;
 /// are reused by their connection, so a stream costs no allocation beyond its pooled buffers once the connection has
 /// seen as many concurrent streams.
 /// </summary>
-internal sealed partial class Http2Stream : IDownstream, IValueTaskSource<bool>
+internal sealed partial class Http2Stream : IDownstream, IValueTaskSource<bool>, IHttp2SendWindow
 {
     private readonly Http2Connection _connection;
     private readonly ProxyExchange _exchange = new();

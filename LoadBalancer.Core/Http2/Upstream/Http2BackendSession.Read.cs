@@ -112,25 +112,13 @@ internal sealed partial class Http2BackendSession
             return await FailAsync(Http2ErrorCode.ProtocolError).ConfigureAwait(false);
         }
 
+        return await DispatchAsync(header, payload).ConfigureAwait(false);
+    }
+
+    protected override async ValueTask<bool> OnOtherFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    {
         switch (header.Type)
         {
-            case Http2FrameType.Settings:
-                return await OnSettingsAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Ping:
-                if (!header.HasFlag(Http2Flags.Ack))
-                {
-                    await SendPingAckAsync(payload).ConfigureAwait(false);
-                }
-
-                return true;
-            case Http2FrameType.WindowUpdate:
-                return await OnWindowUpdateAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Headers:
-                return await OnHeadersAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Continuation:
-                return await OnContinuationAsync(header, payload).ConfigureAwait(false);
-            case Http2FrameType.Data:
-                return await OnDataAsync(header, payload).ConfigureAwait(false);
             case Http2FrameType.RstStream:
                 if (header.StreamId >= _nextStreamId)
                 {
@@ -152,42 +140,17 @@ internal sealed partial class Http2BackendSession
         }
     }
 
-    private async ValueTask<bool> OnSettingsAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnSettingsAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         if (header.HasFlag(Http2Flags.Ack))
         {
             return true;
         }
 
-        int delta;
-        Http2Fault fault;
-        lock (_flowLock)
-        {
-            var before = _peer.InitialWindowSize;
-            fault = _peer.Apply(payload.ToArray());
-            delta = _peer.InitialWindowSize - before;
-        }
-
+        var fault = await ApplyPeerSettingsAsync(payload).ConfigureAwait(false);
         if (fault.IsFault)
         {
             return await FailAsync(fault.Code).ConfigureAwait(false);
-        }
-
-        _encoder.PeerTableSizeChanged((int)Math.Min(_peer.HeaderTableSize, int.MaxValue));
-        if (delta != 0 && !ShiftStreamWindows(delta))
-        {
-            return await FailAsync(Http2ErrorCode.FlowControlError).ConfigureAwait(false);
-        }
-
-        await AcquireWriteAsync().ConfigureAwait(false);
-        try
-        {
-            var w = Http2FrameWriter.WriteSettingsAck(WriteBuffer);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
-        }
-        finally
-        {
-            ReleaseWrite();
         }
 
         if (!_settingsReceived)
@@ -200,75 +163,12 @@ internal sealed partial class Http2BackendSession
         return true;
     }
 
-    /// <summary>Section 6.9.2: a new initial window shifts every open stream's send window by the difference.</summary>
-    private bool ShiftStreamWindows(int delta)
-    {
-        lock (_flowLock)
-        {
-            lock (_streams)
-            {
-                foreach (var stream in _streams.Values)
-                {
-                    var window = (long)stream.SendWindow + delta;
-                    if (window > Http2Settings.MaxWindowSize)
-                    {
-                        return false;
-                    }
-
-                    stream.SendWindow = (int)window;
-                    stream.WindowOpened();
-                }
-            }
-        }
-
-        return true;
-    }
-
-    private async ValueTask SendPingAckAsync(ReadOnlySequence<byte> payload)
-    {
-        await AcquireWriteAsync().ConfigureAwait(false);
-        try
-        {
-            Span<byte> opaque = stackalloc byte[8];
-            payload.CopyTo(opaque);
-            var w = Http2FrameWriter.WritePing(WriteBuffer, ack: true, opaque);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
-        }
-        finally
-        {
-            ReleaseWrite();
-        }
-    }
-
-    private async ValueTask<bool> OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         var increment = (int)(ReadUInt32(payload) & 0x7FFF_FFFF);
         if (header.StreamId == 0)
         {
-            bool overflow;
-            lock (_flowLock)
-            {
-                overflow = (long)_sendWindow + increment > Http2Settings.MaxWindowSize;
-                if (!overflow)
-                {
-                    _sendWindow += increment;
-                }
-            }
-
-            if (overflow)
-            {
-                return await FailAsync(Http2ErrorCode.FlowControlError).ConfigureAwait(false);
-            }
-
-            lock (_streams)
-            {
-                foreach (var stream in _streams.Values)
-                {
-                    stream.WindowOpened();
-                }
-            }
-
-            return true;
+            return TryOpenConnectionWindow(increment) || await FailAsync(Http2ErrorCode.FlowControlError).ConfigureAwait(false);
         }
 
         var target = Find(header.StreamId);
@@ -277,96 +177,39 @@ internal sealed partial class Http2BackendSession
             return header.StreamId < _nextStreamId || await FailAsync(Http2ErrorCode.ProtocolError).ConfigureAwait(false);
         }
 
-        bool streamOverflow;
-        lock (_flowLock)
-        {
-            streamOverflow = (long)target.SendWindow + increment > Http2Settings.MaxWindowSize;
-            if (!streamOverflow)
-            {
-                target.SendWindow += increment;
-            }
-        }
-
-        if (streamOverflow)
+        if (!TryOpenStreamWindow(target, increment))
         {
             target.Fail(Http2BackendStream.Outcome.Reset);
             await ResetAsync(header.StreamId, Http2ErrorCode.FlowControlError).ConfigureAwait(false);
-        }
-        else
-        {
-            target.WindowOpened();
         }
 
         return true;
     }
 
-    private async ValueTask<bool> OnHeadersAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnHeadersAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         if (header.StreamId >= _nextStreamId || (header.StreamId & 1) == 0)
         {
             return await FailAsync(Http2ErrorCode.ProtocolError).ConfigureAwait(false);
         }
 
-        _blockLength = 0;
-        _continuations = 0;
-        _blockEndStream = header.HasFlag(Http2Flags.EndStream);
-        if (!AppendFragment(Http2FrameReader.Content(header, payload)))
+        return StartBlock(header, header.StreamId, Http2FrameReader.Content(header, payload)) switch
         {
-            return await FailAsync(Http2ErrorCode.EnhanceYourCalm).ConfigureAwait(false);
-        }
-
-        if (!header.HasFlag(Http2Flags.EndHeaders))
-        {
-            _blockStream = header.StreamId;
-            return true;
-        }
-
-        return await OnHeaderBlockAsync(header.StreamId).ConfigureAwait(false);
+            BlockStep.Flood => await FailAsync(Http2ErrorCode.EnhanceYourCalm).ConfigureAwait(false),
+            BlockStep.More => true,
+            _ => await OnHeaderBlockAsync(header.StreamId).ConfigureAwait(false),
+        };
     }
 
-    private async ValueTask<bool> OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
-        if (_blockStream == 0 || header.StreamId != _blockStream)
+        return ContinueBlock(header, payload, out var id) switch
         {
-            return await FailAsync(Http2ErrorCode.ProtocolError).ConfigureAwait(false);
-        }
-
-        if (++_continuations > MaxContinuationFrames || !AppendFragment(payload))
-        {
-            return await FailAsync(Http2ErrorCode.EnhanceYourCalm).ConfigureAwait(false);
-        }
-
-        if (!header.HasFlag(Http2Flags.EndHeaders))
-        {
-            return true;
-        }
-
-        var id = _blockStream;
-        _blockStream = 0;
-        return await OnHeaderBlockAsync(id).ConfigureAwait(false);
-    }
-
-    private bool AppendFragment(in ReadOnlySequence<byte> fragment)
-    {
-        var needed = _blockLength + (int)fragment.Length;
-        if (needed > MaxHeaderBlockBytes)
-        {
-            return false;
-        }
-
-        _block ??= EngineBuffers.Rent(MaxHeaderBlockBytes);
-        fragment.CopyTo(_block.AsSpan(_blockLength));
-        _blockLength = needed;
-        return true;
-    }
-
-    private void ReturnBlock()
-    {
-        if (_block is not null)
-        {
-            EngineBuffers.Return(_block);
-            _block = null;
-        }
+            BlockStep.Unexpected => await FailAsync(Http2ErrorCode.ProtocolError).ConfigureAwait(false),
+            BlockStep.Flood => await FailAsync(Http2ErrorCode.EnhanceYourCalm).ConfigureAwait(false),
+            BlockStep.More => true,
+            _ => await OnHeaderBlockAsync(id).ConfigureAwait(false),
+        };
     }
 
     /// <summary>A complete block: always decoded (HPACK state is the connection's), then given to its stream if it is still there.</summary>
@@ -404,7 +247,7 @@ internal sealed partial class Http2BackendSession
         }
     }
 
-    private async ValueTask<bool> OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    protected override async ValueTask<bool> OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)
     {
         // Flow control counts the whole payload, padding included (section 6.9.1); the connection's window is given
         // back as it arrives, since each stream's own window bounds what lb holds.
@@ -529,14 +372,6 @@ internal sealed partial class Http2BackendSession
         foreach (var stream in streams)
         {
             stream.Fail(stream.Id > _goAwayLastStreamId ? Http2BackendStream.Outcome.Refused : Http2BackendStream.Outcome.Lost);
-        }
-    }
-
-    private Http2BackendStream? Find(int id)
-    {
-        lock (_streams)
-        {
-            return _streams.GetValueOrDefault(id);
         }
     }
 }

@@ -15,7 +15,7 @@ namespace LoadBalancer.Core.Http2.Upstream;
 /// marks the rest refused (never processed: the request may go elsewhere). Any connection error, an EOF, or a frame lb
 /// cannot account for ends the connection with every stream on it: its framing is in doubt, so nothing more is sent.
 /// </summary>
-internal sealed partial class Http2BackendSession
+internal sealed partial class Http2BackendSession : Http2Endpoint<Http2BackendStream>
 {
     /// <summary>
     /// Each stream's receive window: the protocol's default 64 KiB, which is also the one pooled buffer a stream's
@@ -31,8 +31,6 @@ internal sealed partial class Http2BackendSession
 
     private const int MaxHeaderListSize = 64 * 1024;
     private const int MaxHeaderFields = 256;
-    private const int MaxHeaderBlockBytes = 64 * 1024;
-    private const int MaxContinuationFrames = 32;
 
     private readonly BackendConnection _connection;
     private readonly Http2SessionSet _set;
@@ -40,19 +38,11 @@ internal sealed partial class Http2BackendSession
     private readonly DeadlineTimer _writeTimer;
     private readonly TimeSpan _idle;
     private readonly TimeSpan _sendTimeout;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly object _flowLock = new();
-    private readonly Dictionary<int, Http2BackendStream> _streams = new();
     private readonly HpackDecoder _decoder = new(4096, MaxHeaderListSize, MaxHeaderFields);
-    private readonly HpackEncoder _encoder = new();
     private readonly HpackField[] _fields = new HpackField[MaxHeaderFields];
-    private readonly byte[] _sizeUpdate = new byte[8];
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private byte[]? _writeBuffer;
-    private Http2Settings _peer = new();
     private bool _settingsReceived;
-    private int _sendWindow = 65_535;
     private int _receiveConsumed;
     private int _nextStreamId = 1;
     private int _reserved;
@@ -61,12 +51,6 @@ internal sealed partial class Http2BackendSession
     private volatile bool _dead;
     private DiscardReason _discardReason = DiscardReason.BackendClosed;
 
-    // The header block being assembled (HEADERS + CONTINUATION), rented while it is.
-    private byte[]? _block;
-    private int _blockLength;
-    private int _blockStream;
-    private bool _blockEndStream;
-    private int _continuations;
 
     public Http2BackendSession(Proxy.ProxyEngine engine, BackendConnection connection, Http2SessionSet set, PoolTimeouts timeouts, TimeSpan sendTimeout)
     {
@@ -202,32 +186,6 @@ internal sealed partial class Http2BackendSession
         }
     }
 
-    private async ValueTask WriteHeaderFramesLockedAsync(int id, ReadOnlyMemory<byte> block, bool endStream)
-    {
-        var prefix = _encoder.BeginBlock(_sizeUpdate);
-        var frameSize = PeerFrameSize;
-        var first = true;
-        var offset = 0;
-        while (first || offset < block.Length)
-        {
-            var room = frameSize - (first ? prefix : 0);
-            var take = Math.Min(room, block.Length - offset);
-            var last = offset + take == block.Length;
-            var flags = (byte)((last ? Http2Flags.EndHeaders : 0) | (first && endStream ? Http2Flags.EndStream : 0));
-            var w = Http2FrameWriter.WriteHeader(WriteBuffer, take + (first ? prefix : 0), first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, id);
-            if (first)
-            {
-                _sizeUpdate.AsSpan(0, prefix).CopyTo(WriteBuffer.AsSpan(w));
-                w += prefix;
-            }
-
-            block.Span.Slice(offset, take).CopyTo(WriteBuffer.AsSpan(w));
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w + take)).ConfigureAwait(false);
-            offset += take;
-            first = false;
-        }
-    }
-
     /// <summary>
     /// Request body bytes as DATA frames within the backend's frame size and both send windows; waits (up to the
     /// send timeout at a time) while a window is closed. <paramref name="endStream"/> ends the stream with the last frame.
@@ -237,16 +195,7 @@ internal sealed partial class Http2BackendSession
         do
         {
             ThrowIfGone(stream);
-            int take;
-            lock (_flowLock)
-            {
-                take = Math.Min(Math.Min(data.Length, PeerFrameSize), Math.Min(stream.SendWindow, _sendWindow));
-                if (take > 0)
-                {
-                    stream.SendWindow -= take;
-                    _sendWindow -= take;
-                }
-            }
+            var take = TakeSendWindow(stream, data.Length);
 
             if (take <= 0 && data.Length > 0)
             {
@@ -326,19 +275,13 @@ internal sealed partial class Http2BackendSession
 
     private async ValueTask ResetAsync(int id, Http2ErrorCode code)
     {
-        await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            var w = Http2FrameWriter.WriteRstStream(WriteBuffer, id, code);
-            await SendLockedAsync(WriteBuffer.AsMemory(0, w)).ConfigureAwait(false);
+            await SendFrameAsync((id, code), static (buffer, s) => Http2FrameWriter.WriteRstStream(buffer, s.id, s.code)).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsNetworkError(ex))
         {
             Close();
-        }
-        finally
-        {
-            ReleaseWrite();
         }
     }
 
@@ -350,29 +293,11 @@ internal sealed partial class Http2BackendSession
         }
     }
 
-    private int PeerFrameSize => Math.Min(_peer.MaxFrameSize, Http2FrameHeader.DefaultMaxFrameSize);
+    protected override IConnection WriteTransport => _connection.Transport;
 
-    private byte[] WriteBuffer => _writeBuffer!;
+    protected override DeadlineTimer WriteTimer => _writeTimer;
 
-    private async ValueTask AcquireWriteAsync()
-    {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        _writeBuffer = EngineBuffers.Rent(Http2FrameHeader.Size + Http2FrameHeader.DefaultMaxFrameSize);
-    }
-
-    private void ReleaseWrite()
-    {
-        EngineBuffers.Return(_writeBuffer!);
-        _writeBuffer = null;
-        _writeLock.Release();
-    }
-
-    private async ValueTask SendLockedAsync(ReadOnlyMemory<byte> bytes)
-    {
-        _writeTimer.Arm(_sendTimeout);
-        await SocketIo.SendAsync(_connection.Transport, bytes, _writeTimer).ConfigureAwait(false);
-        _writeTimer.Disarm();
-    }
+    protected override TimeSpan SendTimeout => _sendTimeout;
 
     /// <summary>Ends the connection now (its read loop then fails the streams still on it).</summary>
     public void Close()
@@ -385,11 +310,4 @@ internal sealed partial class Http2BackendSession
 
     private static bool IsNetworkError(Exception ex)
         => ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException or TimeoutException;
-
-    private static uint ReadUInt32(in ReadOnlySequence<byte> payload, int offset = 0)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        payload.Slice(offset, 4).CopyTo(bytes);
-        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
-    }
 }

@@ -11,7 +11,7 @@ namespace LoadBalancer.Core.Http2.Upstream;
 /// 64 KiB buffer that flow control bounds, the trailers, and how the stream ended. One per upstream exchange, reused
 /// for each of its requests, so a request allocates nothing here beyond the pooled buffers.
 /// </summary>
-internal sealed class Http2BackendStream
+internal sealed class Http2BackendStream : IHttp2SendWindow
 {
     /// <summary>How a stream ended other than by its response: refused streams were never processed by the backend.</summary>
     public enum Outcome

@@ -30,15 +30,13 @@ internal static class Http2ResponseTranslator
         var contentLength = -1;
         for (var i = 0; i < fields.Length; i++)
         {
-            var name = fields[i].Name(block);
-            var value = fields[i].Value(block);
-            if (!ValidValue(value))
+            if (!Http2RequestTranslator.TryReadField(block, fields[i], strictValue: true, out var name, out var value))
             {
                 reason = "invalid_field_value";
                 return -1;
             }
 
-            if (name.Length > 0 && name[0] == (byte)':')
+            if (Http2RequestTranslator.IsPseudoHeader(name))
             {
                 if (!name.SequenceEqual(":status"u8) || statusIndex >= 0 || i != 0)
                 {
@@ -118,9 +116,9 @@ internal static class Http2ResponseTranslator
         foreach (var field in fields)
         {
             var name = field.Name(block);
-            if (!Http2RequestTranslator.ValidName(name) || !ValidValue(field.Value(block)))
+            if (!Http2RequestTranslator.ValidName(name) || !Http2RequestTranslator.ValidStrictValue(field.Value(block)))
             {
-                reason = name.Length > 0 && name[0] == (byte)':' ? "pseudo_header_in_trailers" : "invalid_trailer_field";
+                reason = Http2RequestTranslator.IsPseudoHeader(name) ? "pseudo_header_in_trailers" : "invalid_trailer_field";
                 return -1;
             }
         }
@@ -128,23 +126,6 @@ internal static class Http2ResponseTranslator
         var writer = new SpanWriter(destination);
         WriteFields(ref writer, block, fields);
         return writer.Written;
-    }
-
-    /// <summary>
-    /// RFC 9113's rule (no NUL, CR, LF, no edge whitespace) and also no other control byte but HTAB: the HTTP/1 parser
-    /// that reads the head next refuses those (RFC 9110 section 5.5), so they are refused here (found by fuzzing).
-    /// </summary>
-    private static bool ValidValue(ReadOnlySpan<byte> value)
-    {
-        foreach (var b in value)
-        {
-            if ((b < 0x20 && b != (byte)'\t') || b == 0x7F)
-            {
-                return false;
-            }
-        }
-
-        return Http2RequestTranslator.ValidValue(value);
     }
 
     private static void WriteFields(ref SpanWriter writer, ReadOnlySpan<byte> block, ReadOnlySpan<HpackField> fields)
