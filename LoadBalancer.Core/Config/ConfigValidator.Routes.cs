@@ -1,5 +1,6 @@
 using LoadBalancer.Core.Routing;
 using LoadBalancer.Core.Tenancy;
+using LoadBalancer.Core.Tls;
 
 namespace LoadBalancer.Core.Config;
 
@@ -240,6 +241,13 @@ internal static partial class ConfigValidator
         else if (request && string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase))
         {
             errors.Add(position, path, "Host cannot be edited here: use the route's host = \"...\"");
+        }
+        else if (request && (string.Equals(name, ClientCertificateHeaders.SubjectName, StringComparison.OrdinalIgnoreCase)
+                             || string.Equals(name, ClientCertificateHeaders.Sha256Name, StringComparison.OrdinalIgnoreCase)))
+        {
+            // Backends trust these because only lb writes them (from a certificate it verified); a transform that could
+            // set one would let any client of the route claim any identity.
+            errors.Add(position, path, $"{name} cannot be edited: lb sets it from the client certificate it verified (client_auth)");
         }
     }
 

@@ -168,8 +168,18 @@ public sealed class RoutesConfigTests
     [TestCase("add", "Transfer-Encoding", "cannot be edited")]
     [TestCase("set", "connection", "cannot be edited")]
     [TestCase("set", "Host", "use the route's host")]
+    [TestCase("set", "X-Client-Cert-Subject", "from the client certificate it verified")]
+    [TestCase("add", "x-client-cert-sha256", "from the client certificate it verified")]
     public void LoadText_RequestTransformOfAManagedField_IsRefused(string verb, string name, string says)
         => SingleError(Toml($"[[tenants.routes]]\nname = \"a\"\nrequest_headers = {{ {verb} = {{ \"{name}\" = \"1\" }} }}"), $"tenants[0].routes[0].request_headers.{verb}.{name}", 16, 29, says);
+
+    [Test]
+    public void LoadText_TenantTransformRemovesClientCertificateField_IsRefused()
+        => SingleError(Toml("", "pool = \"p\"\nrequest_headers = { remove = [\"X-Client-Cert-Sha256\"] }"), "tenants[0].request_headers.remove[0]", 14, 31, "from the client certificate it verified");
+
+    [Test]
+    public void LoadText_ResponseTransformOfClientCertificateField_IsAccepted()
+        => Assert.That(Load(Toml("", "pool = \"p\"\nresponse_headers = { set = { \"X-Client-Cert-Subject\" = \"x\" } }")).Errors, Is.Empty);
 
     [Test]
     public void LoadText_TransformRemovesFraming_IsRefused()
