@@ -23,6 +23,9 @@ public sealed partial class UsageLedger
             minute INTEGER NOT NULL, tenant TEXT NOT NULL, protocol TEXT NOT NULL,
             connections INTEGER NOT NULL, refused INTEGER NOT NULL, bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL, duration_us INTEGER NOT NULL,
             PRIMARY KEY (minute, tenant, protocol)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS keys (
+            tenant TEXT NOT NULL, key TEXT NOT NULL, requests INTEGER NOT NULL, last_used INTEGER NOT NULL,
+            PRIMARY KEY (tenant, key)) WITHOUT ROWID;
         """;
 
     private SqliteConnection? TryOpen()
@@ -135,6 +138,25 @@ public sealed partial class UsageLedger
             }
         }
 
+        using (var keys = connection.CreateCommand())
+        {
+            keys.Transaction = transaction;
+            keys.CommandText = """
+                INSERT INTO keys (tenant, key, requests, last_used) VALUES ($t, $k, $n, $l)
+                ON CONFLICT (tenant, key) DO UPDATE SET
+                    requests = requests + excluded.requests, last_used = max(last_used, excluded.last_used)
+                """;
+            var p = Parameters(keys, "$t", "$k", "$n", "$l");
+            foreach (var ((tenant, key), delta) in _pendingKeys)
+            {
+                p[0].Value = tenant;
+                p[1].Value = key;
+                p[2].Value = delta.Requests;
+                p[3].Value = delta.LastUsed;
+                keys.ExecuteNonQuery();
+            }
+        }
+
         transaction.Commit();
     }
 
@@ -217,6 +239,45 @@ public sealed partial class UsageLedger
                     {
                         quota.Restore(start, used);
                         LogQuotaRestored(_logger, _settings.Path, t.Name, c.Name, used, start);
+                    }
+                }
+            }
+        }
+        catch (SqliteException ex)
+        {
+            ReportError(ex);
+        }
+    }
+
+    /// <summary>
+    /// Each access key's requests and last use from earlier runs, into its counter (once per key: at start, and after a
+    /// reload for the keys it added), so the key API's <c>requests</c> and <c>last_used</c> survive a restart. The
+    /// ledger row has what was flushed; this process's own counts are added by the flushes, never restored.
+    /// </summary>
+    private void RestoreKeys(SqliteConnection connection, RuntimeSnapshot snapshot)
+    {
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT requests, last_used FROM keys WHERE tenant = $t AND key = $k";
+            var tenant = command.Parameters.Add("$t", SqliteType.Text);
+            var key = command.Parameters.Add("$k", SqliteType.Text);
+            foreach (var t in snapshot.Tenants.Values)
+            {
+                foreach (var (id, usage) in t.State.Keys)
+                {
+                    if (usage.Restored)
+                    {
+                        continue;
+                    }
+
+                    usage.Restored = true;
+                    tenant.Value = t.Name;
+                    key.Value = id;
+                    using var reader = command.ExecuteReader();
+                    if (reader.Read())
+                    {
+                        usage.Restore(reader.GetInt64(0), reader.GetInt64(1));
                     }
                 }
             }

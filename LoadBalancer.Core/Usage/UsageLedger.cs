@@ -35,6 +35,8 @@ public sealed partial class UsageLedger : IAsyncDisposable
     // Tcp listeners' connections per (minute, tenant), from the tenants' own counters (they have no consumer or route).
     private readonly Dictionary<TenantState, long[]> _seenTcp = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(long Minute, string Tenant), ConnectionDelta> _pendingConnections = [];
+    private readonly Dictionary<KeyUsage, long> _seenKeys = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<(string Tenant, string Key), (long Requests, long LastUsed)> _pendingKeys = [];
     private SqliteConnection? _connection;
     private Task? _loop;
     private long _lastError = long.MinValue;
@@ -73,6 +75,7 @@ public sealed partial class UsageLedger : IAsyncDisposable
         if (_connection is not null)
         {
             RestoreQuotas(_connection, _snapshots.Current);
+            RestoreKeys(_connection, _snapshots.Current);
         }
 
         _loop = Task.Run(RunAsync);
@@ -181,9 +184,10 @@ public sealed partial class UsageLedger : IAsyncDisposable
         if (!ReferenceEquals(_snapshots.Current, _quotasRestoredFor))
         {
             RestoreQuotas(_connection, _snapshots.Current);
+            RestoreKeys(_connection, _snapshots.Current);
         }
 
-        if (_pending.Count + _pendingRefusals.Count + _pendingQuota.Count + _pendingConnections.Count > 0)
+        if (_pending.Count + _pendingRefusals.Count + _pendingQuota.Count + _pendingConnections.Count + _pendingKeys.Count > 0)
         {
             try
             {
@@ -192,12 +196,13 @@ public sealed partial class UsageLedger : IAsyncDisposable
                 _pendingRefusals.Clear();
                 _pendingQuota.Clear();
                 _pendingConnections.Clear();
+                _pendingKeys.Clear();
                 PendingRows = 0;
             }
             catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
             {
                 Interlocked.Increment(ref _failures);
-                PendingRows = _pending.Count + _pendingRefusals.Count + _pendingQuota.Count + _pendingConnections.Count;
+                PendingRows = _pending.Count + _pendingRefusals.Count + _pendingQuota.Count + _pendingConnections.Count + _pendingKeys.Count;
                 ReportError(ex);
                 return;
             }
@@ -222,6 +227,26 @@ public sealed partial class UsageLedger : IAsyncDisposable
             }
 
             CollectTcp(tenant.Name, tenant.State, minute);
+            CollectKeys(tenant.Name, tenant.State);
+        }
+    }
+
+    /// <summary>Each access key's requests since the last flush and its last use (a key's lifetime totals, no minutes).</summary>
+    private void CollectKeys(string tenant, TenantState state)
+    {
+        foreach (var (id, usage) in state.Keys)
+        {
+            var now = usage.CountedHere;
+            _seenKeys.TryGetValue(usage, out var seen);
+            if (now == seen)
+            {
+                continue;
+            }
+
+            _seenKeys[usage] = now;
+            var lastUsed = usage.LastUsed?.ToUnixTimeSeconds() ?? 0;
+            var row = _pendingKeys.GetValueOrDefault((tenant, id));
+            _pendingKeys[(tenant, id)] = (row.Requests + now - seen, Math.Max(row.LastUsed, lastUsed));
         }
     }
 

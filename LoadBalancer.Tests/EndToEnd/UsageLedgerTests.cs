@@ -131,6 +131,29 @@ public sealed class UsageLedgerTests
             // The plain /api/usage keeps its contract (since this process started).
             var live = JsonDocument.Parse(await admin.GetStringAsync("api/usage", cancellationToken)).RootElement;
             Assert.That(live.GetProperty("tenants")[0].GetProperty("requests_total").GetInt64(), Is.EqualTo(3));
+
+            // The key API's requests and last_used come back from the ledger too: 4 before the restart + 3 after.
+            JsonElement key = default;
+            await Eventually.UntilAsync(() =>
+            {
+                var keys = JsonDocument.Parse(admin.GetStringAsync("api/config/consumers/mobile/keys", cancellationToken).GetAwaiter().GetResult()).RootElement;
+                key = keys.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == "m1").Clone();
+                return key.GetProperty("requests").GetInt64() == 7;
+            }, cancellationToken);
+            Assert.That(DateTimeOffset.Parse(key.GetProperty("last_used").GetString()!, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+            second.Signal(LbProcess.SIGTERM);
+            Assert.That(await second.WaitForExitAsync(cancellationToken), Is.Zero, second.Output);
+        }
+
+        // And they are in the ledger's keys table after the second stop: what a third start restores.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "usage.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT requests, last_used > 0 FROM keys WHERE tenant = 'acme' AND key = 'm1'";
+            using var reader = command.ExecuteReader();
+            Assert.That(reader.Read(), Is.True);
+            Assert.That((reader.GetInt64(0), reader.GetInt64(1)), Is.EqualTo((7L, 1L)));
         }
     }
 
