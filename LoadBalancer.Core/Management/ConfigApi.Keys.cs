@@ -86,6 +86,7 @@ public sealed partial class ConfigApi
         }
 
         var keys = new List<(KeysFileLine Key, string Source)>();
+        var etag = owner.Document.ETag;
         if (owner.Consumer["keys"] is JsonArray inline)
         {
             foreach (var entry in inline)
@@ -109,6 +110,8 @@ public sealed partial class ConfigApi
             {
                 keys.Add((key, "keys_file"));
             }
+
+            etag = ConfigEtag.Of(file.Bytes);
         }
 
         var tenant = snapshot?.Invoke().Tenants.GetValueOrDefault(owner.Tenant);
@@ -117,10 +120,10 @@ public sealed partial class ConfigApi
             var found = keys.FindIndex(k => k.Key.Id == id);
             if (found < 0)
             {
-                return ManagementJson.Error(404, $"consumer \"{consumer}\" has no key \"{id}\"") with { ETag = owner.Document.ETag };
+                return ManagementJson.Error(404, $"consumer \"{consumer}\" has no key \"{id}\"") with { ETag = etag };
             }
 
-            return Json(200, writer => WriteKey(writer, keys[found].Key, keys[found].Source, tenant), owner.Document.ETag);
+            return Json(200, writer => WriteKey(writer, keys[found].Key, keys[found].Source, tenant), etag);
         }
 
         return Json(200, writer =>
@@ -146,7 +149,7 @@ public sealed partial class ConfigApi
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-        }, owner.Document.ETag);
+        }, etag);
     }
 
     /// <summary>One key as GET shows it: never its hash or secret. Last used and requests are the live counters (since lb started).</summary>
@@ -264,9 +267,14 @@ public sealed partial class ConfigApi
             return unreadable!;
         }
 
+        if (Stale(request, file) is { } stale)
+        {
+            return stale;
+        }
+
         if (file.Find(id).Key is not null)
         {
-            return Errors(422, [new ConfigApiError("id", $"consumer \"{consumer}\" already has a key \"{id}\" (revoke it, or choose another id)", null, null)], owner.Document.ETag);
+            return Errors(422, [new ConfigApiError("id", $"consumer \"{consumer}\" already has a key \"{id}\" (revoke it, or choose another id)", null, null)], ConfigEtag.Of(file.Bytes));
         }
 
         // The secret lives only in this answer: the file gets its hash.
@@ -302,7 +310,7 @@ public sealed partial class ConfigApi
             WriteTime(writer, "expires", expires);
             writer.WriteString("diff", written.Diff);
             writer.WriteEndObject();
-        }, owner.Document.ETag);
+        }, written.ETag);
     }
 
     private async Task<AdminResponse> MoveKeyAsync(AdminRequest request, string consumer, string id, KeyState to, CancellationToken cancellationToken)
@@ -325,6 +333,11 @@ public sealed partial class ConfigApi
             return unreadable!;
         }
 
+        if (Stale(request, file) is { } stale)
+        {
+            return stale;
+        }
+
         var (index, key) = file.Find(id);
         if (key is null)
         {
@@ -333,7 +346,7 @@ public sealed partial class ConfigApi
 
         if (to == KeyState.Approved && key.State == KeyState.Revoked)
         {
-            return ManagementJson.Error(409, $"key \"{id}\" is revoked, which is final: create a new key") with { ETag = owner.Document.ETag };
+            return ManagementJson.Error(409, $"key \"{id}\" is revoked, which is final: create a new key") with { ETag = ConfigEtag.Of(file.Bytes) };
         }
 
         var text = file.Text;
@@ -363,7 +376,7 @@ public sealed partial class ConfigApi
             writer.WriteString("result", written.Result);
             writer.WriteString("diff", written.Diff);
             writer.WriteEndObject();
-        }, owner.Document.ETag);
+        }, written!.ETag);
     }
 
     /// <summary>A key the lifecycle cannot move: one written in lb.toml's <c>keys</c> (422), or none of that id (404).</summary>
@@ -395,7 +408,27 @@ public sealed partial class ConfigApi
         }
     }
 
-    private sealed record KeysWrite(bool DryRun, string Result, string Diff);
+    /// <summary>The write's outcome; <paramref name="ETag"/> is the keys file's tag after it (before it for a dry run).</summary>
+    private sealed record KeysWrite(bool DryRun, string Result, string Diff, string ETag);
+
+    /// <summary>
+    /// A key write's <c>If-Match</c> is checked against the keys file's tag (what GET on <c>/keys</c> answers), not
+    /// lb.toml's: that file is what the write edits, so two admins approving from one listing cannot both win, and a
+    /// hand edit of the file since the GET is noticed.
+    /// </summary>
+    private static AdminResponse? Stale(AdminRequest request, KeysFile file)
+    {
+        var etag = ConfigEtag.Of(file.Bytes);
+        return request.IfMatch is { } ifMatch && !ConfigEtag.Matches(ifMatch, etag)
+            ? Json(409, writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("error", "the consumer's keys_file changed since that ETag (by another write or by hand): GET its keys again and retry");
+                writer.WriteString("etag", etag);
+                writer.WriteEndObject();
+            }, etag)
+            : null;
+    }
 
     /// <summary>
     /// Writes the keys file atomically and applies it through the reload (which validates it with lb.toml, as at any
@@ -408,25 +441,26 @@ public sealed partial class ConfigApi
         var resource = request.Path;
         if (Query(request.Query, "dry_run") is "true" or "1")
         {
-            return (new KeysWrite(true, text == file.Text ? "unchanged" : "valid", diff), null);
+            return (new KeysWrite(true, text == file.Text ? "unchanged" : "valid", diff, ConfigEtag.Of(file.Bytes)), null);
         }
 
         if (text == file.Text)
         {
             await AuditAsync(request, resource, diff, "unchanged", cancellationToken).ConfigureAwait(false);
-            return (new KeysWrite(false, "unchanged", diff), null);
+            return (new KeysWrite(false, "unchanged", diff, ConfigEtag.Of(file.Bytes)), null);
         }
 
-        await ConfigFileWriter.WriteAsync(file.Path, Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        await ConfigFileWriter.WriteAsync(file.Path, bytes, cancellationToken).ConfigureAwait(false);
         var applied = await apply(CancellationToken.None).ConfigureAwait(false);
         if (!applied.Applied)
         {
             await ConfigFileWriter.WriteAsync(file.Path, file.Bytes, CancellationToken.None).ConfigureAwait(false);
             await AuditAsync(request, resource, diff, "rejected", CancellationToken.None).ConfigureAwait(false);
-            return (null, Errors(422, applied.Errors.Select(e => ConfigApiError.FromLine(configPath, e)), owner.Document.ETag, diff));
+            return (null, Errors(422, applied.Errors.Select(e => ConfigApiError.FromLine(configPath, e)), ConfigEtag.Of(file.Bytes), diff));
         }
 
         await AuditAsync(request, resource, diff, "applied", CancellationToken.None).ConfigureAwait(false);
-        return (new KeysWrite(false, "applied", diff), null);
+        return (new KeysWrite(false, "applied", diff, ConfigEtag.Of(bytes)), null);
     }
 }

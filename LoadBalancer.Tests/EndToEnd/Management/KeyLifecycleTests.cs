@@ -19,13 +19,13 @@ public sealed class KeyLifecycleTests
     private const string SeedKey = "seed-key-0123456789abcdef";
     private const string KeysFileText = "# mobile app keys (managed by the admin API)\n\nseed {0}\n";
 
-    private static string Config(string backend, string approval) => "[admin]\nlisten = \"127.0.0.1:0\"\naudit_log = \"audit.log\"\n"
+    private static string Config(string backend, string approval, string listenerExtra = "", string consumerKeys = "keys_file = \"mobile.keys\"") => "[admin]\nlisten = \"127.0.0.1:0\"\naudit_log = \"audit.log\"\n"
         + Tokens(("ops", WriteSecret, "write"), ("ci", ReadSecret, "read")) + "\n"
-        + TestConfigs.OneTenant(backend, tenantExtra: approval)
-        + "\n\n[[consumers]]\nname = \"mobile\"\ntenant = \"acme\"\nkeys_file = \"mobile.keys\"\n";
+        + TestConfigs.OneTenant(backend, listenerExtra: listenerExtra, tenantExtra: approval)
+        + $"\n\n[[consumers]]\nname = \"mobile\"\ntenant = \"acme\"\n{consumerKeys}\n";
 
-    private static Task<LbTestHost> StartAsync(string backend, string approval)
-        => LbTestHost.StartAsync(Config(backend, approval), beforeLoad: dir => File.WriteAllText(Path.Combine(dir, "mobile.keys"), string.Format(System.Globalization.CultureInfo.InvariantCulture, KeysFileText, Sha(SeedKey))));
+    private static Task<LbTestHost> StartAsync(string backend, string approval, string listenerExtra = "", string consumerKeys = "keys_file = \"mobile.keys\"")
+        => LbTestHost.StartAsync(Config(backend, approval, listenerExtra, consumerKeys), beforeLoad: dir => File.WriteAllText(Path.Combine(dir, "mobile.keys"), string.Format(System.Globalization.CultureInfo.InvariantCulture, KeysFileText, Sha(SeedKey))));
 
     // The admin listener takes bodies with a Content-Length (JsonContent would send them chunked).
     private static StringContent Body(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
@@ -196,5 +196,138 @@ public sealed class KeyLifecycleTests
 
         Assert.That(await File.ReadAllTextAsync(keysFile, cancellationToken), Is.EqualTo(before));
         Assert.That(File.Exists(Path.Combine(Dir(lb), "audit.log")), Is.False, "refusals and dry runs write no audit line");
+    }
+
+    private static string FileEtag(string path) => "\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path))) + "\"";
+
+    private static async Task<(int Status, JsonElement Json, string? Etag)> PostAsync(HttpClient admin, string path, object? body, string? ifMatch, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = body is null ? null : Body(body) };
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        using var response = await admin.SendAsync(request, cancellationToken);
+        return ((int)response.StatusCode, await JsonAsync(response, cancellationToken), response.Headers.ETag?.ToString());
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task KeyWrites_IfMatch_IsTheKeysFilesEtag_StaleByApiOrByHandIs409_ChangesNothing(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await StartAsync(backend.Address, "key_approval = \"manual\"");
+        using var admin = Client(lb, WriteSecret);
+        var keysFile = Path.Combine(Dir(lb), "mobile.keys");
+
+        using var listed = await admin.GetAsync("api/config/consumers/mobile/keys", cancellationToken);
+        var first = listed.Headers.ETag?.ToString();
+        Assert.That(first, Is.EqualTo(FileEtag(keysFile)), "the key API's ETag is the keys file's");
+
+        var created = await PostAsync(admin, "api/config/consumers/mobile/keys", new { id = "m1" }, first, cancellationToken);
+        Assert.That(created.Status, Is.EqualTo(201), created.Json.ToString());
+        var second = FileEtag(keysFile);
+        Assert.That(created.Etag, Is.EqualTo(second), "a write answers the file's new tag");
+
+        // Stale after another API write: 409 with the current tag, and the file is unchanged.
+        var stale = await PostAsync(admin, "api/config/consumers/mobile/keys/m1/approve", null, first, cancellationToken);
+        Assert.That((stale.Status, stale.Json.GetProperty("etag").GetString(), stale.Etag), Is.EqualTo((409, second, second)));
+
+        // lb.toml's tag is not the keys file's: refused too.
+        var tomlTag = "\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(lb.ConfigPath))) + "\"";
+        Assert.That((await PostAsync(admin, "api/config/consumers/mobile/keys/m1/approve", null, tomlTag, cancellationToken)).Status, Is.EqualTo(409));
+
+        // Stale after a hand edit of the file.
+        await File.AppendAllTextAsync(keysFile, "# edited by hand\n", cancellationToken);
+        var edited = await File.ReadAllTextAsync(keysFile, cancellationToken);
+        var byHand = await PostAsync(admin, "api/config/consumers/mobile/keys/m1/approve", null, second, cancellationToken);
+        Assert.That(byHand.Status, Is.EqualTo(409));
+        Assert.That(await File.ReadAllTextAsync(keysFile, cancellationToken), Is.EqualTo(edited));
+        Assert.That(await File.ReadAllTextAsync(keysFile, cancellationToken), Does.Contain("state=pending"));
+
+        // The current tag (and "*") write.
+        var approved = await PostAsync(admin, "api/config/consumers/mobile/keys/m1/approve", null, FileEtag(keysFile), cancellationToken);
+        Assert.That(approved.Status, Is.EqualTo(200), approved.Json.ToString());
+        Assert.That(approved.Etag, Is.EqualTo(FileEtag(keysFile)));
+        Assert.That((await PostAsync(admin, "api/config/consumers/mobile/keys/m1/revoke", null, "*", cancellationToken)).Status, Is.EqualTo(200));
+        var audit = (await File.ReadAllTextAsync(Path.Combine(Dir(lb), "audit.log"), cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(audit, Has.Length.EqualTo(3), "the 409s write no audit line");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task ConsumerWithoutKeysFile_KeyWritesAre422_SayingToAddOne_InlineKeysListedWithoutLifecycle(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await StartAsync(backend.Address, "", consumerKeys: $"keys = [ {{ id = \"inline-1\", sha256 = \"{Sha(SeedKey)}\" }} ]");
+        using var admin = Client(lb, WriteSecret);
+        var toml = await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken);
+
+        var create = await PostAsync(admin, "api/config/consumers/mobile/keys", new { id = "m1" }, null, cancellationToken);
+        var error = create.Json.GetProperty("errors")[0];
+        Assert.That((create.Status, error.GetProperty("path").GetString()), Is.EqualTo((422, "consumers[mobile].keys_file")));
+        Assert.That(error.GetProperty("message").GetString(), Does.Contain("has no keys_file").And.Contain("add keys_file = \"mobile.keys\""));
+
+        var approve = await PostAsync(admin, "api/config/consumers/mobile/keys/inline-1/revoke", null, null, cancellationToken);
+        Assert.That((approve.Status, approve.Json.GetProperty("errors")[0].GetProperty("path").GetString()), Is.EqualTo((422, "consumers[mobile].keys")));
+        Assert.That(approve.Json.GetProperty("errors")[0].GetProperty("message").GetString(), Does.Contain("has no lifecycle"));
+
+        using var listed = await admin.GetAsync("api/config/consumers/mobile/keys", cancellationToken);
+        var keys = await JsonAsync(listed, cancellationToken);
+        Assert.That(keys.GetProperty("keys_file").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(keys.GetProperty("keys").EnumerateArray().Select(k => (k.GetProperty("id").GetString(), k.GetProperty("source").GetString(), k.GetProperty("state").GetString())),
+            Is.EqualTo(new[] { ("inline-1", "lb.toml", "approved") }));
+        Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(toml));
+        Assert.That(File.Exists(Path.Combine(Dir(lb), "audit.log")), Is.False);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Http2_RevokedKey_RefusedOnTheNextStreamOfTheOpenConnection(CancellationToken cancellationToken)
+    {
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await StartAsync(backend.Address, "", listenerExtra: "http2 = true");
+        using var admin = Client(lb, WriteSecret);
+        var made = await PostAsync(admin, "api/config/consumers/mobile/keys", new { id = "h2" }, null, cancellationToken);
+        Assert.That(made.Status, Is.EqualTo(201), made.Json.ToString());
+        var secret = made.Json.GetProperty("key").GetString()!;
+
+        // Prior knowledge h2; the connect callback counts the TCP connections the client opens (one, multiplexed).
+        var connections = 0;
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, token) =>
+            {
+                Interlocked.Increment(ref connections);
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var client = new HttpClient(handler) { BaseAddress = new Uri($"http://{lb.EndPoint()}/") };
+
+        async Task<(System.Net.HttpStatusCode Status, Version Version, string Body)> UseH2Async(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/app") { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            request.Headers.Host = "acme.example.com";
+            request.Headers.TryAddWithoutValidation("Authorization", $"Bearer {key}");
+            request.Headers.TryAddWithoutValidation("Accept", "application/json");
+            using var response = await client.SendAsync(request, cancellationToken);
+            return (response.StatusCode, response.Version, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+
+        var before = await UseH2Async(secret);
+        Assert.That((before.Status, before.Version), Is.EqualTo((System.Net.HttpStatusCode.OK, System.Net.HttpVersion.Version20)));
+
+        var revoked = await PostAsync(admin, "api/config/consumers/mobile/keys/h2/revoke", null, null, cancellationToken);
+        Assert.That(revoked.Status, Is.EqualTo(200), revoked.Json.ToString());
+
+        var after = await UseH2Async(secret);
+        Assert.That((after.Status, after.Version), Is.EqualTo((System.Net.HttpStatusCode.Forbidden, System.Net.HttpVersion.Version20)));
+        Assert.That(JsonDocument.Parse(after.Body).RootElement.GetProperty("error").GetString(), Is.EqualTo("invalid_access_key"));
+        Assert.That((await UseH2Async(SeedKey)).Status, Is.EqualTo(System.Net.HttpStatusCode.OK), "the other key still works on the connection");
+        Assert.That(Volatile.Read(ref connections), Is.EqualTo(1), "every request went on the one open HTTP/2 connection");
+        Assert.That(backend.Requests.Count(r => r.RequestLine.StartsWith("GET /app ", StringComparison.Ordinal)), Is.EqualTo(2), "the revoked key's request never reached the backend");
     }
 }
