@@ -29,7 +29,10 @@ internal sealed class LoadOptions
                                for --seconds after --warmup; req/s, p50/p99 from h2load's request log, proxy CPU
           --tls KIND           the proxies terminate TLS (ecdsa: P-256, rsa: RSA-2048 self-signed certificate made for
                                the run; lb tls, haproxy bind ssl crt, nginx listen ssl); the generator and wrk speak
-                               TLS to them (direct stays plaintext). newconn is then a full handshake per request
+                               TLS to them (direct stays plaintext). newconn is then a handshake per request
+          --tls-resume on|off  with --tls, whether the generator resumes TLS sessions (default on: after the first,
+                               newconn handshakes are resumed); off: every newconn handshake is a full one (.NET
+                               AllowTlsResume = false). Run once with each to give full and resumed rows apart
           --idle N             also measure each proxy's memory per idle keep-alive connection, on a fresh proxy: one
                                connection sends 200 requests and closes, 2 s settle, RSS; then N connections opened one
                                after another (one GET each, response read, left open), 2 s settle, RSS; then N more, 2 s,
@@ -111,6 +114,9 @@ internal sealed class LoadOptions
 
     /// <summary>--tls: "ecdsa" or "rsa", or null for plaintext.</summary>
     public string? Tls { get; private set; }
+
+    /// <summary>--tls-resume: false makes every new TLS connection of the generator a full handshake.</summary>
+    public bool TlsResume { get; private set; } = true;
 
     public int Idle { get; private set; }
 
@@ -227,6 +233,7 @@ internal sealed class LoadOptions
                     case "--wrk": options.Wrk = true; break;
                     case "--h2load": options.H2load = true; break;
                     case "--tls": options.Tls = Value() is ("ecdsa" or "rsa") and var tlsKind ? tlsKind : throw new FormatException("--tls: ecdsa or rsa"); break;
+                    case "--tls-resume": options.TlsResume = Value() switch { "on" => true, "off" => false, _ => throw new FormatException("--tls-resume: on or off") }; break;
                     case "--idle": options.Idle = (int)Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name); break;
                     case "--lb": options.LbPath = Path.GetFullPath(Value()); break;
                     case "--no-tc-multiplier": options.TcMultiplier = false; break;

@@ -73,7 +73,9 @@ internal static class LoadRunner
             if (options.Tls is { } tlsKind)
             {
                 PeerConfigs.Tls = BenchCertificate.Create(directory, tlsKind);
-                report.Notes.Add($"--tls {tlsKind}: the proxies terminate TLS with one self-signed certificate; direct is plaintext. The generator is .NET's SslStream (the client's TLS session cache makes most newconn handshakes resumed, on every peer alike)");
+                report.Notes.Add($"--tls {tlsKind}: the proxies terminate TLS with one self-signed certificate; direct is plaintext. The generator is .NET's SslStream " + (options.TlsResume
+                    ? "with its TLS session cache (most newconn handshakes are resumed, on every peer alike; --tls-resume off for full handshakes)"
+                    : "with --tls-resume off (AllowTlsResume = false): every newconn handshake is a full one"));
             }
             var h2load = options.H2load ? LbBinary.FindOnPath("h2load") : null;
             if (options.H2load && h2load is null)
@@ -249,7 +251,7 @@ internal static class LoadRunner
                 {
                     BackendCpuSeconds = backends.CpuSeconds,
                     Tls = child is not null && PeerConfigs.Tls is not null
-                        ? new System.Net.Security.SslClientAuthenticationOptions { TargetHost = hosts[0], RemoteCertificateValidationCallback = static (_, _, _, _) => true }
+                        ? new System.Net.Security.SslClientAuthenticationOptions { TargetHost = hosts[0], AllowTlsResume = options.TlsResume, RemoteCertificateValidationCallback = static (_, _, _, _) => true }
                         : null,
                 };
                 var result = await generator.RunAsync(
