@@ -195,6 +195,62 @@ public sealed class RoutesTests
 
     [Test]
     [CancelAfter(20_000)]
+    public async Task RouteTimeoutsAndMaxBodyBytes_OverrideThePoolsAndTheTenants_ForThatRouteOnly(CancellationToken cancellationToken)
+    {
+        await using var silent = new SilentBackend();
+        await using var recording = RecordingBackend.Start();
+        await using var lb = await TestLb.StartAsync($$"""
+            [[listeners]]
+            name = "web"
+            listen = "127.0.0.1:0"
+
+            [[tenants]]
+            name = "acme"
+            match = ["acme.example.com"]
+            pool = "rec"
+            max_body_bytes = 1000
+
+            [[tenants.routes]]
+            name = "slow"
+            path_prefix = "/slow"
+            pool = "silent"
+            timeouts = { response_head = "200ms" }
+
+            [[tenants.routes]]
+            name = "small"
+            path_prefix = "/small"
+            max_body_bytes = 10
+
+            [[pools]]
+            name = "rec"
+            backends = [ { address = "{{recording.Address}}" } ]
+
+            [[pools]]
+            name = "silent"
+            backends = [ { address = "{{silent.Address}}" } ]
+            timeouts = { response_head = "30s" }
+            """);
+        async Task<int> AskAsync(string request)
+        {
+            await using var connection = await lb.ConnectAsync(cancellationToken);
+            await connection.SendAsync(request, cancellationToken);
+            return (await connection.ReadResponseAsync(cancellationToken))!.Status;
+        }
+
+        // The route's 200 ms, not the pool's 30 s (the test's 20 s bound would fail first).
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(await AskAsync("GET /slow HTTP/1.1\r\nHost: acme.example.com\r\n\r\n"), Is.EqualTo(504));
+        Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+
+        // The route's 10 bytes replace the tenant's 1000 for /small only.
+        var eleven = "POST {0} HTTP/1.1\r\nHost: acme.example.com\r\nContent-Length: 11\r\n\r\nhello world";
+        Assert.That(await AskAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, eleven, "/small")), Is.EqualTo(413));
+        Assert.That(await AskAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, eleven, "/other")), Is.EqualTo(200), "the tenant's cap elsewhere");
+        Assert.That(recording.Requests.Select(r => r.RequestLine), Is.EqualTo(new[] { "POST /other HTTP/1.1" }), "the refused body never reached a backend");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
     public async Task Http2Stream_TakesTheSameRoutes_AndTransforms(CancellationToken cancellationToken)
     {
         await using var llm = RecordingBackend.Start(Answer);
