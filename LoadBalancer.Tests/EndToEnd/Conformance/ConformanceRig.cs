@@ -41,6 +41,8 @@ public sealed class ConformanceRig : IAsyncDisposable
             [[listeners]]
             name = "web"
             listen = "127.0.0.1:0"
+            # The HTTP/1.1 rules, on an HTTP/1.1-only listener: there the HTTP/2 preface is an unsupported version (505).
+            http2 = false
 
             [[tenants]]
             name = "acme"

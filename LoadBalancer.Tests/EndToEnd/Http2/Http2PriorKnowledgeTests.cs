@@ -149,10 +149,26 @@ public sealed class Http2PriorKnowledgeTests
     }
 
     [Test]
-    public async Task Http2Off_ThePrefaceIsRefusedAsHttp1()
+    public async Task Http2ByDefault_PriorKnowledgeIsServed_AndHttp11IsUnchanged()
     {
         await using var backend = RecordingBackend.Start(_ => RecordingBackend.Ok("ok"));
         await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.Address));
+        using var h2c = H2cClient(lb);
+        using var http11 = new HttpClient();
+
+        using var overH2 = await h2c.SendAsync(Get("acme.example.com", "/2"));
+        using var overH1 = await http11.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://{lb.EndPoint()}/1") { Headers = { Host = "acme.example.com" } });
+
+        Assert.That((overH2.Version, (int)overH2.StatusCode), Is.EqualTo((HttpVersion.Version20, 200)));
+        Assert.That((overH1.Version, (int)overH1.StatusCode), Is.EqualTo((HttpVersion.Version11, 200)));
+        Assert.That(await overH1.Content.ReadAsStringAsync(), Is.EqualTo("ok"));
+    }
+
+    [Test]
+    public async Task Http2Off_ThePrefaceIsRefusedAsHttp1()
+    {
+        await using var backend = RecordingBackend.Start(_ => RecordingBackend.Ok("ok"));
+        await using var lb = await TestLb.StartAsync(TestConfigs.OneTenant(backend.Address, listenerExtra: "http2 = false"));
         using var client = H2cClient(lb);
         Assert.That(async () => await client.SendAsync(Get("acme.example.com", "/")), Throws.InstanceOf<HttpRequestException>());
         Assert.That(backend.Requests, Is.Empty);

@@ -166,6 +166,26 @@ public sealed class Http2TlsTests : TlsFixture
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task Http2ByDefault_AlpnNegotiatesH2_AndAnHttp11ClientStillGetsHttp11(CancellationToken cancellationToken)
+    {
+        await using var acme = RecordingBackend.Start(_ => RecordingBackend.Ok("acme\n"));
+        await using var globex = RecordingBackend.Start();
+        var certificate = TlsTerminationTests.Entry(Certs.Issue("acme", ["acme.test"]));
+        await using var lb = await TestLb.StartAsync(Config(acme.Address, globex.Address, certificate, http2: ""), ConfigPath);
+        var port = lb.EndPoint().Port;
+        using var h2 = Client(lb.EndPoint(), HttpVersion.Version20, HttpVersionPolicy.RequestVersionExact);
+        using var h1 = Client(lb.EndPoint(), HttpVersion.Version11, HttpVersionPolicy.RequestVersionExact);
+
+        using var overH2 = await h2.GetAsync($"https://acme.test:{port}/2", cancellationToken);
+        using var overH1 = await h1.GetAsync($"https://acme.test:{port}/1", cancellationToken);
+
+        Assert.That((overH2.Version, (int)overH2.StatusCode), Is.EqualTo((HttpVersion.Version20, 200)));
+        Assert.That((overH1.Version, (int)overH1.StatusCode), Is.EqualTo((HttpVersion.Version11, 200)));
+        Assert.That(await overH1.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("acme\n"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task Http2Off_AlpnOffersOnlyHttp11_ClientFallsBack(CancellationToken cancellationToken)
     {
         await using var acme = RecordingBackend.Start(_ => RecordingBackend.Ok("acme\n"));

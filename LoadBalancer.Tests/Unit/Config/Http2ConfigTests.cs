@@ -10,6 +10,14 @@ public sealed class Http2ConfigTests
     private static string Config(string listenerLine, string protocol = "http") => OneListener(listenerLine, protocol);
 
     [Test]
+    public void LoadText_Unset_IsOnForHttp_OffForTcp_AndFalseTurnsItOff()
+    {
+        Assert.That(Load(Config("")).Snapshot!.Listeners[0].Http2, Is.True);
+        Assert.That(Load(Config("", protocol: "tcp")).Snapshot!.Listeners[0].Http2, Is.False);
+        Assert.That(Load(Config("http2 = false")).Snapshot!.Listeners[0].Http2, Is.False);
+    }
+
+    [Test]
     public void LoadText_Boolean_KeepsWorkingWithDefaultSettings()
     {
         var result = Load(Config("http2 = true"));
