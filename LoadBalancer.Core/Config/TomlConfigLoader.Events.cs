@@ -34,7 +34,9 @@ internal static partial class TomlConfigLoader
 
         try
         {
-            var parser = TomlParser.Create(text, new TomlParserOptions { Mode = TomlParserMode.Tolerant, DecodeScalars = true });
+            // Scalars decoded on demand: a key is then looked up by its span rather than made a string per table.
+            var parser = TomlParser.Create(text, new TomlParserOptions { Mode = TomlParserMode.Tolerant, DecodeScalars = false });
+            var keys = new KeyNames(text);
             var stack = new Stack<TomlNode>();
             TomlNode? root = null;
             string? key = null;
@@ -50,7 +52,7 @@ internal static partial class TomlConfigLoader
                     case TomlParseEventKind.EndDocument:
                         continue;
                     case TomlParseEventKind.PropertyName:
-                        key = e.PropertyName;
+                        key = keys.Name(parser, e);
                         keyPosition = position;
                         continue;
                     case TomlParseEventKind.EndTable:

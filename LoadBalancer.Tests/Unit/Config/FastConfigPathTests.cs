@@ -39,6 +39,8 @@ public sealed class FastConfigPathTests
         "\"quoted key\" = 1\n[\"quoted table\".inner]\nv = [1, [2, 3], { a = 4 }]",
         "[x]\n[x.y]\n[x.z]\nq = 1",
         "x = \"\\",
+        "\"k\\u0065y\" = 1\n'lit.key' = 2\nbare-key_1 = 3\n[[t]]\nname = 1\n[[t]]\nname = 2",
+        "a . b-c_d . \"e\" = 1\n[ x . 'y' ]\nz = 2\n[[ p ]]\nq = 3",
     ];
 
     private static IEnumerable<TestCaseData> Texts()
@@ -98,6 +100,17 @@ public sealed class FastConfigPathTests
     }
 
     /// <summary>The equality above would hold trivially if the fast path always declined: it must take the usual layouts.</summary>
+    [Test]
+    public void FastTree_SharesOneStringPerKeyName()
+    {
+        // Issue 20: a bare key repeated in every tenant is one string, not one per table.
+        var root = TomlConfigLoader.TryBuildTreeFast("[[t]]\nname = 1\n[[t]]\nname = 2")
+            ?? throw new AssertionException("the fast path declined");
+        var tables = root.Get("t")!.Items;
+        Assert.That(tables[0].Entries[0].Key, Is.EqualTo("name"));
+        Assert.That(tables[1].Entries[0].Key, Is.SameAs(tables[0].Entries[0].Key));
+    }
+
     [Test]
     public void FastPath_TakesTheShippedFileAndPerTenantPools()
     {
