@@ -7,7 +7,8 @@ namespace LoadBalancer.Fuzz.Targets;
 /// Http2FrameReader, Http2Settings and the writers (issue 16). The input is a connection's bytes after the preface.
 /// Properties: frames are read in order until NeedMore or a fault, consuming exactly header + payload each; the same
 /// frames come out of a multi-segment sequence cut at input-chosen points; reading allocates nothing; a header
-/// re-encodes to its bytes (reserved bit cleared); a content slice (padding and priority removed) lies inside its
+/// re-encodes to its bytes (reserved bit cleared); every prefix reads the same frames, then NeedMore or the whole
+/// input's next answer (never a fault the whole input does not have); a content slice (padding and priority removed) lies inside its
 /// payload; and SETTINGS that apply cleanly survive lb's writer and read back equal.
 /// </summary>
 internal static class Http2FramesTarget
@@ -22,6 +23,7 @@ internal static class Http2FramesTarget
         var expected = ReadAll(whole, checkEach: true);
         var segmented = ReadAll(Segment.Chain(bytes, 13), checkEach: false);
         Check.That(expected.SequenceEqual(segmented), $"segmented input reads {segmented.Count} frames, whole input {expected.Count}");
+        Prefixes(bytes, expected);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         var rest = whole;
@@ -31,6 +33,27 @@ internal static class Http2FramesTarget
         }
 
         Check.Allocated(before, 0, "Http2FrameReader.TryRead");
+    }
+
+    /// <summary>
+    /// Every split point: the bytes up to it read as the whole input's first frames, then either the whole input's next
+    /// answer or NeedMore. A prefix never faults where the whole input goes on (a frame still arriving is not an error).
+    /// </summary>
+    private static void Prefixes(byte[] bytes, List<(Http2ReadStatus, Http2FrameHeader, Http2ErrorCode, bool)> expected)
+    {
+        foreach (int k in HeadFacts.SplitPoints(bytes.Length))
+        {
+            var part = ReadAll(new ReadOnlySequence<byte>(bytes, 0, k), checkEach: false);
+            int last = part.Count - 1;
+            Check.That(part.Count <= expected.Count, $"split at {k}: {part.Count} answers, whole input {expected.Count}");
+            for (int i = 0; i < last; i++)
+            {
+                Check.That(part[i] == expected[i], $"split at {k}: frame {i} reads {part[i]}, whole input {expected[i]}");
+            }
+
+            Check.That(part[last].Item1 == Http2ReadStatus.NeedMore || part[last] == expected[last],
+                $"split at {k}: answer {last} is {part[last]}, whole input {expected[last]}");
+        }
     }
 
     private static List<(Http2ReadStatus, Http2FrameHeader, Http2ErrorCode, bool)> ReadAll(ReadOnlySequence<byte> sequence, bool checkEach)
