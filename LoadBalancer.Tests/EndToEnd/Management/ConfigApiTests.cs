@@ -173,6 +173,32 @@ public sealed class ConfigApiTests
         Assert.That(DateTimeOffset.Parse(audit[0].GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
     }
 
+    // Fuzz findings (issue 19, toml-value target): values with no TOML form were written anyway (1e400 as "Infinity",
+    // an integer past 64 bits as itself, both refused later by the load as lb.toml syntax), and a lone surrogate escape
+    // threw from the writer. Each is a 422 naming the body's path, like null.
+    [TestCase("""{ "max_in_flight": 1e400 }""", "max_in_flight")]
+    [TestCase("""{ "max_in_flight": 99999999999999999999 }""", "max_in_flight")]
+    [TestCase("""{ "match": ["acme.example.com", "\ud800"] }""", "match[1]")]
+    [CancelAfter(30_000)]
+    public async Task Patch_ValueWithNoTomlForm_Is422NamingItsPath_ChangesNothing(string body, string path, CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        var original = await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken);
+
+        var answer = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme", body, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(answer.Status, Is.EqualTo(422), answer.Json.ToString());
+            var error = answer.Json.GetProperty("errors")[0];
+            Assert.That(error.GetProperty("path").GetString(), Is.EqualTo(path), answer.Json.ToString());
+            Assert.That(error.GetProperty("message").GetString(), Does.Contain("no TOML form"));
+            Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(original));
+        }
+    }
+
     [Test]
     [CancelAfter(30_000)]
     public async Task Refusals_PoolInUse_InvalidValueWithPosition_StaleIfMatch_ReadToken_ChangeNothing(CancellationToken cancellationToken)
