@@ -273,9 +273,9 @@ public sealed partial class ConfigApi(string configPath, Func<CancellationToken,
             refusal.Add(new ConfigApiError("name", $"must be \"{name}\", the {singular}'s name in the path (renaming is a PUT of the new name and a DELETE of the old)", null, null));
         }
 
-        if (TomlValueWriter.FindNull(target, "") is { } nullPath)
+        if (TomlValueWriter.FindUnwritable(target, "") is { } unwritable)
         {
-            refusal.Add(new ConfigApiError(nullPath, "null has no TOML form (to remove a key, leave it out of a PUT or send null in a PATCH)", null, null));
+            refusal.Add(new ConfigApiError(unwritable.Path, unwritable.Reason, null, null));
         }
 
         return (target, refusal);

@@ -8,7 +8,7 @@ namespace LoadBalancer.Core.Management;
 /// <summary>
 /// JSON values written as TOML (1.0) values and keys, for the lines the management API adds to lb.toml: strings as basic
 /// strings, whole numbers as integers, other numbers as floats, objects as inline tables. JSON has null and TOML
-/// has not, so a null must have been refused (<see cref="FindNull"/>) before writing.
+/// has not, so a null (and any other value without a TOML form) must have been refused (<see cref="FindUnwritable"/>) before writing.
 /// </summary>
 internal static class TomlValueWriter
 {
@@ -34,17 +34,21 @@ internal static class TomlValueWriter
         return text.ToString();
     }
 
-    /// <summary>The JSON path of the first null in <paramref name="node"/> (not allowed in TOML), or null when there is none.</summary>
-    public static string? FindNull(JsonNode? node, string path)
+    /// <summary>
+    /// The JSON path of the first value with no TOML form, and why; null when every value has one. Besides null (TOML
+    /// has none), a number past TOML's ranges (an integer beyond 64 bits, a float beyond a double: 1e400 would be
+    /// written "Infinity") and a string with a lone surrogate escape (no UTF-8 form) were found by fuzzing.
+    /// </summary>
+    public static (string Path, string Reason)? FindUnwritable(JsonNode? node, string path)
     {
         switch (node)
         {
             case null:
-                return path;
+                return (path, "null has no TOML form (to remove a key, leave it out of a PUT or send null in a PATCH)");
             case JsonObject members:
                 foreach (var (name, value) in members)
                 {
-                    if (FindNull(value, path.Length == 0 ? name : path + "." + name) is { } found)
+                    if (FindUnwritable(value, path.Length == 0 ? name : path + "." + name) is { } found)
                     {
                         return found;
                     }
@@ -54,13 +58,42 @@ internal static class TomlValueWriter
             case JsonArray items:
                 for (var i = 0; i < items.Count; i++)
                 {
-                    if (FindNull(items[i], $"{path}[{i}]") is { } found)
+                    if (FindUnwritable(items[i], $"{path}[{i}]") is { } found)
                     {
                         return found;
                     }
                 }
 
                 return null;
+            default:
+                return Unwritable(node.AsValue()) is { } reason ? (path, reason) : null;
+        }
+    }
+
+    private static string? Unwritable(JsonValue value)
+    {
+        switch (value.GetValueKind())
+        {
+            case JsonValueKind.Number:
+                var raw = value.ToJsonString();
+                if (raw.IndexOfAny(['.', 'e', 'E']) < 0)
+                {
+                    return long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : $"{raw} has no TOML form (integers are 64-bit)";
+                }
+
+                return double.IsFinite(double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture)) ? null : $"{raw} has no TOML form (floats are doubles)";
+            case JsonValueKind.String:
+                try
+                {
+                    _ = value.GetValue<string>();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    // System.Text.Json unescapes a string when it is read, and a lone surrogate throws then.
+                    return "a string with a lone surrogate escape (\\ud800-\\udfff) has no TOML form";
+                }
+
             default:
                 return null;
         }
