@@ -19,6 +19,7 @@ internal static class FuzzTargets
         ["http2-frames"] = Http2FramesTarget.Run,
         ["http2-response"] = Http2ResponseTarget.Run,
         ["keys-file-line"] = KeysFileLineTarget.Run,
+        ["toml-value"] = TomlValueTarget.Run,
     };
 
     public static IEnumerable<string> Names => Targets.Keys;

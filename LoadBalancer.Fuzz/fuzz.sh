@@ -16,7 +16,7 @@ driver="$out/lb-fuzz-driver"
 # What gets instrumented: the parsers (Http covers Http1, whose head writer's output must re-parse, and Http2's HPACK),
 # and the config path down to Tomlyn.
 core_prefixes=(LoadBalancer.Core.Http LoadBalancer.Core.Transport.ProxyProtocolCodec LoadBalancer.Core.Tenancy.TlsClientHello
-               LoadBalancer.Core.Config)
+               LoadBalancer.Core.Config LoadBalancer.Core.Management.TomlValueWriter LoadBalancer.Core.Management.TomlJson)
 
 # max_len per target: heads and bodies well past a typical request, the PROXY caps, a record, a config file.
 max_len() {
