@@ -173,6 +173,26 @@ public sealed class ConfigApiTests
         Assert.That(DateTimeOffset.Parse(audit[0].GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
     }
 
+    // Fuzz finding (issue 19, toml-value target): invalid UTF-8 in a key or value parsed, and threw when the edit read it.
+    [TestCase(new byte[] { 0xcb, 0xcb }, true)]
+    [TestCase(new byte[] { 0xed, 0xa0, 0x80 }, false)]
+    [CancelAfter(30_000)]
+    public async Task Patch_BodyNotUtf8_Is400_ChangesNothing(byte[] bad, bool inKey, CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        var original = await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken);
+        var body = inKey ? [.. "{ \"max_in"u8, .. bad, .. "\": 1 }"u8] : (byte[])[.. "{ \"match\": [\"a"u8, .. bad, .. "\"] }"u8];
+
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await writer.PatchAsync("api/config/tenants/acme", content, cancellationToken);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(400), await response.Content.ReadAsStringAsync(cancellationToken));
+        Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(original));
+    }
+
     // Fuzz findings (issue 19, toml-value target): values with no TOML form were written anyway (1e400 as "Infinity",
     // an integer past 64 bits as itself, both refused later by the load as lb.toml syntax), and a lone surrogate escape
     // threw from the writer. Each is a 422 naming the body's path, like null.
