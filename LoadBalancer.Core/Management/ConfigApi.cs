@@ -98,6 +98,12 @@ public sealed partial class ConfigApi(string configPath, Func<CancellationToken,
         JsonObject? body = null;
         if (request.Method != "DELETE")
         {
+            // JsonNode checks a string's UTF-8 only when it is read, and would throw then, deep in the edit (fuzz finding).
+            if (!System.Text.Unicode.Utf8.IsValid(request.Body))
+            {
+                return ManagementJson.Error(400, "the body is not JSON: it is not valid UTF-8");
+            }
+
             try
             {
                 body = JsonNode.Parse(request.Body.Length == 0 ? "null"u8 : request.Body) as JsonObject;

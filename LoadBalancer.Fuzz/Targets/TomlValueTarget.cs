@@ -19,6 +19,12 @@ internal static class TomlValueTarget
 
     public static void Run(ReadOnlySpan<byte> data)
     {
+        // The config API refuses a body that is not UTF-8 before parsing it (JsonNode would throw only when a string is read).
+        if (!System.Text.Unicode.Utf8.IsValid(data))
+        {
+            return;
+        }
+
         JsonNode? node;
         try
         {
