@@ -98,19 +98,10 @@ public sealed partial class ConfigApi(string configPath, Func<CancellationToken,
         JsonObject? body = null;
         if (request.Method != "DELETE")
         {
-            // JsonNode checks a string's UTF-8 only when it is read, and would throw then, deep in the edit (fuzz finding).
-            if (!System.Text.Unicode.Utf8.IsValid(request.Body))
+            body = JsonBody.Parse(request.Body, out var notJson) as JsonObject;
+            if (notJson is not null)
             {
-                return ManagementJson.Error(400, "the body is not JSON: it is not valid UTF-8");
-            }
-
-            try
-            {
-                body = JsonNode.Parse(request.Body.Length == 0 ? "null"u8 : request.Body) as JsonObject;
-            }
-            catch (JsonException e)
-            {
-                return ManagementJson.Error(400, $"the body is not JSON: {e.Message}");
+                return ManagementJson.Error(400, $"the body is not JSON: {notJson}");
             }
 
             if (body is null)

@@ -176,6 +176,7 @@ public sealed class ConfigApiTests
     // Fuzz finding (issue 19, toml-value target): invalid UTF-8 in a key or value parsed, and threw when the edit read it.
     [TestCase(new byte[] { 0xcb, 0xcb }, true)]
     [TestCase(new byte[] { 0xed, 0xa0, 0x80 }, false)]
+    [TestCase(new byte[] { 0x5c, 0x75, 0x64, 0x38, 0x33, 0x64 }, true)] // the escape \ud83d alone in a key (second finding)
     [CancelAfter(30_000)]
     public async Task Patch_BodyNotUtf8_Is400_ChangesNothing(byte[] bad, bool inKey, CancellationToken cancellationToken)
     {
