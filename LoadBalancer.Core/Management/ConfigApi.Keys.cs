@@ -194,14 +194,15 @@ public sealed partial class ConfigApi
         JsonObject? body = null;
         if (request.Body.Length > 0)
         {
-            try
+            // The same reader as the config writes: invalid UTF-8, a lone surrogate escape in a name and a member
+            // named twice are 400 here rather than an exception when the fields are read.
+            var parsed = JsonBody.Parse(request.Body, out var notJson);
+            if (notJson is not null)
             {
-                body = JsonNode.Parse(request.Body) as JsonObject;
+                return ManagementJson.Error(400, $"the body is not JSON: {notJson}");
             }
-            catch (JsonException e)
-            {
-                return ManagementJson.Error(400, $"the body is not JSON: {e.Message}");
-            }
+
+            body = parsed as JsonObject;
 
             if (body is null)
             {

@@ -8,10 +8,13 @@ namespace LoadBalancer.Core.Management;
 /// A management API request body as a JsonNode, or why it is not JSON. JsonNode.Parse checks UTF-8 and unescapes names
 /// only when they are read, so invalid UTF-8 or a key with a lone surrogate escape would throw deep in a later edit
 /// (fuzz findings, issue 19): both are refused here. String values are left to <see cref="TomlValueWriter.FindUnwritable"/>,
-/// which names their path.
+/// which names their path. A member named twice is refused at parse (AllowDuplicateProperties off): JsonObject would
+/// throw ArgumentException when the edit enumerates it, and which of the two a merge patch means is not knowable.
 /// </summary>
 internal static class JsonBody
 {
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
+
     public static JsonNode? Parse(ReadOnlySpan<byte> utf8, out string? error)
     {
         error = null;
@@ -23,7 +26,7 @@ internal static class JsonBody
 
         try
         {
-            var node = JsonNode.Parse(utf8.IsEmpty ? "null"u8 : utf8);
+            var node = JsonNode.Parse(utf8.IsEmpty ? "null"u8 : utf8, documentOptions: Strict);
             ReadKeys(node);
             return node;
         }

@@ -194,6 +194,24 @@ public sealed class ConfigApiTests
         Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(original));
     }
 
+    // Fuzz finding (issue 19, toml-value target, CI smoke): a body naming one member twice parsed, then threw
+    // ArgumentException when the edit enumerated the object. Which of the two a merge patch means is not knowable: 400.
+    [TestCase("""{ "max_in_flight": 1, "max_in_flight": 2 }""")]
+    [TestCase("""{ "limits": { "W": "r", "W": "r" } }""")]
+    [CancelAfter(30_000)]
+    public async Task Patch_BodyWithADuplicateMember_Is400_ChangesNothing(string body, CancellationToken cancellationToken)
+    {
+        await using var s1 = ScriptedBackend.Start("s1");
+        await using var lb = await LbTestHost.StartAsync(Config(s1.Address));
+        using var writer = Client(lb, WriteSecret);
+        var original = await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken);
+
+        var answer = await SendAsync(writer, HttpMethod.Patch, "api/config/tenants/acme", body, cancellationToken);
+
+        Assert.That(answer.Status, Is.EqualTo(400), answer.Json.ToString());
+        Assert.That(await File.ReadAllBytesAsync(lb.ConfigPath, cancellationToken), Is.EqualTo(original));
+    }
+
     // Fuzz findings (issue 19, toml-value target): values with no TOML form were written anyway (1e400 as "Infinity",
     // an integer past 64 bits as itself, both refused later by the load as lb.toml syntax), and a lone surrogate escape
     // threw from the writer. Each is a 422 naming the body's path, like null.
