@@ -44,7 +44,7 @@ internal static class Http2ResponseTranslator
                     return -1;
                 }
 
-                if (value.Length != 3 || !char.IsAsciiDigit((char)value[0]) || !char.IsAsciiDigit((char)value[1]) || !char.IsAsciiDigit((char)value[2]) || value[0] == (byte)'0')
+                if (value.Length != 3 || !char.IsAsciiDigit((char)value[0]) || !char.IsAsciiDigit((char)value[1]) || !char.IsAsciiDigit((char)value[2]) || value[0] is < (byte)'1' or > (byte)'5')
                 {
                     reason = "invalid_status";
                     return -1;
