@@ -434,6 +434,11 @@ public static class DashboardEndpoints
         writer.WriteNumberValue(process.Gen2);
         writer.WriteEndArray();
         writer.WriteNumber("thread_pool", process.ThreadPoolThreads);
+        writer.WriteNumber("sampler_errors", sampler.FailedTicks);
+        if (sampler.LastTickError is { } error)
+        {
+            writer.WriteString("sampler_error", error);
+        }
         writer.WriteNumber("uptime", Math.Round((DateTimeOffset.UtcNow - process.StartedAt).TotalSeconds));
         var history = sampler.ProcessHistory;
         string[] names = ["cpu", "working_set", "alloc"];

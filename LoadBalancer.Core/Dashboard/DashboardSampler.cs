@@ -35,7 +35,7 @@ public sealed class DashboardSampler : IDisposable
         _holder = holder;
         if (period is { } every)
         {
-            _timer = new Timer(static s => ((DashboardSampler)s!).Sample(Stopwatch.GetTimestamp()), this, TimeSpan.Zero, every);
+            _timer = new Timer(static s => ((DashboardSampler)s!).Tick(), this, TimeSpan.Zero, every);
         }
     }
 
@@ -54,6 +54,31 @@ public sealed class DashboardSampler : IDisposable
     internal TenantSeries? Series(TenantState state) => _tenants.TryGetValue(state, out var series) ? series : null;
 
     internal double BackendRequestsPerSecond(BackendState backend) => _backends.TryGetValue(backend, out var meter) ? meter.RequestsPerSecond : 0;
+
+    /// <summary>Ticks that threw, and the last one's message: the page shows history, never the cause of an outage.</summary>
+    internal long FailedTicks => Interlocked.Read(ref _failedTicks);
+
+    internal string? LastTickError => Volatile.Read(ref _lastTickError);
+
+    private long _failedTicks;
+    private string? _lastTickError;
+
+    /// <summary>
+    /// The timer's callback. An exception escaping a timer callback ends the process, so a sampling fault (a /proc read,
+    /// a bug in a meter) is counted and the next tick tries again; the proxy goes on either way.
+    /// </summary>
+    private void Tick()
+    {
+        try
+        {
+            Sample(Stopwatch.GetTimestamp());
+        }
+        catch (Exception e)
+        {
+            Interlocked.Increment(ref _failedTicks);
+            Volatile.Write(ref _lastTickError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
 
     /// <summary>One tick at <paramref name="now"/> (a <see cref="Stopwatch"/> timestamp).</summary>
     internal void Sample(long now)
