@@ -56,8 +56,14 @@
   function applyTheme(theme) {
     document.documentElement.dataset.theme = theme;
   }
-  const storedTheme = localStorage.getItem(THEME_KEY);
-  applyTheme(storedTheme || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+  const systemDark = matchMedia("(prefers-color-scheme: dark)");
+  applyTheme(localStorage.getItem(THEME_KEY) || (systemDark.matches ? "dark" : "light"));
+  // Until the button picks one, the page follows the system's setting, also when it changes with the page open.
+  systemDark.addEventListener("change", () => {
+    if (localStorage.getItem(THEME_KEY)) return;
+    applyTheme(systemDark.matches ? "dark" : "light");
+    if (state.data) render(state.data);
+  });
   $("theme").addEventListener("click", () => {
     const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
     localStorage.setItem(THEME_KEY, next);
