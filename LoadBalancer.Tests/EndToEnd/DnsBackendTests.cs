@@ -87,6 +87,37 @@ public sealed partial class DnsBackendTests
 
     [Test]
     [CancelAfter(20_000)]
+    public async Task MinTtlAndMaxTtl_ClampTheRecordsTtl_TtlZeroAskedNoSoonerThanMinTtl_ADayNoLaterThanMaxTtl(CancellationToken cancellationToken)
+    {
+        await using var dns = DnsResponder.Start();
+        dns.Set("short.test", 0, AddressA);
+        dns.Set("long.test", 86_400, AddressB);
+        var minTtl = TimeSpan.FromSeconds(1);
+        var maxTtl = TimeSpan.FromSeconds(2);
+        await using var lb = await LbTestHost.StartAsync(Config(dns, "{ address = \"short.test:9\" }, { address = \"long.test:9\" }", dnsExtra: "max_ttl = \"2s\""));
+
+        // The day-long record's second resolution (its A and AAAA queries); by then the TTL-0 one has had several.
+        await dns.WaitForQueriesAsync("long.test", 3, cancellationToken);
+        var shortTimes = dns.ResolutionTimes("short.test");
+        var longTimes = dns.ResolutionTimes("long.test");
+        var shortGaps = shortTimes.Zip(shortTimes.Skip(1), (a, b) => b - a).ToArray();
+        var longGap = longTimes[1] - longTimes[0];
+        TestContext.Out.WriteLine($"short.test (TTL 0) asked again after {string.Join(", ", shortGaps.Select(g => g.TotalMilliseconds.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + " ms"))}; long.test (TTL 86400) after {longGap.TotalMilliseconds:F0} ms");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(shortGaps, Has.Length.GreaterThanOrEqualTo(1), "the TTL-0 name is asked again");
+            Assert.That(shortGaps, Has.All.GreaterThanOrEqualTo(minTtl), "a TTL below min_ttl is re-resolved no sooner than min_ttl");
+
+            // Not before max_ttl (that would be min_ttl's clamp), and not much after it (the slack is the loaded machine's):
+            // with the record's own TTL it would be a day.
+            Assert.That(longGap, Is.GreaterThanOrEqualTo(maxTtl));
+            Assert.That(longGap, Is.LessThan(maxTtl + TimeSpan.FromSeconds(1.5)), "a TTL above max_ttl is re-resolved no later than max_ttl");
+        }
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
     public async Task Name_Resolves_ServesAndIsShownInPoolsAndMetrics(CancellationToken cancellationToken)
     {
         var (a, b) = StartPair();

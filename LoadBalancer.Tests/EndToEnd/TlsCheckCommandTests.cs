@@ -43,4 +43,28 @@ public sealed class TlsCheckCommandTests : TlsFixture
         Assert.That(exitCode, Is.EqualTo(1));
         Assert.That(lines, Is.EqualTo(new[] { $"{path}:4:50: listeners[0].tls.certificates[0].key: \"b.key\": b.key: key does not match certificate a.pem" }));
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Check_MatchHostNoCertificateCovers_WarnsWithItsPositionAndPasses_AWildcardCoveringItSilencesIt(CancellationToken cancellationToken)
+    {
+        // Valid for a year: the uncovered host is the only thing lb check has to say.
+        var path = await WriteAsync(TlsTerminationTests.Entry(Certs.Issue("a", ["a.test"])), cancellationToken);
+        var (exitCode, lines) = await LbProcess.RunToExitAsync(cancellationToken, "check", "--config", path);
+
+        var wildcardPath = await WriteAsync(TlsTerminationTests.Entry(Certs.Issue("ab", ["a.test", "*.b.test"])), cancellationToken);
+        var (wildcardExitCode, wildcardLines) = await LbProcess.RunToExitAsync(cancellationToken, "check", "--config", wildcardPath);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(exitCode, Is.Zero, string.Join("\n", lines));
+            Assert.That(lines.Where(l => l.Contains("warning", StringComparison.Ordinal)), Is.EqualTo(new[]
+            {
+                $"{path}:9:20: warning: tenants[0].match[1]: no certificate of listener \"web\" covers \"x.b.test\"",
+            }));
+            Assert.That(lines, Has.Some.StartsWith($"{path}: OK: 1 listener"));
+            Assert.That(wildcardExitCode, Is.Zero, string.Join("\n", wildcardLines));
+            Assert.That(wildcardLines.Where(l => l.Contains("warning", StringComparison.Ordinal)), Is.Empty);
+        }
+    }
 }

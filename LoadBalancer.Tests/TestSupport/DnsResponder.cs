@@ -20,6 +20,8 @@ public sealed class DnsResponder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly SemaphoreSlim _queried = new(0, int.MaxValue);
+    private readonly ConcurrentDictionary<string, List<TimeSpan>> _aQueries = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
     private DnsResponder()
     {
@@ -46,6 +48,20 @@ public sealed class DnsResponder : IAsyncDisposable
 
     /// <summary>Queries (A and AAAA each count) received for <paramref name="name"/> so far.</summary>
     public int Queries(string name) => _queries.TryGetValue(name, out var n) ? n : 0;
+
+    /// <summary>When each A query for <paramref name="name"/> arrived (one per resolution: lb asks A and AAAA together), since the server started.</summary>
+    public IReadOnlyList<TimeSpan> ResolutionTimes(string name)
+    {
+        if (!_aQueries.TryGetValue(name, out var times))
+        {
+            return [];
+        }
+
+        lock (times)
+        {
+            return [.. times];
+        }
+    }
 
     /// <summary>Waits until <paramref name="name"/> has been queried more than <paramref name="after"/> times.</summary>
     public async Task WaitForQueriesAsync(string name, int after, CancellationToken cancellationToken)
@@ -77,9 +93,19 @@ public sealed class DnsResponder : IAsyncDisposable
                 continue;
             }
 
-            var reply = Answer(buffer.AsSpan(0, received.ReceivedBytes), out var name);
+            var arrived = _clock.Elapsed;
+            var reply = Answer(buffer.AsSpan(0, received.ReceivedBytes), out var name, out var type);
             if (name is not null)
             {
+                if (type == 1)
+                {
+                    var times = _aQueries.GetOrAdd(name, static _ => []);
+                    lock (times)
+                    {
+                        times.Add(arrived);
+                    }
+                }
+
                 _queries.AddOrUpdate(name, 1, (_, n) => n + 1);
                 _queried.Release();
             }
@@ -98,9 +124,10 @@ public sealed class DnsResponder : IAsyncDisposable
         }
     }
 
-    private byte[]? Answer(ReadOnlySpan<byte> query, out string? name)
+    private byte[]? Answer(ReadOnlySpan<byte> query, out string? name, out int type)
     {
         name = null;
+        type = 0;
         if (query.Length < 12 || BinaryPrimitives.ReadUInt16BigEndian(query[4..]) != 1)
         {
             return null;
@@ -127,7 +154,7 @@ public sealed class DnsResponder : IAsyncDisposable
         }
 
         var questionEnd = at + 5;
-        var type = BinaryPrimitives.ReadUInt16BigEndian(query[(at + 1)..]);
+        type = BinaryPrimitives.ReadUInt16BigEndian(query[(at + 1)..]);
         name = string.Join('.', labels);
         var entry = _names.TryGetValue(name, out var known) ? known : new Entry(Mode.NxDomain, 0, []);
         if (entry.Mode == Mode.Silent)
