@@ -274,10 +274,15 @@ public sealed partial class UsageLedger
                     usage.Restored = true;
                     tenant.Value = t.Name;
                     key.Value = id;
+                    // What the ledger holds for the key, plus what it has read and not written yet less this usage's own
+                    // part of that: a tenant removed and added again within a flush keeps its key's last requests.
+                    var pending = _pendingKeys.GetValueOrDefault((t.Name, id));
+                    var own = _seenKeys.GetValueOrDefault(usage);
                     using var reader = command.ExecuteReader();
-                    if (reader.Read())
+                    var (stored, lastUsed) = reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : (0L, 0L);
+                    if (stored + pending.Requests - own > 0 || Math.Max(lastUsed, pending.LastUsed) > 0)
                     {
-                        usage.Restore(reader.GetInt64(0), reader.GetInt64(1));
+                        usage.Restore(stored + pending.Requests - own, Math.Max(lastUsed, pending.LastUsed));
                     }
                 }
             }

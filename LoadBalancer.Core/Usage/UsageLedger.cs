@@ -37,6 +37,13 @@ public sealed partial class UsageLedger : IAsyncDisposable
     private readonly Dictionary<(long Minute, string Tenant), ConnectionDelta> _pendingConnections = [];
     private readonly Dictionary<KeyUsage, long> _seenKeys = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(string Tenant, string Key), (long Requests, long LastUsed)> _pendingKeys = [];
+
+    // Tenants a reload removed: their states (never reused: a tenant added again gets a new one) are read once more
+    // and then forgotten with their cells and keys, so the maps above hold only what the live snapshot has.
+    private readonly HashSet<TenantState> _live = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<TenantState> _removed = new(ReferenceEqualityComparer.Instance);
+    private readonly List<TenantState> _notLive = [];
+    private RuntimeSnapshot? _sweptFor;
     private SqliteConnection? _connection;
     private Task? _loop;
     private long _lastError = long.MinValue;
@@ -229,6 +236,87 @@ public sealed partial class UsageLedger : IAsyncDisposable
             CollectTcp(tenant.Name, tenant.State, minute);
             CollectKeys(tenant.Name, tenant.State);
         }
+
+        SweepRemovedTenants(minute);
+    }
+
+    /// <summary>States the ledger has read (each in <see cref="_seenTcp"/>) that the live snapshot no longer has.</summary>
+    internal int RemovedTenantsHeld => _removed.Count;
+
+    /// <summary>Cells, tenants and keys whose last read counts the ledger keeps (tests: nothing grows with reloads).</summary>
+    internal (int Cells, int Tenants, int Keys) Tracked => (_seen.Count, _seenTcp.Count, _seenKeys.Count);
+
+    /// <summary>
+    /// After a reload, the tenants it removed: requests still finishing on them after the last read (they took the
+    /// old snapshot) are read and written like any others; a state is forgotten at the first flush after the one that
+    /// found it removed at which it has nothing in flight and no connection, so none can count into it any more.
+    /// </summary>
+    private void SweepRemovedTenants(long minute)
+    {
+        var snapshot = _snapshots.Current;
+        if (ReferenceEquals(snapshot, _sweptFor) && _removed.Count == 0)
+        {
+            return;
+        }
+
+        _sweptFor = snapshot;
+        _live.Clear();
+        foreach (var tenant in snapshot.Tenants.Values)
+        {
+            _live.Add(tenant.State);
+        }
+
+        _notLive.Clear();
+        foreach (var state in _seenTcp.Keys)
+        {
+            if (!_live.Contains(state))
+            {
+                _notLive.Add(state);
+            }
+        }
+
+        _live.Clear();
+        foreach (var state in _notLive)
+        {
+            // Read before the last collection: a request that ends after it counted before leaving in-flight.
+            var idle = state.InFlight == 0 && state.ActiveConnections == 0;
+            if (state.PlainCell is { } plain)
+            {
+                CollectCell(plain, minute);
+            }
+
+            foreach (var cell in state.OtherCells ?? Array.Empty<UsageCell>())
+            {
+                CollectCell(cell, minute);
+            }
+
+            CollectTcp(state.Name, state, minute);
+            CollectKeys(state.Name, state);
+            if (_removed.Add(state) || !idle)
+            {
+                continue;
+            }
+
+            if (state.PlainCell is { } forgotten)
+            {
+                _seen.Remove(forgotten);
+            }
+
+            foreach (var cell in state.OtherCells ?? Array.Empty<UsageCell>())
+            {
+                _seen.Remove(cell);
+            }
+
+            foreach (var (_, usage) in state.Keys)
+            {
+                _seenKeys.Remove(usage);
+            }
+
+            _seenTcp.Remove(state);
+            _removed.Remove(state);
+        }
+
+        _notLive.Clear();
     }
 
     /// <summary>Each access key's requests since the last flush and its last use (a key's lifetime totals, no minutes).</summary>
