@@ -81,7 +81,15 @@ internal static class TomlValueWriter
                     return long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : $"{raw} has no TOML form (integers are 64-bit)";
                 }
 
-                return double.IsFinite(double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture)) ? null : $"{raw} has no TOML form (floats are doubles)";
+                if (!double.IsFinite(double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture)))
+                {
+                    return $"{raw} has no TOML form (floats are doubles)";
+                }
+
+                // A double that is not the number asked for (1e-400 underflows to 0, 0.2000000000000000000001 is 0.2)
+                // would be written as another value: the editor's read-back check found it, and answered 500.
+                var written = FloatText(raw);
+                return JsonNode.DeepEquals(JsonNode.Parse(written), value) ? null : $"{raw} has no TOML form (floats are doubles, and the nearest double is {written})";
             case JsonValueKind.String:
                 try
                 {
@@ -182,13 +190,18 @@ internal static class TomlValueWriter
                 }
                 else
                 {
-                    var number = double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
-                    var round = number.ToString("R", CultureInfo.InvariantCulture);
-                    text.Append(round.IndexOfAny(['.', 'E', 'n', 'I']) < 0 ? round + ".0" : round.Replace("E+", "e", StringComparison.Ordinal).Replace("E", "e", StringComparison.Ordinal));
+                    text.Append(FloatText(raw));
                 }
 
                 return;
         }
+    }
+
+    /// <summary>A JSON number with a fraction or an exponent as a TOML float: the double's shortest round-trip form.</summary>
+    private static string FloatText(string raw)
+    {
+        var round = double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture);
+        return round.IndexOfAny(['.', 'E', 'n', 'I']) < 0 ? round + ".0" : round.Replace("E+", "e", StringComparison.Ordinal).Replace("E", "e", StringComparison.Ordinal);
     }
 
     private static void WriteString(StringBuilder text, string value)

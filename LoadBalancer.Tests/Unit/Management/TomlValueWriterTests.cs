@@ -19,6 +19,9 @@ public sealed class TomlValueWriterTests
     [TestCase("""{ "a": -99999999999999999999 }""", "a")]
     [TestCase("""{ "a": "x\ud800" }""", "a")]
     [TestCase("""{ "a": "\udc00x" }""", "a")]
+    [TestCase("""{ "a": 1e-400 }""", "a")]
+    [TestCase("""{ "a": [0.5, -2.4e-324] }""", "a[1]")]
+    [TestCase("""{ "a": 0.2000000000000000000001 }""", "a")]
     public void FindUnwritable_ValueWithNoTomlForm_GivesItsPath(string json, string path)
     {
         var found = TomlValueWriter.FindUnwritable(JsonNode.Parse(json), "");
@@ -29,6 +32,9 @@ public sealed class TomlValueWriterTests
     [TestCase("9223372036854775807", "9223372036854775807")]
     [TestCase("-9223372036854775808", "-9223372036854775808")]
     [TestCase("1.7976931348623157e308", "1.7976931348623157E+308")]
+    [TestCase("5e-324", "5E-324")]
+    [TestCase("1.50e3", "1500")]
+    [TestCase("-0.0", "-0")]
     [TestCase("\"\\ud83d\\ude00 \\u0001 \\u007f\"", "\"\\uD83D\\uDE00 \\u0001 \\u007F\"")]
     public void EdgeValue_WithATomlForm_IsWrittenAndReadsBack(string json, string readBack)
     {
