@@ -23,6 +23,9 @@ internal sealed partial class TlsConnection : IConnection
     private SslStream? _ssl;
     private int _closed;
 
+    // SslStream may still hold decrypted bytes: its last read filled the caller's buffer.
+    private bool _plaintextMayRemain;
+
     public TlsConnection(SocketChannel channel)
     {
         _channel = channel;
@@ -44,10 +47,29 @@ internal sealed partial class TlsConnection : IConnection
             return _channel.ReceiveAsync(buffer, timer);
         }
 
+        if (buffer.IsEmpty)
+        {
+            return WaitForData(timer);
+        }
+
         _transport.ReadTimer = timer;
         var read = ssl.ReadAsync(buffer);
-        return read.IsCompletedSuccessfully ? read : AwaitRead(read);
+        if (read.IsCompletedSuccessfully)
+        {
+            _plaintextMayRemain = read.Result == buffer.Length;
+            return read;
+        }
+
+        return AwaitRead(read, buffer.Length);
     }
+
+    /// <summary>
+    /// The zero-byte wait (between keep-alive requests): on the socket itself when SslStream holds nothing, so no
+    /// SslStream read is left pending for the idle time (it would allocate its state machine each time); at once when
+    /// it does hold bytes, which the caller's next read then gets without waiting.
+    /// </summary>
+    private ValueTask<int> WaitForData(DeadlineTimer? timer)
+        => _plaintextMayRemain || !_transport.HoldsNothing ? new ValueTask<int>(0) : _channel.ReceiveAsync(Memory<byte>.Empty, timer);
 
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
@@ -56,9 +78,20 @@ internal sealed partial class TlsConnection : IConnection
             return _channel.ReceiveAsync(buffer, cancellationToken);
         }
 
+        if (buffer.IsEmpty)
+        {
+            return _plaintextMayRemain || !_transport.HoldsNothing ? new ValueTask<int>(0) : _channel.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+        }
+
         _transport.ReadTimer = null;
         var read = ssl.ReadAsync(buffer, cancellationToken);
-        return read.IsCompletedSuccessfully ? read : AwaitRead(read);
+        if (read.IsCompletedSuccessfully)
+        {
+            _plaintextMayRemain = read.Result == buffer.Length;
+            return read;
+        }
+
+        return AwaitRead(read, buffer.Length);
     }
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> data, DeadlineTimer? timer)
@@ -78,11 +111,13 @@ internal sealed partial class TlsConnection : IConnection
     /// is given back as itself, so the connection sorts a TLS timeout exactly like a plaintext one.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<int> AwaitRead(ValueTask<int> read)
+    private async ValueTask<int> AwaitRead(ValueTask<int> read, int length)
     {
         try
         {
-            return await read.ConfigureAwait(false);
+            var count = await read.ConfigureAwait(false);
+            _plaintextMayRemain = count == length;
+            return count;
         }
         catch (IOException e) when (e.InnerException is OperationCanceledException canceled)
         {

@@ -147,6 +147,38 @@ public sealed class TlsTerminationTests : TlsFixture
 
     [Test]
     [CancelAfter(20_000)]
+    public async Task KeepAlive_RecordsTogetherInOneSegment_OrByteByByte_EveryRequestAnsweredInOrder(CancellationToken cancellationToken)
+    {
+        // lb hands SslStream one record end per read and keeps the rest, so that between requests it can wait on the
+        // socket itself; records that arrive together, or a header and a body split over many segments, must all
+        // still be read, in order, and none waited for.
+        await using var backend = RecordingBackend.Start();
+        await using var lb = await TestLb.StartAsync(Config(backend.Address, Entry(Certs.Issue("a", ["a.test"]))), ConfigPath);
+        await using var connection = await RawHttpConnection.ConnectTlsAsync(lb.EndPoint(), ClientOptions("a.test"), cancellationToken);
+
+        static string Get(string path) => $"GET {path} HTTP/1.1\r\nHost: a.test\r\n\r\n";
+        await connection.SendRecordsAsync([Get("/1"), Get("/2"), Get("/3")], byteByByte: false, cancellationToken);
+        var statuses = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            statuses.Add((await connection.ReadResponseAsync(cancellationToken))!.Status);
+        }
+
+        await connection.SendRecordsAsync([Get("/4"), Get("/5")], byteByByte: true, cancellationToken);
+        statuses.Add((await connection.ReadResponseAsync(cancellationToken))!.Status);
+        statuses.Add((await connection.ReadResponseAsync(cancellationToken))!.Status);
+        await connection.SendAsync(Get("/6"), cancellationToken);
+        statuses.Add((await connection.ReadResponseAsync(cancellationToken))!.Status);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(statuses, Is.EqualTo(new[] { 200, 200, 200, 200, 200, 200 }));
+            Assert.That(backend.Requests.Select(r => r.RequestLine), Is.EqualTo(new[] { "/1", "/2", "/3", "/4", "/5", "/6" }.Select(p => $"GET {p} HTTP/1.1")));
+        }
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
     public async Task PlainHttp_ToTlsPort_Gets400InPlainText_ThenClose_CountedFailed(CancellationToken cancellationToken)
     {
         await using var backend = RecordingBackend.Start();

@@ -12,6 +12,7 @@ public sealed class RawHttpConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Stream _stream;
+    private TrickleStream? _trickle;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
@@ -45,7 +46,7 @@ public sealed class RawHttpConnection : IAsyncDisposable
         }
 
         trickle.ByteByByte = false;
-        return new RawHttpConnection(socket, tls);
+        return new RawHttpConnection(socket, tls) { _trickle = trickle };
     }
 
     /// <summary>The TLS stream of a connection made by <see cref="ConnectTlsAsync"/>, else null.</summary>
@@ -64,6 +65,25 @@ public sealed class RawHttpConnection : IAsyncDisposable
 
     public async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         => await _stream.WriteAsync(bytes, cancellationToken);
+
+    /// <summary>
+    /// TLS only: each text goes into a TLS record of its own, and all the records leave in one send (so the server
+    /// reads them in one receive), or with <paramref name="byteByByte"/> every byte of them in a send of its own.
+    /// </summary>
+    public async Task SendRecordsAsync(string[] texts, bool byteByByte, CancellationToken cancellationToken)
+    {
+        var trickle = _trickle ?? throw new InvalidOperationException("not a TLS connection");
+        trickle.Hold = true;
+        foreach (var text in texts)
+        {
+            await _stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken);
+        }
+
+        trickle.Hold = false;
+        trickle.ByteByByte = byteByByte;
+        await trickle.ReleaseAsync(cancellationToken);
+        trickle.ByteByByte = false;
+    }
 
     /// <summary>Reads one response; null when the connection closed before any byte of it.</summary>
     public async Task<RawHttpResponse?> ReadResponseAsync(CancellationToken cancellationToken, bool headRequest = false)
@@ -255,10 +275,28 @@ public sealed class RawHttpConnection : IAsyncDisposable
     /// <summary>Passes writes through, one byte per send while <see cref="ByteByByte"/> is set.</summary>
     private sealed class TrickleStream(NetworkStream inner) : Stream
     {
+        private readonly MemoryStream _held = new();
+
         public bool ByteByByte { get; set; }
+
+        /// <summary>Writes are kept until <see cref="ReleaseAsync"/>.</summary>
+        public bool Hold { get; set; }
+
+        public async Task ReleaseAsync(CancellationToken cancellationToken)
+        {
+            var held = _held.ToArray();
+            _held.SetLength(0);
+            await WriteAsync(held, cancellationToken);
+        }
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            if (Hold)
+            {
+                _held.Write(buffer.Span);
+                return;
+            }
+
             if (!ByteByByte)
             {
                 await inner.WriteAsync(buffer, cancellationToken);
