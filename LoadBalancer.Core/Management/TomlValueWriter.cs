@@ -89,7 +89,7 @@ internal static class TomlValueWriter
                 // A double that is not the number asked for (1e-400 underflows to 0, 0.2000000000000000000001 is 0.2)
                 // would be written as another value: the editor's read-back check found it, and answered 500.
                 var written = FloatText(raw);
-                return JsonNode.DeepEquals(JsonNode.Parse(written), value) ? null : $"{raw} has no TOML form (floats are doubles, and the nearest double is {written})";
+                return SameNumber(written, value) ? null : $"{raw} has no TOML form (floats are doubles, and the nearest double is {written})";
             case JsonValueKind.String:
                 try
                 {
@@ -194,6 +194,23 @@ internal static class TomlValueWriter
                 }
 
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Whether the double's text is the number sent. System.Text.Json compares the two exactly, but throws
+    /// (ArgumentOutOfRangeException) on an exponent past its range (5E-3122222...: found by the toml-value fuzz
+    /// target); such a number underflowed or overflowed the double, so it is not the same.
+    /// </summary>
+    private static bool SameNumber(string written, JsonValue value)
+    {
+        try
+        {
+            return JsonNode.DeepEquals(JsonNode.Parse(written), value);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false;
         }
     }
 

@@ -10,7 +10,7 @@ namespace LoadBalancer.Fuzz.Targets;
 /// TOML text that the next load reads. The input is a JSON value (what a client sends). Properties: a value that
 /// FindUnwritable passes, written as <c>k = value</c> (on one line, and in the multi-line form lb uses for arrays of tables), reads back
 /// through ConfigDocument (Tomlyn, then lb's TOML-to-JSON view, as the API reads lb.toml) as the same JSON value
-/// (an integer as the same integer, another number as the same double: TOML floats are doubles); no exception (input that is
+/// (an integer as the same integer, another number as the same number, as JsonNode.DeepEquals sees it: the API refuses a float that only a nearby double could hold); no exception (input that is
 /// not JSON is refused by JsonBody.Parse, as the API refuses it).
 /// </summary>
 internal static class TomlValueTarget
@@ -96,7 +96,8 @@ internal static class TomlValueTarget
             return read.GetValueKind() == JsonValueKind.Number && read.ToJsonString() == long.Parse(raw, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return read.GetValueKind() == JsonValueKind.Number
-            && double.Parse(raw, System.Globalization.CultureInfo.InvariantCulture) == double.Parse(read.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+        // As strict as the API's own check (TomlValueWriter.FindUnwritable): the number read back is the number sent,
+        // not merely the same double (1e-400 and 0 are one double, and the API refuses the former).
+        return read.GetValueKind() == JsonValueKind.Number && JsonNode.DeepEquals(written, read);
     }
 }
