@@ -113,6 +113,9 @@ internal sealed partial class Http2Connection : Http2Endpoint<Http2Stream>
             ReleaseBlockBuffers();
             _connectionTenant?.DetachConnection();
             _connectionTenant = null;
+
+            // The caller closes the socket next: frames still queued for the loop's turn (a GOAWAY) go first.
+            await FlushAsync().ConfigureAwait(false);
         }
     }
 

@@ -17,7 +17,7 @@ namespace LoadBalancer.Core.Transport;
 internal sealed class BackendConnectionPool
 {
     /// <summary>Idle connections a loop keeps per backend.</summary>
-    internal const int SlotsPerLoop = 256;
+    internal const int SlotsPerLoop = 1024;
 
     // One shard per loop, by EpollLoop.Index, each created at its loop's first return (once per backend and loop,
     // never per request): with 20,000 backends of which few are busy, eager arrays were 10 MB of empty slots. Empty

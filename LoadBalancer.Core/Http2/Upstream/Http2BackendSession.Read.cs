@@ -69,6 +69,9 @@ internal sealed partial class Http2BackendSession
             _ready.TrySetResult(false);
             FailAll();
             ReturnBlock();
+
+            // Frames still queued for the loop's turn (a GOAWAY, an RST_STREAM) go before the socket closes.
+            await FlushAsync().ConfigureAwait(false);
             _readTimer.Dispose();
             _writeTimer.Dispose();
             _connection.Discard(_discardReason);

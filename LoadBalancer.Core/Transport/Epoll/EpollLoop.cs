@@ -45,6 +45,9 @@ internal sealed unsafe class EpollLoop : IDisposable
     private readonly List<DeadlineTimer> _due = [];
     private long _nextSweep;
 
+    // Flushes queued during this turn (loop thread only): run once the batch and the sweep are done, before the next wait.
+    private readonly List<IDeferredFlush> _flushes = [];
+
     public EpollLoop(object owner, int index, int count)
     {
         Owner = owner;
@@ -80,6 +83,27 @@ internal sealed unsafe class EpollLoop : IDisposable
 
     /// <summary>The loop whose thread is running, or null on any other thread.</summary>
     public static EpollLoop? CurrentThread => t_current;
+
+    /// <summary>On this loop's thread only: <paramref name="flush"/> runs at the end of the current turn.</summary>
+    public void DeferFlush(IDeferredFlush flush) => _flushes.Add(flush);
+
+    private void RunFlushes()
+    {
+        // By index: a flush may queue another (it runs in this same pass).
+        for (var i = 0; i < _flushes.Count; i++)
+        {
+            try
+            {
+                _flushes[i].Flush();
+            }
+            catch (Exception)
+            {
+                // A flush sorts out its own send errors; one that throws must not take the loop (or the others) down.
+            }
+        }
+
+        _flushes.Clear();
+    }
 
     /// <summary>
     /// Every channel's owner (the session it serves), collected under the table lock and returned for the caller to
@@ -397,6 +421,11 @@ internal sealed unsafe class EpollLoop : IDisposable
                 {
                     _nextSweep = now + resolution;
                     SweepTimers(now);
+                }
+
+                if (_flushes.Count > 0)
+                {
+                    RunFlushes();
                 }
             }
         }
