@@ -235,7 +235,8 @@ internal sealed partial class Http2Connection
             return true;
         }
 
-        await ConsumeReceiveWindowAsync(header.StreamId, header.Length).ConfigureAwait(false);
+        var padding = header.Length - (int)Http2FrameReader.Content(header, payload).Length;
+        await ConsumeReceiveWindowAsync(header.StreamId, header.Length, padding).ConfigureAwait(false);
         var stream = Find(header.StreamId);
         if (stream is null || !stream.ReceivingBody)
         {
@@ -287,7 +288,12 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>Replenishes the client's windows once half of each is used, so DATA keeps flowing as lb forwards it.</summary>
-    private async ValueTask ConsumeReceiveWindowAsync(int streamId, int length)
+    /// <remarks>
+    /// <paramref name="padding"/> (with its length byte) takes window like content (RFC 9113 section 6.1) but is never
+    /// held nor forwarded: while the stream's window comes back only as its content is forwarded (held, or bound for
+    /// an h2 backend), the padding's share comes back on its own, a quarter window at a time.
+    /// </remarks>
+    private async ValueTask ConsumeReceiveWindowAsync(int streamId, int length, int padding)
     {
         if (length == 0)
         {
@@ -301,9 +307,16 @@ internal sealed partial class Http2Connection
         {
             // Held DATA (no backend yet) keeps its window until it is forwarded: that bounds what lb holds per stream.
             stream.Received(length);
-            if (stream.BodyAttached && stream.Unacknowledged >= StreamReceiveWindow / 2)
+            if (stream.BodyAttached)
             {
-                streamUpdate = stream.TakeUnacknowledged();
+                if (stream.Unacknowledged >= StreamReceiveWindow / 2)
+                {
+                    streamUpdate = stream.TakeUnacknowledged();
+                }
+            }
+            else if (padding > 0)
+            {
+                streamUpdate = stream.OwePadding(padding, Math.Max(1, StreamReceiveWindow / 4));
             }
         }
 

@@ -111,6 +111,27 @@ internal sealed partial class Http2Stream : IDownstream, IValueTaskSource<bool>,
     /// <summary>Takes every unacknowledged byte for a WINDOW_UPDATE (0 when there is none).</summary>
     public int TakeUnacknowledged() => Interlocked.Exchange(ref _unacknowledged, 0);
 
+    // Padding received while the window comes back only as content is forwarded: owed to the client on its own.
+    private int _paddingOwed;
+
+    /// <summary>
+    /// Counts <paramref name="padding"/> as owed; once at least <paramref name="threshold"/> is, returns it all for a
+    /// WINDOW_UPDATE (and it is no longer unacknowledged), else 0. From the read loop only.
+    /// </summary>
+    public int OwePadding(int padding, int threshold)
+    {
+        _paddingOwed += padding;
+        if (_paddingOwed < threshold)
+        {
+            return 0;
+        }
+
+        var owed = _paddingOwed;
+        _paddingOwed = 0;
+        Interlocked.Add(ref _unacknowledged, -owed);
+        return owed;
+    }
+
     /// <summary>The backend side's deadline; the client connection's sweep finds it through its streams.</summary>
     public DeadlineTimer Timer { get; }
 
@@ -139,6 +160,7 @@ internal sealed partial class Http2Stream : IDownstream, IValueTaskSource<bool>,
         Id = id;
         Reset = false;
         _unacknowledged = 0;
+        _paddingOwed = 0;
         _closeReason = 0;
         _grpc = false;
         _headersSent = false;

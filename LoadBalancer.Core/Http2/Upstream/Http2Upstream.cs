@@ -457,6 +457,13 @@ internal sealed class Http2Upstream : IBackendOpener
                     throw new IOException("The backend's HTTP/2 stream ended in the middle of the response body.");
                 }
 
+                // Padding takes window and brings no bytes to relay: DATA that is mostly (or only) padding must still
+                // get its window back, or a backend that pads fills the stream window and stalls (RFC 9113 section 6.1).
+                if (stream.TakeGrant() is var owed and > 0)
+                {
+                    await session.GrantAsync(stream, owed).ConfigureAwait(false);
+                }
+
                 if (!stream.HasNews && !await stream.WaitAsync(bodyIdle).ConfigureAwait(false) && !stream.HasNews)
                 {
                     throw new IOException("The backend sent no response DATA within body_idle.");
