@@ -21,6 +21,8 @@ public sealed class KestrelH2Backend : IAsyncDisposable
     public static readonly Method<byte[], byte[]> Say = new(MethodType.Unary, "lb.test.Echo", "Say", Bytes, Bytes);
     public static readonly Method<byte[], byte[]> Count = new(MethodType.ServerStreaming, "lb.test.Echo", "Count", Bytes, Bytes);
     public static readonly Method<byte[], byte[]> Fail = new(MethodType.Unary, "lb.test.Echo", "Fail", Bytes, Bytes);
+    public static readonly Method<byte[], byte[]> Gather = new(MethodType.ClientStreaming, "lb.test.Echo", "Gather", Bytes, Bytes);
+    public static readonly Method<byte[], byte[]> Chat = new(MethodType.DuplexStreaming, "lb.test.Echo", "Chat", Bytes, Bytes);
 
     private readonly WebApplication _app;
 
@@ -133,6 +135,8 @@ public abstract class EchoServiceBase
         binder.AddMethod(KestrelH2Backend.Say, service is null ? null : service.Say);
         binder.AddMethod(KestrelH2Backend.Count, service is null ? null : service.Count);
         binder.AddMethod(KestrelH2Backend.Fail, service is null ? null : service.Fail);
+        binder.AddMethod(KestrelH2Backend.Gather, service is null ? null : service.Gather);
+        binder.AddMethod(KestrelH2Backend.Chat, service is null ? null : service.Chat);
     }
 
     public abstract Task<byte[]> Say(byte[] request, ServerCallContext context);
@@ -140,9 +144,13 @@ public abstract class EchoServiceBase
     public abstract Task Count(byte[] request, IServerStreamWriter<byte[]> writer, ServerCallContext context);
 
     public abstract Task<byte[]> Fail(byte[] request, ServerCallContext context);
+
+    public abstract Task<byte[]> Gather(IAsyncStreamReader<byte[]> requests, ServerCallContext context);
+
+    public abstract Task Chat(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext context);
 }
 
-/// <summary>The gRPC service: Say echoes (with a trailer), Count streams N messages, Fail answers NOT_FOUND with a message.</summary>
+/// <summary>The gRPC service: Say echoes (with a trailer), Count streams N messages, Fail answers NOT_FOUND with a message, Gather and Chat stream the other way and both ways.</summary>
 public sealed class EchoService : EchoServiceBase
 {
     public override Task<byte[]> Say(byte[] request, ServerCallContext context)
@@ -161,4 +169,32 @@ public sealed class EchoService : EchoServiceBase
 
     public override Task<byte[]> Fail(byte[] request, ServerCallContext context)
         => throw new RpcException(new Status(StatusCode.NotFound, "no such thing"));
+
+    /// <summary>Client streaming: every message's bytes, concatenated in order; trailer x-gathered = the message count.</summary>
+    public override async Task<byte[]> Gather(IAsyncStreamReader<byte[]> requests, ServerCallContext context)
+    {
+        var all = new List<byte>();
+        var count = 0;
+        while (await requests.MoveNext(context.CancellationToken))
+        {
+            all.AddRange(requests.Current);
+            count++;
+        }
+
+        context.ResponseTrailers.Add("x-gathered", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return [.. all];
+    }
+
+    /// <summary>Bidirectional: each message answered at once, reversed; trailer x-chatted = the message count.</summary>
+    public override async Task Chat(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext context)
+    {
+        var count = 0;
+        while (await requests.MoveNext(context.CancellationToken))
+        {
+            await responses.WriteAsync([.. requests.Current.Reverse()]);
+            count++;
+        }
+
+        context.ResponseTrailers.Add("x-chatted", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
 }

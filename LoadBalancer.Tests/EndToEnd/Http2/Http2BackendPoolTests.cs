@@ -232,6 +232,73 @@ public sealed class Http2BackendPoolTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task Grpc_ClientStreaming_EveryMessageArrives_WithTrailersAndStatus(CancellationToken cancellationToken)
+    {
+        await using var backend = await KestrelH2Backend.StartAsync();
+        await using var lb = await TestLb.StartAsync(Config(backend.Address));
+        using var channel = Channel(lb);
+
+        // 40 messages of 1 to 3,000 bytes (some span several DATA frames), each byte telling its message apart.
+        using var call = channel.CreateCallInvoker().AsyncClientStreamingCall(KestrelH2Backend.Gather, null, new CallOptions(cancellationToken: cancellationToken));
+        var sent = new List<byte>();
+        for (var i = 0; i < 40; i++)
+        {
+            var message = Enumerable.Range(0, 1 + (i * 75)).Select(b => (byte)(i + b)).ToArray();
+            sent.AddRange(message);
+            await call.RequestStream.WriteAsync(message, cancellationToken);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        var gathered = await call.ResponseAsync;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(gathered, Is.EqualTo(sent.ToArray()), "every message's bytes, in order");
+            Assert.That(call.GetStatus().StatusCode, Is.EqualTo(StatusCode.OK));
+            Assert.That(call.GetTrailers().GetValue("x-gathered"), Is.EqualTo("40"), "the backend counted every message; its trailers reached the client");
+            Assert.That(backend.Protocols, Is.All.EqualTo("HTTP/2"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Grpc_BidirectionalStreaming_EachReplyComesBeforeTheNextMessage_WithTrailersAndStatus(CancellationToken cancellationToken)
+    {
+        await using var backend = await KestrelH2Backend.StartAsync();
+        await using var lb = await TestLb.StartAsync(Config(backend.Address));
+        using var channel = Channel(lb);
+
+        // Ping-pong: the next message goes only once the previous one's reply is in, so neither direction may wait for
+        // the other's end (lb must relay each DATA frame as it comes, both ways, on one stream).
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(KestrelH2Backend.Chat, null, new CallOptions(cancellationToken: cancellationToken));
+        var replies = new List<byte[]>();
+        for (var i = 0; i < 30; i++)
+        {
+            await call.RequestStream.WriteAsync(Enumerable.Range(0, 1 + (i * 50)).Select(b => (byte)(i ^ b)).ToArray(), cancellationToken);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(TimeSpan.FromSeconds(10));
+            Assert.That(await call.ResponseStream.MoveNext(wait.Token), Is.True, $"reply {i}");
+            replies.Add(call.ResponseStream.Current);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        var more = await call.ResponseStream.MoveNext(cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            for (var i = 0; i < replies.Count; i++)
+            {
+                Assert.That(replies[i], Is.EqualTo(Enumerable.Range(0, 1 + (i * 50)).Select(b => (byte)(i ^ b)).Reverse().ToArray()), $"reply {i}");
+            }
+
+            Assert.That(more, Is.False, "the call ends after the last reply");
+            Assert.That(call.GetStatus().StatusCode, Is.EqualTo(StatusCode.OK));
+            Assert.That(call.GetTrailers().GetValue("x-chatted"), Is.EqualTo("30"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task NoHttp2Backend_IsUnavailable_ForGrpc_And502ForPlainRequests(CancellationToken cancellationToken)
     {
         // An HTTP/1.1 backend behind an h2 pool never sends SETTINGS: a failed connect, never a guess.
