@@ -40,17 +40,32 @@ public sealed class KestrelH2Backend : IAsyncDisposable
     /// <summary>The request protocol Kestrel saw ("HTTP/2").</summary>
     public ConcurrentQueue<string> Protocols { get; } = new();
 
+    /// <summary>The ALPN protocol of each request's TLS connection (TLS backends only).</summary>
+    public ConcurrentQueue<string> Alpn { get; } = new();
+
     /// <summary>Released by tests that hold /slow requests open.</summary>
     public SemaphoreSlim Gate { get; } = new(0);
 
-    public static async Task<KestrelH2Backend> StartAsync(int maxStreamsPerConnection = 100)
+    /// <summary>
+    /// With <paramref name="certificate"/> (its private key included), TLS with HTTP/2 only: a client must offer ALPN
+    /// h2, and each request's negotiated protocol is recorded in <see cref="Alpn"/>.
+    /// </summary>
+    public static async Task<KestrelH2Backend> StartAsync(int maxStreamsPerConnection = 100, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.Http2.MaxStreamsPerConnection = maxStreamsPerConnection;
-            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Loopback, 0, o =>
+            {
+                o.Protocols = HttpProtocols.Http2;
+                if (certificate is not null)
+                {
+                    o.UseHttps(certificate);
+                }
+            });
         });
         builder.Services.AddGrpc();
         builder.Services.AddSingleton<EchoService>();
@@ -60,6 +75,10 @@ public sealed class KestrelH2Backend : IAsyncDisposable
         {
             self!.Connections.Enqueue(context.Connection.Id);
             self.Protocols.Enqueue(context.Request.Protocol);
+            if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>() is { } tls)
+            {
+                self.Alpn.Enqueue(System.Text.Encoding.ASCII.GetString(tls.ApplicationProtocol.Span));
+            }
             await next(context);
         });
         app.MapGet("/hello", (HttpContext c) => Results.Text($"hello over {c.Request.Protocol} to {c.Request.Host}"));
