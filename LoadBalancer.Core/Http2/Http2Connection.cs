@@ -14,8 +14,9 @@ namespace LoadBalancer.Core.Http2;
 /// <summary>
 /// An HTTP/2 connection from a client (RFC 9113), after the connection preface: one read loop that checks every frame,
 /// assembles header blocks, and runs each request stream as its own <see cref="Http2Stream"/> through the same
-/// per-request path as HTTP/1. Writes are serialized per connection; nothing is queued, so a peer that will not read
-/// blocks only its own connection until the send deadline drops it (the "flooded" rule without a queue to bound).
+/// per-request path as HTTP/1. Writes are serialized per connection; at most one loop turn's frames (16 KiB) wait to
+/// leave together (Http2Endpoint), and anything past that is sent at once, so a peer that will not read blocks only its
+/// own connection until the send deadline drops it (the "flooded" rule with a queue bounded by one buffer).
 /// </summary>
 internal sealed partial class Http2Connection : Http2Endpoint<Http2Stream>
 {
