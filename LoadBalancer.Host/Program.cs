@@ -1,6 +1,9 @@
 using System.CommandLine;
 using LoadBalancer.Host;
 
+// A check is one load and an exit: it runs with the runtime's default call-counting delay (see CheckRuntime).
+CheckRuntime.ReexecIfCheck(args);
+
 // Socket continuations run on the epoll thread instead of hopping to the thread pool: measured as the largest single
 // speed-up for a .NET proxy here. The runtime reads this once, when the first socket is created, so lb sets it itself
 // before any socket exists rather than leaving it to the operator (an explicit "0" from the environment still wins).

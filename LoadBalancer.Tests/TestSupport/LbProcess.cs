@@ -72,9 +72,25 @@ public sealed partial class LbProcess : IAsyncDisposable
     }
 
     /// <summary>Runs lb with <paramref name="arguments"/> (e.g. <c>check --config PATH</c>) to its exit: the exit code and every line it wrote.</summary>
-    public static async Task<(int ExitCode, IReadOnlyList<string> Lines)> RunToExitAsync(CancellationToken cancellationToken, params string[] arguments)
+    public static Task<(int ExitCode, IReadOnlyList<string> Lines)> RunToExitAsync(CancellationToken cancellationToken, params string[] arguments)
+        => RunToExitAsync(new Dictionary<string, string?>(), cancellationToken, arguments);
+
+    /// <summary>As <see cref="RunToExitAsync(CancellationToken, string[])"/>, with these variables set (a null value removes one).</summary>
+    public static async Task<(int ExitCode, IReadOnlyList<string> Lines)> RunToExitAsync(
+        IReadOnlyDictionary<string, string?> environment, CancellationToken cancellationToken, params string[] arguments)
     {
         var info = StartInfo();
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
 
         foreach (var argument in arguments)
         {
