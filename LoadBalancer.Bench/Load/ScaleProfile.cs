@@ -49,6 +49,11 @@ internal static class ScaleProfile
         ConfigValidator.Validate(changed, BalancerRegistry.Default, new ConfigErrorList("lb.toml"));
         Stage("compile (with previous, incremental, 1 tenant changed)", rounds, () => SnapshotCompiler.Compile(changed, "lb.toml", previous, BalancerRegistry.Default));
         Stage("ConfigLoader.LoadText (whole reload load)", rounds, () => ConfigLoader.LoadText(text, "lb.toml", previous));
+        // As a reload runs in lb: against a snapshot that LoadText made, whose parsed elements the reload reuses.
+        var loadedLive = ConfigLoader.LoadText(text, "lb.toml").Snapshot!;
+        var changedText = Changed(tenants);
+        Stage("ConfigLoader.LoadText (reload, 1 tenant changed)", rounds, () => ConfigLoader.LoadText(changedText, "lb.toml", loadedLive));
+        loadedLive = null;
         GC.Collect();
         var before = GC.GetTotalMemory(true);
         var loaded = ConfigLoader.LoadText(text, "lb.toml");

@@ -87,13 +87,16 @@ public static class ConfigLoader
 
         // A valid file (what every start and reload should be) is read once, by the fast event parser. Any error found
         // on that path sends the text down the syntax-tree path, which finds and positions every error as before.
-        if (TomlConfigLoader.TryLoadFast(text, path) is { } quick)
+        // Elements of [[tenants]] and [[pools]] the live snapshot's load read, unchanged, are taken as they are.
+        if (TomlConfigLoader.TryLoadFast(text, path, previous?.ParsedTables, out var parsed) is { } quick)
         {
             var found = new ConfigErrorList(path);
             ConfigValidator.Validate(quick, registry, found);
             if (found.Count == 0)
             {
-                return ConfigLoadResult.Succeeded(path, SnapshotCompiler.Compile(quick, path, previous, registry), found.Warnings);
+                var snapshot = SnapshotCompiler.Compile(quick, path, previous, registry);
+                snapshot.ParsedTables = parsed;
+                return ConfigLoadResult.Succeeded(path, snapshot, found.Warnings);
             }
         }
 

@@ -11,40 +11,29 @@ namespace LoadBalancer.Core.Config;
 /// </summary>
 internal static partial class TomlConfigLoader
 {
-    /// <summary>The file read from the fast tree, or null when that tree is refused or reading it found any error.</summary>
-    public static LbConfigFile? TryLoadFast(string text, string file)
-    {
-        if (TryBuildTreeFast(text) is not { } root)
-        {
-            return null;
-        }
-
-        var errors = new ConfigErrorList(file);
-        var config = Read(root, errors);
-        return errors.Count == 0 ? config : null;
-    }
-
     /// <summary>The tree of <paramref name="text"/>, or null when the syntax-tree path must decide.</summary>
     internal static TomlNode? TryBuildTreeFast(string text)
-    {
-        if (HasRepeatedHeader(text))
-        {
-            return null;
-        }
+        => HasRepeatedHeader(text) ? null : TryBuildTreeFast(text, lineOffset: 0, new KeyNames());
 
+    /// <summary>
+    /// The tree of <paramref name="text"/>, a piece of a file that starts on line <paramref name="lineOffset"/> + 1 at
+    /// column 1 (<see cref="TryLoadChunked"/>), so every position is the file's; the repeated-header check is the caller's.
+    /// </summary>
+    private static TomlNode? TryBuildTreeFast(string text, int lineOffset, KeyNames keys)
+    {
         try
         {
             // Scalars decoded on demand: a key is then looked up by its span rather than made a string per table.
             var parser = TomlParser.Create(text, new TomlParserOptions { Mode = TomlParserMode.Tolerant, DecodeScalars = false });
-            var keys = new KeyNames(text);
             var stack = new Stack<TomlNode>();
             TomlNode? root = null;
             string? key = null;
             var keyPosition = SourcePosition.Start;
+            (int Line, int Offset) closed = (0, -1);
             while (parser.MoveNext())
             {
                 var e = parser.Current;
-                var position = e.Line > 0 ? new SourcePosition(e.Line, e.Column) : keyPosition;
+                var position = e.Line > 0 ? new SourcePosition(e.Line + lineOffset, e.Column) : keyPosition;
                 TomlNode? value = null;
                 switch (e.Kind)
                 {
@@ -52,14 +41,23 @@ internal static partial class TomlConfigLoader
                     case TomlParseEventKind.EndDocument:
                         continue;
                     case TomlParseEventKind.PropertyName:
-                        key = keys.Name(parser, e);
+                        key = keys.Name(text, parser, e);
                         keyPosition = position;
                         continue;
                     case TomlParseEventKind.EndTable:
                     case TomlParseEventKind.EndArray:
+                        closed = e.Span is { } next && e.Line > 0 ? (e.Line, next.Offset) : (0, -1);
                         stack.Pop();
                         continue;
                     case TomlParseEventKind.StartTable:
+                        // The second and later [[name]] of an array come with no position and no key event; the header is
+                        // the last [[ line before the token that closed the element before (the syntax tree's position).
+                        if (e.Line == 0 && key is null && stack.TryPeek(out var parent) && parent is { Kind: TomlNodeKind.Array, IsTableArray: true, Items.Count: > 0 }
+                            && HeaderBefore(text, closed.Line, closed.Offset) is { } header)
+                        {
+                            position = header with { Line = header.Line + lineOffset };
+                        }
+
                         value = TomlNode.Table(position);
                         break;
                     case TomlParseEventKind.StartArray:
@@ -134,6 +132,43 @@ internal static partial class TomlConfigLoader
         {
             // Whatever the event parser trips on, the syntax-tree path reports (or refuses) properly.
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The position of the name in the last line starting with <c>[[</c> before <paramref name="offset"/> (on line
+    /// <paramref name="line"/>), or null when there is none.
+    /// </summary>
+    private static SourcePosition? HeaderBefore(string text, int line, int offset)
+    {
+        if (line <= 0 || offset < 0 || offset > text.Length)
+        {
+            return null;
+        }
+
+        // From the token's own line (the part before it) upwards, one line at a time.
+        for (var end = offset; ; line--)
+        {
+            var start = end == 0 ? 0 : text.LastIndexOf('\n', end - 1) + 1;
+            var content = text.AsSpan(start, end - start);
+            var indent = content.Length - content.TrimStart().Length;
+            if (content[indent..].StartsWith("[["))
+            {
+                var name = indent + 2;
+                while (name < content.Length && content[name] is ' ' or '\t')
+                {
+                    name++;
+                }
+
+                return new SourcePosition(line, name + 1);
+            }
+
+            if (start == 0 || line == 1)
+            {
+                return null;
+            }
+
+            end = start - 1;
         }
     }
 

@@ -126,4 +126,7 @@ public sealed class RuntimeSnapshot
 
     /// <summary>The balancers the pools were built with: a reload with another registry compiles every pool.</summary>
     internal Balancing.BalancerRegistry? Registry { get; init; }
+
+    /// <summary>What the load read of each tenant and pool element, for the next reload to reuse (null: nothing to reuse).</summary>
+    internal Config.ParsedTables? ParsedTables { get; set; }
 }
