@@ -331,7 +331,17 @@ public sealed class ProxyEngine : IAsyncDisposable
                 if (!kept.Contains(backend) && !backend.IsRetired)
                 {
                     backend.Retire();
+                    backend.RetireHttp2Sessions(next.DrainTimeout);
                     retired++;
+                }
+            }
+
+            // A pool that stops speaking HTTP/2 keeps its backends, but their h2 connections will get no more streams.
+            if (pool.Http2 && next.Pools.TryGetValue(pool.Name, out var successor) && !successor.Http2)
+            {
+                foreach (var backend in pool.Backends)
+                {
+                    backend.RetireHttp2Sessions(next.DrainTimeout);
                 }
             }
         }
@@ -419,6 +429,15 @@ public sealed class ProxyEngine : IAsyncDisposable
             foreach (var owner in Sockets.OwnersOf(this))
             {
                 owner.OnDrain();
+            }
+
+            // h2 backend connections say GOAWAY too, and close as the drained requests' streams end.
+            foreach (var pool in _holder.Current.Pools.Values)
+            {
+                foreach (var backend in pool.Backends)
+                {
+                    backend.RetireHttp2Sessions(timeout);
+                }
             }
         }
         finally

@@ -43,6 +43,9 @@ public sealed partial class BackendState
     internal Http2.Upstream.Http2SessionSet Http2Sessions
         => Volatile.Read(ref _http2Sessions) ?? Interlocked.CompareExchange(ref _http2Sessions, new Http2.Upstream.Http2SessionSet(), null) ?? _http2Sessions!;
 
+    /// <summary>Sends GOAWAY on this backend's HTTP/2 connections, which close once their streams end (bounded by <paramref name="drainTimeout"/>).</summary>
+    internal void RetireHttp2Sessions(TimeSpan drainTimeout) => Volatile.Read(ref _http2Sessions)?.RetireAll(drainTimeout);
+
     /// <summary>Idle keep-alive connections to this backend; they survive reloads with the state.</summary>
     internal Transport.BackendConnectionPool IdleConnections { get; } = new();
 

@@ -90,6 +90,40 @@ internal sealed partial class Http2BackendSession : Http2Endpoint<Http2BackendSt
         return ready;
     }
 
+    /// <summary>
+    /// lb retires this connection (a reload removed its backend or changed its pool's protocol, or lb drains): GOAWAY
+    /// (NO_ERROR; last-stream-id 0, as lb accepts no pushed streams), no new streams, and the connection closes once the
+    /// streams in flight end, or after <paramref name="drainTimeout"/> (the idle deadline then cuts what is left).
+    /// Never throws.
+    /// </summary>
+    public async Task RetireAsync(TimeSpan drainTimeout)
+    {
+        if (_goingAway || _dead)
+        {
+            return;
+        }
+
+        _goingAway = true;
+        try
+        {
+            await SendFrameAsync(0, static (buffer, _) => Http2FrameWriter.WriteGoAway(buffer, 0, Http2ErrorCode.NoError)).ConfigureAwait(false);
+            await FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsNetworkError(ex))
+        {
+            // The backend is gone already: the read loop ends the connection.
+        }
+
+        // Unreserve closes it at the last stream's end from now on; if that came before the flag was seen, close here.
+        if (Volatile.Read(ref _reserved) == 0)
+        {
+            Close();
+            return;
+        }
+
+        _readTimer.Arm(drainTimeout);
+    }
+
     /// <summary>Takes one stream of the backend's limit for a request; false when the connection is full or going away.</summary>
     public bool TryReserve()
     {

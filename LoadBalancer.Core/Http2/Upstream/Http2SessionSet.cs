@@ -32,6 +32,16 @@ internal sealed class Http2SessionSet
         return null;
     }
 
+    /// <summary>Every connection goes away (see <see cref="Http2BackendSession.RetireAsync"/>); off the request path.</summary>
+    public void RetireAll(TimeSpan drainTimeout)
+    {
+        foreach (var session in Volatile.Read(ref _sessions))
+        {
+            // RetireAsync never throws; it finishes with its connection's last stream or its deadline.
+            _ = session.RetireAsync(drainTimeout);
+        }
+    }
+
     public void Add(Http2BackendSession session)
     {
         while (true)
